@@ -1,0 +1,539 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libckpt: checkpoint and restore Linux process trees by driving CRIU over
+ * its RPC protocol.
+ *
+ * Conventions (the whole API follows them):
+ *  - Every fallible call returns 0 (or a documented non-negative value) on
+ *    success and a negative CKPT_E* code on failure. Where `err` is not
+ *    NULL it is filled with the code, a message naming the input or step
+ *    that failed, and CRIU's own reason when CRIU gave one.
+ *  - ret_* outputs are written only on success.
+ *  - Strings passed in are copied. File descriptors passed in are borrowed
+ *    for the call and never closed by the library.
+ *  - The library never prints, never exits, installs no signal handler and
+ *    keeps no global mutable state. Distinct ckpt_client / ckpt_opts
+ *    objects may be used from different threads at once; one object must
+ *    not be used by two threads at the same time. Callbacks run
+ *    synchronously on the calling thread.
+ *  - Child processes: in swrk mode (the default) each request spawns
+ *    `criu swrk` and reaps exactly that pid with waitpid(pid). A caller
+ *    that reaps with waitpid(-1) or ignores SIGCHLD (SIG_IGN) can steal
+ *    that status; the library then still returns, reporting what it saw.
+ */
+#ifndef CKPT_CKPT_H
+#define CKPT_CKPT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <ckpt/version.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && !defined(CKPT_STATIC)
+#define CKPT_EXPORT __attribute__((visibility("default")))
+#else
+#define CKPT_EXPORT
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Error codes. Values are pinned and never renumbered. They are libckpt's
+ * own, not errno values, so that two different failures never share a code
+ * (a missing criu binary and a missing images dir are both ENOENT to the
+ * kernel); the errno of the failing system call, if any, is in
+ * ckpt_err.sys_errno.
+ */
+enum {
+	CKPT_OK = 0,
+	CKPT_EINVAL = -1,        /* a bad argument or option value */
+	CKPT_ENOMEM = -2,        /* out of memory */
+	CKPT_ESYS = -3,          /* a system call failed (sys_errno says which) */
+	CKPT_ECRIU_EXEC = -4,    /* criu could not be found or started */
+	CKPT_ECRIU_VERSION = -5, /* criu is too old for this request */
+	CKPT_ESERVICE = -6,      /* the criu service socket cannot be reached */
+	CKPT_ETIMEDOUT = -7,     /* the request did not finish before the deadline */
+	CKPT_EPROTO = -8,        /* a malformed or unexpected reply */
+	CKPT_ETOOBIG = -9,       /* a reply above the size cap, or a request too big */
+	CKPT_ECRIU_DIED = -10,   /* criu exited or closed the socket before replying */
+	CKPT_ECRIU = -11,        /* CRIU ran the request and reported failure */
+	CKPT_ENOTARGET = -12,    /* the target pid does not exist */
+	CKPT_EIMAGES = -13,      /* the images or work dir is unusable */
+	CKPT_EEXIST = -14,       /* the images dir already holds a checkpoint */
+	CKPT_ECALLBACK = -15,    /* a notification callback failed */
+	CKPT_ENOTSUP = -16,      /* not supported by this criu or transport */
+	CKPT_EPERM = -17,        /* a credential or permission check refused */
+	CKPT_EBADIMG = -18,      /* an image file is missing, truncated or corrupt */
+	CKPT_ENETSETUP = -19,    /* network setup of a restored namespace failed */
+};
+
+#define CKPT_ERR_MSG_MAX 512
+#define CKPT_ERR_LOG_MAX 1024
+
+typedef struct ckpt_err {
+	int code;                     /* the same negative value as the return */
+	int criu_errno;               /* CRIU's cr_errno, 0 if it gave none */
+	char msg[CKPT_ERR_MSG_MAX];   /* what failed, naming the input or step */
+	int sys_errno;                /* errno of the failed system call, 0 if none */
+	char step[32];                /* "spawn", "connect", "send", "recv", "dump", ... */
+	char log_path[256];           /* CRIU's log file of this request, "" if none */
+	char criu_log[CKPT_ERR_LOG_MAX]; /* the error lines of CRIU's log, "" if none */
+	int wait_status;              /* criu's wait status if it died, else 0 */
+} ckpt_err;
+
+#define CKPT_ERR_INIT {0}
+
+/* Static, thread-safe text for a CKPT_E* code. */
+CKPT_EXPORT const char *ckpt_strerror(int code);
+
+/* This library's version, "MAJOR.MINOR.PATCH". */
+CKPT_EXPORT const char *ckpt_version(void);
+/* CKPT_VERSION_NUMBER of the library actually loaded. */
+CKPT_EXPORT unsigned ckpt_version_number(void);
+
+/* Free memory returned by the library (strings from *_to_json etc.). */
+CKPT_EXPORT void ckpt_free(void *p);
+
+/* ------------------------------------------------------------------ */
+/* Options                                                             */
+/* ------------------------------------------------------------------ */
+
+typedef struct ckpt_opts ckpt_opts;
+
+/* NULL only when out of memory. */
+CKPT_EXPORT ckpt_opts *ckpt_opts_new(void);
+/* Accepts NULL. Closes the directories the options opened. */
+CKPT_EXPORT void ckpt_opts_free(ckpt_opts *o);
+/* A deep copy; directories opened by path are reopened (dup'd, CLOEXEC). */
+CKPT_EXPORT int ckpt_opts_clone(const ckpt_opts *o, ckpt_opts **ret_copy, ckpt_err *err);
+
+/* The target of a dump; must be > 0 and exist when the dump is sent. */
+CKPT_EXPORT int ckpt_opts_set_pid(ckpt_opts *o, pid_t pid, ckpt_err *err);
+
+/*
+ * Images directory by path: the path must exist and be a directory; it is
+ * opened now (O_DIRECTORY|O_CLOEXEC) and the fd is kept, so what CRIU
+ * writes is the directory that was checked, whatever happens to the path
+ * afterwards. With CKPT_OPT_NOFOLLOW set before this call, any symlink
+ * along the path is refused.
+ */
+CKPT_EXPORT int ckpt_opts_set_images_dir(ckpt_opts *o, const char *path, ckpt_err *err);
+/* Images directory by fd (borrowed: it must stay open until the request ends). */
+CKPT_EXPORT int ckpt_opts_set_images_dir_fd(ckpt_opts *o, int dirfd, ckpt_err *err);
+/* Work directory (CRIU's log and temporary files); defaults to the images dir. */
+CKPT_EXPORT int ckpt_opts_set_work_dir(ckpt_opts *o, const char *path, ckpt_err *err);
+CKPT_EXPORT int ckpt_opts_set_work_dir_fd(ckpt_opts *o, int dirfd, ckpt_err *err);
+/* Parent images for incremental dumps: relative to the images dir, no "..". */
+CKPT_EXPORT int ckpt_opts_set_parent_images(ckpt_opts *o, const char *relpath, ckpt_err *err);
+
+CKPT_EXPORT int ckpt_opts_set_leave_running(ckpt_opts *o, bool on, ckpt_err *err);
+
+/* Option keys for the typed setters. Values are pinned. */
+typedef enum ckpt_opt {
+	/* bool */
+	CKPT_OPT_LEAVE_RUNNING = 1,
+	CKPT_OPT_LEAVE_STOPPED = 2,
+	CKPT_OPT_EXT_UNIX_SK = 3,
+	CKPT_OPT_TCP_ESTABLISHED = 4,
+	CKPT_OPT_TCP_SKIP_IN_FLIGHT = 5,
+	CKPT_OPT_TCP_CLOSE = 6,
+	CKPT_OPT_EVASIVE_DEVICES = 7,
+	CKPT_OPT_SHELL_JOB = 8,
+	CKPT_OPT_FILE_LOCKS = 9,
+	CKPT_OPT_TRACK_MEM = 10,
+	CKPT_OPT_AUTO_DEDUP = 11,
+	CKPT_OPT_LINK_REMAP = 12,
+	CKPT_OPT_FORCE_IRMAP = 13,
+	CKPT_OPT_RST_SIBLING = 14,     /* swrk only; ckpt_restore sets it in swrk unless told */
+	CKPT_OPT_AUTO_EXT_MNT = 15,
+	CKPT_OPT_EXT_SHARING = 16,
+	CKPT_OPT_EXT_MASTERS = 17,
+	CKPT_OPT_WEAK_SYSCTLS = 18,
+	CKPT_OPT_LAZY_PAGES = 19,
+	CKPT_OPT_ORPHAN_PTS_MASTER = 20,
+	CKPT_OPT_MNTNS_COMPAT_MODE = 21,
+	CKPT_OPT_SKIP_FILE_RWX_CHECK = 22,
+	CKPT_OPT_UNPRIVILEGED = 23,
+	CKPT_OPT_DISPLAY_STATS = 24,
+	CKPT_OPT_TLS = 25,
+	CKPT_OPT_TLS_NO_CN_VERIFY = 26,
+	CKPT_OPT_NOFOLLOW = 27,        /* libckpt: refuse symlinks in images/work dir paths */
+	CKPT_OPT_MANAGE_CGROUPS = 28,  /* CRIU's legacy bool; prefer ckpt_opts_set_cgroup_mode */
+
+	/* int */
+	CKPT_OPT_LOG_LEVEL = 100,      /* 0..4 */
+	CKPT_OPT_GHOST_LIMIT = 101,    /* bytes, 0..UINT32_MAX */
+	CKPT_OPT_TIMEOUT = 102,        /* CRIU's own timeout, seconds */
+	CKPT_OPT_CPU_CAP = 103,
+	CKPT_OPT_STATUS_FD = 104,      /* borrowed fd; CRIU writes one byte when ready */
+	CKPT_OPT_EMPTY_NS = 105,       /* CLONE_NEW* mask; CRIU accepts CLONE_NEWNET only */
+	CKPT_OPT_NETWORK_LOCK = 106,   /* ckpt_network_lock */
+	CKPT_OPT_PRE_DUMP_MODE = 107,  /* ckpt_pre_dump_mode */
+	CKPT_OPT_CGROUP_MODE = 108,    /* ckpt_cgroup_mode */
+	CKPT_OPT_PIDFD_STORE_SK = 109, /* borrowed fd */
+
+	/* string */
+	CKPT_OPT_LOG_FILE = 200,       /* a file name in the work dir, no '/' */
+	CKPT_OPT_ROOT = 201,
+	CKPT_OPT_CGROUP_PROPS = 202,
+	CKPT_OPT_CGROUP_PROPS_FILE = 203,
+	CKPT_OPT_FREEZE_CGROUP = 204,
+	CKPT_OPT_CGROUP_YARD = 205,
+	CKPT_OPT_LSM_PROFILE = 206,
+	CKPT_OPT_LSM_MOUNT_CONTEXT = 207,
+	CKPT_OPT_CONFIG_FILE = 208,
+	CKPT_OPT_TLS_CACERT = 209,
+	CKPT_OPT_TLS_CACRL = 210,
+	CKPT_OPT_TLS_CERT = 211,
+	CKPT_OPT_TLS_KEY = 212,
+
+	/* repeated string: added with ckpt_opts_add_str, cleared with ckpt_opts_clear */
+	CKPT_OPT_EXTERNAL = 300,
+	CKPT_OPT_SKIP_MNT = 301,
+	CKPT_OPT_ENABLE_FS = 302,
+	CKPT_OPT_IRMAP_SCAN_PATH = 303,
+	CKPT_OPT_CGROUP_DUMP_CONTROLLER = 304,
+	CKPT_OPT_EXEC_CMD = 305,
+
+	/* repeated structured values: their own adders, cleared with ckpt_opts_clear */
+	CKPT_OPT_EXT_MOUNT = 400,
+	CKPT_OPT_VETH = 401,
+	CKPT_OPT_INHERIT_FD = 402,
+	CKPT_OPT_JOIN_NS = 403,
+	CKPT_OPT_CGROUP_ROOT = 404,
+	CKPT_OPT_UNIX_SK_INO = 405,
+
+	/* structured singles: their own setters */
+	CKPT_OPT_PAGE_SERVER = 500,
+	CKPT_OPT_PARENT_IMAGES = 501,
+	CKPT_OPT_PID = 502,
+	CKPT_OPT_IMAGES_DIR = 503,
+	CKPT_OPT_WORK_DIR = 504,
+} ckpt_opt;
+
+/* Typed setters. A key of the wrong type or unknown to this library: CKPT_EINVAL. */
+CKPT_EXPORT int ckpt_opts_set_bool(ckpt_opts *o, ckpt_opt key, bool value, ckpt_err *err);
+CKPT_EXPORT int ckpt_opts_set_int(ckpt_opts *o, ckpt_opt key, int64_t value, ckpt_err *err);
+CKPT_EXPORT int ckpt_opts_set_str(ckpt_opts *o, ckpt_opt key, const char *value, ckpt_err *err);
+CKPT_EXPORT int ckpt_opts_add_str(ckpt_opts *o, ckpt_opt key, const char *value, ckpt_err *err);
+/* Unset one option (or a whole repeated group) back to CRIU's default. */
+CKPT_EXPORT int ckpt_opts_clear(ckpt_opts *o, ckpt_opt key, ckpt_err *err);
+/* Whether an option has been set (repeated: has at least one entry). */
+CKPT_EXPORT bool ckpt_opts_is_set(const ckpt_opts *o, ckpt_opt key);
+/* The option's CRIU name ("tcp-established"), or NULL for an unknown key. */
+CKPT_EXPORT const char *ckpt_opt_name(ckpt_opt key);
+
+CKPT_EXPORT int ckpt_opts_add_ext_mount(ckpt_opts *o, const char *key, const char *value, ckpt_err *err);
+CKPT_EXPORT int ckpt_opts_add_veth(ckpt_opts *o, const char *if_in, const char *if_out, ckpt_err *err);
+/* fd is borrowed (swrk only): it is passed to criu for the request. */
+CKPT_EXPORT int ckpt_opts_add_inherit_fd(ckpt_opts *o, int fd, const char *key, ckpt_err *err);
+/* ns: "net", "ipc", "uts" (CRIU's names); ns_file: a path or "pid:N". */
+CKPT_EXPORT int ckpt_opts_add_join_ns(ckpt_opts *o, const char *ns, const char *ns_file,
+				      const char *extra_opt, ckpt_err *err);
+/* controller may be NULL for all controllers. */
+CKPT_EXPORT int ckpt_opts_add_cgroup_root(ckpt_opts *o, const char *controller, const char *path,
+					  ckpt_err *err);
+CKPT_EXPORT int ckpt_opts_add_unix_sk_ino(ckpt_opts *o, uint32_t inode, ckpt_err *err);
+
+/* Page server: "ADDRESS:PORT", "HOSTNAME:PORT" or "[IPv6]:PORT". */
+CKPT_EXPORT int ckpt_opts_set_page_server(ckpt_opts *o, const char *address_port, ckpt_err *err);
+/* The same with address and port apart; address may be NULL (CRIU's default). */
+CKPT_EXPORT int ckpt_opts_set_page_server_addr(ckpt_opts *o, const char *address, int port,
+					       ckpt_err *err);
+/* Split "ADDRESS:PORT" without setting anything; ret_address gets at most addr_size bytes. */
+CKPT_EXPORT int ckpt_parse_address_port(const char *address_port, char *ret_address, size_t addr_size,
+					uint16_t *ret_port, ckpt_err *err);
+
+/* Cgroup modes; values are CRIU's criu_cg_mode. */
+typedef enum ckpt_cgroup_mode {
+	CKPT_CGROUP_IGNORE = 0,
+	CKPT_CGROUP_NONE = 1,
+	CKPT_CGROUP_PROPS = 2,
+	CKPT_CGROUP_SOFT = 3,
+	CKPT_CGROUP_FULL = 4,
+	CKPT_CGROUP_STRICT = 5,
+	CKPT_CGROUP_DEFAULT = 6,
+} ckpt_cgroup_mode;
+
+CKPT_EXPORT int ckpt_cgroup_mode_from_string(const char *name, ckpt_cgroup_mode *out, ckpt_err *err);
+CKPT_EXPORT const char *ckpt_cgroup_mode_name(ckpt_cgroup_mode mode); /* NULL if invalid */
+CKPT_EXPORT int ckpt_opts_set_cgroup_mode(ckpt_opts *o, ckpt_cgroup_mode mode, ckpt_err *err);
+
+typedef enum ckpt_network_lock {
+	CKPT_NETWORK_LOCK_IPTABLES = 1,
+	CKPT_NETWORK_LOCK_NFTABLES = 2,
+	CKPT_NETWORK_LOCK_SKIP = 3,
+} ckpt_network_lock;
+CKPT_EXPORT int ckpt_network_lock_from_string(const char *name, ckpt_network_lock *out, ckpt_err *err);
+CKPT_EXPORT const char *ckpt_network_lock_name(ckpt_network_lock method);
+
+typedef enum ckpt_pre_dump_mode {
+	CKPT_PRE_DUMP_SPLICE = 1,
+	CKPT_PRE_DUMP_VM_READ = 2,
+} ckpt_pre_dump_mode;
+
+/*
+ * Namespace masks (CLONE_NEW* bits) from OCI runtime-spec names:
+ * network pid mount ipc uts user cgroup time, with "net" and "mnt" as aliases.
+ * A duplicate or unknown name is an error naming it.
+ */
+CKPT_EXPORT int ckpt_ns_mask_from_names(const char *const *names, size_t n, uint32_t *mask, ckpt_err *err);
+/* From "network,ipc" (commas, optional spaces). */
+CKPT_EXPORT int ckpt_ns_mask_from_string(const char *list, uint32_t *mask, ckpt_err *err);
+/* Back to a comma-separated list of OCI names into buf (NUL-terminated). */
+CKPT_EXPORT int ckpt_ns_mask_to_string(uint32_t mask, char *buf, size_t size, ckpt_err *err);
+/* The namespaces in which pid differs from the calling process (from /proc/PID/ns). */
+CKPT_EXPORT int ckpt_ns_mask_of_pid(pid_t pid, uint32_t *mask, ckpt_err *err);
+/* Set empty-ns; a mask CRIU does not accept for it (anything but network) is refused. */
+CKPT_EXPORT int ckpt_opts_set_empty_ns(ckpt_opts *o, uint32_t mask, ckpt_err *err);
+
+/*
+ * Read an OCI runtime config.json: the namespaces the container creates are
+ * returned in ret_created (CLONE_NEW* mask); those it joins by path become
+ * join-ns entries in o (network, ipc, uts) or, for the others, an error
+ * naming the namespace. The root path and org.criu.config are not taken
+ * (config_file from an untrusted spec is a privilege escalation).
+ */
+CKPT_EXPORT int ckpt_opts_from_oci_config(ckpt_opts *o, const char *config_json_path, uint32_t *ret_created,
+					  ckpt_err *err);
+
+/* JSON rendering of the options (json-c), for logs and `ckpt --json`. Free with ckpt_free. */
+CKPT_EXPORT char *ckpt_opts_to_json(const ckpt_opts *o);
+
+/* ------------------------------------------------------------------ */
+/* Client                                                              */
+/* ------------------------------------------------------------------ */
+
+typedef struct ckpt_client ckpt_client;
+
+/* A client that spawns `criu swrk` per request (no daemon). NULL only on ENOMEM. */
+CKPT_EXPORT ckpt_client *ckpt_client_new(void);
+/* Accepts NULL; kills and reaps a prepared criu the client still holds. */
+CKPT_EXPORT void ckpt_client_free(ckpt_client *c);
+
+/*
+ * Which criu to spawn: this path; else $CKPT_CRIU; else `criu` on $PATH.
+ * The path is checked (exists, executable) here; a relative path is made
+ * absolute now.
+ */
+CKPT_EXPORT int ckpt_client_set_criu_path(ckpt_client *c, const char *path, ckpt_err *err);
+/* Talk to a `criu service` daemon on this unix socket instead of spawning criu. */
+CKPT_EXPORT int ckpt_client_set_service(ckpt_client *c, const char *socket_path, ckpt_err *err);
+/* Service mode: the daemon must run as root or as this uid (checked with SO_PEERCRED). */
+CKPT_EXPORT int ckpt_client_set_service_uid(ckpt_client *c, uid_t uid, ckpt_err *err);
+/* Deadline of each request, in milliseconds; 0 means none. Default 120000. */
+CKPT_EXPORT int ckpt_client_set_timeout_ms(ckpt_client *c, unsigned ms, ckpt_err *err);
+/*
+ * Environment of the spawned criu, "NAME=VALUE" strings copied now. By
+ * default criu gets only PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin,
+ * so nothing of the caller's environment (CRIU_CONFIG_FILE, HOME, ...) reaches it.
+ * envp NULL restores the default.
+ */
+CKPT_EXPORT int ckpt_client_set_env(ckpt_client *c, const char *const *envp, ckpt_err *err);
+/*
+ * stdin, stdout and stderr of the spawned criu (borrowed fds, -1 for
+ * /dev/null, the default). A shell-job restore wants the caller's terminal.
+ */
+CKPT_EXPORT int ckpt_client_set_criu_stdio(ckpt_client *c, int in, int out, int errfd, ckpt_err *err);
+
+/* Diagnostics (never failures: those travel in ckpt_err). Off by default. */
+enum { CKPT_LOG_ERROR = 0, CKPT_LOG_WARNING = 1, CKPT_LOG_INFO = 2, CKPT_LOG_DEBUG = 3 };
+typedef void (*ckpt_log_fn)(void *userdata, int level, const char *line);
+CKPT_EXPORT int ckpt_client_set_log(ckpt_client *c, int max_level, ckpt_log_fn fn, void *userdata);
+
+/* ------------------------------------------------------------------ */
+/* Notifications                                                       */
+/* ------------------------------------------------------------------ */
+
+/* Valid only during the callback. */
+typedef struct ckpt_notify ckpt_notify;
+
+/* The action name CRIU sent: "pre-dump", "setup-namespaces", ... */
+CKPT_EXPORT const char *ckpt_notify_name(const ckpt_notify *ev);
+/* The pid CRIU reported (setup-namespaces, post-restore), else 0. */
+CKPT_EXPORT pid_t ckpt_notify_pid(const ckpt_notify *ev);
+/*
+ * The fd CRIU passed with the notification (orphan-pts-master's pty master),
+ * or -1. The caller takes ownership (the fd is CLOEXEC); an fd nobody took is
+ * closed by the library when the callback returns.
+ */
+CKPT_EXPORT int ckpt_notify_take_fd(ckpt_notify *ev);
+
+/* Return 0 to let CRIU go on, a negative value to abort the operation. */
+typedef int (*ckpt_notify_fn)(void *userdata, ckpt_notify *ev);
+
+/*
+ * Call fn for notification `name`, or for every notification without a
+ * callback of its own when name is NULL. fn NULL removes the callback.
+ */
+CKPT_EXPORT int ckpt_client_set_notify(ckpt_client *c, const char *name, ckpt_notify_fn fn, void *userdata,
+				       ckpt_err *err);
+
+/* ------------------------------------------------------------------ */
+/* Requests                                                            */
+/* ------------------------------------------------------------------ */
+
+/* CRIU's version as major*10000+minor*100+sublevel (a git build rounds up to the next minor). */
+CKPT_EXPORT int ckpt_criu_version(ckpt_client *c, unsigned *version, ckpt_err *err);
+/* Is the kernel good enough for checkpoint/restore (criu check)? */
+CKPT_EXPORT int ckpt_check(ckpt_client *c, ckpt_err *err);
+
+enum {
+	CKPT_FEATURE_MEM_TRACK = 1u << 0,
+	CKPT_FEATURE_LAZY_PAGES = 1u << 1,
+	CKPT_FEATURE_PIDFD_STORE = 1u << 2,
+};
+/* Ask CRIU which of the `want` features work here; the working ones go to ret_have. */
+CKPT_EXPORT int ckpt_feature_check(ckpt_client *c, uint32_t want, uint32_t *ret_have, ckpt_err *err);
+
+/*
+ * Dump the tree rooted at the pid in o into the images dir. Without
+ * leave-running the tree is killed once dumped. On failure the tree keeps
+ * running and the images dir is marked incomplete: its inventory.img is
+ * removed, so nothing can take it for a checkpoint.
+ */
+CKPT_EXPORT int ckpt_dump(ckpt_client *c, const ckpt_opts *o, ckpt_err *err);
+/* A pre-dump (memory only, the tree keeps running); needs soft-dirty tracking. */
+CKPT_EXPORT int ckpt_pre_dump(ckpt_client *c, const ckpt_opts *o, ckpt_err *err);
+/*
+ * Restore from the images dir. In swrk mode the restored root becomes a child
+ * of the caller (rst_sibling) unless CKPT_OPT_RST_SIBLING was set false; reap
+ * it with waitpid. Its pid goes to *ret_pid.
+ */
+CKPT_EXPORT int ckpt_restore(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, ckpt_err *err);
+/*
+ * Start a CRIU page server (PAGE_SERVER) writing into o's images dir, on o's
+ * page-server address/port (port 0: CRIU picks one). It runs as a daemon until
+ * a dump connects to it and ends. Its pid and port go to ret_pid/ret_port.
+ */
+CKPT_EXPORT int ckpt_page_server_start(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, int *ret_port,
+				       ckpt_err *err);
+
+/* ------------------------------------------------------------------ */
+/* Images: what a checkpoint holds                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A CRIU images directory read without CRIU: the image format version,
+ * the processes (pid, comm, threads, memory pages, open descriptors) and
+ * the statistics CRIU wrote (stats-dump, stats-restore). The images do not
+ * record which CRIU release wrote them.
+ *
+ * Images are untrusted input. Files are opened with O_NOFOLLOW and must be
+ * regular files; each is capped at 64 MiB and each entry at 16 MiB, and the
+ * total work of one call is bounded. A file that is missing (when needed),
+ * truncated, of the wrong magic, too big or not decodable is CKPT_EBADIMG
+ * with a message naming the file (and the offset, or the magic found and
+ * expected). A directory that cannot be used as such, or an image file that
+ * is a symlink or not a regular file, is CKPT_EIMAGES.
+ */
+typedef struct ckpt_image_info ckpt_image_info;
+
+/*
+ * Read the images directory at path, relative to dirfd (AT_FDCWD or an open
+ * directory, borrowed); path NULL or "" reads dirfd itself. inventory.img,
+ * pstree.img and core-PID.img of every process must exist; a process's
+ * ids, pagemap, pages and fdinfo images may be absent (counted as zero).
+ */
+CKPT_EXPORT int ckpt_image_info_read(int dirfd, const char *path, ckpt_image_info **ret,
+				     ckpt_err *err);
+/*
+ * Read only CRIU's statistics (stats-dump, stats-restore) from a directory:
+ * CRIU writes them into its work directory, the images directory unless
+ * another work dir was set. Neither file there is CKPT_EBADIMG. The result
+ * has no processes, and version 0 unless an inventory.img is there too.
+ */
+CKPT_EXPORT int ckpt_image_info_read_stats(int dirfd, const char *path, ckpt_image_info **ret,
+					   ckpt_err *err);
+/* Accepts NULL. */
+CKPT_EXPORT void ckpt_image_info_free(ckpt_image_info *info);
+
+/* inventory.img's img_version: CRIU's image format (1, 2 = v1.1, 3 = v1.2); 0 if none. */
+CKPT_EXPORT uint32_t ckpt_image_info_version(const ckpt_image_info *info);
+/* The sum of the sizes of the regular *.img files in the directory, in bytes. */
+CKPT_EXPORT uint64_t ckpt_image_info_total_bytes(const ckpt_image_info *info);
+
+/*
+ * Processes, indexed 0..n-1 in pstree.img order (the root first). For an
+ * index out of range the getters return -1 (pid, ppid), NULL (comm) or 0.
+ */
+CKPT_EXPORT size_t ckpt_image_info_nr_processes(const ckpt_image_info *info);
+CKPT_EXPORT pid_t ckpt_image_info_pid(const ckpt_image_info *info, size_t i);
+/* 0 for the root of the dumped tree. */
+CKPT_EXPORT pid_t ckpt_image_info_ppid(const ckpt_image_info *info, size_t i);
+/* Borrowed from info; control characters replaced by '?'. */
+CKPT_EXPORT const char *ckpt_image_info_comm(const ckpt_image_info *info, size_t i);
+
+/* A task's state when dumped; values are CRIU's and pinned. */
+typedef enum ckpt_task_state {
+	CKPT_TASK_UNKNOWN = 0,
+	CKPT_TASK_ALIVE = 1,
+	CKPT_TASK_DEAD = 2,
+	CKPT_TASK_STOPPED = 3,
+	CKPT_TASK_ZOMBIE = 6,
+} ckpt_task_state;
+/* CKPT_TASK_UNKNOWN also for a value this library does not know. */
+CKPT_EXPORT ckpt_task_state ckpt_image_info_state(const ckpt_image_info *info, size_t i);
+/* The exit code CRIU recorded (meaningful for a zombie), else 0. */
+CKPT_EXPORT uint32_t ckpt_image_info_exit_code(const ckpt_image_info *info, size_t i);
+CKPT_EXPORT size_t ckpt_image_info_nr_threads(const ckpt_image_info *info, size_t i);
+/* Pages of memory stored in this directory (not those left in a parent). */
+CKPT_EXPORT uint64_t ckpt_image_info_pages(const ckpt_image_info *info, size_t i);
+/* Bytes of memory stored: the size of the process's pages-N.img. */
+CKPT_EXPORT uint64_t ckpt_image_info_memory_bytes(const ckpt_image_info *info, size_t i);
+/* Open file descriptors (the entries of its fdinfo-N.img). */
+CKPT_EXPORT uint64_t ckpt_image_info_nr_files(const ckpt_image_info *info, size_t i);
+
+/* Statistics keys (values pinned: CRIU's field number, +100 for restore). Times in µs. */
+typedef enum ckpt_image_stat {
+	/* stats-dump */
+	CKPT_STAT_FREEZING_TIME = 1,
+	CKPT_STAT_FROZEN_TIME = 2,
+	CKPT_STAT_MEMDUMP_TIME = 3,
+	CKPT_STAT_MEMWRITE_TIME = 4,
+	CKPT_STAT_PAGES_SCANNED = 5,
+	CKPT_STAT_PAGES_SKIPPED_PARENT = 6,
+	CKPT_STAT_PAGES_WRITTEN = 7,
+	CKPT_STAT_IRMAP_RESOLVE_TIME = 8,
+	CKPT_STAT_PAGES_LAZY = 9,
+	CKPT_STAT_PAGE_PIPES = 10,
+	CKPT_STAT_PAGE_PIPE_BUFS = 11,
+	CKPT_STAT_SHPAGES_SCANNED = 12,
+	CKPT_STAT_SHPAGES_SKIPPED_PARENT = 13,
+	CKPT_STAT_SHPAGES_WRITTEN = 14,
+	/* stats-restore */
+	CKPT_STAT_PAGES_COMPARED = 101,
+	CKPT_STAT_PAGES_SKIPPED_COW = 102,
+	CKPT_STAT_FORKING_TIME = 103,
+	CKPT_STAT_RESTORE_TIME = 104,
+	CKPT_STAT_PAGES_RESTORED = 105,
+} ckpt_image_stat;
+
+CKPT_EXPORT bool ckpt_image_info_has_dump_stats(const ckpt_image_info *info);
+CKPT_EXPORT bool ckpt_image_info_has_restore_stats(const ckpt_image_info *info);
+/*
+ * One statistic into *ret_value: 0; CKPT_ENOTSUP if the images do not hold
+ * it (no stats file, or a CRIU that did not record it); CKPT_EINVAL for a
+ * key unknown to this library.
+ */
+CKPT_EXPORT int ckpt_image_info_stat(const ckpt_image_info *info, ckpt_image_stat key,
+				     uint64_t *ret_value);
+/* The key's name ("frozen_time_us"), or NULL for an unknown key. */
+CKPT_EXPORT const char *ckpt_image_stat_name(ckpt_image_stat key);
+
+/* JSON rendering (json-c) of all of the above; free with ckpt_free. NULL on ENOMEM. */
+CKPT_EXPORT char *ckpt_image_info_to_json(const ckpt_image_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CKPT_CKPT_H */

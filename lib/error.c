@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Error codes, their text, and the helpers that fill a caller's ckpt_err. */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "internal.h"
+
+const char *ckpt_strerror(int code)
+{
+	switch (code) {
+	case CKPT_OK: return "success";
+	case CKPT_EINVAL: return "invalid argument";
+	case CKPT_ENOMEM: return "out of memory";
+	case CKPT_ESYS: return "system call failed";
+	case CKPT_ECRIU_EXEC: return "criu cannot be found or started";
+	case CKPT_ECRIU_VERSION: return "criu is too old";
+	case CKPT_ESERVICE: return "criu service unreachable";
+	case CKPT_ETIMEDOUT: return "request timed out";
+	case CKPT_EPROTO: return "malformed or unexpected reply from criu";
+	case CKPT_ETOOBIG: return "message too big";
+	case CKPT_ECRIU_DIED: return "criu exited before replying";
+	case CKPT_ECRIU: return "criu reported failure";
+	case CKPT_ENOTARGET: return "no such process";
+	case CKPT_EIMAGES: return "images directory unusable";
+	case CKPT_EEXIST: return "a checkpoint already exists there";
+	case CKPT_ECALLBACK: return "a notification callback failed";
+	case CKPT_ENOTSUP: return "not supported";
+	case CKPT_EPERM: return "permission denied";
+	case CKPT_EBADIMG: return "bad image file";
+	case CKPT_ENETSETUP: return "network setup failed";
+	default: return "unknown error";
+	}
+}
+
+void ckpt_free(void *p)
+{
+	free(p);
+}
+
+void sanitize_copy(char *dst, size_t n, const char *s)
+{
+	size_t i = 0;
+
+	if (!n)
+		return;
+	for (; s && *s && i + 1 < n; s++) {
+		unsigned char ch = (unsigned char)*s;
+		dst[i++] = (ch < 0x20 && ch != '\n') || ch == 0x7f ? '?' : (char)ch;
+	}
+	dst[i] = '\0';
+}
+
+static void vfill(ckpt_err *err, int code, const char *fmt, va_list ap)
+{
+	char tmp[CKPT_ERR_MSG_MAX];
+
+	memset(err, 0, sizeof(*err));
+	err->code = code;
+	if (vsnprintf(tmp, sizeof(tmp), fmt, ap) < 0)
+		snprintf(tmp, sizeof(tmp), "%s", ckpt_strerror(code));
+	sanitize_copy(err->msg, sizeof(err->msg), tmp);
+}
+
+int err_set(ckpt_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return code;
+	va_start(ap, fmt);
+	vfill(err, code, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int err_sys(ckpt_err *err, int code, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+	char buf[128];
+	size_t l;
+
+	if (!err)
+		return code;
+	va_start(ap, fmt);
+	vfill(err, code, fmt, ap);
+	va_end(ap);
+	err->sys_errno = errnum;
+	l = strlen(err->msg);
+	snprintf(err->msg + l, sizeof(err->msg) - l, ": %s", strerror_r(errnum, buf, sizeof(buf)));
+	return code;
+}
+
+void err_prefix(ckpt_err *err, const char *fmt, ...)
+{
+	char pre[CKPT_ERR_MSG_MAX], out[CKPT_ERR_MSG_MAX];
+	va_list ap;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(pre, sizeof(pre), fmt, ap);
+	va_end(ap);
+	snprintf(out, sizeof(out), "%s: %s", pre, err->msg);
+	memcpy(err->msg, out, sizeof(err->msg));
+}
+
+void err_set_step(ckpt_err *err, const char *step)
+{
+	if (err && !err->step[0])
+		snprintf(err->step, sizeof(err->step), "%s", step);
+}

@@ -1,0 +1,515 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The requests: version, check, feature check, dump, pre-dump, restore,
+ * page server; the notification loop; and turning CRIU's failures into a
+ * ckpt_err with CRIU's reason and the error lines of its log.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+
+struct ckpt_notify {
+	const char *name;
+	pid_t pid;
+	int fd;
+};
+
+const char *ckpt_notify_name(const ckpt_notify *ev)
+{
+	return ev ? ev->name : NULL;
+}
+
+pid_t ckpt_notify_pid(const ckpt_notify *ev)
+{
+	return ev ? ev->pid : 0;
+}
+
+int ckpt_notify_take_fd(ckpt_notify *ev)
+{
+	int fd;
+
+	if (!ev)
+		return -1;
+	fd = ev->fd;
+	ev->fd = -1;
+	return fd;
+}
+
+/* ---- CRIU's log ---- */
+
+static const char *op_log_name(CriuReqType t)
+{
+	switch (t) {
+	case CRIU_REQ_TYPE__DUMP: return "dump.log";
+	case CRIU_REQ_TYPE__PRE_DUMP: return "pre-dump.log";
+	case CRIU_REQ_TYPE__RESTORE: return "restore.log";
+	case CRIU_REQ_TYPE__PAGE_SERVER:
+	case CRIU_REQ_TYPE__PAGE_SERVER_CHLD: return "page-server.log";
+	default: return NULL;
+	}
+}
+
+/* The directory CRIU writes its log into, and a printable path for it. */
+static int log_dir(const ckpt_opts *o, const char **ret_path)
+{
+	if (!o)
+		return -1;
+	if (o->work_fd >= 0) {
+		*ret_path = o->work_path;
+		return o->work_fd;
+	}
+	*ret_path = o->images_path;
+	return o->images_fd;
+}
+
+static void fill_log_path(ckpt_err *err, int dirfd, const char *dirpath, const char *name)
+{
+	char link[64], target[PATH_MAX];
+	ssize_t n;
+
+	if (!dirpath) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n < 0)
+			return;
+		target[n] = '\0';
+		dirpath = target;
+	}
+	snprintf(err->log_path, sizeof(err->log_path), "%s/%s", dirpath, name);
+}
+
+/* Keep the last error lines of CRIU's log that fit in err->criu_log. */
+static void fill_log_lines(ckpt_err *err, int dirfd, const char *name)
+{
+	enum { TAIL = 256 * 1024 };
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	_cleanup_free_ char *buf = NULL;
+	const char *lines[16];
+	size_t nl = 0, used = 0;
+	struct stat st;
+	off_t off;
+	ssize_t n;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return;
+	off = st.st_size > TAIL ? st.st_size - TAIL : 0;
+	buf = malloc(TAIL + 1);
+	if (!buf)
+		return;
+	n = pread(fd, buf, TAIL, off);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	for (char *line = buf, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (strstr(line, "Error") || strstr(line, "BUG")) {
+			if (nl == ARRAY_SIZE(lines))
+				memmove(lines, lines + 1, sizeof(lines[0]) * --nl);
+			lines[nl++] = line;
+		}
+	}
+	/* newest lines matter most; keep as many of the last ones as fit */
+	size_t first = nl;
+	for (size_t i = nl; i-- > 0;) {
+		size_t l = strlen(lines[i]) + 1;
+
+		if (used + l >= sizeof(err->criu_log))
+			break;
+		used += l;
+		first = i;
+	}
+	err->criu_log[0] = '\0';
+	for (size_t i = first; i < nl; i++) {
+		size_t cur = strlen(err->criu_log);
+
+		sanitize_copy(err->criu_log + cur, sizeof(err->criu_log) - cur, lines[i]);
+		cur = strlen(err->criu_log);
+		if (cur + 1 < sizeof(err->criu_log) && i + 1 < nl) {
+			err->criu_log[cur] = '\n';
+			err->criu_log[cur + 1] = '\0';
+		}
+	}
+}
+
+/* CRIU answered success=false: say why, with its message, errno and log. */
+static int criu_failed(const ckpt_opts *o, const char *op, const CriuReq *req, const CriuResp *resp,
+		       const char *log_name, ckpt_err *err)
+{
+	char why[CKPT_ERR_MSG_MAX];
+	const char *dirpath = NULL;
+	int dirfd = log_dir(o, &dirpath);
+	int r;
+
+	if (resp->cr_errmsg && *resp->cr_errmsg)
+		sanitize_copy(why, sizeof(why), resp->cr_errmsg);
+	else if (resp->has_cr_errno && resp->cr_errno)
+		snprintf(why, sizeof(why), "%s", strerrordesc_np(resp->cr_errno) ? strerrordesc_np(resp->cr_errno) : "?");
+	else
+		snprintf(why, sizeof(why), "no reason given");
+	/* strip a trailing newline of cr_errmsg */
+	for (size_t l = strlen(why); l && (why[l - 1] == '\n' || why[l - 1] == '?'); l--)
+		why[l - 1] = '\0';
+
+	if (resp->type == CRIU_REQ_TYPE__EMPTY && req->type != CRIU_REQ_TYPE__EMPTY)
+		r = err_set(err, CKPT_ECRIU, "%s: criu refused the request: %s", op, why);
+	else
+		r = err_set(err, CKPT_ECRIU, "%s: criu failed: %s", op, why);
+	if (!err)
+		return r;
+	err_set_step(err, op);
+	err->criu_errno = resp->has_cr_errno ? resp->cr_errno : 0;
+	if (dirfd >= 0 && log_name) {
+		fill_log_path(err, dirfd, dirpath, log_name);
+		fill_log_lines(err, dirfd, log_name);
+		if (err->log_path[0]) {
+			size_t l = strlen(err->msg);
+
+			snprintf(err->msg + l, sizeof(err->msg) - l, " (log: %s)", err->log_path);
+		}
+	}
+	return r;
+}
+
+/* ---- the request loop ---- */
+
+static const struct notify_slot *find_slot(const ckpt_client *c, const char *name)
+{
+	const struct notify_slot *any = NULL;
+
+	for (size_t i = 0; i < c->n_notify; i++) {
+		if (!c->notify[i].name)
+			any = &c->notify[i];
+		else if (!strcmp(c->notify[i].name, name))
+			return &c->notify[i];
+	}
+	return any;
+}
+
+/* Run the callback for one notification; returns 0 or its failure, with err filled. */
+static int dispatch(const ckpt_client *c, const char *op, const CriuNotify *n, int fd, ckpt_err *err)
+{
+	const struct notify_slot *s = find_slot(c, n->script);
+	ckpt_notify ev = { .name = n->script, .pid = n->has_pid ? n->pid : 0, .fd = fd };
+	int r = 0;
+
+	log_client(c, CKPT_LOG_DEBUG, "%s: notification '%s' pid %d%s", op, n->script, (int)ev.pid,
+		   fd >= 0 ? " with an fd" : "");
+	if (s)
+		r = s->fn(s->userdata, &ev);
+	if (ev.fd >= 0)
+		close(ev.fd);
+	if (r < 0)
+		return err_set(err, CKPT_ECALLBACK, "%s: the '%s' notification callback failed (returned %d); criu aborts",
+			       op, n->script, r);
+	return 0;
+}
+
+static const char *type_name(int t)
+{
+	static const char *const names[] = { "EMPTY", "DUMP", "RESTORE", "CHECK", "PRE_DUMP", "PAGE_SERVER",
+					     "NOTIFY", "CPUINFO_DUMP", "CPUINFO_CHECK", "FEATURE_CHECK",
+					     "VERSION", "WAIT_PID", "PAGE_SERVER_CHLD", "SINGLE_PRE_DUMP" };
+	return t >= 0 && t < (int)ARRAY_SIZE(names) ? names[t] : "?";
+}
+
+int rpc_call(const ckpt_client *c, const char *op, CriuReq *req, const ckpt_opts *o, CriuResp **ret,
+	     ckpt_err *err)
+{
+	const char *log_name = req->opts && req->opts->log_file ? req->opts->log_file : NULL;
+	struct conn conn;
+	CriuResp *resp = NULL;
+	int r, cb_err = 0;
+	ckpt_err cb_detail = CKPT_ERR_INIT;
+
+	r = conn_open(c, req->opts, &conn, err);
+	if (r < 0) {
+		err_set_step(err, c->service_path ? "connect" : "spawn");
+		return r;
+	}
+	r = conn_send(&conn, req, err);
+	while (r == 0) {
+		int fd = -1;
+
+		r = conn_recv(&conn, &resp, &fd, err);
+		if (r < 0)
+			break;
+		if (resp->type != CRIU_REQ_TYPE__NOTIFY) {
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		/* A notification: run its callback (once one failed, refuse the rest) and answer. */
+		CriuReq ack = CRIU_REQ__INIT;
+
+		if (!cb_err)
+			cb_err = dispatch(c, op, resp->notify, fd, &cb_detail);
+		else if (fd >= 0)
+			close(fd);
+		ack.type = CRIU_REQ_TYPE__NOTIFY;
+		ack.has_notify_success = 1;
+		ack.notify_success = cb_err == 0;
+		criu_resp__free_unpacked(resp, NULL);
+		resp = NULL;
+		r = conn_send(&conn, &ack, err);
+	}
+	conn_close(&conn, r == CKPT_ETIMEDOUT);
+	if (r < 0) {
+		if (cb_err && (r == CKPT_ECRIU_DIED)) {
+			if (err)
+				*err = cb_detail;
+			r = cb_err;
+		}
+		err_prefix(err, "%s", op);
+		return r;
+	}
+	if (cb_err) {
+		criu_resp__free_unpacked(resp, NULL);
+		if (err)
+			*err = cb_detail;
+		return cb_err;
+	}
+	if (!resp->success) {
+		r = criu_failed(o, op, req, resp, log_name, err);
+		criu_resp__free_unpacked(resp, NULL);
+		return r;
+	}
+	if (resp->type != req->type) {
+		r = err_set(err, CKPT_EPROTO, "%s: criu answered a %s request with %s", op, type_name(req->type),
+			    type_name(resp->type));
+		criu_resp__free_unpacked(resp, NULL);
+		return r;
+	}
+	*ret = resp;
+	return 0;
+}
+
+/* Build the request's options from o, adding the defaults every request needs. */
+static int prepare(const ckpt_client *c, const char *op, CriuReqType type, const ckpt_opts *o, CriuReq *req,
+		   ckpt_err *err)
+{
+	CriuOpts *ro = opts_for_request(o, err);
+
+	if (!ro)
+		return CKPT_ENOMEM;
+	req->type = type;
+	req->opts = ro;
+	if (!ro->log_file && op_log_name(type) && (o && (o->images_fd >= 0 || o->work_fd >= 0))) {
+		ro->log_file = strdup(op_log_name(type));
+		if (!ro->log_file)
+			return err_set(err, CKPT_ENOMEM, "%s: out of memory", op);
+	}
+	if (c->n_notify) {
+		ro->has_notify_scripts = 1;
+		ro->notify_scripts = 1;
+	}
+	return 0;
+}
+
+static void req_done(CriuReq *req)
+{
+	if (req->opts)
+		criu_opts__free_unpacked(req->opts, NULL);
+	req->opts = NULL;
+}
+
+int ckpt_criu_version(ckpt_client *c, unsigned *version, ckpt_err *err)
+{
+	CriuReq req = CRIU_REQ__INIT;
+	CriuResp *resp;
+	CriuVersion *v;
+	unsigned ver;
+	int r;
+
+	assert_return(c && version, err, "version: NULL argument");
+	req.type = CRIU_REQ_TYPE__VERSION;
+	r = rpc_call(c, "version", &req, NULL, &resp, err);
+	if (r < 0)
+		return r;
+	v = resp->version;
+	if (v->major_number < 0 || v->minor_number < 0 || v->minor_number > 99 || v->major_number > 400000 ||
+	    (v->has_sublevel && (v->sublevel < 0 || v->sublevel > 99))) {
+		r = err_set(err, CKPT_EPROTO, "version: criu reported a nonsense version %d.%d", v->major_number,
+			    v->minor_number);
+		criu_resp__free_unpacked(resp, NULL);
+		return r;
+	}
+	ver = (unsigned)v->major_number * 10000 + (unsigned)v->minor_number * 100;
+	if (v->gitid)
+		ver += 100; /* a git build is newer than its last release */
+	else if (v->has_sublevel)
+		ver += (unsigned)v->sublevel;
+	criu_resp__free_unpacked(resp, NULL);
+	*version = ver;
+	return 0;
+}
+
+int ckpt_check(ckpt_client *c, ckpt_err *err)
+{
+	CriuReq req = CRIU_REQ__INIT;
+	CriuResp *resp = NULL;
+	int r;
+
+	assert_return(c, err, "check: NULL client");
+	/* Always with opts: CRIU 4.1.1's check worker crashes on a CHECK without them. */
+	r = prepare(c, "check", CRIU_REQ_TYPE__CHECK, NULL, &req, err);
+	if (r == 0)
+		r = rpc_call(c, "check", &req, NULL, &resp, err);
+	req_done(&req);
+	if (r == 0)
+		criu_resp__free_unpacked(resp, NULL);
+	return r;
+}
+
+int ckpt_feature_check(ckpt_client *c, uint32_t want, uint32_t *ret_have, ckpt_err *err)
+{
+	CriuReq req = CRIU_REQ__INIT;
+	CriuFeatures f = CRIU_FEATURES__INIT;
+	CriuResp *resp = NULL;
+	uint32_t have = 0;
+	int r;
+
+	assert_return(c && ret_have, err, "feature check: NULL argument");
+	if (want & ~(uint32_t)(CKPT_FEATURE_MEM_TRACK | CKPT_FEATURE_LAZY_PAGES | CKPT_FEATURE_PIDFD_STORE))
+		return err_set(err, CKPT_EINVAL, "feature check: unknown feature bits 0x%x", want);
+	f.has_mem_track = f.mem_track = !!(want & CKPT_FEATURE_MEM_TRACK);
+	f.has_lazy_pages = f.lazy_pages = !!(want & CKPT_FEATURE_LAZY_PAGES);
+	f.has_pidfd_store = f.pidfd_store = !!(want & CKPT_FEATURE_PIDFD_STORE);
+	r = prepare(c, "feature check", CRIU_REQ_TYPE__FEATURE_CHECK, NULL, &req, err);
+	req.features = &f;
+	if (r == 0)
+		r = rpc_call(c, "feature check", &req, NULL, &resp, err);
+	req_done(&req);
+	if (r < 0)
+		return r;
+	if (resp->features) {
+		if (resp->features->has_mem_track && resp->features->mem_track)
+			have |= CKPT_FEATURE_MEM_TRACK;
+		if (resp->features->has_lazy_pages && resp->features->lazy_pages)
+			have |= CKPT_FEATURE_LAZY_PAGES;
+		if (resp->features->has_pidfd_store && resp->features->pidfd_store)
+			have |= CKPT_FEATURE_PIDFD_STORE;
+	}
+	criu_resp__free_unpacked(resp, NULL);
+	*ret_have = have & want;
+	return 0;
+}
+
+static bool has_checkpoint(int dirfd)
+{
+	struct stat st;
+
+	return fstatat(dirfd, "inventory.img", &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static int dump_common(ckpt_client *c, const ckpt_opts *o, CriuReqType type, const char *op, ckpt_err *err)
+{
+	CriuReq req = CRIU_REQ__INIT;
+	CriuResp *resp = NULL;
+	int r;
+
+	assert_return(c && o, err, "%s: NULL argument", op);
+	if (!o->pb->has_pid)
+		return err_set(err, CKPT_EINVAL, "%s: no target pid set (ckpt_opts_set_pid)", op);
+	if (o->images_fd < 0)
+		return err_set(err, CKPT_EINVAL, "%s: no images directory set (ckpt_opts_set_images_dir)", op);
+	if (kill(o->pb->pid, 0) < 0 && errno == ESRCH)
+		return err_set(err, CKPT_ENOTARGET, "%s: pid %d: no such process", op, (int)o->pb->pid);
+	if (type == CRIU_REQ_TYPE__DUMP && has_checkpoint(o->images_fd))
+		return err_set(err, CKPT_EEXIST, "%s: '%s' already holds a checkpoint (inventory.img); refusing to overwrite it",
+			       op, o->images_path ? o->images_path : "images dir");
+	r = prepare(c, op, type, o, &req, err);
+	if (r == 0)
+		r = rpc_call(c, op, &req, o, &resp, err);
+	req_done(&req);
+	if (r < 0) {
+		/* Never leave what looks like a valid checkpoint behind a failed dump. */
+		if (type == CRIU_REQ_TYPE__DUMP)
+			unlinkat(o->images_fd, "inventory.img", 0);
+		return r;
+	}
+	criu_resp__free_unpacked(resp, NULL);
+	return 0;
+}
+
+int ckpt_dump(ckpt_client *c, const ckpt_opts *o, ckpt_err *err)
+{
+	return dump_common(c, o, CRIU_REQ_TYPE__DUMP, "dump", err);
+}
+
+int ckpt_pre_dump(ckpt_client *c, const ckpt_opts *o, ckpt_err *err)
+{
+	return dump_common(c, o, CRIU_REQ_TYPE__PRE_DUMP, "pre-dump", err);
+}
+
+int ckpt_restore(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, ckpt_err *err)
+{
+	CriuReq req = CRIU_REQ__INIT;
+	CriuResp *resp = NULL;
+	pid_t pid;
+	int r;
+
+	assert_return(c && o, err, "restore: NULL argument");
+	if (o->images_fd < 0)
+		return err_set(err, CKPT_EINVAL, "restore: no images directory set (ckpt_opts_set_images_dir)");
+	if (!has_checkpoint(o->images_fd))
+		return err_set(err, CKPT_EIMAGES, "restore: '%s' holds no checkpoint (no inventory.img)",
+			       o->images_path ? o->images_path : "images dir");
+	r = prepare(c, "restore", CRIU_REQ_TYPE__RESTORE, o, &req, err);
+	if (r == 0 && !c->service_path && !o->rst_sibling_set) {
+		/* swrk: the restored tree becomes the caller's child, not an orphan of the exiting criu */
+		req.opts->has_rst_sibling = 1;
+		req.opts->rst_sibling = 1;
+	}
+	if (r == 0)
+		r = rpc_call(c, "restore", &req, o, &resp, err);
+	req_done(&req);
+	if (r < 0)
+		return r;
+	pid = resp->restore->pid;
+	criu_resp__free_unpacked(resp, NULL);
+	if (pid <= 0)
+		return err_set(err, CKPT_EPROTO, "restore: criu reported restored pid %d", (int)pid);
+	if (ret_pid)
+		*ret_pid = pid;
+	return 0;
+}
+
+int ckpt_page_server_start(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, int *ret_port, ckpt_err *err)
+{
+	CriuReq req = CRIU_REQ__INIT;
+	CriuResp *resp = NULL;
+	int r;
+
+	assert_return(c && o, err, "page server: NULL argument");
+	if (o->images_fd < 0)
+		return err_set(err, CKPT_EINVAL, "page server: no images directory set (ckpt_opts_set_images_dir)");
+	r = prepare(c, "page server", CRIU_REQ_TYPE__PAGE_SERVER, o, &req, err);
+	if (r == 0 && !req.opts->ps) {
+		req.opts->ps = malloc(sizeof(*req.opts->ps));
+		if (!req.opts->ps)
+			r = err_set(err, CKPT_ENOMEM, "page server: out of memory");
+		else
+			criu_page_server_info__init(req.opts->ps);
+	}
+	if (r == 0)
+		r = rpc_call(c, "page server", &req, o, &resp, err);
+	req_done(&req);
+	if (r < 0)
+		return r;
+	if (!resp->ps || !resp->ps->has_pid || resp->ps->pid <= 0) {
+		criu_resp__free_unpacked(resp, NULL);
+		return err_set(err, CKPT_EPROTO, "page server: criu's reply names no page server pid");
+	}
+	if (ret_pid)
+		*ret_pid = resp->ps->pid;
+	if (ret_port)
+		*ret_port = resp->ps->has_port ? resp->ps->port : 0;
+	criu_resp__free_unpacked(resp, NULL);
+	return 0;
+}

@@ -1,0 +1,896 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ckpt_opts: the options of one request, kept as the CriuOpts message that
+ * will be sent. Every value is validated when it is set.
+ *
+ * The long tail of CRIU's options goes through enum-keyed typed setters; a
+ * key maps, through the table below, to a field of CriuOpts found by name in
+ * the protobuf-c descriptor, so adding an option is one table line.
+ */
+#include <assert.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+
+enum opt_type { T_BOOL, T_INT, T_STR, T_STRV, T_SPECIAL };
+
+struct opt_def {
+	ckpt_opt key;
+	enum opt_type type;
+	const char *field; /* CriuOpts field name; NULL for libckpt-only options */
+	const char *name;  /* CRIU's command line name, for messages */
+	int64_t min, max;  /* T_INT range */
+};
+
+#define B(k, f, n) { k, T_BOOL, f, n, 0, 1 }
+#define I(k, f, n, lo, hi) { k, T_INT, f, n, lo, hi }
+#define S(k, f, n) { k, T_STR, f, n, 0, 0 }
+#define V(k, f, n) { k, T_STRV, f, n, 0, 0 }
+#define X(k, f, n) { k, T_SPECIAL, f, n, 0, 0 }
+
+static const struct opt_def opt_defs[] = {
+	B(CKPT_OPT_LEAVE_RUNNING, "leave_running", "leave-running"),
+	B(CKPT_OPT_LEAVE_STOPPED, "leave_stopped", "leave-stopped"),
+	B(CKPT_OPT_EXT_UNIX_SK, "ext_unix_sk", "ext-unix-sk"),
+	B(CKPT_OPT_TCP_ESTABLISHED, "tcp_established", "tcp-established"),
+	B(CKPT_OPT_TCP_SKIP_IN_FLIGHT, "tcp_skip_in_flight", "tcp-skip-in-flight"),
+	B(CKPT_OPT_TCP_CLOSE, "tcp_close", "tcp-close"),
+	B(CKPT_OPT_EVASIVE_DEVICES, "evasive_devices", "evasive-devices"),
+	B(CKPT_OPT_SHELL_JOB, "shell_job", "shell-job"),
+	B(CKPT_OPT_FILE_LOCKS, "file_locks", "file-locks"),
+	B(CKPT_OPT_TRACK_MEM, "track_mem", "track-mem"),
+	B(CKPT_OPT_AUTO_DEDUP, "auto_dedup", "auto-dedup"),
+	B(CKPT_OPT_LINK_REMAP, "link_remap", "link-remap"),
+	B(CKPT_OPT_FORCE_IRMAP, "force_irmap", "force-irmap"),
+	B(CKPT_OPT_RST_SIBLING, "rst_sibling", "restore-sibling"),
+	B(CKPT_OPT_AUTO_EXT_MNT, "auto_ext_mnt", "auto-ext-mnt"),
+	B(CKPT_OPT_EXT_SHARING, "ext_sharing", "ext-sharing"),
+	B(CKPT_OPT_EXT_MASTERS, "ext_masters", "ext-masters"),
+	B(CKPT_OPT_WEAK_SYSCTLS, "weak_sysctls", "weak-sysctls"),
+	B(CKPT_OPT_LAZY_PAGES, "lazy_pages", "lazy-pages"),
+	B(CKPT_OPT_ORPHAN_PTS_MASTER, "orphan_pts_master", "orphan-pts-master"),
+	B(CKPT_OPT_MNTNS_COMPAT_MODE, "mntns_compat_mode", "mntns-compat-mode"),
+	B(CKPT_OPT_SKIP_FILE_RWX_CHECK, "skip_file_rwx_check", "skip-file-rwx-check"),
+	B(CKPT_OPT_UNPRIVILEGED, "unprivileged", "unprivileged"),
+	B(CKPT_OPT_DISPLAY_STATS, "display_stats", "display-stats"),
+	B(CKPT_OPT_TLS, "tls", "tls"),
+	B(CKPT_OPT_TLS_NO_CN_VERIFY, "tls_no_cn_verify", "tls-no-cn-verify"),
+	B(CKPT_OPT_NOFOLLOW, NULL, "nofollow"),
+	B(CKPT_OPT_MANAGE_CGROUPS, "manage_cgroups", "manage-cgroups"),
+
+	I(CKPT_OPT_LOG_LEVEL, "log_level", "log-level", 0, 4),
+	I(CKPT_OPT_GHOST_LIMIT, "ghost_limit", "ghost-limit", 0, UINT32_MAX),
+	I(CKPT_OPT_TIMEOUT, "timeout", "timeout", 0, UINT32_MAX),
+	I(CKPT_OPT_CPU_CAP, "cpu_cap", "cpu-cap", 0, UINT32_MAX),
+	I(CKPT_OPT_STATUS_FD, "status_fd", "status-fd", 0, INT32_MAX),
+	I(CKPT_OPT_EMPTY_NS, "empty_ns", "empty-ns", 0, UINT32_MAX),
+	I(CKPT_OPT_NETWORK_LOCK, "network_lock", "network-lock", 1, 3),
+	I(CKPT_OPT_PRE_DUMP_MODE, "pre_dump_mode", "pre-dump-mode", 1, 2),
+	I(CKPT_OPT_CGROUP_MODE, "manage_cgroups_mode", "manage-cgroups-mode", 0, 6),
+	I(CKPT_OPT_PIDFD_STORE_SK, "pidfd_store_sk", "pidfd-store", 0, INT32_MAX),
+
+	S(CKPT_OPT_LOG_FILE, "log_file", "log-file"),
+	S(CKPT_OPT_ROOT, "root", "root"),
+	S(CKPT_OPT_CGROUP_PROPS, "cgroup_props", "cgroup-props"),
+	S(CKPT_OPT_CGROUP_PROPS_FILE, "cgroup_props_file", "cgroup-props-file"),
+	S(CKPT_OPT_FREEZE_CGROUP, "freeze_cgroup", "freeze-cgroup"),
+	S(CKPT_OPT_CGROUP_YARD, "cgroup_yard", "cgroup-yard"),
+	S(CKPT_OPT_LSM_PROFILE, "lsm_profile", "lsm-profile"),
+	S(CKPT_OPT_LSM_MOUNT_CONTEXT, "lsm_mount_context", "lsm-mount-context"),
+	S(CKPT_OPT_CONFIG_FILE, "config_file", "config-file"),
+	S(CKPT_OPT_TLS_CACERT, "tls_cacert", "tls-cacert"),
+	S(CKPT_OPT_TLS_CACRL, "tls_cacrl", "tls-cacrl"),
+	S(CKPT_OPT_TLS_CERT, "tls_cert", "tls-cert"),
+	S(CKPT_OPT_TLS_KEY, "tls_key", "tls-key"),
+
+	V(CKPT_OPT_EXTERNAL, "external", "external"),
+	V(CKPT_OPT_SKIP_MNT, "skip_mnt", "skip-mnt"),
+	V(CKPT_OPT_ENABLE_FS, "enable_fs", "enable-fs"),
+	V(CKPT_OPT_IRMAP_SCAN_PATH, "irmap_scan_paths", "irmap-scan-path"),
+	V(CKPT_OPT_CGROUP_DUMP_CONTROLLER, "cgroup_dump_controller", "cgroup-dump-controller"),
+	V(CKPT_OPT_EXEC_CMD, "exec_cmd", "exec-cmd"),
+
+	X(CKPT_OPT_EXT_MOUNT, "ext_mnt", "ext-mount-map"),
+	X(CKPT_OPT_VETH, "veths", "veth-pair"),
+	X(CKPT_OPT_INHERIT_FD, "inherit_fd", "inherit-fd"),
+	X(CKPT_OPT_JOIN_NS, "join_ns", "join-ns"),
+	X(CKPT_OPT_CGROUP_ROOT, "cg_root", "cgroup-root"),
+	X(CKPT_OPT_UNIX_SK_INO, "unix_sk_ino", "ext-unix-sk inode"),
+	X(CKPT_OPT_PAGE_SERVER, "ps", "page-server"),
+	X(CKPT_OPT_PARENT_IMAGES, "parent_img", "prev-images-dir"),
+	X(CKPT_OPT_PID, "pid", "tree"),
+	X(CKPT_OPT_IMAGES_DIR, NULL, "images-dir"),
+	X(CKPT_OPT_WORK_DIR, NULL, "work-dir"),
+};
+
+static const struct opt_def *opt_find(ckpt_opt key)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(opt_defs); i++)
+		if (opt_defs[i].key == key)
+			return &opt_defs[i];
+	return NULL;
+}
+
+const char *ckpt_opt_name(ckpt_opt key)
+{
+	const struct opt_def *d = opt_find(key);
+
+	return d ? d->name : NULL;
+}
+
+static const ProtobufCFieldDescriptor *field_of(const struct opt_def *d)
+{
+	return d->field ? protobuf_c_message_descriptor_get_field_by_name(&criu_opts__descriptor, d->field)
+			: NULL;
+}
+
+#define FIELD(pb, off, type) ((type *)((char *)(pb) + (off)))
+
+static int lookup(const ckpt_opts *o, ckpt_opt key, enum opt_type want, const struct opt_def **ret_d,
+		  const ProtobufCFieldDescriptor **ret_f, ckpt_err *err)
+{
+	const struct opt_def *d = opt_find(key);
+
+	if (!o)
+		return err_set(err, CKPT_EINVAL, "options: NULL ckpt_opts");
+	if (!d)
+		return err_set(err, CKPT_EINVAL, "options: unknown option key %d", (int)key);
+	if (d->type != want) {
+		static const char *const tn[] = { "bool", "int", "string", "repeated string", "its own" };
+		return err_set(err, CKPT_EINVAL, "options: '%s' is not a %s option (use the %s setter)", d->name,
+			       tn[want], tn[d->type]);
+	}
+	*ret_d = d;
+	*ret_f = field_of(d);
+	return 0;
+}
+
+CriuOpts *opts_new_pb(void)
+{
+	CriuOpts *pb = malloc(sizeof(*pb));
+
+	if (pb)
+		criu_opts__init(pb);
+	return pb;
+}
+
+ckpt_opts *ckpt_opts_new(void)
+{
+	ckpt_opts *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return NULL;
+	o->pb = opts_new_pb();
+	if (!o->pb) {
+		free(o);
+		return NULL;
+	}
+	o->images_fd = -1;
+	o->work_fd = -1;
+	return o;
+}
+
+static void dir_reset(int *fd, bool *owned, char **path)
+{
+	if (*owned && *fd >= 0)
+		close(*fd);
+	*fd = -1;
+	*owned = false;
+	free(*path);
+	*path = NULL;
+}
+
+void ckpt_opts_free(ckpt_opts *o)
+{
+	if (!o)
+		return;
+	if (o->pb)
+		criu_opts__free_unpacked(o->pb, NULL);
+	dir_reset(&o->images_fd, &o->images_fd_owned, &o->images_path);
+	dir_reset(&o->work_fd, &o->work_fd_owned, &o->work_path);
+	free(o);
+}
+
+/* ---- validation helpers ---- */
+
+static bool has_ctl(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+static int check_str(const struct opt_def *d, const char *v, ckpt_err *err)
+{
+	if (!v)
+		return err_set(err, CKPT_EINVAL, "%s: NULL value", d->name);
+	if (!*v)
+		return err_set(err, CKPT_EINVAL, "%s: empty value", d->name);
+	if (strlen(v) > PATH_MAX)
+		return err_set(err, CKPT_EINVAL, "%s: value longer than %d bytes", d->name, PATH_MAX);
+	if (has_ctl(v))
+		return err_set(err, CKPT_EINVAL, "%s: value contains control characters", d->name);
+	switch (d->key) {
+	case CKPT_OPT_LOG_FILE:
+		if (strchr(v, '/') || !strcmp(v, ".") || !strcmp(v, ".."))
+			return err_set(err, CKPT_EINVAL,
+				       "log-file: '%s' is not a plain file name (CRIU writes it in the work dir)", v);
+		break;
+	case CKPT_OPT_ROOT:
+	case CKPT_OPT_CGROUP_PROPS_FILE:
+	case CKPT_OPT_CONFIG_FILE:
+	case CKPT_OPT_TLS_CACERT:
+	case CKPT_OPT_TLS_CACRL:
+	case CKPT_OPT_TLS_CERT:
+	case CKPT_OPT_TLS_KEY:
+	case CKPT_OPT_IRMAP_SCAN_PATH:
+		if (v[0] != '/')
+			return err_set(err, CKPT_EINVAL, "%s: '%s' is not an absolute path", d->name, v);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static int check_fd(const char *what, int64_t fd, ckpt_err *err)
+{
+	if (fd < 0 || fd > INT32_MAX || fcntl((int)fd, F_GETFD) < 0)
+		return err_set(err, CKPT_EINVAL, "%s: %lld is not an open file descriptor", what, (long long)fd);
+	return 0;
+}
+
+/* ---- typed setters ---- */
+
+int ckpt_opts_set_bool(ckpt_opts *o, ckpt_opt key, bool value, ckpt_err *err)
+{
+	const struct opt_def *d;
+	const ProtobufCFieldDescriptor *f;
+	int r = lookup(o, key, T_BOOL, &d, &f, err);
+
+	if (r < 0)
+		return r;
+	if (value) {
+		bool clash = false;
+		const char *other = NULL;
+
+		if (key == CKPT_OPT_LEAVE_RUNNING && o->pb->leave_stopped)
+			clash = true, other = "leave-stopped";
+		else if (key == CKPT_OPT_LEAVE_STOPPED && o->pb->leave_running)
+			clash = true, other = "leave-running";
+		else if (key == CKPT_OPT_TCP_CLOSE && o->pb->tcp_established)
+			clash = true, other = "tcp-established";
+		else if (key == CKPT_OPT_TCP_ESTABLISHED && o->pb->tcp_close)
+			clash = true, other = "tcp-close";
+		if (clash)
+			return err_set(err, CKPT_EINVAL, "%s: cannot be used together with %s", d->name, other);
+	}
+	if (key == CKPT_OPT_NOFOLLOW) {
+		o->nofollow = value;
+		return 0;
+	}
+	if (key == CKPT_OPT_RST_SIBLING)
+		o->rst_sibling_set = true;
+	*FIELD(o->pb, f->quantifier_offset, protobuf_c_boolean) = 1;
+	*FIELD(o->pb, f->offset, protobuf_c_boolean) = value;
+	return 0;
+}
+
+int ckpt_opts_set_int(ckpt_opts *o, ckpt_opt key, int64_t value, ckpt_err *err)
+{
+	const struct opt_def *d;
+	const ProtobufCFieldDescriptor *f;
+	int r = lookup(o, key, T_INT, &d, &f, err);
+
+	if (r < 0)
+		return r;
+	if (value < d->min || value > d->max)
+		return err_set(err, CKPT_EINVAL, "%s: %lld is out of range (expected %lld..%lld)", d->name,
+			       (long long)value, (long long)d->min, (long long)d->max);
+	switch (key) {
+	case CKPT_OPT_STATUS_FD:
+	case CKPT_OPT_PIDFD_STORE_SK:
+		r = check_fd(d->name, value, err);
+		if (r < 0)
+			return r;
+		break;
+	case CKPT_OPT_EMPTY_NS:
+		if (value & ~(int64_t)CLONE_NEWNET)
+			return err_set(err, CKPT_EINVAL,
+				       "empty-ns: mask 0x%llx holds namespaces CRIU cannot leave empty "
+				       "(only network is accepted)",
+				       (unsigned long long)value);
+		break;
+	default:
+		break;
+	}
+	*FIELD(o->pb, f->quantifier_offset, protobuf_c_boolean) = 1;
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_UINT32:
+		*FIELD(o->pb, f->offset, uint32_t) = (uint32_t)value;
+		break;
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_ENUM:
+		*FIELD(o->pb, f->offset, int32_t) = (int32_t)value;
+		break;
+	default:
+		assert(!"unexpected field type");
+	}
+	return 0;
+}
+
+int ckpt_opts_set_str(ckpt_opts *o, ckpt_opt key, const char *value, ckpt_err *err)
+{
+	const struct opt_def *d;
+	const ProtobufCFieldDescriptor *f;
+	int r = lookup(o, key, T_STR, &d, &f, err);
+	char *copy, **slot;
+
+	if (r < 0)
+		return r;
+	r = check_str(d, value, err);
+	if (r < 0)
+		return r;
+	copy = strdup(value);
+	if (!copy)
+		return err_set(err, CKPT_ENOMEM, "%s: out of memory", d->name);
+	slot = FIELD(o->pb, f->offset, char *);
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+/* Grow a repeated field by one zeroed element slot; returns the slot or NULL. */
+static void *rep_grow(void *pb, const ProtobufCFieldDescriptor *f, size_t elem)
+{
+	size_t *n = FIELD(pb, f->quantifier_offset, size_t);
+	char **arr = FIELD(pb, f->offset, char *);
+	char *na;
+
+	if (*n >= 65536)
+		return NULL;
+	na = realloc(*arr, (*n + 1) * elem);
+	if (!na)
+		return NULL;
+	*arr = na;
+	memset(na + *n * elem, 0, elem);
+	return na + (*n)++ * elem;
+}
+
+int ckpt_opts_add_str(ckpt_opts *o, ckpt_opt key, const char *value, ckpt_err *err)
+{
+	const struct opt_def *d;
+	const ProtobufCFieldDescriptor *f;
+	int r = lookup(o, key, T_STRV, &d, &f, err);
+	char *copy, **slot;
+
+	if (r < 0)
+		return r;
+	r = check_str(d, value, err);
+	if (r < 0)
+		return r;
+	copy = strdup(value);
+	if (!copy)
+		return err_set(err, CKPT_ENOMEM, "%s: out of memory", d->name);
+	slot = rep_grow(o->pb, f, sizeof(char *));
+	if (!slot) {
+		free(copy);
+		return err_set(err, CKPT_ENOMEM, "%s: out of memory or too many entries", d->name);
+	}
+	*slot = copy;
+	return 0;
+}
+
+/* Free one field of pb and put it back to its default. */
+static void field_clear(CriuOpts *pb, const ProtobufCFieldDescriptor *f)
+{
+	if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+		size_t *n = FIELD(pb, f->quantifier_offset, size_t);
+		void ***arr = FIELD(pb, f->offset, void **);
+
+		for (size_t i = 0; i < *n; i++) {
+			if (f->type == PROTOBUF_C_TYPE_MESSAGE)
+				protobuf_c_message_free_unpacked((*arr)[i], NULL);
+			else if (f->type == PROTOBUF_C_TYPE_STRING)
+				free((*arr)[i]);
+		}
+		free(*arr);
+		*arr = NULL;
+		*n = 0;
+	} else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+		void **m = FIELD(pb, f->offset, void *);
+
+		if (*m)
+			protobuf_c_message_free_unpacked(*m, NULL);
+		*m = NULL;
+	} else if (f->type == PROTOBUF_C_TYPE_STRING) {
+		char **str = FIELD(pb, f->offset, char *);
+
+		free(*str);
+		*str = NULL;
+	} else {
+		*FIELD(pb, f->quantifier_offset, protobuf_c_boolean) = 0;
+		if (f->type == PROTOBUF_C_TYPE_BOOL)
+			*FIELD(pb, f->offset, protobuf_c_boolean) = 0;
+		else
+			*FIELD(pb, f->offset, int32_t) = f->default_value ? *(const int32_t *)f->default_value : 0;
+	}
+}
+
+int ckpt_opts_clear(ckpt_opts *o, ckpt_opt key, ckpt_err *err)
+{
+	const struct opt_def *d = opt_find(key);
+	const ProtobufCFieldDescriptor *f;
+
+	if (!o)
+		return err_set(err, CKPT_EINVAL, "options: NULL ckpt_opts");
+	if (!d)
+		return err_set(err, CKPT_EINVAL, "options: unknown option key %d", (int)key);
+	switch (key) {
+	case CKPT_OPT_NOFOLLOW:
+		o->nofollow = false;
+		return 0;
+	case CKPT_OPT_IMAGES_DIR:
+		dir_reset(&o->images_fd, &o->images_fd_owned, &o->images_path);
+		return 0;
+	case CKPT_OPT_WORK_DIR:
+		dir_reset(&o->work_fd, &o->work_fd_owned, &o->work_path);
+		return 0;
+	case CKPT_OPT_RST_SIBLING:
+		o->rst_sibling_set = false;
+		break;
+	default:
+		break;
+	}
+	f = field_of(d);
+	field_clear(o->pb, f);
+	return 0;
+}
+
+bool ckpt_opts_is_set(const ckpt_opts *o, ckpt_opt key)
+{
+	const struct opt_def *d = opt_find(key);
+	const ProtobufCFieldDescriptor *f;
+
+	if (!o || !d)
+		return false;
+	if (key == CKPT_OPT_NOFOLLOW)
+		return o->nofollow;
+	if (key == CKPT_OPT_IMAGES_DIR)
+		return o->images_fd >= 0;
+	if (key == CKPT_OPT_WORK_DIR)
+		return o->work_fd >= 0;
+	f = field_of(d);
+	if (f->label == PROTOBUF_C_LABEL_REPEATED)
+		return *FIELD(o->pb, f->quantifier_offset, size_t) > 0;
+	if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_MESSAGE)
+		return *FIELD(o->pb, f->offset, void *) != NULL;
+	return *FIELD(o->pb, f->quantifier_offset, protobuf_c_boolean);
+}
+
+/* ---- dedicated setters ---- */
+
+int ckpt_opts_set_pid(ckpt_opts *o, pid_t pid, ckpt_err *err)
+{
+	assert_return(o, err, "pid: NULL ckpt_opts");
+	if (pid <= 0)
+		return err_set(err, CKPT_EINVAL, "pid: %d is not a valid process id (expected > 0)", (int)pid);
+	o->pb->has_pid = 1;
+	o->pb->pid = pid;
+	return 0;
+}
+
+int ckpt_opts_set_leave_running(ckpt_opts *o, bool on, ckpt_err *err)
+{
+	return ckpt_opts_set_bool(o, CKPT_OPT_LEAVE_RUNNING, on, err);
+}
+
+/*
+ * Open a directory path. With nofollow, walk it one component at a time with
+ * O_NOFOLLOW, so that a symlink planted anywhere along the path is refused.
+ */
+static int open_dir(const char *what, const char *path, bool nofollow, int *ret_fd, ckpt_err *err)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+
+	if (!path || !*path)
+		return err_set(err, CKPT_EINVAL, "%s: empty path", what);
+	if (strlen(path) >= PATH_MAX)
+		return err_set(err, CKPT_EINVAL, "%s: path longer than %d bytes", what, PATH_MAX);
+	if (!nofollow) {
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return err_sys(err, errno == ENOTDIR ? CKPT_EIMAGES : CKPT_EIMAGES, errno,
+				       "%s: cannot open directory '%s'", what, path);
+	} else {
+		_cleanup_free_ char *copy = strdup(path);
+		char *save = NULL, *comp;
+
+		if (!copy)
+			return err_set(err, CKPT_ENOMEM, "%s: out of memory", what);
+		fd = open(path[0] == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return err_sys(err, CKPT_EIMAGES, errno, "%s: cannot open '%s'", what, path);
+		for (comp = strtok_r(copy, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+			int nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+			if (nfd < 0) {
+				int e = errno;
+
+				if (e == ELOOP || e == ENOTDIR) {
+					struct stat lst;
+
+					if (fstatat(fd, comp, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode))
+						return err_set(err, CKPT_EIMAGES,
+							       "%s: '%s' in '%s' is a symlink (refused: nofollow)",
+							       what, comp, path);
+				}
+				return err_sys(err, CKPT_EIMAGES, e, "%s: cannot open '%s' of '%s'", what, comp, path);
+			}
+			close(fd);
+			fd = nfd;
+		}
+	}
+	if (fstat(fd, &st) < 0)
+		return err_sys(err, CKPT_EIMAGES, errno, "%s: cannot stat '%s'", what, path);
+	if (!S_ISDIR(st.st_mode))
+		return err_set(err, CKPT_EIMAGES, "%s: '%s' is not a directory", what, path);
+	*ret_fd = fd;
+	fd = -1;
+	return 0;
+}
+
+static int set_dir(ckpt_opts *o, const char *what, const char *path, int *fd, bool *owned, char **p,
+		   ckpt_err *err)
+{
+	int nfd, r;
+	char *copy;
+
+	assert_return(o, err, "%s: NULL ckpt_opts", what);
+	r = open_dir(what, path, o->nofollow, &nfd, err);
+	if (r < 0)
+		return r;
+	copy = strdup(path);
+	if (!copy) {
+		close(nfd);
+		return err_set(err, CKPT_ENOMEM, "%s: out of memory", what);
+	}
+	dir_reset(fd, owned, p);
+	*fd = nfd;
+	*owned = true;
+	*p = copy;
+	return 0;
+}
+
+static int set_dir_fd(ckpt_opts *o, const char *what, int dirfd, int *fd, bool *owned, char **p, ckpt_err *err)
+{
+	struct stat st;
+
+	assert_return(o, err, "%s: NULL ckpt_opts", what);
+	if (dirfd < 0 || fstat(dirfd, &st) < 0)
+		return err_set(err, CKPT_EINVAL, "%s: %d is not an open file descriptor", what, dirfd);
+	if (!S_ISDIR(st.st_mode))
+		return err_set(err, CKPT_EIMAGES, "%s: fd %d is not a directory", what, dirfd);
+	dir_reset(fd, owned, p);
+	*fd = dirfd;
+	return 0;
+}
+
+int ckpt_opts_set_images_dir(ckpt_opts *o, const char *path, ckpt_err *err)
+{
+	return set_dir(o, "images-dir", path, &o->images_fd, &o->images_fd_owned, &o->images_path, err);
+}
+
+int ckpt_opts_set_images_dir_fd(ckpt_opts *o, int dirfd, ckpt_err *err)
+{
+	return set_dir_fd(o, "images-dir", dirfd, &o->images_fd, &o->images_fd_owned, &o->images_path, err);
+}
+
+int ckpt_opts_set_work_dir(ckpt_opts *o, const char *path, ckpt_err *err)
+{
+	return set_dir(o, "work-dir", path, &o->work_fd, &o->work_fd_owned, &o->work_path, err);
+}
+
+int ckpt_opts_set_work_dir_fd(ckpt_opts *o, int dirfd, ckpt_err *err)
+{
+	return set_dir_fd(o, "work-dir", dirfd, &o->work_fd, &o->work_fd_owned, &o->work_path, err);
+}
+
+int ckpt_opts_set_parent_images(ckpt_opts *o, const char *relpath, ckpt_err *err)
+{
+	const char *s;
+	char *copy;
+
+	assert_return(o, err, "parent-images: NULL ckpt_opts");
+	if (!relpath || !*relpath)
+		return err_set(err, CKPT_EINVAL, "parent-images: empty path");
+	if (relpath[0] == '/')
+		return err_set(err, CKPT_EINVAL,
+			       "parent-images: '%s' is absolute (expected a path relative to the images dir)",
+			       relpath);
+	for (s = relpath; *s;) {
+		size_t l = strcspn(s, "/");
+
+		if (l == 2 && s[0] == '.' && s[1] == '.' && s != relpath)
+			return err_set(err, CKPT_EINVAL,
+				       "parent-images: '%s' climbs with '..' after its first component", relpath);
+		s += l;
+		while (*s == '/')
+			s++;
+	}
+	if (has_ctl(relpath) || strlen(relpath) >= PATH_MAX)
+		return err_set(err, CKPT_EINVAL, "parent-images: '%s' is not a usable path", relpath);
+	copy = strdup(relpath);
+	if (!copy)
+		return err_set(err, CKPT_ENOMEM, "parent-images: out of memory");
+	free(o->pb->parent_img);
+	o->pb->parent_img = copy;
+	return 0;
+}
+
+/* ---- structured adders ---- */
+
+static int req_str(const char *what, const char *field, const char *v, ckpt_err *err)
+{
+	if (!v || !*v)
+		return err_set(err, CKPT_EINVAL, "%s: empty %s", what, field);
+	if (has_ctl(v) || strlen(v) >= PATH_MAX)
+		return err_set(err, CKPT_EINVAL, "%s: %s '%s' is not usable", what, field, v);
+	return 0;
+}
+
+#define REP_FIELD(name) protobuf_c_message_descriptor_get_field_by_name(&criu_opts__descriptor, name)
+
+int ckpt_opts_add_ext_mount(ckpt_opts *o, const char *key, const char *value, ckpt_err *err)
+{
+	ExtMountMap *m, **slot;
+	int r;
+
+	assert_return(o, err, "ext-mount-map: NULL ckpt_opts");
+	if ((r = req_str("ext-mount-map", "key", key, err)) < 0 ||
+	    (r = req_str("ext-mount-map", "value", value, err)) < 0)
+		return r;
+	m = malloc(sizeof(*m));
+	if (!m)
+		return err_set(err, CKPT_ENOMEM, "ext-mount-map: out of memory");
+	ext_mount_map__init(m);
+	m->key = strdup(key);
+	m->val = strdup(value);
+	slot = (m->key && m->val) ? rep_grow(o->pb, REP_FIELD("ext_mnt"), sizeof(*slot)) : NULL;
+	if (!slot) {
+		ext_mount_map__free_unpacked(m, NULL);
+		return err_set(err, CKPT_ENOMEM, "ext-mount-map: out of memory");
+	}
+	*slot = m;
+	return 0;
+}
+
+int ckpt_opts_add_veth(ckpt_opts *o, const char *if_in, const char *if_out, ckpt_err *err)
+{
+	CriuVethPair *v, **slot;
+	int r;
+
+	assert_return(o, err, "veth-pair: NULL ckpt_opts");
+	if ((r = req_str("veth-pair", "inside name", if_in, err)) < 0 ||
+	    (r = req_str("veth-pair", "outside name", if_out, err)) < 0)
+		return r;
+	if (strlen(if_in) >= 16 || strlen(if_out) >= 16)
+		return err_set(err, CKPT_EINVAL, "veth-pair: '%s'/'%s': interface names are at most 15 bytes",
+			       if_in, if_out);
+	v = malloc(sizeof(*v));
+	if (!v)
+		return err_set(err, CKPT_ENOMEM, "veth-pair: out of memory");
+	criu_veth_pair__init(v);
+	v->if_in = strdup(if_in);
+	v->if_out = strdup(if_out);
+	slot = (v->if_in && v->if_out) ? rep_grow(o->pb, REP_FIELD("veths"), sizeof(*slot)) : NULL;
+	if (!slot) {
+		criu_veth_pair__free_unpacked(v, NULL);
+		return err_set(err, CKPT_ENOMEM, "veth-pair: out of memory");
+	}
+	*slot = v;
+	return 0;
+}
+
+int ckpt_opts_add_inherit_fd(ckpt_opts *o, int fd, const char *key, ckpt_err *err)
+{
+	InheritFd *x, **slot;
+	int r;
+
+	assert_return(o, err, "inherit-fd: NULL ckpt_opts");
+	if ((r = check_fd("inherit-fd", fd, err)) < 0)
+		return r;
+	if ((r = req_str("inherit-fd", "key", key, err)) < 0)
+		return r;
+	x = malloc(sizeof(*x));
+	if (!x)
+		return err_set(err, CKPT_ENOMEM, "inherit-fd: out of memory");
+	inherit_fd__init(x);
+	x->fd = fd;
+	x->key = strdup(key);
+	slot = x->key ? rep_grow(o->pb, REP_FIELD("inherit_fd"), sizeof(*slot)) : NULL;
+	if (!slot) {
+		inherit_fd__free_unpacked(x, NULL);
+		return err_set(err, CKPT_ENOMEM, "inherit-fd: out of memory");
+	}
+	*slot = x;
+	return 0;
+}
+
+int ckpt_opts_add_join_ns(ckpt_opts *o, const char *ns, const char *ns_file, const char *extra_opt,
+			  ckpt_err *err)
+{
+	static const char *const known[] = { "net", "ipc", "uts", "user", "pid", "mnt", "time", "cgroup" };
+	JoinNamespace *j, **slot;
+	bool ok = false;
+	int r;
+
+	assert_return(o, err, "join-ns: NULL ckpt_opts");
+	if ((r = req_str("join-ns", "namespace", ns, err)) < 0 || (r = req_str("join-ns", "file", ns_file, err)) < 0)
+		return r;
+	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
+		ok |= !strcmp(ns, known[i]);
+	if (!ok)
+		return err_set(err, CKPT_EINVAL,
+			       "join-ns: unknown namespace '%s' (expected net, ipc, uts, user, pid, mnt, time or cgroup)",
+			       ns);
+	if (strncmp(ns_file, "pid:", 4) && ns_file[0] != '/')
+		return err_set(err, CKPT_EINVAL, "join-ns: '%s' is neither an absolute path nor pid:N", ns_file);
+	j = malloc(sizeof(*j));
+	if (!j)
+		return err_set(err, CKPT_ENOMEM, "join-ns: out of memory");
+	join_namespace__init(j);
+	j->ns = strdup(ns);
+	j->ns_file = strdup(ns_file);
+	j->extra_opt = extra_opt ? strdup(extra_opt) : NULL;
+	slot = (j->ns && j->ns_file && (!extra_opt || j->extra_opt))
+		       ? rep_grow(o->pb, REP_FIELD("join_ns"), sizeof(*slot))
+		       : NULL;
+	if (!slot) {
+		join_namespace__free_unpacked(j, NULL);
+		return err_set(err, CKPT_ENOMEM, "join-ns: out of memory");
+	}
+	*slot = j;
+	return 0;
+}
+
+int ckpt_opts_add_cgroup_root(ckpt_opts *o, const char *controller, const char *path, ckpt_err *err)
+{
+	CgroupRoot *g, **slot;
+	int r;
+
+	assert_return(o, err, "cgroup-root: NULL ckpt_opts");
+	if ((r = req_str("cgroup-root", "path", path, err)) < 0)
+		return r;
+	if (path[0] != '/')
+		return err_set(err, CKPT_EINVAL, "cgroup-root: '%s' is not an absolute path", path);
+	if (controller && (r = req_str("cgroup-root", "controller", controller, err)) < 0)
+		return r;
+	g = malloc(sizeof(*g));
+	if (!g)
+		return err_set(err, CKPT_ENOMEM, "cgroup-root: out of memory");
+	cgroup_root__init(g);
+	g->path = strdup(path);
+	g->ctrl = controller ? strdup(controller) : NULL;
+	slot = (g->path && (!controller || g->ctrl)) ? rep_grow(o->pb, REP_FIELD("cg_root"), sizeof(*slot)) : NULL;
+	if (!slot) {
+		cgroup_root__free_unpacked(g, NULL);
+		return err_set(err, CKPT_ENOMEM, "cgroup-root: out of memory");
+	}
+	*slot = g;
+	return 0;
+}
+
+int ckpt_opts_add_unix_sk_ino(ckpt_opts *o, uint32_t inode, ckpt_err *err)
+{
+	UnixSk *u, **slot;
+
+	assert_return(o, err, "ext-unix-sk: NULL ckpt_opts");
+	if (!inode)
+		return err_set(err, CKPT_EINVAL, "ext-unix-sk: inode 0 is not a socket inode");
+	u = malloc(sizeof(*u));
+	if (!u)
+		return err_set(err, CKPT_ENOMEM, "ext-unix-sk: out of memory");
+	unix_sk__init(u);
+	u->inode = inode;
+	slot = rep_grow(o->pb, REP_FIELD("unix_sk_ino"), sizeof(*slot));
+	if (!slot) {
+		free(u);
+		return err_set(err, CKPT_ENOMEM, "ext-unix-sk: out of memory");
+	}
+	*slot = u;
+	return 0;
+}
+
+/* ---- clone and request encoding ---- */
+
+static int copy_pb(const CriuOpts *src, CriuOpts **ret)
+{
+	size_t len = criu_opts__get_packed_size(src);
+	_cleanup_free_ uint8_t *buf = malloc(len ? len : 1);
+	CriuOpts *copy;
+
+	if (!buf)
+		return CKPT_ENOMEM;
+	criu_opts__pack(src, buf);
+	copy = criu_opts__unpack(NULL, len, buf);
+	if (!copy)
+		return CKPT_ENOMEM;
+	*ret = copy;
+	return 0;
+}
+
+static int dup_dir(int fd, bool owned, const char *path, int *nfd, bool *nowned, char **npath)
+{
+	if (fd >= 0 && owned) {
+		*nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (*nfd < 0)
+			return CKPT_ESYS;
+		*nowned = true;
+	} else {
+		*nfd = fd;
+	}
+	if (path) {
+		*npath = strdup(path);
+		if (!*npath)
+			return CKPT_ENOMEM;
+	}
+	return 0;
+}
+
+int ckpt_opts_clone(const ckpt_opts *o, ckpt_opts **ret_copy, ckpt_err *err)
+{
+	ckpt_opts *n;
+	int r;
+
+	assert_return(o && ret_copy, err, "clone: NULL argument");
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return err_set(err, CKPT_ENOMEM, "clone: out of memory");
+	n->images_fd = n->work_fd = -1;
+	r = copy_pb(o->pb, &n->pb);
+	if (r == 0)
+		r = dup_dir(o->images_fd, o->images_fd_owned, o->images_path, &n->images_fd, &n->images_fd_owned,
+			    &n->images_path);
+	if (r == 0)
+		r = dup_dir(o->work_fd, o->work_fd_owned, o->work_path, &n->work_fd, &n->work_fd_owned, &n->work_path);
+	if (r < 0) {
+		int e = errno;
+
+		ckpt_opts_free(n);
+		return r == CKPT_ESYS ? err_sys(err, r, e, "clone: cannot duplicate a directory fd")
+				      : err_set(err, r, "clone: out of memory");
+	}
+	n->nofollow = o->nofollow;
+	n->rst_sibling_set = o->rst_sibling_set;
+	*ret_copy = n;
+	return 0;
+}
+
+CriuOpts *opts_for_request(const ckpt_opts *o, ckpt_err *err)
+{
+	CriuOpts *pb;
+
+	if (!o) {
+		pb = opts_new_pb();
+		if (!pb)
+			err_set(err, CKPT_ENOMEM, "out of memory");
+		return pb;
+	}
+	if (copy_pb(o->pb, &pb) < 0) {
+		err_set(err, CKPT_ENOMEM, "out of memory encoding the options");
+		return NULL;
+	}
+	pb->images_dir_fd = o->images_fd;
+	if (o->work_fd >= 0) {
+		pb->has_work_dir_fd = 1;
+		pb->work_dir_fd = o->work_fd;
+	}
+	return pb;
+}

@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Real CRIU, real processes: dump and restore a counter with dirtied memory
+ * over swrk and over a `criu service` daemon; leave-running; bad input; no fd
+ * or child left behind after many requests.
+ */
+#include "common.h"
+
+struct target {
+	char *dir;  /* the counter's state files */
+	char *imgs; /* images dir */
+	pid_t pid;
+};
+
+static void target_start(struct target *t, unsigned mib)
+{
+	be_subreaper();
+	t->dir = tmpdir_new("state");
+	t->imgs = tmpdir_new("imgs");
+	t->pid = counter_start(t->dir, mib);
+	ck_assert_int_ge(counter_wait(t->dir, 5, 10000), 5);
+}
+
+static void target_end(struct target *t)
+{
+	if (t->pid > 0 && alive(t->pid))
+		kill_wait(t->pid);
+	rm_rf(t->dir);
+	rm_rf(t->imgs);
+	free(t->dir);
+	free(t->imgs);
+}
+
+static void file_exists(const char *dir, const char *name)
+{
+	char p[4096];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	ck_assert_msg(access(p, F_OK) == 0, "%s should exist", p);
+}
+
+/* Dump (killing the tree), check it is gone, restore, check it carries on with the same memory. */
+static void dump_restore_cycle(ckpt_client *c, struct target *t)
+{
+	ckpt_err err = CKPT_ERR_INIT;
+	ckpt_opts *o = ckpt_opts_new();
+	unsigned long long sum_before = counter_checksum(t->pid, t->dir);
+	long at_dump, after;
+	pid_t restored = 0;
+	int st;
+
+	ck_assert_int_eq(sum_before, read_u64(t->dir, "checksum.start"));
+	ck_assert_ok(ckpt_opts_set_pid(o, t->pid, &err), err);
+	ck_assert_ok(ckpt_opts_set_images_dir(o, t->imgs, &err), err);
+	ck_assert_ok(ckpt_dump(c, o, &err), err);
+
+	/* gone: CRIU killed it; as its subreaper we reap it at once */
+	ck_assert_int_eq(waitpid(t->pid, &st, 0), t->pid);
+	ck_assert(WIFSIGNALED(st));
+	file_exists(t->imgs, "inventory.img");
+	file_exists(t->imgs, "pstree.img");
+	file_exists(t->imgs, "dump.log");
+	at_dump = read_num(t->dir, "counter");
+	msleep(200);
+	ck_assert_int_eq(read_num(t->dir, "counter"), at_dump); /* nothing counts any more */
+
+	/* restore: same pid, a child of ours, counting on from the dumped value */
+	ck_assert_ok(ckpt_restore(c, o, &restored, &err), err);
+	ck_assert_int_eq(restored, t->pid);
+	after = counter_wait(t->dir, at_dump + 3, 10000);
+	ck_assert_int_ge(after, at_dump + 3);
+	ck_assert_int_lt(after, at_dump + 200); /* carried on, did not start again from 0 */
+	ck_assert_int_eq(counter_checksum(t->pid, t->dir), sum_before);
+	file_exists(t->imgs, "restore.log");
+	ckpt_opts_free(o);
+}
+
+START_TEST(swrk_dump_restore)
+{
+	struct target t;
+	ckpt_client *c = client_new();
+
+	target_start(&t, 16);
+	dump_restore_cycle(c, &t);
+	/* the restored process is our child: we can reap it */
+	kill(t.pid, SIGKILL);
+	ck_assert_int_eq(waitpid(t.pid, NULL, 0), t.pid);
+	ckpt_client_free(c);
+	target_end(&t);
+}
+END_TEST
+
+START_TEST(swrk_two_cycles)
+{
+	struct target t;
+	ckpt_client *c = client_new();
+
+	target_start(&t, 4);
+	dump_restore_cycle(c, &t);
+	/* second cycle into a fresh dir */
+	rm_rf(t.imgs);
+	ck_assert_int_eq(mkdir(t.imgs, 0700), 0);
+	dump_restore_cycle(c, &t);
+	ckpt_client_free(c);
+	target_end(&t);
+}
+END_TEST
+
+START_TEST(swrk_leave_running)
+{
+	struct target t;
+	ckpt_client *c = client_new();
+	ckpt_err err = CKPT_ERR_INIT;
+	ckpt_opts *o = ckpt_opts_new();
+	long before, after;
+
+	target_start(&t, 16);
+	before = read_num(t.dir, "counter");
+	ck_assert_ok(ckpt_opts_set_pid(o, t.pid, &err), err);
+	ck_assert_ok(ckpt_opts_set_images_dir(o, t.imgs, &err), err);
+	ck_assert_ok(ckpt_opts_set_leave_running(o, true, &err), err);
+	ck_assert_ok(ckpt_dump(c, o, &err), err);
+	ck_assert(alive(t.pid));
+	after = counter_wait(t.dir, before + 5, 5000);
+	ck_assert_int_ge(after, before + 5);
+	ck_assert_int_eq(counter_checksum(t.pid, t.dir), read_u64(t.dir, "checksum.start"));
+	file_exists(t.imgs, "inventory.img");
+	/* the dumped images restore once the original is gone */
+	kill_wait(t.pid);
+	pid_t restored = 0;
+	ck_assert_ok(ckpt_restore(c, o, &restored, &err), err);
+	ck_assert_int_eq(restored, t.pid);
+	ck_assert_int_ge(counter_wait(t.dir, after + 3, 5000), after + 3);
+	kill_wait(restored);
+	ckpt_opts_free(o);
+	ckpt_client_free(c);
+	target_end(&t);
+}
+END_TEST
+
+/* A `criu service` daemon of our own on a temporary socket. */
+static pid_t service_start(const char *sock, const char *workdir)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int fd = open("/dev/null", O_RDWR);
+
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (chdir(workdir) < 0)
+			_exit(126);
+		execl(test_criu(), "criu", "service", "--address", sock, "-o", "service.log", "-W", workdir,
+		      (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 500 && access(sock, F_OK) != 0; i++)
+		msleep(10);
+	ck_assert_msg(access(sock, F_OK) == 0, "criu service did not create %s", sock);
+	return pid;
+}
+
+START_TEST(service_requests)
+{
+	struct target t;
+	char *sdir = tmpdir_new("svc"), sock[256];
+	ckpt_client *c = ckpt_client_new();
+	ckpt_err err = CKPT_ERR_INIT;
+	unsigned v = 0;
+	pid_t svc;
+
+	target_start(&t, 16);
+	snprintf(sock, sizeof(sock), "%s/criu.sock", sdir);
+	svc = service_start(sock, sdir);
+	ck_assert_ok(ckpt_client_set_service(c, sock, &err), err);
+	ck_assert_ok(ckpt_criu_version(c, &v, &err), err);
+	ck_assert_uint_ge(v, 40200);
+	ck_assert_ok(ckpt_check(c, &err), err);
+	dump_restore_cycle(c, &t);
+	/* restored through the service, the tree is reparented to us (the subreaper) */
+	kill(t.pid, SIGKILL);
+	ck_assert_int_eq(waitpid(t.pid, NULL, 0), t.pid);
+	kill_wait(svc);
+	ckpt_client_free(c);
+	rm_rf(sdir);
+	free(sdir);
+	target_end(&t);
+}
+END_TEST
+
+START_TEST(version_and_check)
+{
+	ckpt_client *c = client_new();
+	ckpt_err err = CKPT_ERR_INIT;
+	unsigned v = 0;
+	uint32_t have = 0;
+
+	ck_assert_ok(ckpt_criu_version(c, &v, &err), err);
+	ck_assert_uint_ge(v, 40200);
+	ck_assert_ok(ckpt_check(c, &err), err);
+	ck_assert_ok(ckpt_feature_check(c, CKPT_FEATURE_LAZY_PAGES | CKPT_FEATURE_MEM_TRACK, &have, &err), err);
+	/* userfaultfd works on these machines; soft-dirty (memory tracking) is off in this kernel */
+	ck_assert(have & CKPT_FEATURE_LAZY_PAGES);
+	ckpt_client_free(c);
+}
+END_TEST
+
+/* ---- bad input: each a distinct code and a message naming the input ---- */
+
+START_TEST(bad_pid)
+{
+	ckpt_client *c = client_new();
+	ckpt_err err = CKPT_ERR_INIT;
+	ckpt_opts *o = ckpt_opts_new();
+	char *imgs = tmpdir_new("badpid");
+	pid_t child = fork();
+
+	if (child == 0)
+		_exit(0);
+	waitpid(child, NULL, 0); /* a pid that surely does not run now */
+	ck_assert_int_eq(ckpt_opts_set_pid(o, 0, &err), CKPT_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "0"));
+	ck_assert_ok(ckpt_opts_set_pid(o, child, &err), err);
+	ck_assert_ok(ckpt_opts_set_images_dir(o, imgs, &err), err);
+	ck_assert_int_eq(ckpt_dump(c, o, &err), CKPT_ENOTARGET);
+	ck_assert_int_eq(err.code, CKPT_ENOTARGET);
+	char want[32];
+	snprintf(want, sizeof(want), "pid %d", (int)child);
+	ck_assert_msg(strstr(err.msg, want), "message should name the pid: %s", err.msg);
+	ckpt_opts_free(o);
+	ckpt_client_free(c);
+	rm_rf(imgs);
+	free(imgs);
+}
+END_TEST
+
+START_TEST(bad_images_dir)
+{
+	ckpt_err err = CKPT_ERR_INIT;
+	ckpt_opts *o = ckpt_opts_new();
+
+	ck_assert_int_eq(ckpt_opts_set_images_dir(o, "/nonexistent/ckpt-images", &err), CKPT_EIMAGES);
+	ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent/ckpt-images"));
+	ck_assert_int_eq(err.sys_errno, ENOENT);
+	ck_assert_int_eq(ckpt_opts_set_images_dir(o, "/etc/hostname", &err), CKPT_EIMAGES);
+	ck_assert_ptr_nonnull(strstr(err.msg, "/etc/hostname"));
+	ckpt_opts_free(o);
+}
+END_TEST
+
+START_TEST(bad_criu_path)
+{
+	ckpt_client *c = ckpt_client_new();
+	ckpt_err err = CKPT_ERR_INIT;
+	char *d = tmpdir_new("criu"), path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/criu", d);
+	fd = open(path, O_WRONLY | O_CREAT, 0644); /* not executable */
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(ckpt_client_set_criu_path(c, path, &err), CKPT_ECRIU_EXEC);
+	ck_assert_ptr_nonnull(strstr(err.msg, path));
+	ck_assert_int_eq(ckpt_client_set_criu_path(c, "/nonexistent/criu", &err), CKPT_ECRIU_EXEC);
+	ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent/criu"));
+	ckpt_client_free(c);
+	rm_rf(d);
+	free(d);
+}
+END_TEST
+
+START_TEST(bad_service_socket)
+{
+	ckpt_client *c = ckpt_client_new();
+	ckpt_err err = CKPT_ERR_INIT;
+	unsigned v;
+
+	ck_assert_ok(ckpt_client_set_service(c, "/nonexistent/criu.sock", &err), err);
+	ck_assert_int_eq(ckpt_criu_version(c, &v, &err), CKPT_ESERVICE);
+	ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent/criu.sock"));
+	ckpt_client_free(c);
+}
+END_TEST
+
+/* A dump CRIU refuses (a file lock without file-locks): the target runs on, nothing looks valid. */
+START_TEST(failed_dump_keeps_target)
+{
+	ckpt_client *c = client_new();
+	ckpt_err err = CKPT_ERR_INIT;
+	ckpt_opts *o = ckpt_opts_new();
+	char *imgs = tmpdir_new("flock"), *state = tmpdir_new("flockst"), cmd[512], p[512];
+	pid_t pid;
+
+	be_subreaper();
+	snprintf(p, sizeof(p), "%s/lock", state);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open("/dev/null", O_RDWR);
+
+		setsid();
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		snprintf(cmd, sizeof(cmd), "exec 9>%s; flock 9; while :; do sleep 0.05; done", p);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	msleep(300);
+	ck_assert_ok(ckpt_opts_set_pid(o, pid, &err), err);
+	ck_assert_ok(ckpt_opts_set_images_dir(o, imgs, &err), err);
+	ck_assert_int_eq(ckpt_dump(c, o, &err), CKPT_ECRIU);
+	ck_assert_msg(strstr(err.msg, "dump"), "%s", err.msg);
+	ck_assert_msg(strstr(err.log_path, "dump.log"), "log path: %s", err.log_path);
+	ck_assert_msg(err.criu_log[0], "CRIU's error lines should be there");
+	ck_assert(alive(pid));
+	snprintf(p, sizeof(p), "%s/inventory.img", imgs);
+	ck_assert_int_ne(access(p, F_OK), 0);
+	/* and with file-locks it works */
+	ck_assert_ok(ckpt_opts_set_bool(o, CKPT_OPT_FILE_LOCKS, true, &err), err);
+	ck_assert_ok(ckpt_opts_set_leave_running(o, true, &err), err);
+	ck_assert_ok(ckpt_dump(c, o, &err), err);
+	ck_assert(alive(pid));
+	kill_wait(pid);
+	ckpt_opts_free(o);
+	ckpt_client_free(c);
+	rm_rf(imgs);
+	rm_rf(state);
+	free(imgs);
+	free(state);
+}
+END_TEST
+
+/* 200 requests in one process: no fd and no child left behind. */
+START_TEST(no_leaks_200_requests)
+{
+	ckpt_client *c = client_new();
+	ckpt_err err = CKPT_ERR_INIT;
+	int fds = count_fds(), kids = count_children();
+	unsigned v;
+
+	for (int i = 0; i < 200; i++) {
+		if (i % 20 == 0)
+			ck_assert_ok(ckpt_check(c, &err), err);
+		else
+			ck_assert_ok(ckpt_criu_version(c, &v, &err), err);
+	}
+	ck_assert_int_eq(count_fds(), fds);
+	ck_assert_int_eq(count_children(), kids);
+	ckpt_client_free(c);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("core");
+	TCase *tc = tcase_create("real-criu");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, version_and_check);
+	tcase_add_test(tc, swrk_dump_restore);
+	tcase_add_test(tc, swrk_two_cycles);
+	tcase_add_test(tc, swrk_leave_running);
+	tcase_add_test(tc, service_requests);
+	tcase_add_test(tc, bad_pid);
+	tcase_add_test(tc, bad_images_dir);
+	tcase_add_test(tc, bad_criu_path);
+	tcase_add_test(tc, bad_service_socket);
+	tcase_add_test(tc, failed_dump_keeps_target);
+	tcase_add_test(tc, no_leaks_200_requests);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
