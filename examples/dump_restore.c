@@ -8,7 +8,9 @@
  *
  * criu is found through $CKPT_CRIU or $PATH (scripts/provision-criu.sh).
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>

@@ -353,9 +353,17 @@ int ckpt_check(ckpt_client *c, ckpt_err *err)
 {
 	CriuReq req = CRIU_REQ__INIT;
 	CriuResp *resp = NULL;
+	unsigned version;
 	int r;
 
 	assert_return(c, err, "check: NULL client");
+	r = ckpt_criu_version(c, &version, err);
+	if (r < 0)
+		return r;
+	if (version < CKPT_CRIU_MIN_VERSION)
+		return err_set(err, CKPT_ECRIU_VERSION, "check: criu %u.%u.%u is too old (libckpt needs %u.%u or newer)",
+			       version / 10000, version / 100 % 100, version % 100, CKPT_CRIU_MIN_VERSION / 10000,
+			       CKPT_CRIU_MIN_VERSION / 100 % 100);
 	/* Always with opts: CRIU 4.1.1's check worker crashes on a CHECK without them. */
 	r = prepare(c, "check", CRIU_REQ_TYPE__CHECK, NULL, &req, err);
 	if (r == 0)

@@ -89,7 +89,11 @@ typedef struct ckpt_err {
 	int wait_status;              /* criu's wait status if it died, else 0 */
 } ckpt_err;
 
+#ifdef __cplusplus
+#define CKPT_ERR_INIT {}
+#else
 #define CKPT_ERR_INIT {0}
+#endif
 
 /* Static, thread-safe text for a CKPT_E* code. */
 CKPT_EXPORT const char *ckpt_strerror(int code);
@@ -383,7 +387,13 @@ CKPT_EXPORT int ckpt_client_set_notify(ckpt_client *c, const char *name, ckpt_no
 
 /* CRIU's version as major*10000+minor*100+sublevel (a git build rounds up to the next minor). */
 CKPT_EXPORT int ckpt_criu_version(ckpt_client *c, unsigned *version, ckpt_err *err);
-/* Is the kernel good enough for checkpoint/restore (criu check)? */
+/* The oldest CRIU libckpt works with. */
+#define CKPT_CRIU_MIN_VERSION 31700
+/*
+ * Is this criu recent enough (>= CKPT_CRIU_MIN_VERSION, else CKPT_ECRIU_VERSION
+ * naming its version) and the kernel good enough for checkpoint/restore
+ * (criu check)? Two requests: VERSION, then CHECK.
+ */
 CKPT_EXPORT int ckpt_check(ckpt_client *c, ckpt_err *err);
 
 enum {
@@ -476,13 +486,13 @@ CKPT_EXPORT const char *ckpt_image_info_comm(const ckpt_image_info *info, size_t
 typedef enum ckpt_task_state {
 	CKPT_TASK_UNKNOWN = 0,
 	CKPT_TASK_ALIVE = 1,
-	CKPT_TASK_DEAD = 2,
+	CKPT_TASK_DEAD = 2,    /* a zombie: CRIU records zombies so */
 	CKPT_TASK_STOPPED = 3,
 	CKPT_TASK_ZOMBIE = 6,
 } ckpt_task_state;
 /* CKPT_TASK_UNKNOWN also for a value this library does not know. */
 CKPT_EXPORT ckpt_task_state ckpt_image_info_state(const ckpt_image_info *info, size_t i);
-/* The exit code CRIU recorded (meaningful for a zombie), else 0. */
+/* What CRIU recorded: a dead task's wait status (exit(7) is 0x700), else 0. */
 CKPT_EXPORT uint32_t ckpt_image_info_exit_code(const ckpt_image_info *info, size_t i);
 CKPT_EXPORT size_t ckpt_image_info_nr_threads(const ckpt_image_info *info, size_t i);
 /* Pages of memory stored in this directory (not those left in a parent). */

@@ -6,7 +6,7 @@
 # CRIU is the criu binary to use, DIR the images directory (created if
 # missing; it must not already hold inventory.img), MIB the MiB of memory
 # the process fills with a non-zero pattern (default 8). The process is a
-# compiled C program when a C compiler is found, else a shell loop. It is
+# compiled C program when a C compiler is found, else sleep(1). It is
 # dumped (and so killed) with `criu dump -v4 -o dump.log`; its pid goes to
 # stdout and DIR/test.pid, and DIR/test.comm holds its comm. Needs root.
 set -euo pipefail
@@ -65,11 +65,13 @@ CEOF
 	mkfifo "$TMP/ready"
 	setsid "$TMP/ckpt-memtouch" "$MIB" 3>"$TMP/ready" </dev/null >/dev/null 2>&1 &
 	PID=$!
+	disown "$PID" # no "Killed" job report when the dump kills it
 	cat "$TMP/ready" >/dev/null # returns once the child closed fd 3
 else
-	COMM=sleep
+	COMM="sleep"
 	setsid sleep 100000 </dev/null >/dev/null 2>&1 &
 	PID=$!
+	disown "$PID"
 	sleep 0.5
 fi
 
@@ -79,8 +81,7 @@ if ! "$CRIU" dump -t "$PID" -D "$DIR" -v4 -o dump.log; then
 	echo "make-test-images: criu dump failed, see $DIR/dump.log" >&2
 	exit 1
 fi
-# A successful dump kills the tree; reap it (it is our child).
-wait "$PID" 2>/dev/null || true
+# A successful dump kills the tree (bash reaps it: it stays our child).
 echo "$PID" >"$DIR/test.pid"
 echo "$COMM" >"$DIR/test.comm"
 echo "$PID"

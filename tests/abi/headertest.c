@@ -1,0 +1,10 @@
+/* The public header compiles alone, as C99 with -pedantic. */
+#include <ckpt/ckpt.h>
+
+int main(void)
+{
+	ckpt_err err = CKPT_ERR_INIT;
+
+	(void)err;
+	return ckpt_version_number() == CKPT_VERSION_NUMBER ? 0 : 1;
+}
