@@ -95,7 +95,8 @@ static const struct stat_desc {
 	[ST_MEMDUMP] = { CKPT_STAT_MEMDUMP_TIME, "memdump_time_us", false },
 	[ST_MEMWRITE] = { CKPT_STAT_MEMWRITE_TIME, "memwrite_time_us", false },
 	[ST_PAGES_SCANNED] = { CKPT_STAT_PAGES_SCANNED, "pages_scanned", false },
-	[ST_PAGES_SKIPPED_PARENT] = { CKPT_STAT_PAGES_SKIPPED_PARENT, "pages_skipped_parent", false },
+	[ST_PAGES_SKIPPED_PARENT] = { CKPT_STAT_PAGES_SKIPPED_PARENT, "pages_skipped_parent",
+				      false },
 	[ST_PAGES_WRITTEN] = { CKPT_STAT_PAGES_WRITTEN, "pages_written", false },
 	[ST_IRMAP] = { CKPT_STAT_IRMAP_RESOLVE_TIME, "irmap_resolve_time_us", false },
 	[ST_PAGES_LAZY] = { CKPT_STAT_PAGES_LAZY, "pages_lazy", false },
@@ -230,8 +231,8 @@ static int img_load(struct rd *rd, const char *name, bool must_exist, struct img
 			return err_set(rd->err, CKPT_EBADIMG, "%s/%s: missing", rd->dir, name);
 		}
 		if (errno == ELOOP)
-			return err_set(rd->err, CKPT_EIMAGES, "%s/%s: is a symlink, refused", rd->dir,
-				       name);
+			return err_set(rd->err, CKPT_EIMAGES, "%s/%s: is a symlink, refused",
+				       rd->dir, name);
 		return err_sys(rd->err, CKPT_EIMAGES, errno, "%s/%s: cannot open", rd->dir, name);
 	}
 	if (fstat(fd, &st) < 0)
@@ -244,7 +245,7 @@ static int img_load(struct rd *rd, const char *name, bool must_exist, struct img
 			       rd->dir, name, (uint64_t)st.st_size, IMG_FILE_MAX >> 20);
 	if (rd->read_total + (uint64_t)st.st_size > IMG_READ_MAX)
 		return err_set(rd->err, CKPT_ETOOBIG,
-			       "%s/%s: the images hold over %llu MiB of metadata, more than one read takes",
+			       "%s/%s: over %llu MiB of image metadata, more than one read takes",
 			       rd->dir, name, IMG_READ_MAX >> 20);
 
 	f->buf = malloc(st.st_size ? (size_t)st.st_size : 1);
@@ -312,8 +313,9 @@ static int img_magic(struct rd *rd, struct img_file *f, uint32_t want)
 	return 0;
 
 short_file:
-	return err_set(rd->err, CKPT_EBADIMG, "%s/%s: truncated at offset %zu: no magic (%zu bytes)",
-		       rd->dir, f->name, f->off, f->len);
+	return err_set(rd->err, CKPT_EBADIMG,
+		       "%s/%s: truncated at offset %zu: no magic (%zu bytes)", rd->dir, f->name,
+		       f->off, f->len);
 }
 
 /*
@@ -351,8 +353,9 @@ static int img_next(struct rd *rd, struct img_file *f, const ProtobufCMessageDes
 		if (rd->budget.oom)
 			return err_set(rd->err, CKPT_ENOMEM, "%s/%s: out of memory", rd->dir,
 				       f->name);
-		return err_set(rd->err, CKPT_EBADIMG, "%s/%s: entry at offset %zu is not a valid %s%s",
-			       rd->dir, f->name, at, d->short_name,
+		return err_set(rd->err, CKPT_EBADIMG,
+			       "%s/%s: entry at offset %zu is not a valid %s%s", rd->dir, f->name,
+			       at, d->short_name,
 			       rd->budget.denied ? " (over the memory cap)" : "");
 	}
 	f->off += size;
@@ -469,7 +472,8 @@ static int read_pstree(struct rd *rd, ckpt_image_info *info)
 			break;
 		if (!e->has_pid || e->pid == 0 || e->pid > INT32_MAX || e->ppid > INT32_MAX) {
 			r = err_set(rd->err, CKPT_EBADIMG,
-				    "%s/pstree.img: entry at offset %zu: no valid pid", rd->dir, at);
+				    "%s/pstree.img: entry at offset %zu: no valid pid", rd->dir,
+				    at);
 			msg_free(rd, e);
 			break;
 		}
@@ -645,7 +649,8 @@ static int stat_pages(struct rd *rd, struct img_proc *p)
 		return err_sys(rd->err, CKPT_EIMAGES, errno, "%s/%s: fstatat", rd->dir, name);
 	}
 	if (S_ISLNK(st.st_mode))
-		return err_set(rd->err, CKPT_EIMAGES, "%s/%s: is a symlink, refused", rd->dir, name);
+		return err_set(rd->err, CKPT_EIMAGES, "%s/%s: is a symlink, refused", rd->dir,
+			       name);
 	if (!S_ISREG(st.st_mode))
 		return err_set(rd->err, CKPT_EIMAGES, "%s/%s: not a regular file", rd->dir, name);
 	p->memory_bytes = (uint64_t)st.st_size;
@@ -807,7 +812,8 @@ static int sum_sizes(struct rd *rd, ckpt_image_info *info)
 		len = strlen(de->d_name);
 		if (len < 4 || strcmp(de->d_name + len - 4, ".img") != 0)
 			continue;
-		if (fstatat(rd->dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		if (fstatat(rd->dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode))
 			continue;
 		info->total_bytes += (uint64_t)st.st_size;
 	}

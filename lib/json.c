@@ -3,44 +3,119 @@
  * ckpt_opts → JSON, for logs and `ckpt --json`. The CriuOpts message is
  * walked through its protobuf-c descriptor, so a field added to rpc.proto
  * shows up here with no code change. Keys are the proto field names; enums
- * are rendered by their proto value name; nested messages become objects.
- * The images and work directories are shown by path when they were set by
- * path ("images_dir", "work_dir"), else by fd.
+ * are rendered by their proto value name (a value the descriptor does not
+ * know as its number); nested messages become objects. The images and work
+ * directories are shown by path when they were set by path ("images_dir",
+ * "work_dir"), else by fd.
+ *
+ * The text is written directly into one growable buffer rather than through
+ * json-c's serializer: json_object_to_json_string_ext() ignores allocation
+ * failures while printing and then returns truncated or wrong JSON, and
+ * this function must return either the whole rendering or NULL.
  */
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
-
-#include <json-c/json.h>
 
 #include "internal.h"
 
-static json_object *message_to_json(const ProtobufCMessage *m, const struct ckpt_opts *o);
+struct out {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
 
-static inline void json_putp(json_object **j)
+static void put(struct out *b, const char *s, size_t n)
 {
-	if (*j)
-		json_object_put(*j);
+	if (b->oom)
+		return;
+	if (b->cap - b->len <= n) {
+		size_t cap = b->cap ? b->cap : 256;
+		char *np;
+
+		while (cap - b->len <= n) {
+			if (cap > SIZE_MAX / 2) {
+				b->oom = true;
+				return;
+			}
+			cap *= 2;
+		}
+		np = realloc(b->p, cap);
+		if (!np) {
+			b->oom = true;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
 }
 
-/* Add v (NULL: OOM; consumed, even on failure) under key; -1 on failure. */
-static int add(json_object *obj, const char *key, json_object *v)
+static void puts_(struct out *b, const char *s)
 {
-	if (!v)
-		return -1;
-	if (json_object_object_add(obj, key, v) < 0) {
-		json_object_put(v);
-		return -1;
-	}
-	return 0;
+	put(b, s, strlen(s));
 }
 
-/* Add v, which may be JSON null (NULL), under key; -1 on failure. */
-static int add_value(json_object *obj, const char *key, json_object *v)
+_printf_(2, 3) static void putf(struct out *b, const char *fmt, ...)
 {
-	if (json_object_object_add(obj, key, v) < 0) {
-		json_object_put(v);
-		return -1;
+	char tmp[64];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		b->oom = true; /* numbers only: cannot happen */
+		return;
 	}
-	return 0;
+	put(b, tmp, (size_t)n);
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped, other bytes as they are. */
+static void put_string(struct out *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t run = 0;
+
+	put(b, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[7];
+
+		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+			continue;
+		put(b, s + run, i - run);
+		run = i + 1;
+		switch (c) {
+		case '"': puts_(b, "\\\""); break;
+		case '\\': puts_(b, "\\\\"); break;
+		case '\n': puts_(b, "\\n"); break;
+		case '\t': puts_(b, "\\t"); break;
+		case '\r': puts_(b, "\\r"); break;
+		case '\b': puts_(b, "\\b"); break;
+		case '\f': puts_(b, "\\f"); break;
+		default:
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 0xf];
+			put(b, esc, 6);
+			break;
+		}
+	}
+	put(b, s + run, n - run);
+	put(b, "\"", 1);
+}
+
+static void put_key(struct out *b, bool *first, const char *key)
+{
+	if (!*first)
+		put(b, ",", 1);
+	*first = false;
+	put_string(b, key, strlen(key));
+	put(b, ":", 1);
 }
 
 static size_t elt_size(ProtobufCType type)
@@ -70,93 +145,90 @@ static size_t elt_size(ProtobufCType type)
 	}
 }
 
-static json_object *bytes_to_json(const ProtobufCBinaryData *b)
-{
-	static const char hex[] = "0123456789abcdef";
-	_cleanup_free_ char *s = NULL;
+static void put_message(struct out *b, const ProtobufCMessage *m, const struct ckpt_opts *o);
 
-	s = malloc(b->len * 2 + 1);
-	if (!s)
-		return NULL;
-	for (size_t i = 0; i < b->len; i++) {
-		s[2 * i] = hex[b->data[i] >> 4];
-		s[2 * i + 1] = hex[b->data[i] & 0xf];
-	}
-	s[b->len * 2] = '\0';
-	return json_object_new_string(s);
+static void put_double(struct out *b, double d)
+{
+	if (d != d || d > 1.7976931348623157e308 || d < -1.7976931348623157e308)
+		puts_(b, "null"); /* NaN and infinities have no JSON form */
+	else
+		putf(b, "%.17g", d);
 }
 
-/*
- * One value of field f stored at p into *ret: NULL is JSON null (a missing
- * string or message in a repeated field). Returns -1 on OOM.
- */
-static int value_to_json(const ProtobufCFieldDescriptor *f, const void *p, json_object **ret)
+/* One value of field f stored at p. */
+static void put_value(struct out *b, const ProtobufCFieldDescriptor *f, const void *p)
 {
-	json_object *v = NULL;
-
 	switch (f->type) {
 	case PROTOBUF_C_TYPE_INT32:
 	case PROTOBUF_C_TYPE_SINT32:
 	case PROTOBUF_C_TYPE_SFIXED32:
-		v = json_object_new_int(*(const int32_t *)p);
-		break;
+		putf(b, "%" PRId32, *(const int32_t *)p);
+		return;
 	case PROTOBUF_C_TYPE_UINT32:
 	case PROTOBUF_C_TYPE_FIXED32:
-		v = json_object_new_int64(*(const uint32_t *)p);
-		break;
+		putf(b, "%" PRIu32, *(const uint32_t *)p);
+		return;
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
-		v = json_object_new_int64(*(const int64_t *)p);
-		break;
+		putf(b, "%" PRId64, *(const int64_t *)p);
+		return;
 	case PROTOBUF_C_TYPE_UINT64:
 	case PROTOBUF_C_TYPE_FIXED64:
-		v = json_object_new_uint64(*(const uint64_t *)p);
-		break;
+		putf(b, "%" PRIu64, *(const uint64_t *)p);
+		return;
 	case PROTOBUF_C_TYPE_FLOAT:
-		v = json_object_new_double(*(const float *)p);
-		break;
+		put_double(b, *(const float *)p);
+		return;
 	case PROTOBUF_C_TYPE_DOUBLE:
-		v = json_object_new_double(*(const double *)p);
-		break;
+		put_double(b, *(const double *)p);
+		return;
 	case PROTOBUF_C_TYPE_BOOL:
-		v = json_object_new_boolean(*(const protobuf_c_boolean *)p);
-		break;
+		puts_(b, *(const protobuf_c_boolean *)p ? "true" : "false");
+		return;
 	case PROTOBUF_C_TYPE_ENUM: {
 		int e = *(const int *)p;
 		const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(f->descriptor, e);
 
-		/* A value the descriptor does not know is shown as its number. */
-		v = ev ? json_object_new_string(ev->name) : json_object_new_int(e);
-		break;
+		if (ev)
+			put_string(b, ev->name, strlen(ev->name));
+		else
+			putf(b, "%d", e);
+		return;
 	}
 	case PROTOBUF_C_TYPE_STRING: {
-		const char *str = *(char *const *)p;
+		const char *s = *(char *const *)p;
 
-		if (!str)
-			goto null;
-		v = json_object_new_string(str);
-		break;
+		if (s)
+			put_string(b, s, strlen(s));
+		else
+			puts_(b, "null");
+		return;
 	}
-	case PROTOBUF_C_TYPE_BYTES:
-		v = bytes_to_json(p);
-		break;
+	case PROTOBUF_C_TYPE_BYTES: {
+		static const char hex[] = "0123456789abcdef";
+		const ProtobufCBinaryData *bd = p;
+
+		put(b, "\"", 1);
+		for (size_t i = 0; i < bd->len; i++) {
+			char h[2] = { hex[bd->data[i] >> 4], hex[bd->data[i] & 0xf] };
+
+			put(b, h, 2);
+		}
+		put(b, "\"", 1);
+		return;
+	}
 	case PROTOBUF_C_TYPE_MESSAGE: {
 		const ProtobufCMessage *sub = *(ProtobufCMessage *const *)p;
 
-		if (!sub)
-			goto null;
-		v = message_to_json(sub, NULL);
-		break;
+		if (sub)
+			put_message(b, sub, NULL);
+		else
+			puts_(b, "null");
+		return;
 	}
-	default:
-		goto null;
 	}
-	if (!v)
-		return -1;
-null:
-	*ret = v;
-	return 0;
+	puts_(b, "null");
 }
 
 static bool field_is_set(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
@@ -171,13 +243,13 @@ static bool field_is_set(const ProtobufCMessage *m, const ProtobufCFieldDescript
 	case PROTOBUF_C_LABEL_REQUIRED:
 		return !pointer || *(void *const *)p;
 	case PROTOBUF_C_LABEL_OPTIONAL:
-		if (pointer) /* a default string would be a static pointer, never "set" */
+		if (pointer) /* a string default is a static pointer: not set */
 			return *(void *const *)p && *(void *const *)p != f->default_value;
 		return *(const protobuf_c_boolean *)(base + f->quantifier_offset);
-	case PROTOBUF_C_LABEL_NONE: /* proto3: set when not zero/empty */
+	case PROTOBUF_C_LABEL_NONE: /* proto3: set when not zero or empty */
 		if (pointer)
-			return *(void *const *)p && (f->type != PROTOBUF_C_TYPE_STRING ||
-						     **(char *const *)p);
+			return *(void *const *)p &&
+			       (f->type != PROTOBUF_C_TYPE_STRING || **(char *const *)p);
 		if (f->type == PROTOBUF_C_TYPE_BYTES)
 			return ((const ProtobufCBinaryData *)p)->len > 0;
 		for (size_t i = 0; i < elt_size(f->type); i++)
@@ -191,97 +263,83 @@ static bool field_is_set(const ProtobufCMessage *m, const ProtobufCFieldDescript
 
 /*
  * The images and work directories of o: by path when known, else by fd.
- * Returns 1 when the field was handled here, 0 to render it generically.
+ * Returns true when the field was handled (or deliberately left out) here.
  */
-static int dir_field(json_object *obj, const CriuOpts *pb, const struct ckpt_opts *o,
-		     const ProtobufCFieldDescriptor *f, int *r)
+static bool put_dir_field(struct out *b, bool *first, const CriuOpts *pb, const struct ckpt_opts *o,
+			  const ProtobufCFieldDescriptor *f)
 {
-	*r = 0;
 	if (!strcmp(f->name, "images_dir_fd")) {
-		if (o->images_path)
-			*r = add(obj, "images_dir", json_object_new_string(o->images_path));
-		else if (o->images_fd >= 0)
-			*r = add(obj, "images_dir_fd", json_object_new_int(o->images_fd));
-		else if (pb->images_dir_fd >= 0)
-			*r = add(obj, "images_dir_fd", json_object_new_int(pb->images_dir_fd));
-		return 1;
+		if (o->images_path) {
+			put_key(b, first, "images_dir");
+			put_string(b, o->images_path, strlen(o->images_path));
+		} else if (o->images_fd >= 0 || pb->images_dir_fd >= 0) {
+			put_key(b, first, "images_dir_fd");
+			putf(b, "%d", o->images_fd >= 0 ? o->images_fd : pb->images_dir_fd);
+		}
+		return true;
 	}
 	if (!strcmp(f->name, "images_dir"))
-		return o->images_path != NULL; /* already rendered by path: no duplicate key */
+		return o->images_path != NULL; /* already shown by path: no duplicate key */
 	if (!strcmp(f->name, "work_dir_fd")) {
-		if (o->work_path)
-			*r = add(obj, "work_dir", json_object_new_string(o->work_path));
-		else if (o->work_fd >= 0)
-			*r = add(obj, "work_dir_fd", json_object_new_int(o->work_fd));
-		else if (pb->has_work_dir_fd)
-			*r = add(obj, "work_dir_fd", json_object_new_int(pb->work_dir_fd));
-		return 1;
+		if (o->work_path) {
+			put_key(b, first, "work_dir");
+			put_string(b, o->work_path, strlen(o->work_path));
+		} else if (o->work_fd >= 0 || pb->has_work_dir_fd) {
+			put_key(b, first, "work_dir_fd");
+			putf(b, "%d", o->work_fd >= 0 ? o->work_fd : pb->work_dir_fd);
+		}
+		return true;
 	}
-	return 0;
+	return false;
 }
 
-/* m as a JSON object; o (may be NULL) when m is o's CriuOpts. NULL on OOM. */
-static json_object *message_to_json(const ProtobufCMessage *m, const struct ckpt_opts *o)
+/* m as a JSON object; o (may be NULL) when m is o's CriuOpts. */
+static void put_message(struct out *b, const ProtobufCMessage *m, const struct ckpt_opts *o)
 {
 	const ProtobufCMessageDescriptor *d = m->descriptor;
-	_cleanup_(json_putp) json_object *obj = json_object_new_object();
-	json_object *ret;
+	bool first = true;
 
-	if (!obj)
-		return NULL;
-	for (unsigned i = 0; i < d->n_fields; i++) {
+	put(b, "{", 1);
+	for (unsigned i = 0; i < d->n_fields && !b->oom; i++) {
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
 		const char *member = (const char *)m + f->offset;
-		json_object *v;
-		int r;
 
-		if (o && dir_field(obj, (const CriuOpts *)m, o, f, &r)) {
-			if (r < 0)
-				return NULL;
+		if (o && put_dir_field(b, &first, (const CriuOpts *)m, o, f))
 			continue;
-		}
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			size_t n = *(const size_t *)((const char *)m + f->quantifier_offset);
 			const char *arr = *(const char *const *)member;
-			json_object *a;
 
 			if (!n || !arr)
 				continue;
-			a = json_object_new_array();
-			if (add(obj, f->name, a) < 0)
-				return NULL;
+			put_key(b, &first, f->name);
+			put(b, "[", 1);
 			for (size_t j = 0; j < n; j++) {
-				json_object *e;
-
-				if (value_to_json(f, arr + j * elt_size(f->type), &e) < 0)
-					return NULL;
-				if (json_object_array_add(a, e) < 0) {
-					json_object_put(e);
-					return NULL;
-				}
+				if (j)
+					put(b, ",", 1);
+				put_value(b, f, arr + j * elt_size(f->type));
 			}
+			put(b, "]", 1);
 			continue;
 		}
 		if (!field_is_set(m, f))
 			continue;
-		if (value_to_json(f, member, &v) < 0 || add_value(obj, f->name, v) < 0)
-			return NULL;
+		put_key(b, &first, f->name);
+		put_value(b, f, member);
 	}
-	ret = obj;
-	obj = NULL;
-	return ret;
+	put(b, "}", 1);
 }
 
 char *ckpt_opts_to_json(const ckpt_opts *o)
 {
-	_cleanup_(json_putp) json_object *obj = NULL;
-	const char *s;
+	struct out b = { 0 };
 
 	if (!o || !o->pb)
 		return NULL;
-	obj = message_to_json(&o->pb->base, o);
-	if (!obj)
+	put_message(&b, &o->pb->base, o);
+	if (b.oom) {
+		free(b.p);
 		return NULL;
-	s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	return s ? strdup(s) : NULL;
+	}
+	return b.p;
 }

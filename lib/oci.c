@@ -113,7 +113,11 @@ static int parse_json(const char *path, const char *buf, size_t len, json_object
 	enum json_tokener_error jerr;
 	json_object *root;
 	int flags = JSON_TOKENER_STRICT;
+	size_t end;
 
+#ifdef JSON_TOKENER_ALLOW_TRAILING_CHARS
+	flags |= JSON_TOKENER_ALLOW_TRAILING_CHARS; /* checked below, for a clearer message */
+#endif
 #ifdef JSON_TOKENER_VALIDATE_UTF8
 	flags |= JSON_TOKENER_VALIDATE_UTF8;
 #endif
@@ -142,9 +146,10 @@ static int parse_json(const char *path, const char *buf, size_t len, json_object
 		return err_set(err, CKPT_EINVAL, "OCI config \"%s\" is not valid JSON: %s at byte %zu",
 			       path, json_tokener_error_desc(jerr), json_tokener_get_parse_end(tok));
 	}
-	if (json_tokener_get_parse_end(tok) < len) {
-		size_t end = json_tokener_get_parse_end(tok);
-
+	end = json_tokener_get_parse_end(tok);
+	while (end < len && (buf[end] == ' ' || buf[end] == '\t' || buf[end] == '\n' || buf[end] == '\r'))
+		end++;
+	if (end < len) {
 		json_object_put(root);
 		return err_set(err, CKPT_EINVAL,
 			       "OCI config \"%s\" is not valid JSON: unexpected data after the value at byte %zu",

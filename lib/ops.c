@@ -510,14 +510,16 @@ int ckpt_page_server_start(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, i
 	req_done(&req);
 	if (r < 0)
 		return r;
-	if (!resp->ps || !resp->ps->has_pid || resp->ps->pid <= 0) {
+	/* CRIU 4.2 reports pid 0 for the daemonized server; the port is what the dump needs. */
+	if (!resp->ps || !resp->ps->has_port || resp->ps->port <= 0 || resp->ps->port > 65535 ||
+	    (resp->ps->has_pid && resp->ps->pid < 0)) {
 		criu_resp__free_unpacked(resp, NULL);
-		return err_set(err, CKPT_EPROTO, "page server: criu's reply names no page server pid");
+		return err_set(err, CKPT_EPROTO, "page server: criu's reply names no usable port");
 	}
 	if (ret_pid)
-		*ret_pid = resp->ps->pid;
+		*ret_pid = resp->ps->has_pid ? resp->ps->pid : 0;
 	if (ret_port)
-		*ret_port = resp->ps->has_port ? resp->ps->port : 0;
+		*ret_port = resp->ps->port;
 	criu_resp__free_unpacked(resp, NULL);
 	return 0;
 }

@@ -422,7 +422,8 @@ CKPT_EXPORT int ckpt_restore(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid,
 /*
  * Start a CRIU page server (PAGE_SERVER) writing into o's images dir, on o's
  * page-server address/port (port 0: CRIU picks one). It runs as a daemon until
- * a dump connects to it and ends. Its pid and port go to ret_pid/ret_port.
+ * a dump connects to it and ends. Its port goes to ret_port, its pid to ret_pid
+ * (0 when CRIU does not say: CRIU 4.2 reports 0 for the daemonized server).
  */
 CKPT_EXPORT int ckpt_page_server_start(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, int *ret_port,
 				       ckpt_err *err);
