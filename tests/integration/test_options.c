@@ -128,12 +128,20 @@ START_TEST(page_server)
 	ck_assert_int_ge(counter_wait(dir, 3, 5000), 3);
 	sum = read_u64(dir, "checksum.start");
 
-	/* the receiving side: CRIU picks a port on loopback */
+	/* the receiving side: CRIU picks a port on loopback, and says on the status fd when it is ready */
+	int status[2];
+	char byte = 1;
+	ck_assert_int_eq(pipe2(status, O_CLOEXEC), 0);
+	ck_assert_ok(ckpt_opts_set_int(po, CKPT_OPT_STATUS_FD, status[1], &err), err);
 	ck_assert_ok(ckpt_opts_set_images_dir(po, psdir, &err), err);
 	ck_assert_ok(ckpt_opts_set_page_server_addr(po, "127.0.0.1", 0, &err), err);
 	ck_assert_ok(ckpt_page_server_start(c, po, &ps_pid, &port, &err), err);
 	ck_assert_int_ge(ps_pid, 0); /* CRIU 4.2.1 reports 0 */
 	ck_assert_int_gt(port, 0);
+	close(status[1]);
+	ck_assert_int_eq(read(status[0], &byte, 1), 1); /* CRIU writes one NUL byte when ready */
+	ck_assert_int_eq(byte, 0);
+	close(status[0]);
 
 	/* the dump sends its pages there */
 	snprintf(cmd, sizeof(cmd), "127.0.0.1:%d", port);
