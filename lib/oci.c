@@ -38,6 +38,18 @@ static inline void tokener_freep(json_tokener **t)
 		json_tokener_free(*t);
 }
 
+static const char *file_kind(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFDIR: return "a directory";
+	case S_IFIFO: return "a FIFO";
+	case S_IFSOCK: return "a socket";
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	default: return "not a regular file";
+	}
+}
+
 /* Read the whole regular file at path (at most OCI_MAX_SIZE bytes) into a NUL-terminated buffer. */
 static int read_config(const char *path, char **ret_buf, size_t *ret_len, ckpt_err *err)
 {
@@ -58,8 +70,8 @@ static int read_config(const char *path, char **ret_buf, size_t *ret_len, ckpt_e
 	if (fstat(fd, &st) < 0)
 		return err_sys(err, CKPT_ESYS, errno, "cannot stat OCI config \"%s\"", path);
 	if (!S_ISREG(st.st_mode))
-		return err_set(err, CKPT_EINVAL, "OCI config \"%s\" is not a regular file (mode 0%o)",
-			       path, (unsigned)(st.st_mode & S_IFMT));
+		return err_set(err, CKPT_EINVAL, "OCI config \"%s\" is %s; expected a regular file",
+			       path, file_kind(st.st_mode));
 	if (st.st_size > OCI_MAX_SIZE)
 		return err_set(err, CKPT_EINVAL,
 			       "OCI config \"%s\" is %lld bytes; expected at most %d (4 MiB)", path,
@@ -107,7 +119,8 @@ static int read_config(const char *path, char **ret_buf, size_t *ret_len, ckpt_e
 	return 0;
 }
 
-static int parse_json(const char *path, const char *buf, size_t len, json_object **ret, ckpt_err *err)
+static int parse_json(const char *path, const char *buf, size_t len, json_object **ret,
+		      ckpt_err *err)
 {
 	_cleanup_(tokener_freep) json_tokener *tok = NULL;
 	enum json_tokener_error jerr;
@@ -174,7 +187,7 @@ static json_object *member(json_object *obj, const char *key)
 	return v;
 }
 
-/* The value of the string j (at where.field), refusing embedded NULs; NULL (err filled) if it has one. */
+/* The value of the string j (at where.field), refusing embedded NULs: NULL, err filled. */
 static const char *json_str(const char *path, json_object *j, const char *where, const char *field,
 			    ckpt_err *err)
 {
@@ -280,7 +293,7 @@ static int walk_namespaces(const char *path, json_object *root, const ckpt_opts 
 		t = member(e, "type");
 		if (!t)
 			return err_set(err, CKPT_EINVAL,
-				       "OCI config \"%s\": %s.type is missing; expected a string naming the namespace",
+				       "OCI config \"%s\": %s.type is missing or null; expected a string naming the namespace",
 				       path, where);
 		if (!json_object_is_type(t, json_type_string))
 			return err_set(err, CKPT_EINVAL,

@@ -453,8 +453,8 @@ struct ns_seen {
 };
 
 /* Add the namespace called name (len bytes) to *mask; ctx prefixes messages. */
-static int ns_add(const char *ctx, const char *name, size_t len, uint32_t *mask, struct ns_seen *seen,
-		  ckpt_err *err)
+static int ns_add(const char *ctx, const char *name, size_t len, uint32_t *mask,
+		  struct ns_seen *seen, ckpt_err *err)
 {
 	const struct ns_kind *k = ns_kind_lookup(name, len, true);
 	size_t idx;

@@ -309,7 +309,7 @@ CKPT_EXPORT int ckpt_opts_set_empty_ns(ckpt_opts *o, uint32_t mask, ckpt_err *er
 CKPT_EXPORT int ckpt_opts_from_oci_config(ckpt_opts *o, const char *config_json_path, uint32_t *ret_created,
 					  ckpt_err *err);
 
-/* JSON rendering of the options (json-c), for logs and `ckpt --json`. Free with ckpt_free. */
+/* JSON rendering of the options, for logs and `ckpt --json`; NULL on OOM. Free with ckpt_free. */
 CKPT_EXPORT char *ckpt_opts_to_json(const ckpt_opts *o);
 
 /* ------------------------------------------------------------------ */

@@ -162,6 +162,7 @@ static const struct {
 	{ "namespaces-not-array.json", { "linux.namespaces is a JSON object", "expected an array" } },
 	{ "entry-not-object.json", { "linux.namespaces[1] is a JSON string", "expected an object" } },
 	{ "type-missing.json", { "linux.namespaces[1].type is missing", "expected a string" } },
+	{ "type-null.json", { "linux.namespaces[0].type is missing or null" } },
 	{ "type-not-string.json", { "linux.namespaces[2].type is a JSON int", "expected a string" } },
 	{ "path-not-string.json", { "linux.namespaces[0].path is a JSON int", "expected a string" } },
 	{ "unknown-type.json",
@@ -267,16 +268,17 @@ START_TEST(test_oci_files)
 
 	/* A directory. */
 	ck_assert_int_eq(ckpt_opts_from_oci_config(o, tmpdir, &created, &err), CKPT_EINVAL);
-	ck_assert_msg_has(err, "not a regular file");
+	ck_assert_msg_has(err, "is a directory; expected a regular file");
 
 	/* A FIFO is refused at once, not read (nobody writes to it). */
 	tmp_path(path, sizeof(path), "fifo.json");
 	ck_assert_int_eq(mkfifo(path, 0600), 0);
 	ck_assert_int_eq(ckpt_opts_from_oci_config(o, path, &created, &err), CKPT_EINVAL);
-	ck_assert_msg_has(err, "not a regular file");
+	ck_assert_msg_has(err, "is a FIFO; expected a regular file");
 
 	/* /dev/null is no regular file either. */
 	ck_assert_int_eq(ckpt_opts_from_oci_config(o, "/dev/null", &created, &err), CKPT_EINVAL);
+	ck_assert_msg_has(err, "\"/dev/null\" is a character device");
 
 	ck_assert_int_eq(ckpt_opts_from_oci_config(o, NULL, &created, &err), CKPT_EINVAL);
 	ck_assert_msg_has(err, "NULL");
