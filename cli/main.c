@@ -1,1 +1,230 @@
-int main(void) { return 0; }
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* ckpt: subcommand dispatch and the global flags. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckpt-cli.h"
+
+static int cmd_help(struct cli *cli, int argc, char **argv);
+
+static const struct command commands[] = {
+	{ "checkpoint", cmd_checkpoint, "checkpoint a running process tree into an images directory" },
+	{ "restore", cmd_restore, "restore a process tree from an images directory" },
+	{ "check", cmd_check, "check that the kernel and criu can checkpoint and restore" },
+	{ "features", cmd_features, "show which optional CRIU features work here" },
+	{ "version", cmd_version, "show the versions of libckpt and criu" },
+	{ "page-server", cmd_page_server, "receive a checkpoint's memory over the network" },
+	{ "inspect", cmd_inspect, "show what a checkpoint holds" },
+	{ "help", cmd_help, "show help for a command" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: ckpt [GLOBAL FLAGS] COMMAND [FLAGS] [ARGS]\n"
+		"\n"
+		"Checkpoint and restore Linux process trees with CRIU (libckpt %s).\n"
+		"\n"
+		"Commands:\n",
+		ckpt_version());
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f,
+		"\n"
+		"Global flags (before the command):\n"
+		"  --criu PATH         the criu binary to run (default: $CKPT_CRIU, else criu on $PATH)\n"
+		"  --service SOCKET    talk to a `criu service` daemon on SOCKET instead\n"
+		"  --timeout SECONDS   deadline of each CRIU request (default 120; 0: none)\n"
+		"  --json              machine-readable output on stdout (also after the command)\n"
+		"  -q, --quiet         no progress lines\n"
+		"  -v, --verbose       libckpt's diagnostics on stderr (twice: debug)\n"
+		"  -h, --help          this help\n"
+		"  -V, --version       libckpt's version\n"
+		"\n"
+		"Exit codes:\n"
+		"  0  done\n"
+		"  1  the operation failed (including: the target pid is not running,\n"
+		"     the images directory already holds a checkpoint)\n"
+		"  2  usage error: unknown flag, bad value, missing or malformed argument\n"
+		"  3  criu is missing or unusable (not found, too old, service unreachable)\n"
+		"  4  timeout: criu did not finish before the deadline\n"
+		"\n"
+		"Run `ckpt help COMMAND` or `ckpt COMMAND --help` for a command's flags.\n");
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static int cmd_help(struct cli *cli, int argc, char **argv)
+{
+	char help[] = "--help";
+	char *av[3];
+	const struct command *cmd;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (argc > 2)
+		return cli_usage_error(cli, "expected one command name, got %d arguments", argc - 1);
+	cmd = find_command(argv[1]);
+	if (!cmd || cmd->run == cmd_help) {
+		if (cmd)
+			return usage(stdout), EXIT_OK;
+		return cli_usage_error(cli, "unknown command '%s' (see `ckpt --help`)", argv[1]);
+	}
+	av[0] = argv[1];
+	av[1] = help;
+	av[2] = NULL;
+	cli->cmd = cmd->name;
+	cli_getopt_reset();
+	return cmd->run(cli, 2, av);
+}
+
+void cli_getopt_reset(void)
+{
+	optind = 0; /* glibc: full re-initialisation */
+	opterr = 0; /* unknown flags are reported by cli_getopt_error */
+}
+
+int cli_getopt_error(struct cli *cli, int c, char **argv)
+{
+	const char *flag = argv[optind - 1];
+
+	if (c == ':')
+		return cli_usage_error(cli, "flag '%s' needs a value (see `ckpt help %s`)", flag,
+				       cli->cmd ? cli->cmd : "");
+	if (optopt > 0 && optopt < 0x100)
+		return cli_usage_error(cli, "unknown flag '-%c' (see `ckpt %s%s`)", optopt,
+				       cli->cmd ? "help " : "--help", cli->cmd ? cli->cmd : "");
+	return cli_usage_error(cli, "unknown flag '%s' (see `ckpt %s%s`)", flag, cli->cmd ? "help " : "--help",
+			       cli->cmd ? cli->cmd : "");
+}
+
+int cli_common_opt(struct cli *cli, int c)
+{
+	switch (c) {
+	case OPT_JSON:
+		cli->json = true;
+		return 1;
+	case 'q':
+		cli->quiet = true;
+		return 1;
+	case 'v':
+		cli->verbose++;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void log_to_stderr(void *userdata, int level, const char *line)
+{
+	static const char *const names[] = { "error", "warning", "info", "debug" };
+
+	(void)userdata;
+	fprintf(stderr, "ckpt: libckpt %s: %s\n", level >= 0 && level <= 3 ? names[level] : "?", line);
+}
+
+int cli_client(struct cli *cli, ckpt_client **ret)
+{
+	ckpt_err err = CKPT_ERR_INIT;
+	ckpt_client *c = ckpt_client_new();
+	int r = 0;
+
+	if (!c) {
+		fprintf(stderr, "%s %s: out of memory\n", cli->prog, cli->cmd);
+		return EXIT_FAILED;
+	}
+	if (cli->service)
+		r = ckpt_client_set_service(c, cli->service, &err);
+	else if (cli->criu)
+		r = ckpt_client_set_criu_path(c, cli->criu, &err);
+	if (r == 0 && cli->timeout_s >= 0)
+		r = ckpt_client_set_timeout_ms(c, (unsigned)(cli->timeout_s * 1000), &err);
+	if (r == 0 && cli->verbose)
+		r = ckpt_client_set_log(c, cli->verbose > 1 ? CKPT_LOG_DEBUG : CKPT_LOG_INFO, log_to_stderr, NULL);
+	if (r < 0) {
+		ckpt_client_free(c);
+		r = cli_report(cli, &err, NULL);
+		/* A --criu that is not an executable is "criu unusable", whatever the code. */
+		return cli->criu && !cli->service && r == EXIT_FAILED ? EXIT_CRIU : r;
+	}
+	*ret = c;
+	return EXIT_OK;
+}
+
+enum { G_CRIU = 0x2000, G_SERVICE, G_TIMEOUT };
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "criu", required_argument, NULL, G_CRIU },
+		{ "service", required_argument, NULL, G_SERVICE },
+		{ "timeout", required_argument, NULL, G_TIMEOUT },
+		{ "version", no_argument, NULL, 'V' },
+		CLI_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli cli = { .prog = "ckpt", .cmd = NULL, .timeout_s = -1 };
+
+	opterr = 0;
+	const struct command *cmd;
+	unsigned long v;
+	int c;
+
+	/* '+': stop at the first non-option, the subcommand. */
+	while ((c = getopt_long(argc, argv, "+" CLI_COMMON_SHORTOPTS "V", longopts, NULL)) != -1) {
+		if (cli_common_opt(&cli, c))
+			continue;
+		switch (c) {
+		case G_CRIU:
+			cli.criu = optarg;
+			break;
+		case G_SERVICE:
+			cli.service = optarg;
+			break;
+		case G_TIMEOUT:
+			if (!cli_parse_uint(optarg, UINT_MAX / 1000, &v))
+				return cli_usage_error(&cli, "--timeout: '%s' is not a number of seconds (0 to %u)",
+						       optarg, UINT_MAX / 1000);
+			cli.timeout_s = (long)v;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			if (cli.json) {
+				printf("{ \"ckpt\": \"%s\" }\n", ckpt_version());
+			} else {
+				printf("ckpt %s\n", ckpt_version());
+			}
+			return EXIT_OK;
+		default:
+			return cli_getopt_error(&cli, c, argv);
+		}
+	}
+	if (cli.criu && cli.service)
+		return cli_usage_error(&cli, "--criu and --service exclude each other");
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	cmd = find_command(argv[optind]);
+	if (!cmd)
+		return cli_usage_error(&cli, "unknown command '%s' (see `ckpt --help`)", argv[optind]);
+	cli.cmd = cmd->name;
+	argc -= optind;
+	argv += optind;
+	cli_getopt_reset();
+	return cmd->run(&cli, argc, argv);
+}

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ckpt: the command line tool. Shared declarations of cli/. The CLI uses
+ * only the public <ckpt/ckpt.h>; everything it does is a library call.
+ */
+#ifndef CKPT_CLI_H
+#define CKPT_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <ckpt/ckpt.h>
+
+/* Exit codes (documented in `ckpt --help` and ckpt(1)). */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAILED = 1,  /* the operation failed */
+	EXIT_USAGE = 2,   /* unknown flag, bad value, missing argument */
+	EXIT_CRIU = 3,    /* criu missing or unusable */
+	EXIT_TIMEOUT = 4, /* the request did not finish in time */
+};
+
+/* Flags given before the subcommand (and some repeated after it). */
+struct cli {
+	const char *prog;     /* "ckpt" */
+	const char *cmd;      /* the subcommand's name */
+	const char *criu;     /* --criu PATH */
+	const char *service;  /* --service SOCKET */
+	long timeout_s;       /* --timeout SECONDS, -1 = library default */
+	bool json;
+	bool quiet;
+	int verbose;
+};
+
+struct command {
+	const char *name;
+	int (*run)(struct cli *cli, int argc, char **argv);
+	const char *summary;
+};
+
+/* Subcommands: cli/cmd-*.c. argv[0] is the subcommand's name. */
+int cmd_checkpoint(struct cli *cli, int argc, char **argv);
+int cmd_restore(struct cli *cli, int argc, char **argv);
+int cmd_check(struct cli *cli, int argc, char **argv);
+int cmd_version(struct cli *cli, int argc, char **argv);
+int cmd_features(struct cli *cli, int argc, char **argv);
+int cmd_page_server(struct cli *cli, int argc, char **argv);
+int cmd_inspect(struct cli *cli, int argc, char **argv);
+
+/* Long option values shared by the subcommands (beyond any short option char). */
+enum {
+	OPT_JSON = 0x1000,
+	OPT_HELP_DUMMY,
+};
+
+/* The options every subcommand accepts too: --json, -q, -v, -h/--help. */
+#define CLI_COMMON_LONGOPTS                                   \
+	{ "json", no_argument, NULL, OPT_JSON },              \
+	{ "quiet", no_argument, NULL, 'q' },                  \
+	{ "verbose", no_argument, NULL, 'v' },                \
+	{ "help", no_argument, NULL, 'h' }
+#define CLI_COMMON_SHORTOPTS ":qvh"
+
+/*
+ * Handle a common option in a subcommand's getopt loop: returns 1 if c was
+ * one (handled), 0 if not. '?' (unknown flag) is not handled here.
+ */
+int cli_common_opt(struct cli *cli, int c);
+
+/* Report getopt_long's '?' or ':' as a usage error; returns EXIT_USAGE. */
+int cli_getopt_error(struct cli *cli, int c, char **argv);
+/* Start a subcommand's getopt_long parsing afresh. */
+void cli_getopt_reset(void);
+
+/* main.c: a client configured from the global flags; exits on failure. */
+int cli_client(struct cli *cli, ckpt_client **ret);
+
+/* ---- output.c ---- */
+
+/* "ckpt CMD: " + message, on stderr; returns EXIT_USAGE. */
+int cli_usage_error(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "ckpt CMD: " + message, on stderr (no exit-code mapping); returns code. */
+int cli_fail(struct cli *cli, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A setter refused flag's value: exit 2 naming the flag and value. */
+int cli_bad_value(struct cli *cli, const char *flag, const char *value, const ckpt_err *err);
+/*
+ * Report a failed library call: the message, CRIU's error lines indented, the
+ * log's path (log_path overrides err->log_path when not NULL); with --json,
+ * also a {"error": ...} object on stdout. Returns the exit code for it.
+ */
+int cli_report(struct cli *cli, const ckpt_err *err, const char *log_path);
+/* Exit code for a CKPT_E* code. */
+int cli_exit_code(int code);
+/* Progress line on stderr unless -q. */
+void cli_progress(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print a JSON document (a json_object *, consumed) on stdout, pretty. */
+void cli_print_json(void *jobj);
+/* Human size: "1.2 MiB" into buf. */
+const char *cli_human_bytes(uint64_t n, char *buf, size_t size);
+/* Elapsed seconds since a CLOCK_MONOTONIC start. */
+double cli_elapsed(const struct timespec *start);
+
+/* ---- flags.c: flag values shared by checkpoint and restore ---- */
+
+/* Parse a positive pid; false if malformed. */
+bool cli_parse_pid(const char *s, pid_t *ret);
+/* Parse a non-negative int with an upper bound; false if malformed. */
+bool cli_parse_uint(const char *s, unsigned long max, unsigned long *ret);
+/* Each applies one flag's value to o, or reports a usage error (returns EXIT_USAGE). */
+int cli_set_cgroup_mode(struct cli *cli, ckpt_opts *o, const char *value);
+int cli_add_empty_ns(struct cli *cli, ckpt_opts *o, uint32_t *mask, const char *value);
+int cli_set_network_lock(struct cli *cli, ckpt_opts *o, const char *value);
+int cli_set_bool(struct cli *cli, ckpt_opts *o, ckpt_opt key, const char *flag);
+/* Create a directory and missing parents (mode for each); 0 or -errno. */
+int cli_mkdir_p(const char *path, mode_t mode);
+
+/* ---- fsutil.c ---- */
+
+/* rm -rf without following symlinks; 0 or -errno. */
+int cli_rm_rf(const char *path);
+/* Whether a directory is empty and whether it holds inventory.img; 0 or -errno. */
+int cli_dir_state(const char *path, bool *ret_empty, bool *ret_has_inventory);
+/* The sum of the sizes of the regular files in a directory. */
+uint64_t cli_dir_bytes(const char *path);
+/* Copy a regular file (mode 0600); 0 or -errno. */
+int cli_copy_file(const char *from, const char *to);
+
+#endif

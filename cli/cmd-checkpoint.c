@@ -1,0 +1,456 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ckpt checkpoint: dump a running process tree (runc's flags).
+ *
+ * Never leaves a half-made checkpoint: CRIU writes into a fresh sibling
+ * directory ".NAME.ckpt-tmp-XXXXXX" (0700) that is renamed into place only
+ * once the dump succeeded; on failure it is removed (CRIU's log is kept as
+ * NAME.dump.log next to it unless --work-path holds it).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "ckpt-cli.h"
+
+static const char help_text[] =
+	"Usage: ckpt checkpoint [FLAGS] PID\n"
+	"\n"
+	"Checkpoint the process tree rooted at PID into an images directory. Without\n"
+	"--leave-running (or --pre-dump) the tree is killed once it is dumped.\n"
+	"\n"
+	"  --image-path DIR            images directory (default ./checkpoint); created 0700.\n"
+	"                              A directory that already holds a checkpoint, or is not\n"
+	"                              empty, is refused unless --force\n"
+	"  --work-path DIR             where CRIU writes its log and stats (default: images dir)\n"
+	"  --force                     replace an existing checkpoint in --image-path\n"
+	"  --leave-running             keep the process tree running after the dump\n"
+	"  --tcp-established           dump established TCP connections\n"
+	"  --ext-unix-sk               allow external unix sockets\n"
+	"  --shell-job                 the tree was started from a shell (has a controlling tty)\n"
+	"  --file-locks                dump file locks\n"
+	"  --page-server ADDRESS:PORT  send memory pages to a `ckpt page-server` there\n"
+	"  --manage-cgroups-mode MODE  soft, full, strict or ignore\n"
+	"  --empty-ns NS               do not dump namespace NS (network); repeatable\n"
+	"  --pre-dump                  dump memory only, keep the tree running (for --parent-path)\n"
+	"  --parent-path PATH          previous (pre-)dump, relative to the images dir (../pre)\n"
+	"  --auto-dedup                deduplicate pages against the parent images\n"
+	"  --lazy-pages                leave memory pages to be fetched lazily on restore\n"
+	"  --status-fd FD              CRIU writes one byte to FD when it is ready\n"
+	"  --lsm-profile TYPE:NAME     LSM profile to restore with\n"
+	"  --network-lock METHOD       iptables, nftables or skip\n"
+	"  --json                      print the result as JSON on stdout\n"
+	"  -q, --quiet                 no progress lines on stderr\n"
+	"  -v, --verbose               libckpt's diagnostics on stderr\n"
+	"  -h, --help                  this help\n"
+	"\n"
+	"Progress goes to stderr, one line per CRIU phase with the elapsed time, then\n"
+	"\"checkpointed PID into DIR in S.SSSs (N bytes)\".\n"
+	"JSON keys: pid, image_path, work_path, pre_dump, leave_running, elapsed_s, bytes,\n"
+	"phases [{name, elapsed_s}], stats {frozen_time_us, memdump_time_us,\n"
+	"memwrite_time_us, pages_written, ...} when CRIU wrote stats-dump.\n"
+	"\n"
+	"Exit codes: 0 done; 1 failed (PID not running, images dir already holds a\n"
+	"checkpoint, CRIU failed); 2 usage error (bad flag or value, PID missing, 0 or\n"
+	"not a number; nothing was dumped); 3 criu unusable; 4 timeout.\n";
+
+enum {
+	O_IMAGE_PATH = 0x100,
+	O_WORK_PATH,
+	O_LEAVE_RUNNING,
+	O_TCP_ESTABLISHED,
+	O_EXT_UNIX_SK,
+	O_SHELL_JOB,
+	O_PAGE_SERVER,
+	O_FILE_LOCKS,
+	O_CGROUPS_MODE,
+	O_EMPTY_NS,
+	O_PRE_DUMP,
+	O_PARENT_PATH,
+	O_AUTO_DEDUP,
+	O_LAZY_PAGES,
+	O_STATUS_FD,
+	O_LSM_PROFILE,
+	O_NETWORK_LOCK,
+	O_FORCE,
+};
+
+struct progress {
+	struct cli *cli;
+	struct timespec start;
+	json_object *phases;
+};
+
+static int on_notify(void *userdata, ckpt_notify *ev)
+{
+	struct progress *p = userdata;
+	const char *name = ckpt_notify_name(ev);
+	double t = cli_elapsed(&p->start);
+	json_object *ph = json_object_new_object();
+
+	cli_progress(p->cli, "  %.3fs %s", t, name ? name : "?");
+	json_object_object_add(ph, "name", json_object_new_string(name ? name : ""));
+	json_object_object_add(ph, "elapsed_s", json_object_new_double(t));
+	json_object_array_add(p->phases, ph);
+	return 0;
+}
+
+/* Split --image-path into an existing-or-created parent and a last component. */
+static int split_image_path(struct cli *cli, const char *arg, char *parent, size_t psize, char *name,
+			    size_t nsize)
+{
+	char buf[PATH_MAX];
+	size_t l = strlen(arg);
+	char *slash;
+
+	if (l == 0 || l >= sizeof(buf))
+		return cli_usage_error(cli, "--image-path '%s': not a usable path", arg);
+	memcpy(buf, arg, l + 1);
+	while (l > 1 && buf[l - 1] == '/')
+		buf[--l] = '\0';
+	slash = strrchr(buf, '/');
+	if (!slash) {
+		snprintf(parent, psize, ".");
+		snprintf(name, nsize, "%s", buf);
+	} else {
+		*slash = '\0';
+		snprintf(parent, psize, "%s", slash == buf ? "/" : buf);
+		snprintf(name, nsize, "%s", slash + 1);
+	}
+	if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return cli_usage_error(cli, "--image-path '%s': must end in a directory name (not '.', '..' or '/')",
+				       arg);
+	return 0;
+}
+
+static json_object *stats_json(const char *dir, struct cli *cli)
+{
+	static const ckpt_image_stat keys[] = {
+		CKPT_STAT_FREEZING_TIME, CKPT_STAT_FROZEN_TIME,	  CKPT_STAT_MEMDUMP_TIME,
+		CKPT_STAT_MEMWRITE_TIME, CKPT_STAT_PAGES_SCANNED, CKPT_STAT_PAGES_SKIPPED_PARENT,
+		CKPT_STAT_PAGES_WRITTEN, CKPT_STAT_PAGES_LAZY,
+	};
+	ckpt_image_info *info = NULL;
+	json_object *o;
+	uint64_t frozen = 0, memdump = 0, memwrite = 0, written = 0;
+	bool have = false;
+
+	if (ckpt_image_info_read_stats(AT_FDCWD, dir, &info, NULL) < 0)
+		return NULL;
+	if (!ckpt_image_info_has_dump_stats(info)) {
+		ckpt_image_info_free(info);
+		return NULL;
+	}
+	o = json_object_new_object();
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		uint64_t v;
+
+		if (ckpt_image_info_stat(info, keys[i], &v) == 0)
+			json_object_object_add(o, ckpt_image_stat_name(keys[i]), json_object_new_uint64(v));
+	}
+	have = ckpt_image_info_stat(info, CKPT_STAT_FROZEN_TIME, &frozen) == 0;
+	ckpt_image_info_stat(info, CKPT_STAT_MEMDUMP_TIME, &memdump);
+	ckpt_image_info_stat(info, CKPT_STAT_MEMWRITE_TIME, &memwrite);
+	ckpt_image_info_stat(info, CKPT_STAT_PAGES_WRITTEN, &written);
+	if (have)
+		cli_progress(cli, "  frozen %.3fs, memory dump %.3fs, memory write %.3fs, %llu pages written",
+			     (double)frozen / 1e6, (double)memdump / 1e6, (double)memwrite / 1e6,
+			     (unsigned long long)written);
+	ckpt_image_info_free(info);
+	return o;
+}
+
+int cmd_checkpoint(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "image-path", required_argument, NULL, O_IMAGE_PATH },
+		{ "work-path", required_argument, NULL, O_WORK_PATH },
+		{ "leave-running", no_argument, NULL, O_LEAVE_RUNNING },
+		{ "tcp-established", no_argument, NULL, O_TCP_ESTABLISHED },
+		{ "ext-unix-sk", no_argument, NULL, O_EXT_UNIX_SK },
+		{ "shell-job", no_argument, NULL, O_SHELL_JOB },
+		{ "page-server", required_argument, NULL, O_PAGE_SERVER },
+		{ "file-locks", no_argument, NULL, O_FILE_LOCKS },
+		{ "manage-cgroups-mode", required_argument, NULL, O_CGROUPS_MODE },
+		{ "empty-ns", required_argument, NULL, O_EMPTY_NS },
+		{ "pre-dump", no_argument, NULL, O_PRE_DUMP },
+		{ "parent-path", required_argument, NULL, O_PARENT_PATH },
+		{ "auto-dedup", no_argument, NULL, O_AUTO_DEDUP },
+		{ "lazy-pages", no_argument, NULL, O_LAZY_PAGES },
+		{ "status-fd", required_argument, NULL, O_STATUS_FD },
+		{ "lsm-profile", required_argument, NULL, O_LSM_PROFILE },
+		{ "network-lock", required_argument, NULL, O_NETWORK_LOCK },
+		{ "force", no_argument, NULL, O_FORCE },
+		CLI_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	ckpt_err err = CKPT_ERR_INIT;
+	ckpt_client *client = NULL;
+	ckpt_opts *o = ckpt_opts_new();
+	const char *image_path = "checkpoint", *work_path = NULL;
+	bool leave_running = false, pre_dump = false, force = false, parent = false;
+	bool exists = false, empty = true, has_inv = false;
+	char pdir[PATH_MAX], name[NAME_MAX + 1], final[PATH_MAX + NAME_MAX + 2];
+	char tmp[PATH_MAX + NAME_MAX + 32], old[PATH_MAX + NAME_MAX + 32] = "";
+	struct progress prog = { .cli = cli };
+	uint32_t ns_mask = 0;
+	unsigned long ul;
+	struct stat st;
+	pid_t pid;
+	int c, r = EXIT_OK;
+
+	if (!o)
+		return cli_fail(cli, EXIT_FAILED, "out of memory");
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		if (cli_common_opt(cli, c))
+			continue;
+		switch (c) {
+		case 'h':
+			fputs(help_text, stdout);
+			goto out;
+		case O_IMAGE_PATH:
+			image_path = optarg;
+			break;
+		case O_WORK_PATH:
+			work_path = optarg;
+			break;
+		case O_FORCE:
+			force = true;
+			break;
+		case O_LEAVE_RUNNING:
+			leave_running = true;
+			r = ckpt_opts_set_leave_running(o, true, &err) < 0 ? cli_usage_error(cli, "%s", err.msg) : 0;
+			break;
+		case O_TCP_ESTABLISHED:
+			r = cli_set_bool(cli, o, CKPT_OPT_TCP_ESTABLISHED, "--tcp-established");
+			break;
+		case O_EXT_UNIX_SK:
+			r = cli_set_bool(cli, o, CKPT_OPT_EXT_UNIX_SK, "--ext-unix-sk");
+			break;
+		case O_SHELL_JOB:
+			r = cli_set_bool(cli, o, CKPT_OPT_SHELL_JOB, "--shell-job");
+			break;
+		case O_FILE_LOCKS:
+			r = cli_set_bool(cli, o, CKPT_OPT_FILE_LOCKS, "--file-locks");
+			break;
+		case O_AUTO_DEDUP:
+			r = cli_set_bool(cli, o, CKPT_OPT_AUTO_DEDUP, "--auto-dedup");
+			break;
+		case O_LAZY_PAGES:
+			r = cli_set_bool(cli, o, CKPT_OPT_LAZY_PAGES, "--lazy-pages");
+			break;
+		case O_PRE_DUMP:
+			pre_dump = true;
+			break;
+		case O_PAGE_SERVER:
+			if (ckpt_opts_set_page_server(o, optarg, &err) < 0)
+				r = cli_bad_value(cli, "--page-server", optarg, &err);
+			break;
+		case O_CGROUPS_MODE:
+			r = cli_set_cgroup_mode(cli, o, optarg);
+			break;
+		case O_EMPTY_NS:
+			r = cli_add_empty_ns(cli, o, &ns_mask, optarg);
+			break;
+		case O_NETWORK_LOCK:
+			r = cli_set_network_lock(cli, o, optarg);
+			break;
+		case O_PARENT_PATH:
+			parent = true;
+			if (ckpt_opts_set_parent_images(o, optarg, &err) < 0)
+				r = cli_bad_value(cli, "--parent-path", optarg, &err);
+			break;
+		case O_LSM_PROFILE:
+			if (ckpt_opts_set_str(o, CKPT_OPT_LSM_PROFILE, optarg, &err) < 0)
+				r = cli_bad_value(cli, "--lsm-profile", optarg, &err);
+			break;
+		case O_STATUS_FD:
+			if (!cli_parse_uint(optarg, INT_MAX, &ul) || fcntl((int)ul, F_GETFD) < 0)
+				r = cli_usage_error(cli, "--status-fd '%s': not an open file descriptor", optarg);
+			else if (ckpt_opts_set_int(o, CKPT_OPT_STATUS_FD, (int64_t)ul, &err) < 0)
+				r = cli_bad_value(cli, "--status-fd", optarg, &err);
+			break;
+		default:
+			r = cli_getopt_error(cli, c, argv);
+			break;
+		}
+		if (r)
+			goto out;
+	}
+	if (optind >= argc) {
+		r = cli_usage_error(cli, "missing PID (see `ckpt help checkpoint`)");
+		goto out;
+	}
+	if (optind + 1 < argc) {
+		r = cli_usage_error(cli, "expected one PID, got %d arguments", argc - optind);
+		goto out;
+	}
+	if (!cli_parse_pid(argv[optind], &pid)) {
+		r = cli_usage_error(cli, "PID '%s': not a process id (a positive integer)", argv[optind]);
+		goto out;
+	}
+	if (kill(pid, 0) < 0 && errno == ESRCH) {
+		r = cli_fail(cli, EXIT_FAILED, "pid %d: no such process", (int)pid);
+		goto out;
+	}
+	if (ckpt_opts_set_pid(o, pid, &err) < 0) {
+		r = cli_report(cli, &err, NULL);
+		goto out;
+	}
+	if (pre_dump || parent)
+		ckpt_opts_set_bool(o, CKPT_OPT_TRACK_MEM, true, NULL);
+	if ((r = split_image_path(cli, image_path, pdir, sizeof(pdir), name, sizeof(name))))
+		goto out;
+	snprintf(final, sizeof(final), "%s%s%s", pdir, strcmp(pdir, "/") ? "/" : "", name);
+
+	/* What is there now: nothing, an empty dir, a checkpoint, something else. */
+	if (lstat(final, &st) == 0) {
+		if (!S_ISDIR(st.st_mode)) {
+			r = cli_fail(cli, EXIT_FAILED, "'%s' exists and is not a directory", final);
+			goto out;
+		}
+		exists = true;
+		if (cli_dir_state(final, &empty, &has_inv) < 0) {
+			r = cli_fail(cli, EXIT_FAILED, "'%s': %s", final, strerrordesc_np(errno));
+			goto out;
+		}
+		if (has_inv && !force) {
+			r = cli_fail(cli, EXIT_FAILED,
+				     "'%s' already holds a checkpoint (inventory.img); refusing to overwrite it (use --force)",
+				     final);
+			goto out;
+		}
+		if (!empty && !force) {
+			r = cli_fail(cli, EXIT_FAILED, "'%s' is not empty; refusing to replace it (use --force)", final);
+			goto out;
+		}
+	} else if (errno != ENOENT) {
+		r = cli_fail(cli, EXIT_FAILED, "'%s': %s", final, strerrordesc_np(errno));
+		goto out;
+	} else if (cli_mkdir_p(pdir, 0700) < 0) {
+		r = cli_fail(cli, EXIT_FAILED, "cannot create '%s': %s", pdir, strerrordesc_np(errno));
+		goto out;
+	}
+	if (work_path) {
+		int e = cli_mkdir_p(work_path, 0700);
+
+		if (e < 0) {
+			r = cli_fail(cli, EXIT_FAILED, "--work-path '%s': %s", work_path, strerrordesc_np(-e));
+			goto out;
+		}
+		if (ckpt_opts_set_work_dir(o, work_path, &err) < 0) {
+			r = cli_report(cli, &err, NULL);
+			goto out;
+		}
+	}
+
+	if ((r = cli_client(cli, &client)))
+		goto out;
+	prog.phases = json_object_new_array();
+	if (ckpt_client_set_notify(client, NULL, on_notify, &prog, &err) < 0) {
+		r = cli_report(cli, &err, NULL);
+		goto out;
+	}
+
+	snprintf(tmp, sizeof(tmp), "%s/.%s.ckpt-tmp-XXXXXX", pdir, name);
+	if (!mkdtemp(tmp)) {
+		r = cli_fail(cli, EXIT_FAILED, "cannot create a directory next to '%s': %s", final,
+			     strerrordesc_np(errno));
+		goto out;
+	}
+	if (ckpt_opts_set_images_dir(o, tmp, &err) < 0) {
+		r = cli_report(cli, &err, NULL);
+		cli_rm_rf(tmp);
+		goto out;
+	}
+
+	cli_progress(cli, "%s pid %d into %s%s", pre_dump ? "pre-dumping" : "checkpointing", (int)pid, final,
+		     leave_running || pre_dump ? " (leaving it running)" : "");
+	clock_gettime(CLOCK_MONOTONIC, &prog.start);
+	if ((pre_dump ? ckpt_pre_dump(client, o, &err) : ckpt_dump(client, o, &err)) < 0) {
+		char saved[PATH_MAX + NAME_MAX + 32] = "";
+		const char *lp = NULL;
+
+		/* The log is in the temporary dir, about to go: keep a copy beside it. */
+		if (!work_path && err.log_path[0] && strncmp(err.log_path, tmp, strlen(tmp)) == 0) {
+			const char *base = strrchr(err.log_path, '/');
+
+			snprintf(saved, sizeof(saved), "%s/%s.%s", pdir, name, base ? base + 1 : "dump.log");
+			lp = cli_copy_file(err.log_path, saved) == 0 ? saved : "";
+		}
+		cli_rm_rf(tmp);
+		r = cli_report(cli, &err, lp);
+		goto out;
+	}
+
+	/* Move the new checkpoint into place; an old one goes aside first (--force). */
+	if (exists && empty) {
+		if (rmdir(final) < 0 && errno != ENOENT)
+			exists = true; /* rename below reports it */
+	} else if (exists) {
+		snprintf(old, sizeof(old), "%s/.%s.ckpt-old-XXXXXX", pdir, name);
+		if (!mkdtemp(old) || rename(final, old) < 0) {
+			r = cli_fail(cli, EXIT_FAILED,
+				     "the checkpoint is complete in '%s', but the old '%s' could not be moved aside: %s",
+				     tmp, final, strerrordesc_np(errno));
+			if (old[0] && !strstr(old, "XXXXXX"))
+				rmdir(old);
+			goto out;
+		}
+	}
+	if (rename(tmp, final) < 0) {
+		int e = errno;
+
+		if (old[0])
+			rename(old, final);
+		r = cli_fail(cli, EXIT_FAILED, "the checkpoint is complete in '%s', but could not be renamed to '%s': %s",
+			     tmp, final, strerrordesc_np(e));
+		goto out;
+	}
+	if (old[0] && cli_rm_rf(old) < 0)
+		fprintf(stderr, "%s %s: warning: could not remove the replaced checkpoint '%s'\n", cli->prog,
+			cli->cmd, old);
+	{
+		double elapsed = cli_elapsed(&prog.start);
+		uint64_t bytes = cli_dir_bytes(final);
+		json_object *stats = stats_json(work_path ? work_path : final, cli);
+		char hb[32];
+
+		cli_progress(cli, "%s pid %d into %s in %.3fs (%llu bytes, %s)",
+			     pre_dump ? "pre-dumped" : "checkpointed", (int)pid, final, elapsed,
+			     (unsigned long long)bytes, cli_human_bytes(bytes, hb, sizeof(hb)));
+		if (cli->json) {
+			json_object *j = json_object_new_object();
+			char *abs = realpath(final, NULL);
+
+			json_object_object_add(j, "pid", json_object_new_int(pid));
+			json_object_object_add(j, "image_path", json_object_new_string(abs ? abs : final));
+			json_object_object_add(j, "work_path", work_path ? json_object_new_string(work_path) : NULL);
+			json_object_object_add(j, "pre_dump", json_object_new_boolean(pre_dump));
+			json_object_object_add(j, "leave_running", json_object_new_boolean(leave_running || pre_dump));
+			json_object_object_add(j, "elapsed_s", json_object_new_double(elapsed));
+			json_object_object_add(j, "bytes", json_object_new_uint64(bytes));
+			json_object_object_add(j, "phases", json_object_get(prog.phases));
+			json_object_object_add(j, "stats", stats);
+			stats = NULL;
+			free(abs);
+			cli_print_json(j);
+		}
+		json_object_put(stats);
+	}
+	r = EXIT_OK;
+out:
+	json_object_put(prog.phases);
+	ckpt_client_free(client);
+	ckpt_opts_free(o);
+	return r;
+}

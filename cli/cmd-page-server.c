@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* ckpt page-server: the receiving side of a migration (criu page-server). */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "ckpt-cli.h"
+
+static const char help_text[] =
+	"Usage: ckpt page-server --image-path DIR [--address ADDRESS] --port PORT\n"
+	"\n"
+	"Start a CRIU page server that writes the memory pages a remote\n"
+	"`ckpt checkpoint --page-server ADDRESS:PORT` sends into DIR. It runs in the\n"
+	"background until that dump connects and ends; its pid and port are printed.\n"
+	"\n"
+	"  --image-path DIR   where to write the pages (created 0700 if missing)\n"
+	"  --address ADDRESS  address to listen on (default: all)\n"
+	"  --port PORT        port to listen on (0: CRIU picks one and it is printed)\n"
+	"  --work-path DIR    where CRIU writes page-server.log (default: images dir)\n"
+	"  --json             print {\"pid\": N, \"port\": N, \"image_path\": DIR}\n"
+	"  -v, --verbose      libckpt's diagnostics on stderr\n"
+	"  -h, --help         this help\n"
+	"\n"
+	"Exit codes: 0 started; 1 failed; 2 usage error; 3 criu unusable; 4 timeout.\n";
+
+enum { O_IMAGE_PATH = 0x100, O_ADDRESS, O_PORT, O_WORK_PATH };
+
+int cmd_page_server(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "image-path", required_argument, NULL, O_IMAGE_PATH },
+		{ "address", required_argument, NULL, O_ADDRESS },
+		{ "port", required_argument, NULL, O_PORT },
+		{ "work-path", required_argument, NULL, O_WORK_PATH },
+		CLI_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	ckpt_err err = CKPT_ERR_INIT;
+	ckpt_client *client = NULL;
+	ckpt_opts *o = NULL;
+	const char *image_path = NULL, *address = NULL, *work_path = NULL, *port_arg = NULL;
+	unsigned long port = 0;
+	pid_t pid = 0;
+	int c, r, ret_port = 0;
+
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		if (cli_common_opt(cli, c))
+			continue;
+		switch (c) {
+		case 'h':
+			fputs(help_text, stdout);
+			return EXIT_OK;
+		case O_IMAGE_PATH:
+			image_path = optarg;
+			break;
+		case O_ADDRESS:
+			address = optarg;
+			break;
+		case O_WORK_PATH:
+			work_path = optarg;
+			break;
+		case O_PORT:
+			port_arg = optarg;
+			if (!cli_parse_uint(optarg, 65535, &port))
+				return cli_usage_error(cli, "--port '%s': not a port number (0 to 65535)", optarg);
+			break;
+		default:
+			return cli_getopt_error(cli, c, argv);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
+	if (!image_path)
+		return cli_usage_error(cli, "--image-path is required");
+	if (!port_arg)
+		return cli_usage_error(cli, "--port is required (0 lets CRIU pick one)");
+	o = ckpt_opts_new();
+	if (!o)
+		return cli_fail(cli, EXIT_FAILED, "out of memory");
+	if (ckpt_opts_set_page_server_addr(o, address, (int)port, &err) < 0) {
+		r = cli_bad_value(cli, "--address", address ? address : "", &err);
+		goto out;
+	}
+	if (cli_mkdir_p(image_path, 0700) < 0) {
+		r = cli_fail(cli, EXIT_FAILED, "--image-path '%s': %s", image_path, strerrordesc_np(errno));
+		goto out;
+	}
+	if (ckpt_opts_set_images_dir(o, image_path, &err) < 0 ||
+	    (work_path && ckpt_opts_set_work_dir(o, work_path, &err) < 0)) {
+		r = cli_report(cli, &err, NULL);
+		goto out;
+	}
+	if ((r = cli_client(cli, &client)))
+		goto out;
+	if (ckpt_page_server_start(client, o, &pid, &ret_port, &err) < 0) {
+		r = cli_report(cli, &err, NULL);
+		goto out;
+	}
+	if (cli->json) {
+		json_object *j = json_object_new_object();
+
+		json_object_object_add(j, "pid", json_object_new_int(pid));
+		json_object_object_add(j, "port", json_object_new_int(ret_port ? ret_port : (int)port));
+		json_object_object_add(j, "address", address ? json_object_new_string(address) : NULL);
+		json_object_object_add(j, "image_path", json_object_new_string(image_path));
+		cli_print_json(j);
+	} else {
+		printf("page server pid %d listening on %s:%d, writing into %s\n", (int)pid,
+		       address ? address : "*", ret_port ? ret_port : (int)port, image_path);
+	}
+	r = EXIT_OK;
+out:
+	ckpt_client_free(client);
+	ckpt_opts_free(o);
+	return r;
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* ckpt: flag values shared by the subcommands, each checked by a library setter. */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ckpt-cli.h"
+
+bool cli_parse_uint(const char *s, unsigned long max, unsigned long *ret)
+{
+	unsigned long v;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > max)
+		return false;
+	*ret = v;
+	return true;
+}
+
+bool cli_parse_pid(const char *s, pid_t *ret)
+{
+	unsigned long v;
+
+	if (!cli_parse_uint(s, INT_MAX, &v) || v == 0)
+		return false;
+	*ret = (pid_t)v;
+	return true;
+}
+
+int cli_set_cgroup_mode(struct cli *cli, ckpt_opts *o, const char *value)
+{
+	ckpt_err err = CKPT_ERR_INIT;
+	ckpt_cgroup_mode mode;
+
+	if (ckpt_cgroup_mode_from_string(value, &mode, &err) < 0 ||
+	    ckpt_opts_set_cgroup_mode(o, mode, &err) < 0)
+		return cli_bad_value(cli, "--manage-cgroups-mode", value, &err);
+	return 0;
+}
+
+int cli_add_empty_ns(struct cli *cli, ckpt_opts *o, uint32_t *mask, const char *value)
+{
+	ckpt_err err = CKPT_ERR_INIT;
+	uint32_t m = 0;
+
+	if (ckpt_ns_mask_from_string(value, &m, &err) < 0 ||
+	    ckpt_opts_set_empty_ns(o, *mask | m, &err) < 0)
+		return cli_bad_value(cli, "--empty-ns", value, &err);
+	*mask |= m;
+	return 0;
+}
+
+int cli_set_network_lock(struct cli *cli, ckpt_opts *o, const char *value)
+{
+	ckpt_err err = CKPT_ERR_INIT;
+	ckpt_network_lock m;
+
+	if (ckpt_network_lock_from_string(value, &m, &err) < 0 ||
+	    ckpt_opts_set_int(o, CKPT_OPT_NETWORK_LOCK, m, &err) < 0)
+		return cli_bad_value(cli, "--network-lock", value, &err);
+	return 0;
+}
+
+int cli_set_bool(struct cli *cli, ckpt_opts *o, ckpt_opt key, const char *flag)
+{
+	ckpt_err err = CKPT_ERR_INIT;
+
+	if (ckpt_opts_set_bool(o, key, true, &err) < 0)
+		return cli_usage_error(cli, "%s: %s", flag, err.msg);
+	return 0;
+}
+
+int cli_mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	size_t l = strlen(path);
+
+	if (l == 0 || l >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, l + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
