@@ -97,6 +97,7 @@ struct ckpt_client {
 	int log_max;
 	struct notify_slot notify[CKPT_NOTIFY_MAX];
 	size_t n_notify;
+	struct conn *prepared; /* a criu started ahead by ckpt_client_prepare, or NULL */
 };
 
 /* ---- transport.c: one connection to criu, for one request ---- */
@@ -121,7 +122,9 @@ int criu_resolve(const struct ckpt_client *c, char **ret, ckpt_err *err);
  * ro names (inherit-fd, ps.fd) are handed to criu and ro is rewritten with
  * criu's numbers for them.
  */
-int conn_open(const struct ckpt_client *c, CriuOpts *ro, struct conn *conn, ckpt_err *err);
+int conn_open(struct ckpt_client *c, CriuOpts *ro, struct conn *conn, ckpt_err *err);
+/* Kill and reap (or disconnect) a criu prepared ahead. */
+void client_drop_prepared(struct ckpt_client *c);
 /* Close the socket; for swrk, wait for the child until the deadline, then kill and reap it. */
 void conn_close(struct conn *conn, bool kill_child);
 int conn_send(struct conn *conn, const CriuReq *req, ckpt_err *err);
@@ -136,7 +139,7 @@ int resp_decode(const uint8_t *buf, size_t len, CriuResp **ret, ckpt_err *err);
  * final reply of req's type with success set. o (may be NULL) tells where
  * CRIU's log is, for the error.
  */
-int rpc_call(const struct ckpt_client *c, const char *op, CriuReq *req, const struct ckpt_opts *o,
+int rpc_call(struct ckpt_client *c, const char *op, CriuReq *req, const struct ckpt_opts *o,
 	     CriuResp **ret, ckpt_err *err);
 
 /* ---- parse.c, oci.c, json.c (structured values; helper h1) ---- */

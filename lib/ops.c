@@ -218,7 +218,7 @@ static const char *type_name(int t)
 	return t >= 0 && t < (int)ARRAY_SIZE(names) ? names[t] : "?";
 }
 
-int rpc_call(const ckpt_client *c, const char *op, CriuReq *req, const ckpt_opts *o, CriuResp **ret,
+int rpc_call(ckpt_client *c, const char *op, CriuReq *req, const ckpt_opts *o, CriuResp **ret,
 	     ckpt_err *err)
 {
 	const char *log_name = req->opts && req->opts->log_file ? req->opts->log_file : NULL;

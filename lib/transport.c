@@ -244,7 +244,7 @@ static int connect_service(const ckpt_client *c, CriuOpts *ro, struct conn *conn
 	return 0;
 }
 
-int conn_open(const ckpt_client *c, CriuOpts *ro, struct conn *conn, ckpt_err *err)
+static int conn_open_new(const ckpt_client *c, CriuOpts *ro, struct conn *conn, ckpt_err *err)
 {
 	conn->client = c;
 	conn->fd = -1;
@@ -258,6 +258,65 @@ int conn_open(const ckpt_client *c, CriuOpts *ro, struct conn *conn, ckpt_err *e
 		return connect_service(c, ro, conn, err);
 	}
 	return spawn_swrk(c, ro, conn, err);
+}
+
+/* Can this request be served by the prepared criu? Not if it hands fds to criu. */
+static bool prepared_usable(const struct conn *p, const CriuOpts *ro)
+{
+	int st;
+
+	if (ro && (ro->n_inherit_fd || (ro->ps && ro->ps->has_fd)))
+		return false;
+	if (p->pid > 0 && waitpid(p->pid, &st, WNOHANG) != 0)
+		return false; /* it died meanwhile (or was reaped by someone else) */
+	return true;
+}
+
+int conn_open(ckpt_client *c, CriuOpts *ro, struct conn *conn, ckpt_err *err)
+{
+	if (c->prepared) {
+		struct conn *p = c->prepared;
+
+		c->prepared = NULL;
+		if (prepared_usable(p, ro)) {
+			*conn = *p;
+			free(p);
+			conn->deadline_us = c->timeout_us ? now_us() + c->timeout_us : 0;
+			return 0;
+		}
+		conn_close(p, true);
+		free(p);
+	}
+	return conn_open_new(c, ro, conn, err);
+}
+
+void client_drop_prepared(ckpt_client *c)
+{
+	if (c->prepared) {
+		conn_close(c->prepared, true);
+		free(c->prepared);
+		c->prepared = NULL;
+	}
+}
+
+int ckpt_client_prepare(ckpt_client *c, ckpt_err *err)
+{
+	struct conn *p;
+	int r;
+
+	assert_return(c, err, "prepare: NULL client");
+	client_drop_prepared(c);
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return err_set(err, CKPT_ENOMEM, "prepare: out of memory");
+	r = conn_open_new(c, NULL, p, err);
+	if (r < 0) {
+		free(p);
+		err_prefix(err, "prepare");
+		return r;
+	}
+	c->prepared = p;
+	return 0;
 }
 
 /* Reap the swrk child, waiting until `until_us` (0: no wait) and then killing it. */

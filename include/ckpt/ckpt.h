@@ -348,6 +348,16 @@ CKPT_EXPORT int ckpt_client_set_env(ckpt_client *c, const char *const *envp, ckp
  */
 CKPT_EXPORT int ckpt_client_set_criu_stdio(ckpt_client *c, int in, int out, int errfd, ckpt_err *err);
 
+/*
+ * Start criu now (swrk) or connect to the service now, so that the next
+ * request does not wait for criu to start: latency-critical callers prepare
+ * while the workload still runs, then dump. The prepared criu serves exactly
+ * one request; a request that hands fds to criu (inherit-fd) cannot use it
+ * and gets a fresh one. Setting the criu path, service or env afterwards does
+ * not affect an already prepared criu. ckpt_client_free kills an unused one.
+ */
+CKPT_EXPORT int ckpt_client_prepare(ckpt_client *c, ckpt_err *err);
+
 /* Diagnostics (never failures: those travel in ckpt_err). Off by default. */
 enum { CKPT_LOG_ERROR = 0, CKPT_LOG_WARNING = 1, CKPT_LOG_INFO = 2, CKPT_LOG_DEBUG = 3 };
 typedef void (*ckpt_log_fn)(void *userdata, int level, const char *line);

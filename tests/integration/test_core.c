@@ -352,6 +352,32 @@ START_TEST(no_leaks_200_requests)
 }
 END_TEST
 
+/* A criu started ahead serves the next request; an unused one is killed and reaped by free. */
+START_TEST(prepared_client)
+{
+	struct target t;
+	ckpt_client *c = client_new();
+	ckpt_err err = CKPT_ERR_INIT;
+	int fds, kids;
+	unsigned v;
+
+	target_start(&t, 4);
+	fds = count_fds();
+	kids = count_children();
+	ck_assert_ok(ckpt_client_prepare(c, &err), err);
+	ck_assert_int_eq(count_children(), kids + 1);
+	ck_assert_ok(ckpt_criu_version(c, &v, &err), err);
+	ck_assert_int_eq(count_children(), kids);
+	ck_assert_ok(ckpt_client_prepare(c, &err), err);
+	dump_restore_cycle(c, &t); /* the dump uses the prepared criu, the restore a new one */
+	ck_assert_ok(ckpt_client_prepare(c, &err), err);
+	ckpt_client_free(c);
+	ck_assert_int_eq(count_children(), kids);
+	ck_assert_int_eq(count_fds(), fds);
+	target_end(&t);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("core");
@@ -371,6 +397,7 @@ int main(void)
 	tcase_add_test(tc, bad_service_socket);
 	tcase_add_test(tc, failed_dump_keeps_target);
 	tcase_add_test(tc, no_leaks_200_requests);
+	tcase_add_test(tc, prepared_client);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
