@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,9 @@ static const char help_text[] =
 	"  --inherit-fd FD:RESOURCE    give our FD to the restored tree in place of RESOURCE\n"
 	"                              (e.g. 3:pipe:[12345]); repeatable\n"
 	"  --lazy-pages                fetch memory pages lazily\n"
+	"  --veth NS_IF:HOST_IF:NS_ADDR/PREFIX:HOST_ADDR/PREFIX\n"
+	"                              with --empty-ns network: wire the new namespace (lo up,\n"
+	"                              a veth pair, both addresses, a default route via the host)\n"
 	"  --json                      print {pid, image_path, detached[, exit_code]} on stdout\n"
 	"  -q, --quiet                 no progress lines\n"
 	"  -v, --verbose               libckpt's diagnostics on stderr\n"
@@ -65,6 +69,7 @@ enum {
 	O_NETWORK_LOCK,
 	O_INHERIT_FD,
 	O_LAZY_PAGES,
+	O_VETH,
 };
 
 static volatile sig_atomic_t restored_pid;
@@ -161,13 +166,14 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 		{ "network-lock", required_argument, NULL, O_NETWORK_LOCK },
 		{ "inherit-fd", required_argument, NULL, O_INHERIT_FD },
 		{ "lazy-pages", no_argument, NULL, O_LAZY_PAGES },
+		{ "veth", required_argument, NULL, O_VETH },
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	ckpt_err err = CKPT_ERR_INIT;
 	ckpt_client *client = NULL;
 	ckpt_opts *o = ckpt_opts_new();
-	const char *image_path = "checkpoint", *work_path = NULL, *pid_file = NULL;
+	const char *image_path = "checkpoint", *work_path = NULL, *pid_file = NULL, *veth = NULL;
 	bool detach = false, shell_job = false;
 	struct timespec start;
 	uint32_t ns_mask = 0;
@@ -223,6 +229,9 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 		case O_INHERIT_FD:
 			r = parse_inherit_fd(cli, o, optarg);
 			break;
+		case O_VETH:
+			veth = optarg;
+			break;
 		default:
 			r = cli_getopt_error(cli, c, argv);
 			break;
@@ -253,6 +262,14 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 	}
 	if ((r = cli_client(cli, &client)))
 		goto out;
+	if (veth && !(ns_mask & CLONE_NEWNET)) {
+		r = cli_usage_error(cli, "--veth '%s' needs --empty-ns network", veth);
+		goto out;
+	}
+	if (veth && ckpt_client_set_netns_veth_spec(client, veth, &err) < 0) {
+		r = cli_bad_value(cli, "--veth", veth, &err);
+		goto out;
+	}
 	if (shell_job && ckpt_client_set_criu_stdio(client, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, &err) < 0) {
 		r = cli_report(cli, &err, NULL);
 		goto out;

@@ -34,6 +34,7 @@ void ckpt_client_free(ckpt_client *c)
 	if (!c)
 		return;
 	client_drop_prepared(c);
+	free(c->netns_setup);
 	free(c->criu_path);
 	free(c->service_path);
 	strv_free(c->env);

@@ -50,6 +50,7 @@ void sanitize_copy(char *dst, size_t n, const char *s)
 	dst[i] = '\0';
 }
 
+static void vfill(ckpt_err *err, int code, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 static void vfill(ckpt_err *err, int code, const char *fmt, va_list ap)
 {
 	char tmp[CKPT_ERR_MSG_MAX];
@@ -59,6 +60,10 @@ static void vfill(ckpt_err *err, int code, const char *fmt, va_list ap)
 	if (vsnprintf(tmp, sizeof(tmp), fmt, ap) < 0)
 		snprintf(tmp, sizeof(tmp), "%s", ckpt_strerror(code));
 	sanitize_copy(err->msg, sizeof(err->msg), tmp);
+	/* one line: a newline from CRIU (file names are container-controlled) must not split it */
+	for (char *p = err->msg; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
 }
 
 int err_set(ckpt_err *err, int code, const char *fmt, ...)

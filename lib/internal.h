@@ -98,7 +98,13 @@ struct ckpt_client {
 	struct notify_slot notify[CKPT_NOTIFY_MAX];
 	size_t n_notify;
 	struct conn *prepared; /* a criu started ahead by ckpt_client_prepare, or NULL */
+	struct netns_veth *netns_setup; /* network setup at setup-namespaces, or NULL */
+	pid_t notified_pid;             /* the last pid a notification of the current call named */
 };
+
+/* ---- netns.c ---- */
+/* Wire the restored tree's network namespace (pid: CRIU's setup-namespaces pid). */
+int netns_setup_run(const struct ckpt_client *c, pid_t pid, ckpt_err *err);
 
 /* ---- transport.c: one connection to criu, for one request ---- */
 struct conn {

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "internal.h"
 
@@ -172,6 +173,13 @@ static int criu_failed(const ckpt_opts *o, const char *op, const CriuReq *req, c
 
 			snprintf(err->msg + l, sizeof(err->msg) - l, " (log: %s)", err->log_path);
 		}
+		if (strstr(err->criu_log, "iptables-restore")) {
+			size_t l = strlen(err->msg);
+
+			snprintf(err->msg + l, sizeof(err->msg) - l,
+				 "; CRIU's default network lock runs iptables-restore, which is missing here: "
+				 "use network-lock nftables (CKPT_NETWORK_LOCK_NFTABLES) or skip, or install iptables");
+		}
 	}
 	return r;
 }
@@ -200,6 +208,15 @@ static int dispatch(const ckpt_client *c, const char *op, const CriuNotify *n, i
 
 	log_client(c, CKPT_LOG_DEBUG, "%s: notification '%s' pid %d%s", op, n->script, (int)ev.pid,
 		   fd >= 0 ? " with an fd" : "");
+	if (c->netns_setup && !strcmp(n->script, "setup-namespaces")) {
+		r = netns_setup_run(c, ev.pid, err);
+		if (r < 0) {
+			if (ev.fd >= 0)
+				close(ev.fd);
+			err_prefix(err, "%s", op);
+			return r;
+		}
+	}
 	if (s)
 		r = s->fn(s->userdata, &ev);
 	if (ev.fd >= 0)
@@ -227,6 +244,7 @@ int rpc_call(ckpt_client *c, const char *op, CriuReq *req, const ckpt_opts *o, C
 	int r, cb_err = 0;
 	ckpt_err cb_detail = CKPT_ERR_INIT;
 
+	c->notified_pid = 0;
 	r = conn_open(c, req->opts, &conn, err);
 	if (r < 0) {
 		err_set_step(err, c->service_path ? "connect" : "spawn");
@@ -247,6 +265,8 @@ int rpc_call(ckpt_client *c, const char *op, CriuReq *req, const ckpt_opts *o, C
 		/* A notification: run its callback (once one failed, refuse the rest) and answer. */
 		CriuReq ack = CRIU_REQ__INIT;
 
+		if (resp->notify->has_pid && resp->notify->pid > 0)
+			c->notified_pid = resp->notify->pid;
 		if (!cb_err)
 			cb_err = dispatch(c, op, resp->notify, fd, &cb_detail);
 		else if (fd >= 0)
@@ -304,7 +324,7 @@ static int prepare(const ckpt_client *c, const char *op, CriuReqType type, const
 		if (!ro->log_file)
 			return err_set(err, CKPT_ENOMEM, "%s: out of memory", op);
 	}
-	if (c->n_notify) {
+	if (c->n_notify || (c->netns_setup && type == CRIU_REQ_TYPE__RESTORE)) {
 		ro->has_notify_scripts = 1;
 		ro->notify_scripts = 1;
 	}
@@ -455,6 +475,27 @@ int ckpt_pre_dump(ckpt_client *c, const ckpt_opts *o, ckpt_err *err)
 	return dump_common(c, o, CRIU_REQ_TYPE__PRE_DUMP, "pre-dump", err);
 }
 
+/*
+ * A failed restore-sibling restore may leave the half-restored root as our
+ * (the caller's) child, killed by CRIU but unreaped, or, if CRIU died, still
+ * there. Only a pid CRIU named in a notification of this very restore is
+ * touched, so no other child of the caller is ever reaped.
+ */
+static void reap_failed_restore(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	for (int i = 0; i < 100; i++) {
+		pid_t r = waitpid(pid, NULL, WNOHANG);
+
+		if (r == pid || (r < 0 && errno == ECHILD))
+			return;
+		if (i == 50)
+			kill(pid, SIGKILL); /* nothing half-restored stays behind */
+		usleep(10000);
+	}
+}
+
 int ckpt_restore(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, ckpt_err *err)
 {
 	CriuReq req = CRIU_REQ__INIT;
@@ -476,6 +517,8 @@ int ckpt_restore(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, ckpt_err *e
 	}
 	if (r == 0)
 		r = rpc_call(c, "restore", &req, o, &resp, err);
+	if (r < 0 && req.opts && req.opts->rst_sibling)
+		reap_failed_restore(c->notified_pid);
 	req_done(&req);
 	if (r < 0)
 		return r;

@@ -391,6 +391,21 @@ typedef int (*ckpt_notify_fn)(void *userdata, ckpt_notify *ev);
 CKPT_EXPORT int ckpt_client_set_notify(ckpt_client *c, const char *name, ckpt_notify_fn fn, void *userdata,
 				       ckpt_err *err);
 
+/*
+ * Network setup for restores with empty-ns network (opt-in): at CRIU's
+ * setup-namespaces notification, in the restored tree's new network
+ * namespace, bring lo up; with a veth, create the pair host_if (host side) /
+ * ns_if (moved into the namespace), give each its "ADDR/PREFIX" address, bring
+ * both up and add a default route in the namespace via the host end's
+ * address. Errors (CKPT_ENETSETUP) name the interface and the step, and abort
+ * the restore; the host end is then removed, so nothing is left half-made.
+ * All four NULL: only lo is brought up. Values are checked here.
+ */
+CKPT_EXPORT int ckpt_client_set_netns_veth(ckpt_client *c, const char *ns_if, const char *host_if,
+					   const char *ns_cidr, const char *host_cidr, ckpt_err *err);
+/* The same from "NS_IF:HOST_IF:NS_ADDR/PREFIX:HOST_ADDR/PREFIX" (IPv6 addresses in brackets). */
+CKPT_EXPORT int ckpt_client_set_netns_veth_spec(ckpt_client *c, const char *spec, ckpt_err *err);
+
 /* ------------------------------------------------------------------ */
 /* Requests                                                            */
 /* ------------------------------------------------------------------ */

@@ -236,5 +236,55 @@ run 1 "inspect of a truncated core image" inspect truncp
 run 1 "inspect --json of corrupt images still reports" --json inspect random
 check "error JSON parses with error.message and exit_code" json_has "$T/out" error.message error.exit_code
 
+# ---- a TCP server in its own network namespace: --empty-ns network, the lock, --veth ----
+ip link del ckv-cli0 2>/dev/null; ip link del ckv-cli-taken 2>/dev/null
+cat >"$T/nsserver.py" <<'PYEOF'
+import socket
+s = socket.socket()
+s.bind(('0.0.0.0', 7777))
+s.listen(8)
+n = 0
+while True:
+    c, _ = s.accept()
+    n += 1
+    c.sendall(b'hello %d\n' % n)
+    c.close()
+PYEOF
+setsid unshare --net "$PY" "$T/nsserver.py" </dev/null >/dev/null 2>&1 &
+NS_PID=$!
+disown "$NS_PID"
+PIDS+=("$NS_PID")
+sleep 0.7
+if ! command -v iptables-restore >/dev/null; then
+	run 1 "empty-ns checkpoint with CRIU's default (iptables) lock fails here" \
+		checkpoint --image-path nsbad --empty-ns network "$NS_PID"
+	check "the error names iptables-restore and the nftables alternative" \
+		grep -q "iptables-restore.*nftables" "$T/err"
+	check "no image dir left by the failed checkpoint" test ! -e nsbad
+	check "the server still runs after the failed checkpoint" running "$NS_PID"
+fi
+run 0 "checkpoint --empty-ns network --network-lock nftables" \
+	checkpoint --image-path ns --empty-ns network --network-lock nftables "$NS_PID"
+wait_gone "$NS_PID" || notok "pid $NS_PID still in use"
+ip link add ckv-cli-taken type veth peer name ckv-cli-tp
+run 1 "restore with a --veth host name already taken" \
+	restore -d --image-path ns --empty-ns network --veth eth0:ckv-cli-taken:10.232.0.2/24:10.232.0.1/24
+check "the error names the taken interface" grep -q "ckv-cli-taken" "$T/err"
+check "nothing left half-made (only the pair we made)" test "$(ip -o link | grep -c 'ckv-cli')" = 2
+ip link del ckv-cli-taken
+run 2 "restore with a bad --veth address" \
+	restore -d --image-path ns --empty-ns network --veth eth0:ckv-cli0:10.232.0.300/24:10.232.0.1/24
+check "no interface left by the bad --veth" test "$(ip -o link | grep -c 'ckv-cli')" = 0
+wait_gone "$NS_PID" || notok "pid $NS_PID still in use after the failed restore"
+run 0 "restore -d --empty-ns network --veth" \
+	restore -d --image-path ns --empty-ns network --veth eth0:ckv-cli0:10.232.0.2/24:10.232.0.1/24
+RNS=$(cat "$T/out")
+PIDS+=("$RNS")
+ANSWER=$("$PY" -c 'import socket; s=socket.create_connection(("10.232.0.2",7777),5); print(s.recv(64).decode().strip())' 2>&1)
+check "a host client gets the restored server's answer through the veth ($ANSWER)" test "$ANSWER" = "hello 1"
+kill -9 "$RNS" 2>/dev/null
+for _ in $(seq 1 50); do ip link show ckv-cli0 >/dev/null 2>&1 || break; sleep 0.1; done
+check "the veth pair went with the namespace" test "$(ip -o link | grep -c 'ckv-cli')" = 0
+
 echo "# $N checks, $FAILED failed"
 [ "$FAILED" = 0 ]
