@@ -191,6 +191,100 @@ START_TEST(inherit_fd_pipes)
 }
 END_TEST
 
+
+struct pts_take {
+	int fd;
+	int count;
+};
+
+static int take_pts(void *ud, ckpt_notify *ev)
+{
+	struct pts_take *t = ud;
+
+	t->count++;
+	t->fd = ckpt_notify_take_fd(ev);
+	return t->fd >= 0 ? 0 : -1;
+}
+
+/* Read from the pty master until `want` shows up (or 5 s pass). */
+static bool pty_expect(int master, const char *want)
+{
+	char buf[512];
+	size_t used = 0;
+
+	for (int i = 0; i < 500; i++) {
+		ssize_t n = read(master, buf + used, sizeof(buf) - 1 - used);
+
+		if (n > 0) {
+			used += (size_t)n;
+			buf[used] = '\0';
+			if (strstr(buf, want))
+				return true;
+		} else {
+			msleep(10);
+		}
+		if (used >= sizeof(buf) - 1)
+			used = 0;
+	}
+	return false;
+}
+
+/* A shell job on a pty, restored with its pty master handed to us through orphan-pts-master. */
+START_TEST(orphan_pts_master)
+{
+	ckpt_client *c = client_new();
+	ckpt_err err = CKPT_ERR_INIT;
+	ckpt_opts *o = ckpt_opts_new();
+	char *imgs = tmpdir_new("ptsimg");
+	struct pts_take t = { .fd = -1 };
+	pid_t pid, restored;
+	int master, fds_before;
+
+	be_subreaper();
+	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	ck_assert_int_ge(master, 0);
+	ck_assert_int_eq(grantpt(master), 0);
+	ck_assert_int_eq(unlockpt(master), 0);
+	const char *slave_name = ptsname(master);
+	pid = fork();
+	if (pid == 0) {
+		setsid();
+		int slave = open(slave_name, O_RDWR); /* becomes the controlling terminal */
+
+		dup2(slave, 0);
+		dup2(slave, 1);
+		dup2(slave, 2);
+		execl("/bin/sh", "sh", "-c", "read x; echo got-$x; sleep 5", (char *)NULL);
+		_exit(127);
+	}
+	msleep(300);
+	ck_assert_ok(ckpt_opts_set_pid(o, pid, &err), err);
+	ck_assert_ok(ckpt_opts_set_images_dir(o, imgs, &err), err);
+	ck_assert_ok(ckpt_opts_set_bool(o, CKPT_OPT_SHELL_JOB, true, &err), err);
+	ck_assert_ok(ckpt_dump(c, o, &err), err);
+	waitpid(pid, NULL, 0);
+	close(master); /* the old terminal is gone for good */
+
+	fds_before = count_fds();
+	ck_assert_ok(ckpt_opts_set_bool(o, CKPT_OPT_ORPHAN_PTS_MASTER, true, &err), err);
+	ck_assert_ok(ckpt_client_set_notify(c, "orphan-pts-master", take_pts, &t, &err), err);
+	ck_assert_ok(ckpt_restore(c, o, &restored, &err), err);
+	ck_assert_int_eq(t.count, 1);
+	ck_assert_int_ge(t.fd, 0);
+	ck_assert(fcntl(t.fd, F_GETFD) & FD_CLOEXEC); /* ours now, and CLOEXEC */
+	ck_assert_int_eq(count_fds(), fds_before + 1); /* exactly the one we took */
+	fcntl(t.fd, F_SETFL, O_NONBLOCK);
+	ck_assert_int_eq(write(t.fd, "hi\n", 3), 3);
+	ck_assert_msg(pty_expect(t.fd, "got-hi"), "the restored shell did not answer on the new pty");
+	kill_wait(restored);
+	close(t.fd);
+	ckpt_opts_free(o);
+	ckpt_client_free(c);
+	rm_rf(imgs);
+	free(imgs);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("notify");
@@ -202,6 +296,7 @@ int main(void)
 	tcase_add_test(tc, order_dump_restore);
 	tcase_add_test(tc, failing_callback_aborts);
 	tcase_add_test(tc, inherit_fd_pipes);
+	tcase_add_test(tc, orphan_pts_master);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

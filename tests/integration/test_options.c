@@ -112,6 +112,57 @@ START_TEST(empty_netns)
 }
 END_TEST
 
+
+/* A restore that joins an existing network namespace given by path. */
+START_TEST(join_netns)
+{
+	ckpt_client *c = client_new();
+	ckpt_err err = CKPT_ERR_INIT;
+	ckpt_opts *o = ckpt_opts_new();
+	char *dir = tmpdir_new("jnst"), *imgs = tmpdir_new("jnimg");
+	struct stat want;
+	pid_t pid, restored;
+	long v;
+
+	be_subreaper();
+	system("ip netns del ckpt-join 2>/dev/null");
+	ck_assert_int_eq(system("ip netns add ckpt-join"), 0);
+	ck_assert_int_eq(stat("/run/netns/ckpt-join", &want), 0);
+	pid = fork();
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNET) < 0)
+			_exit(126);
+		counter_start(dir, 1);
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
+	ck_assert_int_ge(counter_wait(dir, 3, 5000), 3);
+	FILE *f = popen("pgrep -n -x counter", "r");
+	ck_assert_int_eq(fscanf(f, "%d", &pid), 1);
+	pclose(f);
+	ck_assert_ok(ckpt_opts_set_int(o, CKPT_OPT_EMPTY_NS, CLONE_NEWNET, &err), err);
+	ck_assert_ok(ckpt_opts_set_int(o, CKPT_OPT_NETWORK_LOCK, CKPT_NETWORK_LOCK_NFTABLES, &err), err);
+	ck_assert_ok(ckpt_opts_set_pid(o, pid, &err), err);
+	ck_assert_ok(ckpt_opts_set_images_dir(o, imgs, &err), err);
+	ck_assert_ok(ckpt_dump(c, o, &err), err);
+	waitpid(pid, NULL, 0);
+	v = read_num(dir, "counter");
+	ck_assert_ok(ckpt_opts_clear(o, CKPT_OPT_EMPTY_NS, &err), err);
+	ck_assert_ok(ckpt_opts_add_join_ns(o, "net", "/run/netns/ckpt-join", NULL, &err), err);
+	ck_assert_ok(ckpt_restore(c, o, &restored, &err), err);
+	ck_assert_int_ge(counter_wait(dir, v + 3, 5000), v + 3);
+	ck_assert_uint_eq(netns_ino(restored), (unsigned long)want.st_ino);
+	kill_wait(restored);
+	system("ip netns del ckpt-join");
+	ckpt_opts_free(o);
+	ckpt_client_free(c);
+	rm_rf(dir);
+	rm_rf(imgs);
+	free(dir);
+	free(imgs);
+}
+END_TEST
+
 START_TEST(page_server)
 {
 	ckpt_client *c = client_new();
@@ -196,6 +247,7 @@ int main(void)
 	tcase_add_test(tc, cgroup_mode_soft);
 	tcase_add_test(tc, empty_netns);
 	tcase_add_test(tc, page_server);
+	tcase_add_test(tc, join_netns);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
