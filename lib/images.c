@@ -1227,3 +1227,22 @@ char *ckpt_image_info_to_json(const ckpt_image_info *info)
 	json_object_put(o);
 	return ret;
 }
+
+int image_format_version(int dirfd, uint32_t *ret, ckpt_err *err)
+{
+	struct rd rd;
+	ckpt_image_info *info = calloc(1, sizeof(*info));
+	int r;
+
+	if (!info)
+		return err_set(err, CKPT_ENOMEM, "image info: out of memory");
+	r = rd_open(&rd, dirfd, ".", err);
+	if (r == 0)
+		r = read_inventory(&rd, info, true);
+	if (r == 0)
+		*ret = info->img_version;
+	assert(rd.budget.live == 0);
+	ckpt_image_info_free(info);
+	rd_close(&rd);
+	return r;
+}

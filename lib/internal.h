@@ -67,7 +67,7 @@ struct ckpt_opts {
 	int work_fd;
 	bool work_fd_owned;
 	char *work_path;
-	bool nofollow;
+	bool follow_symlinks;
 	bool rst_sibling_set; /* the caller chose rst_sibling explicitly */
 };
 
@@ -101,6 +101,11 @@ struct ckpt_client {
 	struct netns_veth *netns_setup; /* network setup at setup-namespaces, or NULL */
 	pid_t notified_pid;             /* the last pid a notification of the current call named */
 };
+
+/* ---- images.c ---- */
+/* The img_version of the checkpoint in dirfd (from inventory.img). */
+int image_format_version(int dirfd, uint32_t *ret, ckpt_err *err);
+#define CKPT_IMG_VERSION 2 /* what CRIU 3.x and 4.x write */
 
 /* ---- netns.c ---- */
 /* Wire the restored tree's network namespace (pid: CRIU's setup-namespaces pid). */

@@ -4,6 +4,7 @@
  * page server; the notification loop; and turning CRIU's failures into a
  * ckpt_err with CRIU's reason and the error lines of its log.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -435,6 +436,52 @@ static bool has_checkpoint(int dirfd)
 	return fstatat(dirfd, "inventory.img", &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
+/*
+ * A root dump writes secrets (the memory of the process) into the images dir:
+ * it must belong to the caller (or root) and be writable by nobody else, or
+ * another user could plant files or links in it.
+ */
+static int check_images_dir(const ckpt_opts *o, const char *op, ckpt_err *err)
+{
+	const char *path = o->images_path ? o->images_path : "images dir";
+	struct stat st;
+
+	if (fstat(o->images_fd, &st) < 0)
+		return err_sys(err, CKPT_EIMAGES, errno, "%s: cannot stat '%s'", op, path);
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		return err_set(err, CKPT_EIMAGES, "%s: '%s' belongs to uid %u, not to us (uid %u) or root", op, path,
+			       (unsigned)st.st_uid, (unsigned)geteuid());
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return err_set(err, CKPT_EIMAGES,
+			       "%s: '%s' is writable by %s (mode %04o); make it owner-only (chmod 0700)", op, path,
+			       st.st_mode & S_IWOTH ? "everyone" : "its group", (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
+/* Make the regular files we own in dirfd owner-only (0600). */
+static void owner_only(int dirfd)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+	DIR *d;
+
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_uid == geteuid() && (st.st_mode & 077))
+			fchmodat(dirfd, de->d_name, st.st_mode & 0700, 0);
+	}
+	closedir(d);
+}
+
 static int dump_common(ckpt_client *c, const ckpt_opts *o, CriuReqType type, const char *op, ckpt_err *err)
 {
 	CriuReq req = CRIU_REQ__INIT;
@@ -448,6 +495,9 @@ static int dump_common(ckpt_client *c, const ckpt_opts *o, CriuReqType type, con
 		return err_set(err, CKPT_EINVAL, "%s: no images directory set (ckpt_opts_set_images_dir)", op);
 	if (kill(o->pb->pid, 0) < 0 && errno == ESRCH)
 		return err_set(err, CKPT_ENOTARGET, "%s: pid %d: no such process", op, (int)o->pb->pid);
+	r = check_images_dir(o, op, err);
+	if (r < 0)
+		return r;
 	if (type == CRIU_REQ_TYPE__DUMP && has_checkpoint(o->images_fd))
 		return err_set(err, CKPT_EEXIST, "%s: '%s' already holds a checkpoint (inventory.img); refusing to overwrite it",
 			       op, o->images_path ? o->images_path : "images dir");
@@ -455,6 +505,10 @@ static int dump_common(ckpt_client *c, const ckpt_opts *o, CriuReqType type, con
 	if (r == 0)
 		r = rpc_call(c, op, &req, o, &resp, err);
 	req_done(&req);
+	/* CRIU creates images 0644: a checkpoint holds the process's memory, keep it owner-only. */
+	owner_only(o->images_fd);
+	if (o->work_fd >= 0)
+		owner_only(o->work_fd);
 	if (r < 0) {
 		/* Never leave what looks like a valid checkpoint behind a failed dump. */
 		if (type == CRIU_REQ_TYPE__DUMP)
@@ -500,6 +554,7 @@ int ckpt_restore(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, ckpt_err *e
 {
 	CriuReq req = CRIU_REQ__INIT;
 	CriuResp *resp = NULL;
+	uint32_t img_version;
 	pid_t pid;
 	int r;
 
@@ -509,6 +564,15 @@ int ckpt_restore(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, ckpt_err *e
 	if (!has_checkpoint(o->images_fd))
 		return err_set(err, CKPT_EIMAGES, "restore: '%s' holds no checkpoint (no inventory.img)",
 			       o->images_path ? o->images_path : "images dir");
+	r = image_format_version(o->images_fd, &img_version, err);
+	if (r < 0) {
+		err_prefix(err, "restore");
+		return r;
+	}
+	if (img_version != CKPT_IMG_VERSION)
+		return err_set(err, CKPT_EBADIMG,
+			       "restore: '%s' holds images of format version %u; CRIU 3.x/4.x reads version %d only",
+			       o->images_path ? o->images_path : "images dir", img_version, CKPT_IMG_VERSION);
 	r = prepare(c, "restore", CRIU_REQ_TYPE__RESTORE, o, &req, err);
 	if (r == 0 && !c->service_path && !o->rst_sibling_set) {
 		/* swrk: the restored tree becomes the caller's child, not an orphan of the exiting criu */

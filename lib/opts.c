@@ -59,7 +59,7 @@ static const struct opt_def opt_defs[] = {
 	B(CKPT_OPT_DISPLAY_STATS, "display_stats", "display-stats"),
 	B(CKPT_OPT_TLS, "tls", "tls"),
 	B(CKPT_OPT_TLS_NO_CN_VERIFY, "tls_no_cn_verify", "tls-no-cn-verify"),
-	B(CKPT_OPT_NOFOLLOW, NULL, "nofollow"),
+	B(CKPT_OPT_FOLLOW_SYMLINKS, NULL, "follow-symlinks"),
 	B(CKPT_OPT_MANAGE_CGROUPS, "manage_cgroups", "manage-cgroups"),
 
 	I(CKPT_OPT_LOG_LEVEL, "log_level", "log-level", 0, 4),
@@ -270,8 +270,8 @@ int ckpt_opts_set_bool(ckpt_opts *o, ckpt_opt key, bool value, ckpt_err *err)
 		if (clash)
 			return err_set(err, CKPT_EINVAL, "%s: cannot be used together with %s", d->name, other);
 	}
-	if (key == CKPT_OPT_NOFOLLOW) {
-		o->nofollow = value;
+	if (key == CKPT_OPT_FOLLOW_SYMLINKS) {
+		o->follow_symlinks = value;
 		return 0;
 	}
 	if (key == CKPT_OPT_RST_SIBLING)
@@ -432,8 +432,8 @@ int ckpt_opts_clear(ckpt_opts *o, ckpt_opt key, ckpt_err *err)
 	if (!d)
 		return err_set(err, CKPT_EINVAL, "options: unknown option key %d", (int)key);
 	switch (key) {
-	case CKPT_OPT_NOFOLLOW:
-		o->nofollow = false;
+	case CKPT_OPT_FOLLOW_SYMLINKS:
+		o->follow_symlinks = false;
 		return 0;
 	case CKPT_OPT_IMAGES_DIR:
 		dir_reset(&o->images_fd, &o->images_fd_owned, &o->images_path);
@@ -459,8 +459,8 @@ bool ckpt_opts_is_set(const ckpt_opts *o, ckpt_opt key)
 
 	if (!o || !d)
 		return false;
-	if (key == CKPT_OPT_NOFOLLOW)
-		return o->nofollow;
+	if (key == CKPT_OPT_FOLLOW_SYMLINKS)
+		return o->follow_symlinks;
 	if (key == CKPT_OPT_IMAGES_DIR)
 		return o->images_fd >= 0;
 	if (key == CKPT_OPT_WORK_DIR)
@@ -528,7 +528,7 @@ static int open_dir(const char *what, const char *path, bool nofollow, int *ret_
 
 					if (fstatat(fd, comp, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode))
 						return err_set(err, CKPT_EIMAGES,
-							       "%s: '%s' in '%s' is a symlink (refused: nofollow)",
+							       "%s: '%s' in '%s' is a symlink (refused; set CKPT_OPT_FOLLOW_SYMLINKS to accept it)",
 							       what, comp, path);
 				}
 				return err_sys(err, CKPT_EIMAGES, e, "%s: cannot open '%s' of '%s'", what, comp, path);
@@ -553,7 +553,7 @@ static int set_dir(ckpt_opts *o, const char *what, const char *path, int *fd, bo
 	char *copy;
 
 	assert_return(o, err, "%s: NULL ckpt_opts", what);
-	r = open_dir(what, path, o->nofollow, &nfd, err);
+	r = open_dir(what, path, !o->follow_symlinks, &nfd, err);
 	if (r < 0)
 		return r;
 	copy = strdup(path);
@@ -867,7 +867,7 @@ int ckpt_opts_clone(const ckpt_opts *o, ckpt_opts **ret_copy, ckpt_err *err)
 		return r == CKPT_ESYS ? err_sys(err, r, e, "clone: cannot duplicate a directory fd")
 				      : err_set(err, r, "clone: out of memory");
 	}
-	n->nofollow = o->nofollow;
+	n->follow_symlinks = o->follow_symlinks;
 	n->rst_sibling_set = o->rst_sibling_set;
 	*ret_copy = n;
 	return 0;

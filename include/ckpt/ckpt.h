@@ -126,8 +126,10 @@ CKPT_EXPORT int ckpt_opts_set_pid(ckpt_opts *o, pid_t pid, ckpt_err *err);
  * Images directory by path: the path must exist and be a directory; it is
  * opened now (O_DIRECTORY|O_CLOEXEC) and the fd is kept, so what CRIU
  * writes is the directory that was checked, whatever happens to the path
- * afterwards. With CKPT_OPT_NOFOLLOW set before this call, any symlink
- * along the path is refused.
+ * afterwards. The path is walked one component at a time with O_NOFOLLOW:
+ * a symlink anywhere along it is refused (CKPT_EIMAGES, naming it), so a
+ * planted link cannot redirect a root dump, unless CKPT_OPT_FOLLOW_SYMLINKS
+ * was set before this call.
  */
 CKPT_EXPORT int ckpt_opts_set_images_dir(ckpt_opts *o, const char *path, ckpt_err *err);
 /* Images directory by fd (borrowed: it must stay open until the request ends). */
@@ -169,7 +171,7 @@ typedef enum ckpt_opt {
 	CKPT_OPT_DISPLAY_STATS = 24,
 	CKPT_OPT_TLS = 25,
 	CKPT_OPT_TLS_NO_CN_VERIFY = 26,
-	CKPT_OPT_NOFOLLOW = 27,        /* libckpt: refuse symlinks in images/work dir paths */
+	CKPT_OPT_FOLLOW_SYMLINKS = 27, /* libckpt: accept symlinks in images/work dir paths */
 	CKPT_OPT_MANAGE_CGROUPS = 28,  /* CRIU's legacy bool; prefer ckpt_opts_set_cgroup_mode */
 
 	/* int */

@@ -378,6 +378,59 @@ START_TEST(prepared_client)
 }
 END_TEST
 
+
+/* Security of the images dir: shared dirs refused, files owner-only, foreign image versions refused. */
+START_TEST(images_dir_policy)
+{
+	struct target t;
+	ckpt_client *c = client_new();
+	ckpt_err err = CKPT_ERR_INIT;
+	ckpt_opts *o = ckpt_opts_new();
+	char p[512];
+	struct stat st;
+	unsigned char buf[64];
+	int fd;
+
+	target_start(&t, 1);
+	ck_assert_ok(ckpt_opts_set_pid(o, t.pid, &err), err);
+	ck_assert_ok(ckpt_opts_set_images_dir(o, t.imgs, &err), err);
+	ck_assert_ok(ckpt_opts_set_leave_running(o, true, &err), err);
+	ck_assert_int_eq(chmod(t.imgs, 0777), 0);
+	ck_assert_int_eq(ckpt_dump(c, o, &err), CKPT_EIMAGES);
+	ck_assert_msg(strstr(err.msg, "writable by everyone") && strstr(err.msg, t.imgs), "%s", err.msg);
+	ck_assert(alive(t.pid));
+	ck_assert_int_eq(chmod(t.imgs, 0700), 0);
+	ck_assert_ok(ckpt_dump(c, o, &err), err);
+	snprintf(p, sizeof(p), "%s/inventory.img", t.imgs);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_msg((st.st_mode & 077) == 0, "inventory.img is mode %04o", st.st_mode & 07777);
+	snprintf(p, sizeof(p), "%s/dump.log", t.imgs);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_msg((st.st_mode & 077) == 0, "dump.log is mode %04o", st.st_mode & 07777);
+	/* a second dump into the same dir is refused, the first left as it was */
+	ck_assert_int_eq(ckpt_dump(c, o, &err), CKPT_EEXIST);
+	snprintf(p, sizeof(p), "%s/inventory.img", t.imgs);
+	ck_assert_int_eq(access(p, F_OK), 0);
+
+	/* an inventory of another image format version: restore refuses it, naming the version */
+	kill_wait(t.pid);
+	fd = open(p, O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_ge(read(fd, buf, sizeof(buf)), 10);
+	ck_assert_msg(buf[8] == 0x08 && buf[9] == 0x02, "img_version is the first field, = 2");
+	buf[9] = 0x05;
+	ck_assert_int_eq(pwrite(fd, buf + 9, 1, 9), 1);
+	close(fd);
+	pid_t restored = 0;
+	ck_assert_int_eq(ckpt_restore(c, o, &restored, &err), CKPT_EBADIMG);
+	ck_assert_msg(strstr(err.msg, "version 5"), "%s", err.msg);
+	ck_assert(!alive(t.pid));
+	ckpt_opts_free(o);
+	ckpt_client_free(c);
+	target_end(&t);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("core");
@@ -398,6 +451,7 @@ int main(void)
 	tcase_add_test(tc, failed_dump_keeps_target);
 	tcase_add_test(tc, no_leaks_200_requests);
 	tcase_add_test(tc, prepared_client);
+	tcase_add_test(tc, images_dir_policy);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

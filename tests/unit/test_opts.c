@@ -304,12 +304,17 @@ START_TEST(paths)
 	snprintf(link, sizeof(link), "%s/link", dir);
 	ck_assert_int_eq(mkdir(sub, 0700), 0);
 	ck_assert_int_eq(symlink("real", link), 0);
-	/* by default a symlinked images dir is followed; with nofollow it is refused, naming the link */
-	OK(ckpt_opts_set_images_dir(o, link, &err));
-	OK(ckpt_opts_set_bool(o, CKPT_OPT_NOFOLLOW, true, &err));
+	/* by default a symlink along the path is refused, naming it; on request it is followed */
 	ck_assert_int_eq(ckpt_opts_set_images_dir(o, link, &err), CKPT_EIMAGES);
 	ck_assert_ptr_nonnull(strstr(err.msg, "symlink"));
 	ck_assert_ptr_nonnull(strstr(err.msg, "'link'"));
+	ck_assert(!ckpt_opts_is_set(o, CKPT_OPT_IMAGES_DIR));
+	snprintf(sub, sizeof(sub), "%s/link/", dir); /* through the link, as a middle component */
+	ck_assert_int_eq(ckpt_opts_set_work_dir(o, sub, &err), CKPT_EIMAGES);
+	OK(ckpt_opts_set_bool(o, CKPT_OPT_FOLLOW_SYMLINKS, true, &err));
+	OK(ckpt_opts_set_images_dir(o, link, &err));
+	OK(ckpt_opts_clear(o, CKPT_OPT_FOLLOW_SYMLINKS, &err));
+	snprintf(sub, sizeof(sub), "%s/real", dir);
 	OK(ckpt_opts_set_images_dir(o, sub, &err));
 	/* parent images: relative, no climbing out */
 	ck_assert_int_eq(ckpt_opts_set_parent_images(o, "/abs", &err), CKPT_EINVAL);
