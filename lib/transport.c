@@ -319,6 +319,36 @@ int ckpt_client_prepare(ckpt_client *c, ckpt_err *err)
 	return 0;
 }
 
+/*
+ * SIGKILL criu and every process it forked (its helpers would otherwise be
+ * orphaned to the caller or init, maybe still holding the target frozen).
+ * The descendants are collected first, from /proc/PID/task/TID/children.
+ */
+static void kill_tree(pid_t root)
+{
+	pid_t pids[256];
+	size_t n = 0, i;
+
+	pids[n++] = root;
+	for (i = 0; i < n; i++) {
+		char path[64], buf[4096];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pids[i], (int)pids[i]);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(buf, sizeof(buf), f))
+			for (char *save = NULL, *t = strtok_r(buf, " \n", &save); t && n < ARRAY_SIZE(pids);
+			     t = strtok_r(NULL, " \n", &save))
+				pids[n++] = (pid_t)atoi(t);
+		fclose(f);
+	}
+	for (i = 0; i < n; i++)
+		if (pids[i] > 0)
+			kill(pids[i], SIGKILL);
+}
+
 /* Reap the swrk child, waiting until `until_us` (0: no wait) and then killing it. */
 static void reap(struct conn *conn, uint64_t until_us)
 {
@@ -342,6 +372,7 @@ static void reap(struct conn *conn, uint64_t until_us)
 			continue;
 		}
 		if (r == 0) {
+			/* it answered but lingers: end it, not what it restored */
 			kill(conn->pid, SIGKILL);
 			while ((r = waitpid(conn->pid, &st, 0)) < 0 && errno == EINTR)
 				;
@@ -361,7 +392,7 @@ void conn_close(struct conn *conn, bool kill_child)
 	}
 	if (conn->pid > 0 && !conn->reaped) {
 		if (kill_child)
-			kill(conn->pid, SIGKILL);
+			kill_tree(conn->pid);
 		reap(conn, kill_child ? 0 : now_us() + REAP_GRACE_US);
 	}
 	if (conn->pidfd >= 0) {

@@ -88,6 +88,18 @@ crun_wait_counter() {
 
 now_ns() { date +%s%N; }
 
+# crun_env TAG CMD...: CMD with $WORK/bin first on PATH and, unless CRUN_LDDEBUG=0,
+# LD_DEBUG=libs into $WORK/lddebug/TAG.PID (which libcriu.so.2 was loaded).
+crun_env() {
+	local tag=$1
+	shift
+	if [ "${CRUN_LDDEBUG:-1}" = 1 ]; then
+		LD_DEBUG=libs LD_DEBUG_OUTPUT="$WORK/lddebug/$tag" PATH="$WORK/bin:$PATH" "$@"
+	else
+		PATH="$WORK/bin:$PATH" "$@"
+	fi
+}
+
 # crun_bg LIBDIR TAG ARGS...: run crunx with pipes for stdio (stdin: an empty pipe;
 # stdout/stderr: a pipe into $WORK/TAG.out); wait for crun itself; its exit code
 # goes to $WORK/TAG.rc and its wall time (ms) to $WORK/TAG.ms.
@@ -97,7 +109,7 @@ crun_bg() {
 	rm -f "$WORK/$tag.rc" "$WORK/$tag.ms"
 	( true | {
 		s=$(now_ns)
-		LD_DEBUG=libs LD_DEBUG_OUTPUT="$WORK/lddebug/$tag" PATH="$WORK/bin:$PATH" crunx "$lib" "$@"
+		crun_env "$tag" crunx "$lib" "$@"
 		r=$?
 		echo $((($(now_ns) - s) / 1000000)) >"$WORK/$tag.ms"
 		echo $r >"$WORK/$tag.rc"
@@ -112,8 +124,7 @@ crun_fg() {
 	local lib=$1 tag=$2 s r
 	shift 2
 	s=$(now_ns)
-	LD_DEBUG=libs LD_DEBUG_OUTPUT="$WORK/lddebug/$tag" PATH="$WORK/bin:$PATH" crunx "$lib" "$@" \
-		</dev/null >"$WORK/$tag.out" 2>&1
+	crun_env "$tag" crunx "$lib" "$@" </dev/null >"$WORK/$tag.out" 2>&1
 	r=$?
 	echo $((($(now_ns) - s) / 1000000)) >"$WORK/$tag.ms"
 	return $r
