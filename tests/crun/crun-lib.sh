@@ -33,7 +33,7 @@ X
 	file -L "$bb" 2>/dev/null | grep -q 'statically linked' || [ -x /bin/busybox ] || { echo "busybox-static missing" >&2; return 1; }
 	mkdir -p "$root/rootfs/bin" "$root/rootfs/"{proc,sys,dev,tmp,data,etc}
 	cp "$bb" "$root/rootfs/bin/busybox"
-	for a in sh sleep echo cat true; do ln -sf busybox "$root/rootfs/bin/$a"; done
+	for a in sh sleep echo cat true mv; do ln -sf busybox "$root/rootfs/bin/$a"; done
 }
 
 # crun_bundle DIR MODE (nonet|net): config.json for the counter container.
@@ -49,7 +49,7 @@ p, mode, data, conf = sys.argv[1:]
 c = json.load(open(p))
 c["process"]["terminal"] = False
 c["process"]["args"] = ["/bin/sh", "-c",
-    "i=0; while true; do i=$((i+1)); echo $i > /data/counter; echo $i; sleep 0.2; done"]
+    "i=0; while true; do i=$((i+1)); echo $i > /data/.counter; mv /data/.counter /data/counter; echo $i; sleep 0.2; done"]
 c["mounts"].append({"destination": "/data", "type": "bind", "source": data, "options": ["rbind", "rw"]})
 ns = c["linux"]["namespaces"]
 if mode == "nonet":
@@ -62,7 +62,7 @@ json.dump(c, open(p, "w"), indent=1)
 PY
 }
 
-# The counter (the shell truncates, then writes it: retry an empty read).
+# The counter (written to a temporary file and renamed, so never empty; retry anyway).
 crun_counter() {
 	local v i
 	for i in 1 2 3 4 5 6 7 8 9 10; do
