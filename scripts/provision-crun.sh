@@ -38,7 +38,7 @@ CRIU_ROOT=$(sed -n 's/^exec "\([^"]*\)\/usr\/lib64\/ld-linux-x86-64.so.2".*/\1/p
 	{ log "$CRIU is not the private-prefix wrapper of provision-criu.sh; set CKPT_CRIU_PREFIX"; exit 3; }
 
 R=$PREFIX/root
-if [ ! -x "$R/usr/bin/crun" ] || [ ! -e "$R/usr/lib/x86_64-linux-gnu/libcriu.so.2" ]; then
+if [ ! -x "$R/usr/bin/crun" ] || [ -z "$(find "$R/libcriu" -name libcriu.so.2 2>/dev/null)" ]; then
 	command -v apt-get >/dev/null || { log "no apt-get"; exit 3; }
 	log "provisioning crun and libcriu2 from Debian $SUITE into $PREFIX"
 	APT=$PREFIX/apt

@@ -6,7 +6,7 @@
 #
 #   scripts/test.sh            everything (what CI runs)
 #   QUICK=1 scripts/test.sh    only the plain build's suite
-#   FUZZ_SECONDS=N             seconds per fuzz target (default 45)
+#   FUZZ_SECONDS=N             seconds per fuzz target (default 30)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -27,7 +27,7 @@ run_suite() { # name build-dir cmake-args...
 	cmake --build "$dir" -j"$JOBS" >/dev/null
 	local log=$dir/ctest.log
 	set +e
-	(cd "$dir" && ctest --output-on-failure -j1 --timeout 900) 2>&1 | tee "$log"
+	(cd "$dir" && ctest --output-on-failure -j1 --timeout 900 ${CTEST_FILTER:+-R "$CTEST_FILTER"}) 2>&1 | tee "$log"
 	set -e
 	local line
 	line=$(grep -E '^[0-9]+% tests passed' "$log" | tail -n1)
@@ -78,10 +78,10 @@ for t in json.load(sys.stdin)["tests"]:
 ')
 }
 
-# libFuzzer: a clang build of fuzz/, each target run ${FUZZ_SECONDS:-45} s (one test each).
+# libFuzzer: a clang build of fuzz/, each target run ${FUZZ_SECONDS:-30} s (one test each).
 run_fuzz() { # build-dir
 	local dir=$1 line
-	echo "== fuzz (${FUZZ_SECONDS:-45} s per target)"
+	echo "== fuzz (${FUZZ_SECONDS:-30} s per target)"
 	cmake -S "$ROOT" -B "$dir" -DCMAKE_C_COMPILER=clang -DCKPT_BUILD_FUZZ=ON -DCKPT_BUILD_TESTS=OFF \
 		-DCKPT_BUILD_CLI=OFF -DCKPT_BUILD_EXAMPLES=OFF >/dev/null
 	if ! cmake --build "$dir" -j"$JOBS" >"$dir/build.log" 2>&1; then
@@ -90,7 +90,7 @@ run_fuzz() { # build-dir
 		return
 	fi
 	set +e
-	"$ROOT/fuzz/run.sh" "$dir" "${FUZZ_SECONDS:-45}" | tee "$dir/fuzz.log"
+	"$ROOT/fuzz/run.sh" "$dir" "${FUZZ_SECONDS:-30}" | tee "$dir/fuzz.log"
 	set -e
 	while read -r line; do
 		case $line in
@@ -104,6 +104,9 @@ run_suite "plain build (-Werror)" "$ROOT/build-test"
 if [ -z "${QUICK:-}" ]; then
 	run_suite "ASan + UBSan build" "$ROOT/build-asan" -DCKPT_SANITIZE=address,undefined \
 		-DCMAKE_BUILD_TYPE=Debug
+	# ThreadSanitizer over the tests that run threads (8 real dump/restore threads; 8 x 50 against the fake)
+	CTEST_FILTER='unit_transport|integration_faults|integration_core' \
+		run_suite "TSan build (threaded tests)" "$ROOT/build-tsan" -DCKPT_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug
 	run_valgrind "$ROOT/build-test"
 	run_fuzz "$ROOT/build-fuzz"
 fi

@@ -64,8 +64,8 @@ PY
 
 # The counter (written to a temporary file and renamed, so never empty; retry anyway).
 crun_counter() {
-	local v i
-	for i in 1 2 3 4 5 6 7 8 9 10; do
+	local v
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
 		v=$(cat "$WORK/data-$1/counter" 2>/dev/null)
 		[ -n "$v" ] && { echo "$v"; return; }
 		sleep 0.02

@@ -210,6 +210,12 @@ START_TEST(test_version_old)
 
 	ck_assert_int_eq(version_in_mode("version:3.16.0", 5000, &ver, &err), 0);
 	ck_assert_uint_eq(ver, 31600);
+
+	/* the preflight refuses it, naming the version (the VERSION request comes first) */
+	ckpt_client *c = fake_client("version:3.16.0", 5000);
+	ck_assert_int_eq(ckpt_check(c, &err), CKPT_ECRIU_VERSION);
+	ck_assert_msg(strstr(err.msg, "3.16.0") && strstr(err.msg, "3.17"), "%s", err.msg);
+	ckpt_client_free(c);
 }
 END_TEST
 
