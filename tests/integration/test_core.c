@@ -4,6 +4,9 @@
  * over swrk and over a `criu service` daemon; leave-running; bad input; no fd
  * or child left behind after many requests.
  */
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include "common.h"
 
 struct target {
@@ -431,6 +434,56 @@ START_TEST(images_dir_policy)
 }
 END_TEST
 
+
+/* Service mode checks the daemon's credentials (SO_PEERCRED) before sending anything. */
+START_TEST(service_peer_credentials)
+{
+	char *d = tmpdir_new("cred"), sock[256];
+	ckpt_client *c = ckpt_client_new();
+	ckpt_err err = CKPT_ERR_INIT;
+	unsigned v;
+	pid_t pid;
+
+	ck_assert_int_eq(chmod(d, 0777), 0);
+	snprintf(sock, sizeof(sock), "%s/impostor.sock", d);
+	pid = fork();
+	if (pid == 0) {
+		/* an impostor listening as nobody: it must never get a request */
+		struct sockaddr_un a = { .sun_family = AF_UNIX };
+		int fd;
+
+		if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+			_exit(126);
+		fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+		snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock);
+		if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 4) < 0)
+			_exit(125);
+		for (;;) {
+			int k = accept(fd, NULL, NULL);
+			char buf[4096];
+
+			if (k >= 0 && recv(k, buf, sizeof(buf), 0) > 0)
+				_exit(99); /* got a request: the check failed */
+		}
+	}
+	for (int i = 0; i < 200 && access(sock, F_OK) != 0; i++)
+		msleep(10);
+	ck_assert_ok(ckpt_client_set_service(c, sock, &err), err);
+	ck_assert_ok(ckpt_client_set_timeout_ms(c, 500, &err), err);
+	ck_assert_int_eq(ckpt_criu_version(c, &v, &err), CKPT_EPERM);
+	ck_assert_msg(strstr(err.msg, "uid 65534") && strstr(err.msg, sock), "%s", err.msg);
+	/* naming that uid as trusted lets the request through (this impostor then exits 99) */
+	ck_assert_ok(ckpt_client_set_service_uid(c, 65534, &err), err);
+	ck_assert_int_ne(ckpt_criu_version(c, &v, &err), CKPT_EPERM);
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 99);
+	ckpt_client_free(c);
+	rm_rf(d);
+	free(d);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("core");
@@ -452,6 +505,7 @@ int main(void)
 	tcase_add_test(tc, no_leaks_200_requests);
 	tcase_add_test(tc, prepared_client);
 	tcase_add_test(tc, images_dir_policy);
+	tcase_add_test(tc, service_peer_credentials);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
