@@ -100,10 +100,10 @@ run_fuzz() { # build-dir
 	done <"$dir/fuzz.log"
 }
 
-run_suite "plain build (-Werror)" "$ROOT/build-test"
+run_suite "plain build (-Werror)" "$ROOT/build-test" -DCKPT_BUILD_COMPAT_LIBCRIU=ON
 if [ -z "${QUICK:-}" ]; then
 	run_suite "ASan + UBSan build" "$ROOT/build-asan" -DCKPT_SANITIZE=address,undefined \
-		-DCMAKE_BUILD_TYPE=Debug
+		-DCMAKE_BUILD_TYPE=Debug -DCKPT_BUILD_COMPAT_LIBCRIU=ON
 	# ThreadSanitizer over the tests that run threads (8 real dump/restore threads; 8 x 50 against the fake)
 	CTEST_FILTER='unit_transport|integration_faults|integration_core' \
 		run_suite "TSan build (threaded tests)" "$ROOT/build-tsan" -DCKPT_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug
