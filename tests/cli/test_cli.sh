@@ -167,6 +167,17 @@ else
 fi
 
 SUM1=$(cd lr && sha256sum * | sha256sum)
+# ---- the receiving side of a migration: ckpt page-server, then checkpoint --page-server ----
+PSPORT=$(free_port)
+mkdir -m 0700 psd
+run 0 "page-server on loopback" page-server --image-path psd --address 127.0.0.1 --port "$PSPORT"
+check "page-server names its port" grep -q "$PSPORT" "$T/out"
+run 0 "checkpoint --leave-running --page-server 127.0.0.1:PORT" \
+	checkpoint --leave-running --page-server "127.0.0.1:$PSPORT" --image-path viaps "$SRV_PID"
+check "the pages went to the page server's dir" sh -c 'ls psd/pages-*.img >/dev/null'
+check "and not into the checkpoint dir" sh -c '! ls viaps/pages-*.img >/dev/null 2>&1'
+check "the server still runs after a page-server checkpoint" running "$SRV_PID"
+
 run 1 "second checkpoint into the same dir refused" checkpoint --leave-running --image-path lr "$SRV_PID"
 check "refusal says it already holds a checkpoint" grep -q "already holds a checkpoint" "$T/err"
 check "the first checkpoint is left intact" test "$(cd lr && sha256sum * | sha256sum)" = "$SUM1"
