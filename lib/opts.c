@@ -221,17 +221,31 @@ static int check_str(const struct opt_def *d, const char *v, ckpt_err *err)
 			return err_set(err, CKPT_EINVAL,
 				       "log-file: '%s' is not a plain file name (CRIU writes it in the work dir)", v);
 		break;
-	case CKPT_OPT_ROOT:
-	case CKPT_OPT_CGROUP_PROPS_FILE:
-	case CKPT_OPT_CONFIG_FILE:
-	case CKPT_OPT_TLS_CACERT:
-	case CKPT_OPT_TLS_CACRL:
-	case CKPT_OPT_TLS_CERT:
-	case CKPT_OPT_TLS_KEY:
-	case CKPT_OPT_IRMAP_SCAN_PATH:
+	case CKPT_OPT_CONFIG_FILE:     /* CRIU ignores a missing one (crun always names one) */
+	case CKPT_OPT_IRMAP_SCAN_PATH: /* seen from the target's mount namespace */
 		if (v[0] != '/')
 			return err_set(err, CKPT_EINVAL, "%s: '%s' is not an absolute path", d->name, v);
 		break;
+	case CKPT_OPT_ROOT:
+	case CKPT_OPT_CGROUP_PROPS_FILE:
+	case CKPT_OPT_TLS_CACERT:
+	case CKPT_OPT_TLS_CACRL:
+	case CKPT_OPT_TLS_CERT:
+	case CKPT_OPT_TLS_KEY: {
+		struct stat st;
+		bool want_dir = d->key == CKPT_OPT_ROOT;
+
+		if (v[0] != '/')
+			return err_set(err, CKPT_EINVAL, "%s: '%s' is not an absolute path", d->name, v);
+		/* paths CRIU must find: checked now, so the error names them before anything is sent */
+		if (stat(v, &st) < 0)
+			return err_sys(err, CKPT_EINVAL, errno, "%s: '%s'", d->name, v);
+		if (want_dir && !S_ISDIR(st.st_mode))
+			return err_set(err, CKPT_EINVAL, "%s: '%s' is not a directory", d->name, v);
+		if (!want_dir && !S_ISREG(st.st_mode))
+			return err_set(err, CKPT_EINVAL, "%s: '%s' is not a regular file", d->name, v);
+		break;
+	}
 	default:
 		break;
 	}

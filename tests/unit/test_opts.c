@@ -93,18 +93,18 @@ START_TEST(every_option_encodes)
 	OK(ckpt_opts_set_int(o, CKPT_OPT_CGROUP_MODE, CKPT_CGROUP_STRICT, &err));
 	OK(ckpt_opts_set_int(o, CKPT_OPT_PIDFD_STORE_SK, pipefd[0], &err));
 	OK(ckpt_opts_set_str(o, CKPT_OPT_LOG_FILE, "x.log", &err));
-	OK(ckpt_opts_set_str(o, CKPT_OPT_ROOT, "/rootfs", &err));
+	OK(ckpt_opts_set_str(o, CKPT_OPT_ROOT, "/", &err));
 	OK(ckpt_opts_set_str(o, CKPT_OPT_CGROUP_PROPS, "props", &err));
-	OK(ckpt_opts_set_str(o, CKPT_OPT_CGROUP_PROPS_FILE, "/props.yaml", &err));
+	OK(ckpt_opts_set_str(o, CKPT_OPT_CGROUP_PROPS_FILE, "/etc/hostname", &err));
 	OK(ckpt_opts_set_str(o, CKPT_OPT_FREEZE_CGROUP, "/sys/fs/cgroup/freezer/x", &err));
 	OK(ckpt_opts_set_str(o, CKPT_OPT_CGROUP_YARD, "/yard", &err));
 	OK(ckpt_opts_set_str(o, CKPT_OPT_LSM_PROFILE, "apparmor:p", &err));
 	OK(ckpt_opts_set_str(o, CKPT_OPT_LSM_MOUNT_CONTEXT, "ctx", &err));
-	OK(ckpt_opts_set_str(o, CKPT_OPT_CONFIG_FILE, "/etc/criu/x.conf", &err));
-	OK(ckpt_opts_set_str(o, CKPT_OPT_TLS_CACERT, "/ca", &err));
-	OK(ckpt_opts_set_str(o, CKPT_OPT_TLS_CACRL, "/crl", &err));
-	OK(ckpt_opts_set_str(o, CKPT_OPT_TLS_CERT, "/cert", &err));
-	OK(ckpt_opts_set_str(o, CKPT_OPT_TLS_KEY, "/key", &err));
+	OK(ckpt_opts_set_str(o, CKPT_OPT_CONFIG_FILE, "/etc/passwd", &err));
+	OK(ckpt_opts_set_str(o, CKPT_OPT_TLS_CACERT, "/etc/hosts", &err));
+	OK(ckpt_opts_set_str(o, CKPT_OPT_TLS_CACRL, "/etc/group", &err));
+	OK(ckpt_opts_set_str(o, CKPT_OPT_TLS_CERT, "/etc/shells", &err));
+	OK(ckpt_opts_set_str(o, CKPT_OPT_TLS_KEY, "/etc/issue", &err));
 	OK(ckpt_opts_add_str(o, CKPT_OPT_EXTERNAL, "net[4026531992]:extnet", &err));
 	OK(ckpt_opts_add_str(o, CKPT_OPT_EXTERNAL, "mnt[/a]:a", &err));
 	OK(ckpt_opts_add_str(o, CKPT_OPT_SKIP_MNT, "/proc/x", &err));
@@ -156,18 +156,18 @@ START_TEST(every_option_encodes)
 	ck_assert_int_eq(b->manage_cgroups_mode, CRIU_CG_MODE__STRICT);
 	ck_assert_int_eq(b->pidfd_store_sk, pipefd[0]);
 	ck_assert_str_eq(b->log_file, "x.log");
-	ck_assert_str_eq(b->root, "/rootfs");
+	ck_assert_str_eq(b->root, "/");
 	ck_assert_str_eq(b->cgroup_props, "props");
-	ck_assert_str_eq(b->cgroup_props_file, "/props.yaml");
+	ck_assert_str_eq(b->cgroup_props_file, "/etc/hostname");
 	ck_assert_str_eq(b->freeze_cgroup, "/sys/fs/cgroup/freezer/x");
 	ck_assert_str_eq(b->cgroup_yard, "/yard");
 	ck_assert_str_eq(b->lsm_profile, "apparmor:p");
 	ck_assert_str_eq(b->lsm_mount_context, "ctx");
-	ck_assert_str_eq(b->config_file, "/etc/criu/x.conf");
-	ck_assert_str_eq(b->tls_cacert, "/ca");
-	ck_assert_str_eq(b->tls_cacrl, "/crl");
-	ck_assert_str_eq(b->tls_cert, "/cert");
-	ck_assert_str_eq(b->tls_key, "/key");
+	ck_assert_str_eq(b->config_file, "/etc/passwd");
+	ck_assert_str_eq(b->tls_cacert, "/etc/hosts");
+	ck_assert_str_eq(b->tls_cacrl, "/etc/group");
+	ck_assert_str_eq(b->tls_cert, "/etc/shells");
+	ck_assert_str_eq(b->tls_key, "/etc/issue");
 	ck_assert_uint_eq(b->n_external, 2);
 	ck_assert_str_eq(b->external[0], "net[4026531992]:extnet");
 	ck_assert_str_eq(b->external[1], "mnt[/a]:a");
@@ -195,7 +195,7 @@ START_TEST(every_option_encodes)
 	ckpt_opts *c2 = NULL;
 	OK(ckpt_opts_clone(o, &c2, &err));
 	CriuOpts *x = roundtrip(c2);
-	ck_assert_str_eq(x->tls_key, "/key");
+	ck_assert_str_eq(x->tls_key, "/etc/issue");
 	ck_assert_uint_eq(x->n_external, 2);
 	ck_assert_int_ne(x->images_dir_fd, -1);
 	criu_opts__free_unpacked(x, NULL);
@@ -249,6 +249,9 @@ START_TEST(bad_values)
 		{ CKPT_OPT_LOG_FILE, 2, 0, "", "log-file" },
 		{ CKPT_OPT_ROOT, 2, 0, "relative/root", "root" },
 		{ CKPT_OPT_CONFIG_FILE, 2, 0, "etc/criu.conf", "config-file" },
+		{ CKPT_OPT_CGROUP_PROPS_FILE, 2, 0, "/nonexistent/props.yaml", "'/nonexistent/props.yaml'" },
+		{ CKPT_OPT_ROOT, 2, 0, "/etc/passwd", "not a directory" },
+		{ CKPT_OPT_TLS_KEY, 2, 0, "/etc", "not a regular file" },
 		{ CKPT_OPT_LSM_PROFILE, 2, 0, "bad\nprofile", "lsm-profile" },
 		{ CKPT_OPT_EXTERNAL, 3, 0, "", "external" },
 		{ CKPT_OPT_TCP_ESTABLISHED, 1, 1, NULL, "not a int option" },
