@@ -236,26 +236,25 @@ static const char *type_name(int t)
 	return t >= 0 && t < (int)ARRAY_SIZE(names) ? names[t] : "?";
 }
 
-int rpc_call(ckpt_client *c, const char *op, CriuReq *req, const ckpt_opts *o, CriuResp **ret,
-	     ckpt_err *err)
+/*
+ * One request on an open connection: send it, answer notifications, and
+ * return the final reply of req's type with success set. The connection
+ * stays open (closed already if it timed out).
+ */
+static int rpc_exchange(ckpt_client *c, const char *op, struct conn *conn, CriuReq *req, const ckpt_opts *o,
+			CriuResp **ret, ckpt_err *err)
 {
 	const char *log_name = req->opts && req->opts->log_file ? req->opts->log_file : NULL;
-	struct conn conn;
 	CriuResp *resp = NULL;
 	int r, cb_err = 0;
 	ckpt_err cb_detail = CKPT_ERR_INIT;
 
 	c->notified_pid = 0;
-	r = conn_open(c, req->opts, &conn, err);
-	if (r < 0) {
-		err_set_step(err, c->service_path ? "connect" : "spawn");
-		return r;
-	}
-	r = conn_send(&conn, req, err);
+	r = conn_send(conn, req, err);
 	while (r == 0) {
 		int fd = -1;
 
-		r = conn_recv(&conn, &resp, &fd, err);
+		r = conn_recv(conn, &resp, &fd, err);
 		if (r < 0)
 			break;
 		if (resp->type != CRIU_REQ_TYPE__NOTIFY) {
@@ -277,9 +276,8 @@ int rpc_call(ckpt_client *c, const char *op, CriuReq *req, const ckpt_opts *o, C
 		ack.notify_success = cb_err == 0;
 		criu_resp__free_unpacked(resp, NULL);
 		resp = NULL;
-		r = conn_send(&conn, &ack, err);
+		r = conn_send(conn, &ack, err);
 	}
-	conn_close(&conn, r == CKPT_ETIMEDOUT);
 	if (r < 0) {
 		if (cb_err && (r == CKPT_ECRIU_DIED)) {
 			if (err)
@@ -308,6 +306,21 @@ int rpc_call(ckpt_client *c, const char *op, CriuReq *req, const ckpt_opts *o, C
 	}
 	*ret = resp;
 	return 0;
+}
+
+int rpc_call(ckpt_client *c, const char *op, CriuReq *req, const ckpt_opts *o, CriuResp **ret, ckpt_err *err)
+{
+	struct conn conn;
+	int r;
+
+	r = conn_open(c, req->opts, &conn, err);
+	if (r < 0) {
+		err_set_step(err, c->service_path ? "connect" : "spawn");
+		return r;
+	}
+	r = rpc_exchange(c, op, &conn, req, o, ret, err);
+	conn_close(&conn, r == CKPT_ETIMEDOUT);
+	return r;
 }
 
 /* Build the request's options from o, adding the defaults every request needs. */
@@ -339,12 +352,29 @@ static void req_done(CriuReq *req)
 	req->opts = NULL;
 }
 
+/* CRIU's version from a VERSION reply, as major*10000+minor*100+sublevel. */
+static int version_of(const CriuResp *resp, unsigned *ret, ckpt_err *err)
+{
+	const CriuVersion *v = resp->version;
+	unsigned ver;
+
+	if (v->major_number < 0 || v->minor_number < 0 || v->minor_number > 99 || v->major_number > 400000 ||
+	    (v->has_sublevel && (v->sublevel < 0 || v->sublevel > 99)))
+		return err_set(err, CKPT_EPROTO, "version: criu reported a nonsense version %d.%d", v->major_number,
+			       v->minor_number);
+	ver = (unsigned)v->major_number * 10000 + (unsigned)v->minor_number * 100;
+	if (v->gitid)
+		ver += 100; /* a git build is newer than its last release */
+	else if (v->has_sublevel)
+		ver += (unsigned)v->sublevel;
+	*ret = ver;
+	return 0;
+}
+
 int ckpt_criu_version(ckpt_client *c, unsigned *version, ckpt_err *err)
 {
 	CriuReq req = CRIU_REQ__INIT;
 	CriuResp *resp;
-	CriuVersion *v;
-	unsigned ver;
 	int r;
 
 	assert_return(c && version, err, "version: NULL argument");
@@ -352,46 +382,52 @@ int ckpt_criu_version(ckpt_client *c, unsigned *version, ckpt_err *err)
 	r = rpc_call(c, "version", &req, NULL, &resp, err);
 	if (r < 0)
 		return r;
-	v = resp->version;
-	if (v->major_number < 0 || v->minor_number < 0 || v->minor_number > 99 || v->major_number > 400000 ||
-	    (v->has_sublevel && (v->sublevel < 0 || v->sublevel > 99))) {
-		r = err_set(err, CKPT_EPROTO, "version: criu reported a nonsense version %d.%d", v->major_number,
-			    v->minor_number);
-		criu_resp__free_unpacked(resp, NULL);
-		return r;
-	}
-	ver = (unsigned)v->major_number * 10000 + (unsigned)v->minor_number * 100;
-	if (v->gitid)
-		ver += 100; /* a git build is newer than its last release */
-	else if (v->has_sublevel)
-		ver += (unsigned)v->sublevel;
+	r = version_of(resp, version, err);
 	criu_resp__free_unpacked(resp, NULL);
-	*version = ver;
-	return 0;
+	return r;
 }
 
+/*
+ * VERSION (kept open: CRIU serves another request on the same connection
+ * after it) and then CHECK: one criu for both.
+ */
 int ckpt_check(ckpt_client *c, ckpt_err *err)
 {
-	CriuReq req = CRIU_REQ__INIT;
+	CriuReq vreq = CRIU_REQ__INIT, req = CRIU_REQ__INIT;
 	CriuResp *resp = NULL;
-	unsigned version;
+	struct conn conn;
+	unsigned version = 0;
 	int r;
 
 	assert_return(c, err, "check: NULL client");
-	r = ckpt_criu_version(c, &version, err);
-	if (r < 0)
-		return r;
-	if (version < CKPT_CRIU_MIN_VERSION)
-		return err_set(err, CKPT_ECRIU_VERSION, "check: criu %u.%u.%u is too old (libckpt needs %u.%u or newer)",
-			       version / 10000, version / 100 % 100, version % 100, CKPT_CRIU_MIN_VERSION / 10000,
-			       CKPT_CRIU_MIN_VERSION / 100 % 100);
 	/* Always with opts: CRIU 4.1.1's check worker crashes on a CHECK without them. */
 	r = prepare(c, "check", CRIU_REQ_TYPE__CHECK, NULL, &req, err);
+	if (r < 0)
+		goto out;
+	r = conn_open(c, req.opts, &conn, err);
+	if (r < 0) {
+		err_set_step(err, c->service_path ? "connect" : "spawn");
+		goto out;
+	}
+	vreq.type = CRIU_REQ_TYPE__VERSION;
+	vreq.has_keep_open = vreq.keep_open = 1;
+	r = rpc_exchange(c, "check", &conn, &vreq, NULL, &resp, err);
+	if (r == 0) {
+		r = version_of(resp, &version, err);
+		criu_resp__free_unpacked(resp, NULL);
+		resp = NULL;
+	}
+	if (r == 0 && version < CKPT_CRIU_MIN_VERSION)
+		r = err_set(err, CKPT_ECRIU_VERSION, "check: criu %u.%u.%u is too old (libckpt needs %u.%u or newer)",
+			    version / 10000, version / 100 % 100, version % 100, CKPT_CRIU_MIN_VERSION / 10000,
+			    CKPT_CRIU_MIN_VERSION / 100 % 100);
 	if (r == 0)
-		r = rpc_call(c, "check", &req, NULL, &resp, err);
-	req_done(&req);
+		r = rpc_exchange(c, "check", &conn, &req, NULL, &resp, err);
+	conn_close(&conn, r == CKPT_ETIMEDOUT || r == CKPT_ECRIU_VERSION);
 	if (r == 0)
 		criu_resp__free_unpacked(resp, NULL);
+out:
+	req_done(&req);
 	return r;
 }
 

@@ -14,14 +14,24 @@
 struct killer {
 	pid_t spare; /* our child that is not criu: the target */
 	long delay_ms;
+	volatile int started; /* set at CRIU's pre-dump notification */
 	pid_t killed;
 };
 
-/* Wait for criu (our child that is not the target) to appear, let it work, then SIGKILL it. */
+static int dump_started(void *ud, ckpt_notify *ev)
+{
+	(void)ev;
+	__atomic_store_n(&((struct killer *)ud)->started, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+/* Once the dump has started, let criu work delay_ms, then SIGKILL it (our child that is not the target). */
 static void *kill_criu(void *arg)
 {
 	struct killer *k = arg;
 
+	for (int i = 0; i < 20000 && !__atomic_load_n(&k->started, __ATOMIC_SEQ_CST); i++)
+		usleep(500);
 	for (int i = 0; i < 2000 && !k->killed; i++) {
 		char path[64], buf[512];
 		FILE *f;
@@ -49,13 +59,13 @@ static void *kill_criu(void *arg)
 
 START_TEST(criu_killed_mid_dump)
 {
-	static const long delays[] = { 20, 60, 120 };
+	static const long delays[] = { 5, 40, 100 }; /* after pre-dump; the dump of 512 MiB takes longer */
 	char *dir, *imgs;
 	pid_t pid;
 
 	be_subreaper();
 	dir = tmpdir_new("kst");
-	pid = counter_start(dir, 256); /* big enough that the dump takes a while */
+	pid = counter_start(dir, 512); /* big enough that the dump takes a while */
 	ck_assert_int_ge(counter_wait(dir, 3, 20000), 3);
 	for (size_t i = 0; i < sizeof(delays) / sizeof(delays[0]); i++) {
 		ckpt_client *c = client_new();
@@ -71,6 +81,7 @@ START_TEST(criu_killed_mid_dump)
 		imgs = tmpdir_new("kimg");
 		ck_assert_ok(ckpt_opts_set_pid(o, pid, &err), err);
 		ck_assert_ok(ckpt_opts_set_images_dir(o, imgs, &err), err);
+		ck_assert_ok(ckpt_client_set_notify(c, "pre-dump", dump_started, &k, &err), err);
 		fds = count_fds();
 		kids = count_children();
 		ck_assert_int_eq(pthread_create(&th, NULL, kill_criu, &k), 0);
