@@ -387,9 +387,20 @@ int ckpt_criu_version(ckpt_client *c, unsigned *version, ckpt_err *err)
 	return r;
 }
 
+static int check_version_floor(unsigned version, ckpt_err *err)
+{
+	if (version >= CKPT_CRIU_MIN_VERSION)
+		return 0;
+	return err_set(err, CKPT_ECRIU_VERSION, "check: criu %u.%u.%u is too old (libckpt needs %u.%u or newer)",
+		       version / 10000, version / 100 % 100, version % 100, CKPT_CRIU_MIN_VERSION / 10000,
+		       CKPT_CRIU_MIN_VERSION / 100 % 100);
+}
+
 /*
  * VERSION (kept open: CRIU serves another request on the same connection
- * after it) and then CHECK: one criu for both.
+ * after it) and then CHECK: one criu for both. A criu whose worker does not
+ * keep a VERSION connection open closes it unanswered; then the two go on
+ * connections of their own.
  */
 int ckpt_check(ckpt_client *c, ckpt_err *err)
 {
@@ -412,18 +423,26 @@ int ckpt_check(ckpt_client *c, ckpt_err *err)
 	vreq.type = CRIU_REQ_TYPE__VERSION;
 	vreq.has_keep_open = vreq.keep_open = 1;
 	r = rpc_exchange(c, "check", &conn, &vreq, NULL, &resp, err);
+	if (r == CKPT_ECRIU_DIED) {
+		conn_close(&conn, true);
+		r = ckpt_criu_version(c, &version, err);
+		if (r == 0)
+			r = check_version_floor(version, err);
+		if (r == 0)
+			r = rpc_call(c, "check", &req, NULL, &resp, err);
+		goto done;
+	}
 	if (r == 0) {
 		r = version_of(resp, &version, err);
 		criu_resp__free_unpacked(resp, NULL);
 		resp = NULL;
 	}
-	if (r == 0 && version < CKPT_CRIU_MIN_VERSION)
-		r = err_set(err, CKPT_ECRIU_VERSION, "check: criu %u.%u.%u is too old (libckpt needs %u.%u or newer)",
-			    version / 10000, version / 100 % 100, version % 100, CKPT_CRIU_MIN_VERSION / 10000,
-			    CKPT_CRIU_MIN_VERSION / 100 % 100);
+	if (r == 0)
+		r = check_version_floor(version, err);
 	if (r == 0)
 		r = rpc_exchange(c, "check", &conn, &req, NULL, &resp, err);
 	conn_close(&conn, r == CKPT_ETIMEDOUT || r == CKPT_ECRIU_VERSION);
+done:
 	if (r == 0)
 		criu_resp__free_unpacked(resp, NULL);
 out:

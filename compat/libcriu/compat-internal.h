@@ -18,7 +18,6 @@ COMPAT_HIDDEN const ckpt_err *criu_compat_last_err(const criu_opts *opts);
 /* The request deadline in ms the next request would use. */
 COMPAT_HIDDEN unsigned criu_compat_deadline_ms(const criu_opts *opts);
 /* Map a libckpt code (and its detail) to libcriu's return value and errno. */
-COMPAT_HIDDEN int criu_compat_map(int code, const ckpt_err *err,
-                                  int *ret_errno);
+COMPAT_HIDDEN int criu_compat_map(int code, const ckpt_err *err, int *ret_errno);
 
 #endif

@@ -32,28 +32,28 @@ extern "C" {
 #endif
 
 #define CRIU_LOG_UNSET (-1)
-#define CRIU_LOG_MSG (0) /* messages regardless of the log level */
+#define CRIU_LOG_MSG   (0) /* messages regardless of the log level */
 #define CRIU_LOG_ERROR (1)
-#define CRIU_LOG_WARN (2)
-#define CRIU_LOG_INFO (3)
+#define CRIU_LOG_WARN  (2)
+#define CRIU_LOG_INFO  (3)
 #define CRIU_LOG_DEBUG (4)
 
 enum criu_service_comm { CRIU_COMM_SK, CRIU_COMM_FD, CRIU_COMM_BIN };
 
 enum criu_cg_mode {
-  CRIU_CG_MODE_IGNORE = 0,
-  CRIU_CG_MODE_NONE = 1,
-  CRIU_CG_MODE_PROPS = 2,
-  CRIU_CG_MODE_SOFT = 3,
-  CRIU_CG_MODE_FULL = 4,
-  CRIU_CG_MODE_STRICT = 5,
-  CRIU_CG_MODE_DEFAULT = 6,
+	CRIU_CG_MODE_IGNORE = 0,
+	CRIU_CG_MODE_NONE = 1,
+	CRIU_CG_MODE_PROPS = 2,
+	CRIU_CG_MODE_SOFT = 3,
+	CRIU_CG_MODE_FULL = 4,
+	CRIU_CG_MODE_STRICT = 5,
+	CRIU_CG_MODE_DEFAULT = 6,
 };
 
 enum criu_network_lock_method {
-  CRIU_NETWORK_LOCK_IPTABLES = 1,
-  CRIU_NETWORK_LOCK_NFTABLES = 2,
-  CRIU_NETWORK_LOCK_SKIP = 3,
+	CRIU_NETWORK_LOCK_IPTABLES = 1,
+	CRIU_NETWORK_LOCK_NFTABLES = 2,
+	CRIU_NETWORK_LOCK_SKIP = 3,
 };
 
 enum criu_pre_dump_mode { CRIU_PRE_DUMP_SPLICE = 1, CRIU_PRE_DUMP_READ = 2 };
@@ -121,8 +121,7 @@ int criu_set_page_server_address_port(const char *address, int port);
 int criu_set_pre_dump_mode(enum criu_pre_dump_mode mode);
 void criu_set_pidfd_store_sk(int sk);
 int criu_set_network_lock(enum criu_network_lock_method method);
-int criu_join_ns_add(const char *ns, const char *ns_file,
-                     const char *extra_opt);
+int criu_join_ns_add(const char *ns, const char *ns_file, const char *extra_opt);
 void criu_set_mntns_compat_mode(bool val);
 int criu_set_config_file(const char *path);
 void criu_set_empty_ns(int namespaces);
@@ -185,14 +184,12 @@ void criu_local_set_leave_running(criu_opts *opts, bool leave_running);
 void criu_local_set_ext_unix_sk(criu_opts *opts, bool ext_unix_sk);
 int criu_local_add_unix_sk(criu_opts *opts, unsigned int inode);
 void criu_local_set_tcp_established(criu_opts *opts, bool tcp_established);
-void criu_local_set_tcp_skip_in_flight(criu_opts *opts,
-                                       bool tcp_skip_in_flight);
+void criu_local_set_tcp_skip_in_flight(criu_opts *opts, bool tcp_skip_in_flight);
 void criu_local_set_tcp_close(criu_opts *opts, bool tcp_close);
 void criu_local_set_weak_sysctls(criu_opts *opts, bool val);
 void criu_local_set_evasive_devices(criu_opts *opts, bool evasive_devices);
 void criu_local_set_shell_job(criu_opts *opts, bool shell_job);
-void criu_local_set_skip_file_rwx_check(criu_opts *opts,
-                                        bool skip_file_rwx_check);
+void criu_local_set_skip_file_rwx_check(criu_opts *opts, bool skip_file_rwx_check);
 void criu_local_set_unprivileged(criu_opts *opts, bool unprivileged);
 void criu_local_set_orphan_pts_master(criu_opts *opts, bool orphan_pts_master);
 void criu_local_set_file_locks(criu_opts *opts, bool file_locks);
@@ -205,8 +202,7 @@ int criu_local_set_log_file(criu_opts *opts, const char *log_file);
 void criu_local_set_cpu_cap(criu_opts *opts, unsigned int cap);
 int criu_local_set_root(criu_opts *opts, const char *root);
 void criu_local_set_manage_cgroups(criu_opts *opts, bool manage);
-void criu_local_set_manage_cgroups_mode(criu_opts *opts,
-                                        enum criu_cg_mode mode);
+void criu_local_set_manage_cgroups_mode(criu_opts *opts, enum criu_cg_mode mode);
 int criu_local_set_freeze_cgroup(criu_opts *opts, const char *name);
 int criu_local_set_lsm_profile(criu_opts *opts, const char *name);
 int criu_local_set_lsm_mount_context(criu_opts *opts, const char *name);
@@ -228,20 +224,16 @@ int criu_local_add_cg_dump_controller(criu_opts *opts, const char *name);
 int criu_local_add_cg_yard(criu_opts *opts, const char *path);
 int criu_local_add_inherit_fd(criu_opts *opts, int fd, const char *key);
 int criu_local_add_external(criu_opts *opts, const char *key);
-int criu_local_set_page_server_address_port(criu_opts *opts,
-                                            const char *address, int port);
+int criu_local_set_page_server_address_port(criu_opts *opts, const char *address, int port);
 int criu_local_set_pre_dump_mode(criu_opts *opts, enum criu_pre_dump_mode mode);
 void criu_local_set_pidfd_store_sk(criu_opts *opts, int sk);
-int criu_local_set_network_lock(criu_opts *opts,
-                                enum criu_network_lock_method method);
-int criu_local_join_ns_add(criu_opts *opts, const char *ns, const char *ns_file,
-                           const char *extra_opt);
+int criu_local_set_network_lock(criu_opts *opts, enum criu_network_lock_method method);
+int criu_local_join_ns_add(criu_opts *opts, const char *ns, const char *ns_file, const char *extra_opt);
 void criu_local_set_mntns_compat_mode(criu_opts *opts, bool val);
 int criu_local_set_config_file(criu_opts *opts, const char *path);
 void criu_local_set_empty_ns(criu_opts *opts, int namespaces);
 
-void criu_local_set_notify_cb(criu_opts *opts,
-                              int (*cb)(char *action, criu_notify_arg_t na));
+void criu_local_set_notify_cb(criu_opts *opts, int (*cb)(char *action, criu_notify_arg_t na));
 
 int criu_local_check(criu_opts *opts);
 int criu_local_dump(criu_opts *opts);
@@ -260,14 +252,13 @@ int criu_local_check_version(criu_opts *opts, int minimum);
  * than this library's struct is -EINVAL.
  */
 struct criu_feature_check {
-  bool mem_track;
-  bool lazy_pages;
-  bool pidfd_store;
+	bool mem_track;
+	bool lazy_pages;
+	bool pidfd_store;
 };
 
 int criu_feature_check(struct criu_feature_check *features, size_t size);
-int criu_local_feature_check(criu_opts *opts,
-                             struct criu_feature_check *features, size_t size);
+int criu_local_feature_check(criu_opts *opts, struct criu_feature_check *features, size_t size);
 
 #ifdef __cplusplus
 }

@@ -222,6 +222,31 @@ static inline ckpt_client *client_new(void)
 	return c;
 }
 
+/* Run tests as one suite with one real-CRIU test case; the process's exit code says if all passed. */
+static inline int run_tests(const char *suite, int timeout_s, const TTest *const *tests, size_t n)
+{
+	Suite *s = suite_create(suite);
+	TCase *tc = tcase_create("real-criu");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, timeout_s);
+	for (size_t i = 0; i < n; i++)
+		tcase_add_test(tc, tests[i]);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
+
+#define RUN_TESTS(suite, timeout_s, ...)                                                       \
+	do {                                                                                   \
+		const TTest *const tests_[] = { __VA_ARGS__ };                                 \
+		return run_tests(suite, timeout_s, tests_, sizeof(tests_) / sizeof(tests_[0])); \
+	} while (0)
+
 #define ck_assert_ok(expr, err) ck_assert_msg((expr) == 0, "%s failed: %s [%s] %s", #expr, (err).msg, (err).step, (err).criu_log)
 
 #endif

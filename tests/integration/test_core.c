@@ -486,30 +486,8 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("core");
-	TCase *tc = tcase_create("real-criu");
-	SRunner *sr;
-	int failed;
-
-	tcase_set_timeout(tc, 240);
-	tcase_add_test(tc, version_and_check);
-	tcase_add_test(tc, swrk_dump_restore);
-	tcase_add_test(tc, swrk_two_cycles);
-	tcase_add_test(tc, swrk_leave_running);
-	tcase_add_test(tc, service_requests);
-	tcase_add_test(tc, bad_pid);
-	tcase_add_test(tc, bad_images_dir);
-	tcase_add_test(tc, bad_criu_path);
-	tcase_add_test(tc, bad_service_socket);
-	tcase_add_test(tc, failed_dump_keeps_target);
-	tcase_add_test(tc, no_leaks_200_requests);
-	tcase_add_test(tc, prepared_client);
-	tcase_add_test(tc, images_dir_policy);
-	tcase_add_test(tc, service_peer_credentials);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	RUN_TESTS("core", 240, version_and_check, swrk_dump_restore, swrk_two_cycles, swrk_leave_running,
+		  service_requests, bad_pid, bad_images_dir, bad_criu_path, bad_service_socket,
+		  failed_dump_keeps_target, no_leaks_200_requests, prepared_client, images_dir_policy,
+		  service_peer_credentials);
 }

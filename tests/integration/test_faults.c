@@ -305,21 +305,6 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("faults");
-	TCase *tc = tcase_create("real-criu");
-	SRunner *sr;
-	int failed;
-
-	tcase_set_timeout(tc, 300);
-	tcase_add_test(tc, criu_killed_mid_dump);
-	tcase_add_test(tc, target_exits_during_dump);
-	tcase_add_test(tc, full_filesystem);
-	tcase_add_test(tc, read_only_filesystem);
-	tcase_add_test(tc, eight_threads);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	RUN_TESTS("faults", 300, criu_killed_mid_dump, target_exits_during_dump, full_filesystem, read_only_filesystem,
+		  eight_threads);
 }

@@ -141,17 +141,5 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("netns");
-	TCase *tc = tcase_create("real-criu");
-	SRunner *sr;
-	int failed;
-
-	tcase_set_timeout(tc, 240);
-	tcase_add_test(tc, server_through_veth);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	RUN_TESTS("netns", 240, server_through_veth);
 }

@@ -287,20 +287,5 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("notify");
-	TCase *tc = tcase_create("real-criu");
-	SRunner *sr;
-	int failed;
-
-	tcase_set_timeout(tc, 240);
-	tcase_add_test(tc, order_dump_restore);
-	tcase_add_test(tc, failing_callback_aborts);
-	tcase_add_test(tc, inherit_fd_pipes);
-	tcase_add_test(tc, orphan_pts_master);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	RUN_TESTS("notify", 240, order_dump_restore, failing_callback_aborts, inherit_fd_pipes, orphan_pts_master);
 }

@@ -51,6 +51,29 @@ static unsigned long netns_ino(pid_t pid)
 	return (unsigned long)st.st_ino;
 }
 
+/* A counter in a network namespace of its own, our child (we are its subreaper). */
+static pid_t counter_start_in_netns(const char *dir)
+{
+	pid_t pid = fork();
+	FILE *f;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNET) < 0)
+			_exit(126);
+		counter_start(dir, 1); /* the counter is the child of this netns' first process... */
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
+	/* ...and, orphaned, it is ours now: find it, the newest counter */
+	ck_assert_int_ge(counter_wait(dir, 3, 5000), 3);
+	f = popen("pgrep -n -x counter", "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fscanf(f, "%d", &pid), 1);
+	pclose(f);
+	return pid;
+}
+
 START_TEST(empty_netns)
 {
 	ckpt_client *c = client_new();
@@ -63,20 +86,7 @@ START_TEST(empty_netns)
 	long v;
 
 	be_subreaper();
-	pid = fork();
-	if (pid == 0) {
-		if (unshare(CLONE_NEWNET) < 0)
-			_exit(126);
-		counter_start(dir, 1); /* the counter is the child of this netns' first process... */
-		_exit(0);
-	}
-	waitpid(pid, NULL, 0);
-	/* ...and, orphaned, it is ours now (subreaper): find it through its counter file */
-	ck_assert_int_ge(counter_wait(dir, 3, 5000), 3);
-	FILE *f = popen("pgrep -n -x counter", "r");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(fscanf(f, "%d", &pid), 1);
-	pclose(f);
+	pid = counter_start_in_netns(dir);
 	before = netns_ino(pid);
 	ck_assert_uint_ne(before, netns_ino(getpid()));
 	ck_assert_ok(ckpt_ns_mask_of_pid(pid, &mask, &err), err);
@@ -97,7 +107,7 @@ START_TEST(empty_netns)
 	ck_assert_uint_ne(netns_ino(restored), netns_ino(getpid()));
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "nsenter -t %d -n ip -o link | grep -vc ': lo:'", (int)restored);
-	f = popen(cmd, "r");
+	FILE *f = popen(cmd, "r");
 	int others = -1;
 	ck_assert_int_eq(fscanf(f, "%d", &others), 1);
 	pclose(f);
@@ -128,18 +138,7 @@ START_TEST(join_netns)
 	system("ip netns del ckpt-join 2>/dev/null");
 	ck_assert_int_eq(system("ip netns add ckpt-join"), 0);
 	ck_assert_int_eq(stat("/run/netns/ckpt-join", &want), 0);
-	pid = fork();
-	if (pid == 0) {
-		if (unshare(CLONE_NEWNET) < 0)
-			_exit(126);
-		counter_start(dir, 1);
-		_exit(0);
-	}
-	waitpid(pid, NULL, 0);
-	ck_assert_int_ge(counter_wait(dir, 3, 5000), 3);
-	FILE *f = popen("pgrep -n -x counter", "r");
-	ck_assert_int_eq(fscanf(f, "%d", &pid), 1);
-	pclose(f);
+	pid = counter_start_in_netns(dir);
 	ck_assert_ok(ckpt_opts_set_int(o, CKPT_OPT_EMPTY_NS, CLONE_NEWNET, &err), err);
 	ck_assert_ok(ckpt_opts_set_int(o, CKPT_OPT_NETWORK_LOCK, CKPT_NETWORK_LOCK_NFTABLES, &err), err);
 	ck_assert_ok(ckpt_opts_set_pid(o, pid, &err), err);
@@ -238,20 +237,5 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("options");
-	TCase *tc = tcase_create("real-criu");
-	SRunner *sr;
-	int failed;
-
-	tcase_set_timeout(tc, 240);
-	tcase_add_test(tc, cgroup_mode_soft);
-	tcase_add_test(tc, empty_netns);
-	tcase_add_test(tc, page_server);
-	tcase_add_test(tc, join_netns);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	RUN_TESTS("options", 240, cgroup_mode_soft, empty_netns, page_server, join_netns);
 }

@@ -89,17 +89,5 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("soak");
-	TCase *tc = tcase_create("real-criu");
-	SRunner *sr;
-	int failed;
-
-	tcase_set_timeout(tc, 900);
-	tcase_add_test(tc, thousand_requests);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	RUN_TESTS("soak", 900, thousand_requests);
 }
