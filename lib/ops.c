@@ -513,6 +513,16 @@ static int check_images_dir(const ckpt_opts *o, const char *op, ckpt_err *err)
 	return 0;
 }
 
+/* Make one regular file we own in dirfd owner-only (0600). */
+static void owner_only_file(int dirfd, const char *name)
+{
+	struct stat st;
+
+	if (name && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_uid == geteuid() && (st.st_mode & 077))
+		fchmodat(dirfd, name, st.st_mode & 0700, 0);
+}
+
 /* Make the regular files we own in dirfd owner-only (0600). */
 static void owner_only(int dirfd)
 {
@@ -527,13 +537,8 @@ static void owner_only(int dirfd)
 		close(fd);
 		return;
 	}
-	while ((de = readdir(d))) {
-		struct stat st;
-
-		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-		    st.st_uid == geteuid() && (st.st_mode & 077))
-			fchmodat(dirfd, de->d_name, st.st_mode & 0700, 0);
-	}
+	while ((de = readdir(d)))
+		owner_only_file(dirfd, de->d_name);
 	closedir(d);
 }
 
@@ -560,10 +565,17 @@ static int dump_common(ckpt_client *c, const ckpt_opts *o, CriuReqType type, con
 	if (r == 0)
 		r = rpc_call(c, op, &req, o, &resp, err);
 	req_done(&req);
-	/* CRIU creates images 0644: a checkpoint holds the process's memory, keep it owner-only. */
+	/*
+	 * CRIU creates images 0644: a checkpoint holds the process's memory, keep it owner-only.
+	 * In a separate work dir only CRIU's own files are touched (it may be the caller's state dir).
+	 */
 	owner_only(o->images_fd);
-	if (o->work_fd >= 0)
-		owner_only(o->work_fd);
+	if (o->work_fd >= 0) {
+		const char *names[] = { o->pb->log_file ? o->pb->log_file : op_log_name(type), "stats-dump" };
+
+		for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+			owner_only_file(o->work_fd, names[i]);
+	}
 	if (r < 0) {
 		/* Never leave what looks like a valid checkpoint behind a failed dump. */
 		if (type == CRIU_REQ_TYPE__DUMP)

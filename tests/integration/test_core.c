@@ -403,13 +403,27 @@ START_TEST(images_dir_policy)
 	ck_assert_msg(strstr(err.msg, "writable by everyone") && strstr(err.msg, t.imgs), "%s", err.msg);
 	ck_assert(alive(t.pid));
 	ck_assert_int_eq(chmod(t.imgs, 0700), 0);
+	/* a separate work dir: CRIU's log there becomes owner-only, nothing else of the dir is touched */
+	char *work = tmpdir_new("work"), keep[512];
+	snprintf(keep, sizeof(keep), "%s/keep.txt", work);
+	ck_assert_int_eq(close(open(keep, O_WRONLY | O_CREAT, 0644)), 0);
+	ck_assert_int_eq(chmod(keep, 0644), 0);
+	ck_assert_ok(ckpt_opts_set_work_dir(o, work, &err), err);
 	ck_assert_ok(ckpt_dump(c, o, &err), err);
+	ck_assert_int_eq(stat(keep, &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0644);
+	snprintf(p, sizeof(p), "%s/dump.log", work);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_msg((st.st_mode & 077) == 0, "work dir dump.log is mode %04o", st.st_mode & 07777);
+	rm_rf(work);
+	free(work);
+	ck_assert_ok(ckpt_opts_clear(o, CKPT_OPT_WORK_DIR, &err), err);
 	snprintf(p, sizeof(p), "%s/inventory.img", t.imgs);
 	ck_assert_int_eq(stat(p, &st), 0);
 	ck_assert_msg((st.st_mode & 077) == 0, "inventory.img is mode %04o", st.st_mode & 07777);
-	snprintf(p, sizeof(p), "%s/dump.log", t.imgs);
+	snprintf(p, sizeof(p), "%s/pstree.img", t.imgs);
 	ck_assert_int_eq(stat(p, &st), 0);
-	ck_assert_msg((st.st_mode & 077) == 0, "dump.log is mode %04o", st.st_mode & 07777);
+	ck_assert_msg((st.st_mode & 077) == 0, "pstree.img is mode %04o", st.st_mode & 07777);
 	/* a second dump into the same dir is refused, the first left as it was */
 	ck_assert_int_eq(ckpt_dump(c, o, &err), CKPT_EEXIST);
 	snprintf(p, sizeof(p), "%s/inventory.img", t.imgs);
