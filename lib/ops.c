@@ -310,9 +310,14 @@ static int rpc_exchange(ckpt_client *c, const char *op, struct conn *conn, CriuR
 
 int rpc_call(ckpt_client *c, const char *op, CriuReq *req, const ckpt_opts *o, CriuResp **ret, ckpt_err *err)
 {
+	size_t len = criu_req__get_packed_size(req);
 	struct conn conn;
 	int r;
 
+	/* refused before criu is even started */
+	if (len > CKPT_MAX_MSG)
+		return err_set(err, CKPT_ETOOBIG, "%s: the request is %zu bytes, above the %d byte limit", op, len,
+			       CKPT_MAX_MSG);
 	r = conn_open(c, req->opts, &conn, err);
 	if (r < 0) {
 		err_set_step(err, c->service_path ? "connect" : "spawn");

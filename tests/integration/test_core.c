@@ -498,10 +498,40 @@ START_TEST(service_peer_credentials)
 }
 END_TEST
 
+
+/* A request above the size limit is refused before criu starts; the target runs on. */
+START_TEST(oversized_request)
+{
+	struct target t;
+	ckpt_client *c = client_new();
+	ckpt_err err = CKPT_ERR_INIT;
+	ckpt_opts *o = ckpt_opts_new();
+	int kids;
+
+	target_start(&t, 1);
+	ck_assert_ok(ckpt_opts_set_pid(o, t.pid, &err), err);
+	ck_assert_ok(ckpt_opts_set_images_dir(o, t.imgs, &err), err);
+	for (int i = 0; i < 60000; i++) {
+		char ext[64];
+
+		snprintf(ext, sizeof(ext), "mnt[/some/long/mount/point/%06d]:key%06d", i, i);
+		ck_assert_ok(ckpt_opts_add_str(o, CKPT_OPT_EXTERNAL, ext, &err), err);
+	}
+	kids = count_children();
+	ck_assert_int_eq(ckpt_dump(c, o, &err), CKPT_ETOOBIG);
+	ck_assert_msg(strstr(err.msg, "bytes"), "%s", err.msg);
+	ck_assert_int_eq(count_children(), kids); /* no criu was started */
+	ck_assert(alive(t.pid));
+	ckpt_opts_free(o);
+	ckpt_client_free(c);
+	target_end(&t);
+}
+END_TEST
+
 int main(void)
 {
 	RUN_TESTS("core", 240, version_and_check, swrk_dump_restore, swrk_two_cycles, swrk_leave_running,
 		  service_requests, bad_pid, bad_images_dir, bad_criu_path, bad_service_socket,
 		  failed_dump_keeps_target, no_leaks_200_requests, prepared_client, images_dir_policy,
-		  service_peer_credentials);
+		  service_peer_credentials, oversized_request);
 }
