@@ -8,8 +8,9 @@
 #   bench/provision-libcriu.sh [--prefix DIR]   (default: ~/.cache/libckpt/libcriu)
 set -euo pipefail
 
-SUITE=${CKPT_CRIU_SUITE:-forky}
-MIRROR=${CKPT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# shellcheck source=../scripts/debian-testing.sh
+. "$(dirname "$0")/../scripts/debian-testing.sh"
+SUITE=$DEBIAN_SUITE
 PREFIX=${CKPT_LIBCRIU_PREFIX:-${XDG_CACHE_HOME:-$HOME/.cache}/libckpt/libcriu}
 
 while [ $# -gt 0 ]; do
@@ -26,18 +27,13 @@ if [ -e "$R/usr/include/criu/criu.h" ] && [ -e "$R/usr/lib/x86_64-linux-gnu/libc
 	echo "$R"
 	exit 0
 fi
-command -v apt-get >/dev/null || { log "no apt-get"; exit 3; }
 log "fetching libcriu2 and libcriu-dev from Debian $SUITE into $PREFIX"
 APT=$PREFIX/apt
-rm -rf "$APT" "$PREFIX/root.new"
-mkdir -p "$APT/lists/partial" "$APT/cache/archives/partial" "$APT/sources.d" "$APT/debs" "$PREFIX/root.new"
-echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $MIRROR $SUITE main" >"$APT/sources.list"
-aptopts=(-o "Dir::Etc::SourceList=$APT/sources.list" -o "Dir::Etc::SourceParts=$APT/sources.d"
-	-o "Dir::State::Lists=$APT/lists" -o "Dir::Cache=$APT/cache"
-	-o "Dir::State::status=/dev/null" -o "APT::Architecture=amd64" -o "Debug::NoLocking=1")
-apt-get "${aptopts[@]}" -qq update >&2
+rm -rf "$PREFIX/root.new"
+mkdir -p "$PREFIX/root.new"
+debian_apt_init "$APT" || exit 3
 # Only the two packages: libcriu.so.2 needs libc and libprotobuf-c.so.1, both on bookworm.
-(cd "$APT/debs" && apt-get "${aptopts[@]}" -qq download libcriu2 libcriu-dev >&2)
+debian_download "$APT" libcriu2 libcriu-dev
 for deb in "$APT/debs"/*.deb; do
 	dpkg-deb -x "$deb" "$PREFIX/root.new"
 done

@@ -9,8 +9,9 @@
 # wrapper, PREFIX/bin/criu, runs it through forky's own dynamic loader.
 set -euo pipefail
 
-SUITE=${CKPT_CRIU_SUITE:-forky}
-MIRROR=${CKPT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# shellcheck source=debian-testing.sh
+. "$(dirname "$0")/debian-testing.sh"
+SUITE=$DEBIAN_SUITE
 PREFIX=${CKPT_CRIU_PREFIX:-${XDG_CACHE_HOME:-$HOME/.cache}/libckpt/criu}
 MIN_VERSION=40200   # 4.2.0
 
@@ -50,19 +51,15 @@ done
 command -v apt-get >/dev/null || { log "no apt-get: install CRIU >= 4.2 and set CKPT_CRIU"; exit 3; }
 log "provisioning CRIU from Debian $SUITE into $PREFIX"
 APT=$PREFIX/apt
-rm -rf "$APT" "$PREFIX/root.new"
-mkdir -p "$APT/lists/partial" "$APT/cache/archives/partial" "$APT/sources.d" "$APT/debs" "$PREFIX/root.new"
-echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $MIRROR $SUITE main" >"$APT/sources.list"
-aptopts=(-o "Dir::Etc::SourceList=$APT/sources.list" -o "Dir::Etc::SourceParts=$APT/sources.d"
-	-o "Dir::State::Lists=$APT/lists" -o "Dir::Cache=$APT/cache"
-	-o "Dir::State::status=/dev/null" -o "APT::Architecture=amd64" -o "Debug::NoLocking=1")
-apt-get "${aptopts[@]}" -qq update >&2
+rm -rf "$PREFIX/root.new"
+mkdir -p "$PREFIX/root.new"
+debian_apt_init "$APT"
 # criu and everything it depends on (recursively, no recommends), real packages only.
 mapfile -t pkgs < <(apt-cache "${aptopts[@]}" depends --recurse --no-recommends --no-suggests \
 	--no-conflicts --no-breaks --no-replaces --no-enhances criu |
 	grep -v '^ ' | grep -v '^<' | sed 's/:amd64$//' | sort -u)
 log "downloading ${#pkgs[@]} packages"
-(cd "$APT/debs" && apt-get "${aptopts[@]}" -qq download "${pkgs[@]}" >&2)
+debian_download "$APT" "${pkgs[@]}"
 for deb in "$APT/debs"/*.deb; do
 	dpkg-deb -x "$deb" "$PREFIX/root.new"
 done

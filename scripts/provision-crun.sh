@@ -16,8 +16,9 @@
 #   CKPT_CRIU           the criu wrapper
 set -euo pipefail
 
-SUITE=${CKPT_CRIU_SUITE:-forky}
-MIRROR=${CKPT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# shellcheck source=debian-testing.sh
+. "$(dirname "$0")/debian-testing.sh"
+SUITE=$DEBIAN_SUITE
 PREFIX=${CKPT_CRUN_PREFIX:-${XDG_CACHE_HOME:-$HOME/.cache}/libckpt/crun}
 HERE=$(cd "$(dirname "$0")" && pwd)
 
@@ -39,19 +40,13 @@ CRIU_ROOT=$(sed -n 's/^exec "\([^"]*\)\/usr\/lib64\/ld-linux-x86-64.so.2".*/\1/p
 
 R=$PREFIX/root
 if [ ! -x "$R/usr/bin/crun" ] || [ -z "$(find "$R/libcriu" -name libcriu.so.2 2>/dev/null)" ]; then
-	command -v apt-get >/dev/null || { log "no apt-get"; exit 3; }
 	log "provisioning crun and libcriu2 from Debian $SUITE into $PREFIX"
 	APT=$PREFIX/apt
-	rm -rf "$APT" "$PREFIX/root.new"
-	mkdir -p "$APT/lists/partial" "$APT/cache/archives/partial" "$APT/sources.d" "$APT/debs" "$PREFIX/root.new"
-	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $MIRROR $SUITE main" >"$APT/sources.list"
-	aptopts=(-o "Dir::Etc::SourceList=$APT/sources.list" -o "Dir::Etc::SourceParts=$APT/sources.d"
-		-o "Dir::State::Lists=$APT/lists" -o "Dir::Cache=$APT/cache"
-		-o "Dir::State::status=/dev/null" -o "APT::Architecture=amd64" -o "Debug::NoLocking=1")
-	apt-get "${aptopts[@]}" -qq update >&2
+	rm -rf "$PREFIX/root.new"
+	mkdir -p "$PREFIX/root.new"
+	debian_apt_init "$APT" || exit 3
 	# crun's libraries beyond bookworm's (../shared/runtimes.md), and Debian's libcriu.
-	pkgs=(crun libblake3-0 libjson-c5 libseccomp2 libsystemd0 libcap2 libcriu2)
-	(cd "$APT/debs" && apt-get "${aptopts[@]}" -qq download "${pkgs[@]}" >&2)
+	debian_download "$APT" crun libblake3-0 libjson-c5 libseccomp2 libsystemd0 libcap2 libcriu2
 	for deb in "$APT/debs"/*.deb; do
 		case $deb in
 		*/libcriu2_*) mkdir -p "$PREFIX/root.new/libcriu" && dpkg-deb -x "$deb" "$PREFIX/root.new/libcriu" ;;
