@@ -114,6 +114,8 @@ int cli_set_cgroup_mode(struct cli *cli, ckpt_opts *o, const char *value);
 int cli_add_empty_ns(struct cli *cli, ckpt_opts *o, uint32_t *mask, const char *value);
 int cli_set_network_lock(struct cli *cli, ckpt_opts *o, const char *value);
 int cli_set_bool(struct cli *cli, ckpt_opts *o, ckpt_opt key, const char *flag);
+/* --work-path: create it (0700) and set it; reports a failure (returns its exit code). */
+int cli_set_work_dir(struct cli *cli, ckpt_opts *o, const char *work_path);
 /* Create a directory and missing parents (mode for each); 0 or -errno. */
 int cli_mkdir_p(const char *path, mode_t mode);
 

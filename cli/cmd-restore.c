@@ -248,18 +248,8 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 		r = cli_report(cli, &err, NULL);
 		goto out;
 	}
-	if (work_path) {
-		int e = cli_mkdir_p(work_path, 0700);
-
-		if (e < 0) {
-			r = cli_fail(cli, EXIT_FAILED, "--work-path '%s': %s", work_path, strerrordesc_np(-e));
-			goto out;
-		}
-		if (ckpt_opts_set_work_dir(o, work_path, &err) < 0) {
-			r = cli_report(cli, &err, NULL);
-			goto out;
-		}
-	}
+	if (work_path && (r = cli_set_work_dir(cli, o, work_path)))
+		goto out;
 	if ((r = cli_client(cli, &client)))
 		goto out;
 	if (veth && !(ns_mask & CLONE_NEWNET)) {

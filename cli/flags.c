@@ -76,6 +76,18 @@ int cli_set_bool(struct cli *cli, ckpt_opts *o, ckpt_opt key, const char *flag)
 	return 0;
 }
 
+int cli_set_work_dir(struct cli *cli, ckpt_opts *o, const char *work_path)
+{
+	ckpt_err err = CKPT_ERR_INIT;
+	int e = cli_mkdir_p(work_path, 0700);
+
+	if (e < 0)
+		return cli_fail(cli, EXIT_FAILED, "--work-path '%s': %s", work_path, strerrordesc_np(-e));
+	if (ckpt_opts_set_work_dir(o, work_path, &err) < 0)
+		return cli_report(cli, &err, NULL);
+	return 0;
+}
+
 int cli_mkdir_p(const char *path, mode_t mode)
 {
 	char buf[PATH_MAX];

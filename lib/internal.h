@@ -113,7 +113,6 @@ int netns_setup_run(const struct ckpt_client *c, pid_t pid, ckpt_err *err);
 
 /* ---- transport.c: one connection to criu, for one request ---- */
 struct conn {
-	const struct ckpt_client *client;
 	int fd;          /* our end of the seqpacket socket */
 	pid_t pid;       /* swrk child, or 0 in service mode */
 	int pidfd;       /* of the swrk child, -1 if none */

@@ -246,7 +246,6 @@ static int connect_service(const ckpt_client *c, CriuOpts *ro, struct conn *conn
 
 static int conn_open_new(const ckpt_client *c, CriuOpts *ro, struct conn *conn, ckpt_err *err)
 {
-	conn->client = c;
 	conn->fd = -1;
 	conn->pid = 0;
 	conn->pidfd = -1;

@@ -545,41 +545,22 @@ CRIU_EXPORT int criu_set_exec_cmd(int argc, char *argv[])
 	return criu_local_set_exec_cmd(G(), argc, argv);
 }
 
-CRIU_EXPORT int criu_local_add_ext_mount(criu_opts *opts, const char *key, const char *val)
-{
-	if (!opts)
-		return -ENOMEM;
-	return setter_result(opts, ckpt_opts_add_ext_mount(opts->o, key, val, &opts->err), false);
-}
+/* The two-string adders: libcriu's names over libckpt's adders. */
+#define PAIR_ADDER(name, fn)                                                          \
+	CRIU_EXPORT int criu_local_add_##name(criu_opts *opts, const char *a, const char *b) \
+	{                                                                             \
+		if (!opts)                                                            \
+			return -ENOMEM;                                               \
+		return setter_result(opts, fn(opts->o, a, b, &opts->err), false);     \
+	}                                                                             \
+	CRIU_EXPORT int criu_add_##name(const char *a, const char *b)                 \
+	{                                                                             \
+		return criu_local_add_##name(G(), a, b);                              \
+	}
 
-CRIU_EXPORT int criu_add_ext_mount(const char *key, const char *val)
-{
-	return criu_local_add_ext_mount(G(), key, val);
-}
-
-CRIU_EXPORT int criu_local_add_veth_pair(criu_opts *opts, const char *in, const char *out)
-{
-	if (!opts)
-		return -ENOMEM;
-	return setter_result(opts, ckpt_opts_add_veth(opts->o, in, out, &opts->err), false);
-}
-
-CRIU_EXPORT int criu_add_veth_pair(const char *in, const char *out)
-{
-	return criu_local_add_veth_pair(G(), in, out);
-}
-
-CRIU_EXPORT int criu_local_add_cg_root(criu_opts *opts, const char *ctrl, const char *path)
-{
-	if (!opts)
-		return -ENOMEM;
-	return setter_result(opts, ckpt_opts_add_cgroup_root(opts->o, ctrl, path, &opts->err), false);
-}
-
-CRIU_EXPORT int criu_add_cg_root(const char *ctrl, const char *path)
-{
-	return criu_local_add_cg_root(G(), ctrl, path);
-}
+PAIR_ADDER(ext_mount, ckpt_opts_add_ext_mount)
+PAIR_ADDER(veth_pair, ckpt_opts_add_veth)
+PAIR_ADDER(cg_root, ckpt_opts_add_cgroup_root)
 
 CRIU_EXPORT int criu_local_add_unix_sk(criu_opts *opts, unsigned int inode)
 {
