@@ -32,6 +32,15 @@ const char *ckpt_strerror(int code)
 	}
 }
 
+void err_reset(ckpt_err *err)
+{
+	/* Layout version 1 is the whole struct this library knows; a newer caller's tail is left alone. */
+	unsigned v = err->version ? err->version : 1;
+
+	memset(err, 0, sizeof(*err));
+	err->version = v;
+}
+
 void ckpt_free(void *p)
 {
 	free(p);
@@ -55,7 +64,7 @@ static void vfill(ckpt_err *err, int code, const char *fmt, va_list ap)
 {
 	char tmp[CKPT_ERR_MSG_MAX];
 
-	memset(err, 0, sizeof(*err));
+	err_reset(err);
 	err->code = code;
 	if (vsnprintf(tmp, sizeof(tmp), fmt, ap) < 0)
 		snprintf(tmp, sizeof(tmp), "%s", ckpt_strerror(code));

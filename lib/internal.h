@@ -44,6 +44,8 @@ static inline void closep(int *fd)
 	} while (0)
 
 /* ---- error.c ---- */
+/* Clear every field of err this library knows, keeping its layout version. */
+void err_reset(ckpt_err *err);
 /* Fill err (if any) with code and a formatted message; returns code. */
 int err_set(ckpt_err *err, int code, const char *fmt, ...) _printf_(3, 4);
 /* Like err_set, with errno's value recorded as sys_errno and appended as text. */

@@ -77,22 +77,43 @@ enum {
 
 #define CKPT_ERR_MSG_MAX 512
 #define CKPT_ERR_LOG_MAX 1024
+#define CKPT_ERR_HINT_MAX 512
+
+/*
+ * The layout version of ckpt_err. CKPT_ERR_INIT sets it; the library keeps
+ * it on every fill and writes only the fields that version has, so a later
+ * libckpt can add fields at the end without breaking callers built against
+ * this header. A version of 0 (a memset struct) is taken as 1.
+ */
+#define CKPT_ERR_VERSION 1
+
+/* ckpt_err.flags */
+enum {
+	CKPT_ERR_F_OUTCOME_UNKNOWN = 1u << 0, /* criu may have finished: it died, timed out or sent garbage */
+	CKPT_ERR_F_TARGET_GONE = 1u << 1,     /* the dumped tree no longer exists */
+	CKPT_ERR_F_IMAGES_KEPT = 1u << 2,     /* images that may be complete were kept in images_path */
+};
 
 typedef struct ckpt_err {
+	unsigned version;             /* CKPT_ERR_VERSION, set by CKPT_ERR_INIT and kept */
 	int code;                     /* the same negative value as the return */
 	int criu_errno;               /* CRIU's cr_errno, 0 if it gave none */
-	char msg[CKPT_ERR_MSG_MAX];   /* what failed, naming the input or step */
 	int sys_errno;                /* errno of the failed system call, 0 if none */
+	int wait_status;              /* criu's wait status if it died and was reaped by us, else 0 */
+	int hint_opt;                 /* the ckpt_opt key that fixes it (see hint), 0 if none */
+	unsigned flags;               /* CKPT_ERR_F_* */
 	char step[32];                /* "spawn", "connect", "send", "recv", "dump", ... */
+	char msg[CKPT_ERR_MSG_MAX];   /* what failed, naming the input or step; CRIU's decisive line */
+	char hint[CKPT_ERR_HINT_MAX]; /* the likely cause and what to do about it, "" if unknown */
 	char log_path[256];           /* CRIU's log file of this request, "" if none */
-	char criu_log[CKPT_ERR_LOG_MAX]; /* the error lines of CRIU's log, "" if none */
-	int wait_status;              /* criu's wait status if it died, else 0 */
+	char images_path[256];        /* with CKPT_ERR_F_IMAGES_KEPT: where the images are */
+	char criu_log[CKPT_ERR_LOG_MAX]; /* the error lines of CRIU's log, decisive first, "" if none */
 } ckpt_err;
 
 #ifdef __cplusplus
-#define CKPT_ERR_INIT {}
+#define CKPT_ERR_INIT { CKPT_ERR_VERSION, 0, 0, 0, 0, 0, 0, {0}, {0}, {0}, {0}, {0}, {0} }
 #else
-#define CKPT_ERR_INIT {0}
+#define CKPT_ERR_INIT { .version = CKPT_ERR_VERSION }
 #endif
 
 /* Static, thread-safe text for a CKPT_E* code. */

@@ -1,8 +1,8 @@
 #!/bin/bash
 # The shared library exports exactly the names in lib/libckpt.sym, all ckpt_*,
-# and carries the SONAME libckpt.so.0.
+# and carries the SONAME given as the third argument.
 set -eu
-so=$1 sym=$2
+so=$1 sym=$2 want=${3:-libckpt.so.1}
 exported=$(nm -D --defined-only "$so" | awk '$2 ~ /^[TDBRV]$/ {print $3}' | sed 's/@.*//' | grep -v '^LIBCKPT_' | sort -u)
 listed=$(sed -n 's/^[[:space:]]*\(ckpt_[a-z0-9_]*\);.*/\1/p' "$sym" | sort -u)
 bad=$(echo "$exported" | grep -v '^ckpt_' || true)
@@ -13,5 +13,5 @@ if [ "$exported" != "$listed" ]; then
 	exit 1
 fi
 soname=$(objdump -p "$so" | awk '$1=="SONAME"{print $2}')
-[ "$soname" = "libckpt.so.0" ] || { echo "SONAME is '$soname', expected libckpt.so.0"; exit 1; }
+[ "$soname" = "$want" ] || { echo "SONAME is '$soname', expected $want"; exit 1; }
 echo "ok: $(echo "$exported" | wc -l) symbols, all listed, SONAME $soname"
