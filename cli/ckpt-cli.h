@@ -121,13 +121,7 @@ int cli_mkdir_p(const char *path, mode_t mode);
 
 /* ---- fsutil.c ---- */
 
-/* rm -rf without following symlinks; 0 or -errno. */
-int cli_rm_rf(const char *path);
-/* Whether a directory is empty and whether it holds inventory.img; 0 or -errno. */
-int cli_dir_state(const char *path, bool *ret_empty, bool *ret_has_inventory);
 /* The sum of the sizes of the regular files in a directory. */
 uint64_t cli_dir_bytes(const char *path);
-/* Copy a regular file (mode 0600); 0 or -errno. */
-int cli_copy_file(const char *from, const char *to);
 
 #endif

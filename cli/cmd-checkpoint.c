@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * ckpt checkpoint: dump a running process tree (runc's flags).
- *
- * Never leaves a half-made checkpoint: CRIU writes into a fresh sibling
- * directory ".NAME.ckpt-tmp-XXXXXX" (0700) that is renamed into place only
- * once the dump succeeded; on failure it is removed (CRIU's log is kept as
- * NAME.dump.log next to it unless --work-path holds it).
+ * ckpt checkpoint: dump a running process tree (runc's flags, runsc's rule:
+ * an existing checkpoint is never overwritten without --force). The
+ * library's transaction keeps half-made checkpoints away: a new or empty
+ * --image-path is written through a staging dir renamed into place on success.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,11 +26,11 @@ static const char help_text[] =
 	"Checkpoint the process tree rooted at PID into an images directory. Without\n"
 	"--leave-running (or --pre-dump) the tree is killed once it is dumped.\n"
 	"\n"
-	"  --image-path DIR            images directory (default ./checkpoint); created 0700.\n"
-	"                              A directory that already holds a checkpoint, or is not\n"
-	"                              empty, is refused unless --force\n"
+	"  --image-path DIR            images directory (default ./checkpoint); created 0700\n"
+	"                              (its parents too). A directory that already holds a\n"
+	"                              checkpoint is refused unless --force\n"
 	"  --work-path DIR             where CRIU writes its log and stats (default: images dir)\n"
-	"  --force                     replace an existing checkpoint in --image-path\n"
+	"  --force                     dump over an existing checkpoint in --image-path\n"
 	"  --leave-running             keep the process tree running after the dump\n"
 	"  --tcp-established           dump established TCP connections\n"
 	"  --ext-unix-sk               allow external unix sockets\n"
@@ -52,6 +50,11 @@ static const char help_text[] =
 	"  -q, --quiet                 no progress lines on stderr\n"
 	"  -v, --verbose               libckpt's diagnostics on stderr\n"
 	"  -h, --help                  this help\n"
+	"\n"
+	"A new or empty --image-path is written through .NAME.ckpt-tmp-XXXXXX beside it,\n"
+	"renamed into place only when the dump succeeded; when CRIU fails, its log is kept\n"
+	"as NAME.dump.log beside it. If the outcome is unknown (a timeout, criu gone) and\n"
+	"the tree is gone, the images are kept where they were written, and named.\n"
 	"\n"
 	"Progress goes to stderr, one line per CRIU phase with the elapsed time, then\n"
 	"\"checkpointed PID into DIR in S.SSSs (N bytes)\".\n"
@@ -169,7 +172,14 @@ static json_object *stats_json(const char *dir, struct cli *cli)
 	return o;
 }
 
-int cmd_checkpoint(struct cli *cli, int argc, char **argv)
+struct checkpoint_args {
+	const char *image_path, *work_path;
+	bool leave_running, pre_dump, force, parent;
+	pid_t pid;
+};
+
+/* The flags into o and a; EXIT_OK, or the exit code of a usage error (reported). */
+static int checkpoint_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o, struct checkpoint_args *a)
 {
 	static const struct option longopts[] = {
 		{ "image-path", required_argument, NULL, O_IMAGE_PATH },
@@ -194,40 +204,29 @@ int cmd_checkpoint(struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	ckpt_err err = CKPT_ERR_INIT;
-	ckpt_client *client = NULL;
-	ckpt_opts *o = ckpt_opts_new();
-	const char *image_path = "checkpoint", *work_path = NULL;
-	bool leave_running = false, pre_dump = false, force = false, parent = false;
-	bool exists = false, empty = true, has_inv = false;
-	char pdir[PATH_MAX], name[NAME_MAX + 1], final[PATH_MAX + NAME_MAX + 2];
-	char tmp[PATH_MAX + NAME_MAX + 32], old[PATH_MAX + NAME_MAX + 32] = "";
-	struct progress prog = { .cli = cli };
 	uint32_t ns_mask = 0;
 	unsigned long ul;
-	struct stat st;
-	pid_t pid;
 	int c, r = EXIT_OK;
 
-	if (!o)
-		return cli_fail(cli, EXIT_FAILED, "out of memory");
+	a->image_path = "checkpoint";
 	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		if (cli_common_opt(cli, c))
 			continue;
 		switch (c) {
 		case 'h':
 			fputs(help_text, stdout);
-			goto out;
+			return -1;
 		case O_IMAGE_PATH:
-			image_path = optarg;
+			a->image_path = optarg;
 			break;
 		case O_WORK_PATH:
-			work_path = optarg;
+			a->work_path = optarg;
 			break;
 		case O_FORCE:
-			force = true;
+			a->force = true;
 			break;
 		case O_LEAVE_RUNNING:
-			leave_running = true;
+			a->leave_running = true;
 			r = ckpt_opts_set_leave_running(o, true, &err) < 0 ? cli_usage_error(cli, "%s", err.msg) : 0;
 			break;
 		case O_TCP_ESTABLISHED:
@@ -249,7 +248,7 @@ int cmd_checkpoint(struct cli *cli, int argc, char **argv)
 			r = cli_set_bool(cli, o, CKPT_OPT_LAZY_PAGES, "--lazy-pages");
 			break;
 		case O_PRE_DUMP:
-			pre_dump = true;
+			a->pre_dump = true;
 			break;
 		case O_PAGE_SERVER:
 			if (ckpt_opts_set_page_server(o, optarg, &err) < 0)
@@ -265,7 +264,7 @@ int cmd_checkpoint(struct cli *cli, int argc, char **argv)
 			r = cli_set_network_lock(cli, o, optarg);
 			break;
 		case O_PARENT_PATH:
-			parent = true;
+			a->parent = true;
 			if (ckpt_opts_set_parent_images(o, optarg, &err) < 0)
 				r = cli_bad_value(cli, "--parent-path", optarg, &err);
 			break;
@@ -284,159 +283,104 @@ int cmd_checkpoint(struct cli *cli, int argc, char **argv)
 			break;
 		}
 		if (r)
-			goto out;
+			return r;
 	}
-	if (optind >= argc) {
-		r = cli_usage_error(cli, "missing PID (see `ckpt help checkpoint`)");
-		goto out;
-	}
-	if (optind + 1 < argc) {
-		r = cli_usage_error(cli, "expected one PID, got %d arguments", argc - optind);
-		goto out;
-	}
-	if (!cli_parse_pid(argv[optind], &pid)) {
-		r = cli_usage_error(cli, "PID '%s': not a process id (a positive integer)", argv[optind]);
-		goto out;
-	}
-	if (kill(pid, 0) < 0 && errno == ESRCH) {
-		r = cli_fail(cli, EXIT_FAILED, "pid %d: no such process", (int)pid);
-		goto out;
-	}
-	if (ckpt_opts_set_pid(o, pid, &err) < 0) {
-		r = cli_report(cli, &err, NULL);
-		goto out;
-	}
-	if (pre_dump || parent)
+	if (optind >= argc)
+		return cli_usage_error(cli, "missing PID (see `ckpt help checkpoint`)");
+	if (optind + 1 < argc)
+		return cli_usage_error(cli, "expected one PID, got %d arguments", argc - optind);
+	if (!cli_parse_pid(argv[optind], &a->pid))
+		return cli_usage_error(cli, "PID '%s': not a process id (a positive integer)", argv[optind]);
+	return EXIT_OK;
+}
+
+/* Target, images dir (its parents made 0700), work dir and --force into o. */
+static int checkpoint_prepare(struct cli *cli, ckpt_opts *o, const struct checkpoint_args *a)
+{
+	char pdir[PATH_MAX], name[NAME_MAX + 1];
+	ckpt_err err = CKPT_ERR_INIT;
+	int r;
+
+	if (kill(a->pid, 0) < 0 && errno == ESRCH)
+		return cli_fail(cli, EXIT_FAILED, "pid %d: no such process", (int)a->pid);
+	if (ckpt_opts_set_pid(o, a->pid, &err) < 0)
+		return cli_report(cli, &err, NULL);
+	if (a->pre_dump || a->parent)
 		ckpt_opts_set_bool(o, CKPT_OPT_TRACK_MEM, true, NULL);
-	if ((r = split_image_path(cli, image_path, pdir, sizeof(pdir), name, sizeof(name))))
-		goto out;
-	snprintf(final, sizeof(final), "%s%s%s", pdir, strcmp(pdir, "/") ? "/" : "", name);
+	if (a->force)
+		ckpt_opts_set_bool(o, CKPT_OPT_OVERWRITE, true, NULL);
+	if ((r = split_image_path(cli, a->image_path, pdir, sizeof(pdir), name, sizeof(name))))
+		return r;
+	if (cli_mkdir_p(pdir, 0700) < 0)
+		return cli_fail(cli, EXIT_FAILED, "cannot create '%s': %s", pdir, strerrordesc_np(errno));
+	if (ckpt_opts_set_images_dir(o, a->image_path, &err) < 0)
+		return cli_report(cli, &err, NULL);
+	if (a->work_path && (r = cli_set_work_dir(cli, o, a->work_path)))
+		return r;
+	return EXIT_OK;
+}
 
-	/* What is there now: nothing, an empty dir, a checkpoint, something else. */
-	if (lstat(final, &st) == 0) {
-		if (!S_ISDIR(st.st_mode)) {
-			r = cli_fail(cli, EXIT_FAILED, "'%s' exists and is not a directory", final);
-			goto out;
-		}
-		exists = true;
-		if (cli_dir_state(final, &empty, &has_inv) < 0) {
-			r = cli_fail(cli, EXIT_FAILED, "'%s': %s", final, strerrordesc_np(errno));
-			goto out;
-		}
-		if (has_inv && !force) {
-			r = cli_fail(cli, EXIT_FAILED,
-				     "'%s' already holds a checkpoint (inventory.img); refusing to overwrite it (use --force)",
-				     final);
-			goto out;
-		}
-		if (!empty && !force) {
-			r = cli_fail(cli, EXIT_FAILED, "'%s' is not empty; refusing to replace it (use --force)", final);
-			goto out;
-		}
-	} else if (errno != ENOENT) {
-		r = cli_fail(cli, EXIT_FAILED, "'%s': %s", final, strerrordesc_np(errno));
-		goto out;
-	} else if (cli_mkdir_p(pdir, 0700) < 0) {
-		r = cli_fail(cli, EXIT_FAILED, "cannot create '%s': %s", pdir, strerrordesc_np(errno));
+static void checkpoint_report(struct cli *cli, const struct checkpoint_args *a, struct progress *prog)
+{
+	double elapsed = cli_elapsed(&prog->start);
+	uint64_t bytes = cli_dir_bytes(a->image_path);
+	json_object *stats = stats_json(a->work_path ? a->work_path : a->image_path, cli);
+	char hb[32];
+
+	cli_progress(cli, "%s pid %d into %s in %.3fs (%llu bytes, %s)", a->pre_dump ? "pre-dumped" : "checkpointed",
+		     (int)a->pid, a->image_path, elapsed, (unsigned long long)bytes,
+		     cli_human_bytes(bytes, hb, sizeof(hb)));
+	if (cli->json) {
+		json_object *j = json_object_new_object();
+		char *abs = realpath(a->image_path, NULL);
+
+		json_object_object_add(j, "pid", json_object_new_int(a->pid));
+		json_object_object_add(j, "image_path", json_object_new_string(abs ? abs : a->image_path));
+		json_object_object_add(j, "work_path", a->work_path ? json_object_new_string(a->work_path) : NULL);
+		json_object_object_add(j, "pre_dump", json_object_new_boolean(a->pre_dump));
+		json_object_object_add(j, "leave_running", json_object_new_boolean(a->leave_running || a->pre_dump));
+		json_object_object_add(j, "elapsed_s", json_object_new_double(elapsed));
+		json_object_object_add(j, "bytes", json_object_new_uint64(bytes));
+		json_object_object_add(j, "phases", json_object_get(prog->phases));
+		json_object_object_add(j, "stats", stats);
+		stats = NULL;
+		free(abs);
+		cli_print_json(j);
+	}
+	json_object_put(stats);
+}
+
+int cmd_checkpoint(struct cli *cli, int argc, char **argv)
+{
+	struct checkpoint_args a = { 0 };
+	struct progress prog = { .cli = cli };
+	ckpt_err err = CKPT_ERR_INIT;
+	ckpt_client *client = NULL;
+	ckpt_opts *o = ckpt_opts_new();
+	int r;
+
+	if (!o)
+		return cli_fail(cli, EXIT_FAILED, "out of memory");
+	r = checkpoint_parse(cli, argc, argv, o, &a);
+	if (r < 0) {
+		r = EXIT_OK; /* --help */
 		goto out;
 	}
-	if (work_path && (r = cli_set_work_dir(cli, o, work_path)))
-		goto out;
-
-	if ((r = cli_client(cli, &client)))
+	if (r || (r = checkpoint_prepare(cli, o, &a)) || (r = cli_client(cli, &client)))
 		goto out;
 	prog.phases = json_object_new_array();
 	if (ckpt_client_set_notify(client, NULL, on_notify, &prog, &err) < 0) {
 		r = cli_report(cli, &err, NULL);
 		goto out;
 	}
-
-	snprintf(tmp, sizeof(tmp), "%s/.%s.ckpt-tmp-XXXXXX", pdir, name);
-	if (!mkdtemp(tmp)) {
-		r = cli_fail(cli, EXIT_FAILED, "cannot create a directory next to '%s': %s", final,
-			     strerrordesc_np(errno));
-		goto out;
-	}
-	if (ckpt_opts_set_images_dir(o, tmp, &err) < 0) {
-		r = cli_report(cli, &err, NULL);
-		cli_rm_rf(tmp);
-		goto out;
-	}
-
-	cli_progress(cli, "%s pid %d into %s%s", pre_dump ? "pre-dumping" : "checkpointing", (int)pid, final,
-		     leave_running || pre_dump ? " (leaving it running)" : "");
+	cli_progress(cli, "%s pid %d into %s%s", a.pre_dump ? "pre-dumping" : "checkpointing", (int)a.pid,
+		     a.image_path, a.leave_running || a.pre_dump ? " (leaving it running)" : "");
 	clock_gettime(CLOCK_MONOTONIC, &prog.start);
-	if ((pre_dump ? ckpt_pre_dump(client, o, &err) : ckpt_dump(client, o, &err)) < 0) {
-		char saved[PATH_MAX + NAME_MAX + 32] = "";
-		const char *lp = NULL;
-
-		/* The log is in the temporary dir, about to go: keep a copy beside it. */
-		if (!work_path && err.log_path[0] && strncmp(err.log_path, tmp, strlen(tmp)) == 0) {
-			const char *base = strrchr(err.log_path, '/');
-
-			snprintf(saved, sizeof(saved), "%s/%s.%s", pdir, name, base ? base + 1 : "dump.log");
-			lp = cli_copy_file(err.log_path, saved) == 0 ? saved : "";
-		}
-		cli_rm_rf(tmp);
-		r = cli_report(cli, &err, lp);
+	if ((a.pre_dump ? ckpt_pre_dump(client, o, &err) : ckpt_dump(client, o, &err)) < 0) {
+		r = cli_report(cli, &err, NULL);
 		goto out;
 	}
-
-	/* Move the new checkpoint into place; an old one goes aside first (--force). */
-	if (exists && empty) {
-		if (rmdir(final) < 0 && errno != ENOENT)
-			exists = true; /* rename below reports it */
-	} else if (exists) {
-		snprintf(old, sizeof(old), "%s/.%s.ckpt-old-XXXXXX", pdir, name);
-		if (!mkdtemp(old) || rename(final, old) < 0) {
-			r = cli_fail(cli, EXIT_FAILED,
-				     "the checkpoint is complete in '%s', but the old '%s' could not be moved aside: %s",
-				     tmp, final, strerrordesc_np(errno));
-			if (old[0] && !strstr(old, "XXXXXX"))
-				rmdir(old);
-			goto out;
-		}
-	}
-	if (rename(tmp, final) < 0) {
-		int e = errno;
-
-		if (old[0])
-			rename(old, final);
-		r = cli_fail(cli, EXIT_FAILED, "the checkpoint is complete in '%s', but could not be renamed to '%s': %s",
-			     tmp, final, strerrordesc_np(e));
-		goto out;
-	}
-	if (old[0] && cli_rm_rf(old) < 0)
-		fprintf(stderr, "%s %s: warning: could not remove the replaced checkpoint '%s'\n", cli->prog,
-			cli->cmd, old);
-	{
-		double elapsed = cli_elapsed(&prog.start);
-		uint64_t bytes = cli_dir_bytes(final);
-		json_object *stats = stats_json(work_path ? work_path : final, cli);
-		char hb[32];
-
-		cli_progress(cli, "%s pid %d into %s in %.3fs (%llu bytes, %s)",
-			     pre_dump ? "pre-dumped" : "checkpointed", (int)pid, final, elapsed,
-			     (unsigned long long)bytes, cli_human_bytes(bytes, hb, sizeof(hb)));
-		if (cli->json) {
-			json_object *j = json_object_new_object();
-			char *abs = realpath(final, NULL);
-
-			json_object_object_add(j, "pid", json_object_new_int(pid));
-			json_object_object_add(j, "image_path", json_object_new_string(abs ? abs : final));
-			json_object_object_add(j, "work_path", work_path ? json_object_new_string(work_path) : NULL);
-			json_object_object_add(j, "pre_dump", json_object_new_boolean(pre_dump));
-			json_object_object_add(j, "leave_running", json_object_new_boolean(leave_running || pre_dump));
-			json_object_object_add(j, "elapsed_s", json_object_new_double(elapsed));
-			json_object_object_add(j, "bytes", json_object_new_uint64(bytes));
-			json_object_object_add(j, "phases", json_object_get(prog.phases));
-			json_object_object_add(j, "stats", stats);
-			stats = NULL;
-			free(abs);
-			cli_print_json(j);
-		}
-		json_object_put(stats);
-	}
+	checkpoint_report(cli, &a, &prog);
 	r = EXIT_OK;
 out:
 	json_object_put(prog.phases);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer: OCI config.json -> options (namespaces), through a temp file. */
-#include "internal.h"
+#include "opts.h"
+#include "parse.h"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "internal.h"
+#include "error.h"
 
 const char *ckpt_strerror(int code)
 {
@@ -39,6 +39,18 @@ void err_reset(ckpt_err *err)
 
 	memset(err, 0, sizeof(*err));
 	err->version = v;
+}
+
+void err_copy(ckpt_err *dst, const ckpt_err *src)
+{
+	unsigned v;
+
+	if (!dst || dst == src)
+		return;
+	/* only layout version 1 exists: both hold the whole struct this library knows */
+	v = dst->version ? dst->version : 1;
+	memcpy(dst, src, sizeof(*dst));
+	dst->version = v;
 }
 
 void ckpt_free(void *p)
@@ -87,6 +99,14 @@ int err_set(ckpt_err *err, int code, const char *fmt, ...)
 	return code;
 }
 
+const char *errno_text(int errnum, char *buf, size_t size)
+{
+	/* the GNU strerror_r returns a static string or fills buf */
+	const char *s = strerror_r(errnum, buf, size);
+
+	return s ? s : "unknown error";
+}
+
 int err_sys(ckpt_err *err, int code, int errnum, const char *fmt, ...)
 {
 	va_list ap;
@@ -100,8 +120,27 @@ int err_sys(ckpt_err *err, int code, int errnum, const char *fmt, ...)
 	va_end(ap);
 	err->sys_errno = errnum;
 	l = strlen(err->msg);
-	snprintf(err->msg + l, sizeof(err->msg) - l, ": %s", strerror_r(errnum, buf, sizeof(buf)));
+	snprintf(err->msg + l, sizeof(err->msg) - l, ": %s", errno_text(errnum, buf, sizeof(buf)));
 	return code;
+}
+
+void err_append(ckpt_err *err, const char *fmt, ...)
+{
+	char tmp[CKPT_ERR_MSG_MAX];
+	va_list ap;
+	size_t l;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	l = strlen(err->msg);
+	if (l + 1 < sizeof(err->msg))
+		snprintf(err->msg + l, sizeof(err->msg) - l, " %s", tmp);
+	for (char *p = err->msg + l; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
 }
 
 void err_prefix(ckpt_err *err, const char *fmt, ...)
@@ -118,8 +157,9 @@ void err_prefix(ckpt_err *err, const char *fmt, ...)
 	memcpy(err->msg, out, sizeof(err->msg));
 }
 
-void err_set_step(ckpt_err *err, const char *step)
+int err_at(ckpt_err *err, const char *step, int code)
 {
-	if (err && !err->step[0])
+	if (err && code < 0 && !err->step[0])
 		snprintf(err->step, sizeof(err->step), "%s", step);
+	return code;
 }

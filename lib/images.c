@@ -29,7 +29,8 @@
 #include <json-c/json.h>
 #include <protobuf-c/protobuf-c.h>
 
-#include "internal.h"
+#include "error.h"
+#include "images.h"
 #include "images/core.pb-c.h"
 #include "images/fdinfo.pb-c.h"
 #include "images/inventory.pb-c.h"
@@ -1243,6 +1244,37 @@ int image_format_version(int dirfd, uint32_t *ret, ckpt_err *err)
 		*ret = info->img_version;
 	assert(rd.budget.live == 0);
 	ckpt_image_info_free(info);
+	rd_close(&rd);
+	return r;
+}
+
+int image_root_pid(int dirfd, pid_t *ret, ckpt_err *err)
+{
+	CkptImg__Pstree *e = NULL;
+	struct img_file f;
+	struct rd rd;
+	int r;
+
+	r = rd_open(&rd, dirfd, ".", err);
+	if (r < 0)
+		return r;
+	r = img_load(&rd, "pstree.img", true, &f);
+	if (r == 0) {
+		r = img_magic(&rd, &f, PSTREE_MAGIC);
+		if (r == 0)
+			r = img_next(&rd, &f, &ckpt_img__pstree__descriptor, (ProtobufCMessage **)&e);
+		if (r == 0)
+			r = err_set(err, CKPT_EBADIMG, "pstree.img: no processes");
+		if (r > 0) {
+			r = 0;
+			if (!e->has_pid || e->pid == 0 || e->pid > INT32_MAX)
+				r = err_set(err, CKPT_EBADIMG, "pstree.img: the root has no valid pid");
+			else
+				*ret = (pid_t)e->pid;
+			msg_free(&rd, e);
+		}
+		img_file_release(&f);
+	}
 	rd_close(&rd);
 	return r;
 }

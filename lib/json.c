@@ -17,7 +17,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "internal.h"
+#include "opts.h"
 
 struct out {
 	char *p;
@@ -269,24 +269,24 @@ static bool put_dir_field(struct out *b, bool *first, const CriuOpts *pb, const 
 			  const ProtobufCFieldDescriptor *f)
 {
 	if (!strcmp(f->name, "images_dir_fd")) {
-		if (o->images_path) {
+		if (o->images.path) {
 			put_key(b, first, "images_dir");
-			put_string(b, o->images_path, strlen(o->images_path));
-		} else if (o->images_fd >= 0 || pb->images_dir_fd >= 0) {
+			put_string(b, o->images.path, strlen(o->images.path));
+		} else if (o->images.fd >= 0 || pb->images_dir_fd >= 0) {
 			put_key(b, first, "images_dir_fd");
-			putf(b, "%d", o->images_fd >= 0 ? o->images_fd : pb->images_dir_fd);
+			putf(b, "%d", o->images.fd >= 0 ? o->images.fd : pb->images_dir_fd);
 		}
 		return true;
 	}
 	if (!strcmp(f->name, "images_dir"))
-		return o->images_path != NULL; /* already shown by path: no duplicate key */
+		return o->images.path != NULL; /* already shown by path: no duplicate key */
 	if (!strcmp(f->name, "work_dir_fd")) {
-		if (o->work_path) {
+		if (o->work.path) {
 			put_key(b, first, "work_dir");
-			put_string(b, o->work_path, strlen(o->work_path));
-		} else if (o->work_fd >= 0 || pb->has_work_dir_fd) {
+			put_string(b, o->work.path, strlen(o->work.path));
+		} else if (o->work.fd >= 0 || pb->has_work_dir_fd) {
 			put_key(b, first, "work_dir_fd");
-			putf(b, "%d", o->work_fd >= 0 ? o->work_fd : pb->work_dir_fd);
+			putf(b, "%d", o->work.fd >= 0 ? o->work.fd : pb->work_dir_fd);
 		}
 		return true;
 	}

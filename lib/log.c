@@ -3,17 +3,17 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "internal.h"
+#include "log.h"
 
-void log_client(const struct ckpt_client *c, int level, const char *fmt, ...)
+void log_at(const struct logger *lg, int level, const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;
 
-	if (!c || !c->log_fn || level > c->log_max)
+	if (!lg || !lg->fn || level > lg->max_level)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	c->log_fn(c->log_userdata, level, line);
+	lg->fn(lg->userdata, level, line);
 }

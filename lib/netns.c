@@ -25,72 +25,23 @@
 #include <netlink/route/link/veth.h>
 #include <netlink/route/route.h>
 
-#include "internal.h"
+#include "netns.h"
+#include "parse.h"
 
-struct netns_veth {
-	char ns_if[IFNAMSIZ];
-	char host_if[IFNAMSIZ];
-	char ns_addr[INET6_ADDRSTRLEN + 4];
-	char host_addr[INET6_ADDRSTRLEN + 4];
-	bool has_veth;
-};
-
-/* "ADDR/PREFIX" with a valid IPv4 or IPv6 address and prefix. */
-static int check_cidr(const char *what, const char *s, ckpt_err *err)
-{
-	char addr[INET6_ADDRSTRLEN + 1];
-	unsigned char buf[sizeof(struct in6_addr)];
-	const char *slash = s ? strchr(s, '/') : NULL;
-	char *end;
-	long prefix;
-	int family;
-
-	if (!s || !*s)
-		return err_set(err, CKPT_EINVAL, "veth: empty %s address", what);
-	if (!slash || slash == s || (size_t)(slash - s) >= sizeof(addr))
-		return err_set(err, CKPT_EINVAL, "veth: %s address '%s' is not ADDRESS/PREFIX", what, s);
-	memcpy(addr, s, (size_t)(slash - s));
-	addr[slash - s] = '\0';
-	family = strchr(addr, ':') ? AF_INET6 : AF_INET;
-	if (inet_pton(family, addr, buf) != 1)
-		return err_set(err, CKPT_EINVAL, "veth: %s address '%s': '%s' is not an IPv%d address", what, s, addr,
-			       family == AF_INET ? 4 : 6);
-	errno = 0;
-	prefix = strtol(slash + 1, &end, 10);
-	if (!slash[1] || *end || errno || prefix < 0 || prefix > (family == AF_INET ? 32 : 128))
-		return err_set(err, CKPT_EINVAL, "veth: %s address '%s': prefix '%s' is not 0..%d", what, s, slash + 1,
-			       family == AF_INET ? 32 : 128);
-	return 0;
-}
-
-static int check_ifname(const char *what, const char *s, ckpt_err *err)
-{
-	if (!s || !*s)
-		return err_set(err, CKPT_EINVAL, "veth: empty %s interface name", what);
-	if (strlen(s) >= IFNAMSIZ)
-		return err_set(err, CKPT_EINVAL, "veth: %s interface name '%s' is longer than %d bytes", what, s,
-			       IFNAMSIZ - 1);
-	for (const char *p = s; *p; p++)
-		if (*p == '/' || *p == ':' || (unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
-			return err_set(err, CKPT_EINVAL, "veth: %s interface name '%s' holds '%c'", what, s, *p);
-	if (!strcmp(s, ".") || !strcmp(s, ".."))
-		return err_set(err, CKPT_EINVAL, "veth: '%s' is not an interface name", s);
-	return 0;
-}
-
-int ckpt_client_set_netns_veth(ckpt_client *c, const char *ns_if, const char *host_if, const char *ns_cidr,
-			       const char *host_cidr, ckpt_err *err)
+int netns_veth_new(const char *ns_if, const char *host_if, const char *ns_cidr, const char *host_cidr,
+		   struct netns_veth **ret, ckpt_err *err)
 {
 	struct netns_veth *v;
 	int r;
 
-	assert_return(c, err, "veth: NULL client");
 	v = calloc(1, sizeof(*v));
 	if (!v)
 		return err_set(err, CKPT_ENOMEM, "veth: out of memory");
 	if (ns_if || host_if || ns_cidr || host_cidr) {
-		if ((r = check_ifname("namespace", ns_if, err)) < 0 || (r = check_ifname("host", host_if, err)) < 0 ||
-		    (r = check_cidr("namespace", ns_cidr, err)) < 0 || (r = check_cidr("host", host_cidr, err)) < 0) {
+		if ((r = check_ifname("veth", "namespace", ns_if, err)) < 0 ||
+		    (r = check_ifname("veth", "host", host_if, err)) < 0 ||
+		    (r = check_cidr("veth", "namespace", ns_cidr, err)) < 0 ||
+		    (r = check_cidr("veth", "host", host_cidr, err)) < 0) {
 			free(v);
 			return r;
 		}
@@ -100,17 +51,15 @@ int ckpt_client_set_netns_veth(ckpt_client *c, const char *ns_if, const char *ho
 		snprintf(v->host_addr, sizeof(v->host_addr), "%s", host_cidr);
 		v->has_veth = true;
 	}
-	free(c->netns_setup);
-	c->netns_setup = v;
+	*ret = v;
 	return 0;
 }
 
-int ckpt_client_set_netns_veth_spec(ckpt_client *c, const char *spec, ckpt_err *err)
+int netns_veth_from_spec(const char *spec, struct netns_veth **ret, ckpt_err *err)
 {
 	char buf[256], *f[4];
 	size_t n = 0;
 
-	assert_return(c, err, "veth: NULL client");
 	if (!spec || strlen(spec) >= sizeof(buf))
 		return err_set(err, CKPT_EINVAL, "veth: '%s' is not NS_IF:HOST_IF:NS_ADDR/PREFIX:HOST_ADDR/PREFIX",
 			       spec ? spec : "(null)");
@@ -138,7 +87,7 @@ int ckpt_client_set_netns_veth_spec(ckpt_client *c, const char *spec, ckpt_err *
 	}
 	if (n != 4)
 		return err_set(err, CKPT_EINVAL, "veth: '%s' is not NS_IF:HOST_IF:NS_ADDR/PREFIX:HOST_ADDR/PREFIX", spec);
-	return ckpt_client_set_netns_veth(c, f[0], f[1], f[2], f[3], err);
+	return netns_veth_new(f[0], f[1], f[2], f[3], ret, err);
 }
 
 /* ---- netlink work ---- */
@@ -157,6 +106,7 @@ static int nl_fail(ckpt_err *err, int nlerr, const char *fmt, ...)
 
 struct ns_sock_job {
 	int nsfd;
+	int protocol;
 	struct nl_sock *sk;
 	int nlerr;
 	int sys;
@@ -175,7 +125,7 @@ static void *open_sock_in_ns(void *arg)
 		j->sys = ENOMEM;
 		return NULL;
 	}
-	j->nlerr = nl_connect(j->sk, NETLINK_ROUTE);
+	j->nlerr = nl_connect(j->sk, j->protocol);
 	if (j->nlerr < 0) {
 		nl_socket_free(j->sk);
 		j->sk = NULL;
@@ -294,10 +244,9 @@ static void delete_link(struct nl_sock *sk, const char *ifname)
 	rtnl_link_put(link);
 }
 
-int netns_setup_run(const ckpt_client *c, pid_t pid, ckpt_err *err)
+int netns_setup_run(const struct netns_veth *v, pid_t pid, ckpt_err *err)
 {
-	const struct netns_veth *v = c->netns_setup;
-	struct ns_sock_job job = { .nsfd = -1 };
+	struct ns_sock_job job = { .nsfd = -1, .protocol = NETLINK_ROUTE };
 	struct nl_sock *host = NULL;
 	struct rtnl_link *veth = NULL, *peer;
 	char path[64];
@@ -374,4 +323,21 @@ out:
 		nl_socket_free(host);
 	close(job.nsfd);
 	return r;
+}
+
+int netns_netlink_socket(int nsfd, int protocol, struct nl_sock **ret, ckpt_err *err)
+{
+	struct ns_sock_job job = { .nsfd = nsfd, .protocol = protocol };
+	pthread_t th;
+	int r;
+
+	r = pthread_create(&th, NULL, open_sock_in_ns, &job);
+	if (r)
+		return err_sys(err, CKPT_ESYS, r, "cannot start a helper thread");
+	pthread_join(th, NULL);
+	if (!job.sk)
+		return job.sys ? err_sys(err, CKPT_ESYS, job.sys, "cannot enter the network namespace")
+			       : nl_fail(err, job.nlerr, "cannot open a netlink socket in the namespace");
+	*ret = job.sk;
+	return 0;
 }

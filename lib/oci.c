@@ -19,7 +19,8 @@
 
 #include <json-c/json.h>
 
-#include "internal.h"
+#include "opts.h"
+#include "parse.h"
 
 #define OCI_MAX_SIZE (4 * 1024 * 1024)
 #define OCI_MAX_DEPTH 64

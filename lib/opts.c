@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "opts.h"
 
 enum opt_type { T_BOOL, T_INT, T_STR, T_STRV, T_SPECIAL };
 
@@ -61,6 +61,10 @@ static const struct opt_def opt_defs[] = {
 	B(CKPT_OPT_TLS_NO_CN_VERIFY, "tls_no_cn_verify", "tls-no-cn-verify"),
 	B(CKPT_OPT_FOLLOW_SYMLINKS, NULL, "follow-symlinks"),
 	B(CKPT_OPT_MANAGE_CGROUPS, "manage_cgroups", "manage-cgroups"),
+	B(CKPT_OPT_OVERWRITE, NULL, "overwrite"),
+	B(CKPT_OPT_SELF_DUMP, NULL, "self-dump"),
+	B(CKPT_OPT_DEFER_CHECKS, NULL, "defer-checks"),
+	B(CKPT_OPT_KEEP_MODES, NULL, "keep-modes"),
 
 	I(CKPT_OPT_LOG_LEVEL, "log_level", "log-level", 0, 4),
 	I(CKPT_OPT_GHOST_LIMIT, "ghost_limit", "ghost-limit", 0, UINT32_MAX),
@@ -149,7 +153,7 @@ static int lookup(const ckpt_opts *o, ckpt_opt key, enum opt_type want, const st
 	return 0;
 }
 
-CriuOpts *opts_new_pb(void)
+CriuOpts *opts_pb_new(void)
 {
 	CriuOpts *pb = malloc(sizeof(*pb));
 
@@ -164,24 +168,14 @@ ckpt_opts *ckpt_opts_new(void)
 
 	if (!o)
 		return NULL;
-	o->pb = opts_new_pb();
+	o->pb = opts_pb_new();
 	if (!o->pb) {
 		free(o);
 		return NULL;
 	}
-	o->images_fd = -1;
-	o->work_fd = -1;
+	o->images.fd = -1;
+	o->work.fd = -1;
 	return o;
-}
-
-static void dir_reset(int *fd, bool *owned, char **path)
-{
-	if (*owned && *fd >= 0)
-		close(*fd);
-	*fd = -1;
-	*owned = false;
-	free(*path);
-	*path = NULL;
 }
 
 void ckpt_opts_free(ckpt_opts *o)
@@ -190,14 +184,14 @@ void ckpt_opts_free(ckpt_opts *o)
 		return;
 	if (o->pb)
 		criu_opts__free_unpacked(o->pb, NULL);
-	dir_reset(&o->images_fd, &o->images_fd_owned, &o->images_path);
-	dir_reset(&o->work_fd, &o->work_fd_owned, &o->work_path);
+	free(o->images.path);
+	free(o->work.path);
 	free(o);
 }
 
 /* ---- validation helpers ---- */
 
-static bool has_ctl(const char *s)
+bool has_control_chars(const char *s)
 {
 	for (; *s; s++)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
@@ -205,15 +199,17 @@ static bool has_ctl(const char *s)
 	return false;
 }
 
-static int check_str(const struct opt_def *d, const char *v, ckpt_err *err)
+static int check_str(const struct ckpt_opts *o, const struct opt_def *d, const char *v, ckpt_err *err)
 {
 	if (!v)
 		return err_set(err, CKPT_EINVAL, "%s: NULL value", d->name);
+	if (o->defer_checks)
+		return 0; /* stored as given; CRIU judges it at request time */
 	if (!*v)
 		return err_set(err, CKPT_EINVAL, "%s: empty value", d->name);
 	if (strlen(v) > PATH_MAX)
 		return err_set(err, CKPT_EINVAL, "%s: value longer than %d bytes", d->name, PATH_MAX);
-	if (has_ctl(v))
+	if (has_control_chars(v))
 		return err_set(err, CKPT_EINVAL, "%s: value contains control characters", d->name);
 	switch (d->key) {
 	case CKPT_OPT_LOG_FILE:
@@ -252,11 +248,24 @@ static int check_str(const struct opt_def *d, const char *v, ckpt_err *err)
 	return 0;
 }
 
-static int check_fd(const char *what, int64_t fd, ckpt_err *err)
+int opts_check_fd(const char *what, int64_t fd, ckpt_err *err)
 {
 	if (fd < 0 || fd > INT32_MAX || fcntl((int)fd, F_GETFD) < 0)
 		return err_set(err, CKPT_EINVAL, "%s: %lld is not an open file descriptor", what, (long long)fd);
 	return 0;
+}
+
+/* The libckpt-only switches (options with no CriuOpts field). */
+static bool *own_switch(ckpt_opts *o, ckpt_opt key)
+{
+	switch (key) {
+	case CKPT_OPT_FOLLOW_SYMLINKS: return &o->follow_symlinks;
+	case CKPT_OPT_OVERWRITE: return &o->overwrite;
+	case CKPT_OPT_SELF_DUMP: return &o->self_dump;
+	case CKPT_OPT_DEFER_CHECKS: return &o->defer_checks;
+	case CKPT_OPT_KEEP_MODES: return &o->keep_modes;
+	default: assert(!"not a libckpt switch"); return NULL;
+	}
 }
 
 /* ---- typed setters ---- */
@@ -284,8 +293,8 @@ int ckpt_opts_set_bool(ckpt_opts *o, ckpt_opt key, bool value, ckpt_err *err)
 		if (clash)
 			return err_set(err, CKPT_EINVAL, "%s: cannot be used together with %s", d->name, other);
 	}
-	if (key == CKPT_OPT_FOLLOW_SYMLINKS) {
-		o->follow_symlinks = value;
+	if (!d->field) {
+		*own_switch(o, key) = value;
 		return 0;
 	}
 	if (key == CKPT_OPT_RST_SIBLING)
@@ -309,7 +318,7 @@ int ckpt_opts_set_int(ckpt_opts *o, ckpt_opt key, int64_t value, ckpt_err *err)
 	switch (key) {
 	case CKPT_OPT_STATUS_FD:
 	case CKPT_OPT_PIDFD_STORE_SK:
-		r = check_fd(d->name, value, err);
+		r = opts_check_fd(d->name, value, err);
 		if (r < 0)
 			return r;
 		break;
@@ -347,7 +356,7 @@ int ckpt_opts_set_str(ckpt_opts *o, ckpt_opt key, const char *value, ckpt_err *e
 
 	if (r < 0)
 		return r;
-	r = check_str(d, value, err);
+	r = check_str(o, d, value, err);
 	if (r < 0)
 		return r;
 	copy = strdup(value);
@@ -385,7 +394,7 @@ int ckpt_opts_add_str(ckpt_opts *o, ckpt_opt key, const char *value, ckpt_err *e
 
 	if (r < 0)
 		return r;
-	r = check_str(d, value, err);
+	r = check_str(o, d, value, err);
 	if (r < 0)
 		return r;
 	copy = strdup(value);
@@ -398,6 +407,11 @@ int ckpt_opts_add_str(ckpt_opts *o, ckpt_opt key, const char *value, ckpt_err *e
 	}
 	*slot = copy;
 	return 0;
+}
+
+void *opts_rep_grow(CriuOpts *pb, const char *field, size_t elem)
+{
+	return rep_grow(pb, protobuf_c_message_descriptor_get_field_by_name(&criu_opts__descriptor, field), elem);
 }
 
 /* Free one field of pb and put it back to its default. */
@@ -445,16 +459,20 @@ int ckpt_opts_clear(ckpt_opts *o, ckpt_opt key, ckpt_err *err)
 		return err_set(err, CKPT_EINVAL, "options: NULL ckpt_opts");
 	if (!d)
 		return err_set(err, CKPT_EINVAL, "options: unknown option key %d", (int)key);
+	if (d->type == T_BOOL && !d->field) {
+		*own_switch(o, key) = false;
+		return 0;
+	}
 	switch (key) {
-	case CKPT_OPT_FOLLOW_SYMLINKS:
-		o->follow_symlinks = false;
-		return 0;
 	case CKPT_OPT_IMAGES_DIR:
-		dir_reset(&o->images_fd, &o->images_fd_owned, &o->images_path);
+	case CKPT_OPT_WORK_DIR: {
+		struct dirspec *ds = key == CKPT_OPT_IMAGES_DIR ? &o->images : &o->work;
+
+		free(ds->path);
+		ds->path = NULL;
+		ds->fd = -1;
 		return 0;
-	case CKPT_OPT_WORK_DIR:
-		dir_reset(&o->work_fd, &o->work_fd_owned, &o->work_path);
-		return 0;
+	}
 	case CKPT_OPT_RST_SIBLING:
 		o->rst_sibling_set = false;
 		break;
@@ -473,353 +491,18 @@ bool ckpt_opts_is_set(const ckpt_opts *o, ckpt_opt key)
 
 	if (!o || !d)
 		return false;
-	if (key == CKPT_OPT_FOLLOW_SYMLINKS)
-		return o->follow_symlinks;
+	if (d->type == T_BOOL && !d->field)
+		return *own_switch((ckpt_opts *)o, key);
 	if (key == CKPT_OPT_IMAGES_DIR)
-		return o->images_fd >= 0;
+		return dirspec_is_set(&o->images);
 	if (key == CKPT_OPT_WORK_DIR)
-		return o->work_fd >= 0;
+		return dirspec_is_set(&o->work);
 	f = field_of(d);
 	if (f->label == PROTOBUF_C_LABEL_REPEATED)
 		return *FIELD(o->pb, f->quantifier_offset, size_t) > 0;
 	if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_MESSAGE)
 		return *FIELD(o->pb, f->offset, void *) != NULL;
 	return *FIELD(o->pb, f->quantifier_offset, protobuf_c_boolean);
-}
-
-/* ---- dedicated setters ---- */
-
-int ckpt_opts_set_pid(ckpt_opts *o, pid_t pid, ckpt_err *err)
-{
-	assert_return(o, err, "pid: NULL ckpt_opts");
-	if (pid <= 0)
-		return err_set(err, CKPT_EINVAL, "pid: %d is not a valid process id (expected > 0)", (int)pid);
-	o->pb->has_pid = 1;
-	o->pb->pid = pid;
-	return 0;
-}
-
-int ckpt_opts_set_leave_running(ckpt_opts *o, bool on, ckpt_err *err)
-{
-	return ckpt_opts_set_bool(o, CKPT_OPT_LEAVE_RUNNING, on, err);
-}
-
-/*
- * Open a directory path. With nofollow, walk it one component at a time with
- * O_NOFOLLOW, so that a symlink planted anywhere along the path is refused.
- */
-static int open_dir(const char *what, const char *path, bool nofollow, int *ret_fd, ckpt_err *err)
-{
-	_cleanup_close_ int fd = -1;
-	struct stat st;
-
-	if (!path || !*path)
-		return err_set(err, CKPT_EINVAL, "%s: empty path", what);
-	if (strlen(path) >= PATH_MAX)
-		return err_set(err, CKPT_EINVAL, "%s: path longer than %d bytes", what, PATH_MAX);
-	if (!nofollow) {
-		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			return err_sys(err, errno == ENOTDIR ? CKPT_EIMAGES : CKPT_EIMAGES, errno,
-				       "%s: cannot open directory '%s'", what, path);
-	} else {
-		_cleanup_free_ char *copy = strdup(path);
-		char *save = NULL, *comp;
-
-		if (!copy)
-			return err_set(err, CKPT_ENOMEM, "%s: out of memory", what);
-		fd = open(path[0] == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			return err_sys(err, CKPT_EIMAGES, errno, "%s: cannot open '%s'", what, path);
-		for (comp = strtok_r(copy, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
-			int nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-
-			if (nfd < 0) {
-				int e = errno;
-
-				if (e == ELOOP || e == ENOTDIR) {
-					struct stat lst;
-
-					if (fstatat(fd, comp, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode))
-						return err_set(err, CKPT_EIMAGES,
-							       "%s: '%s' in '%s' is a symlink (refused; set CKPT_OPT_FOLLOW_SYMLINKS to accept it)",
-							       what, comp, path);
-				}
-				return err_sys(err, CKPT_EIMAGES, e, "%s: cannot open '%s' of '%s'", what, comp, path);
-			}
-			close(fd);
-			fd = nfd;
-		}
-	}
-	if (fstat(fd, &st) < 0)
-		return err_sys(err, CKPT_EIMAGES, errno, "%s: cannot stat '%s'", what, path);
-	if (!S_ISDIR(st.st_mode))
-		return err_set(err, CKPT_EIMAGES, "%s: '%s' is not a directory", what, path);
-	*ret_fd = fd;
-	fd = -1;
-	return 0;
-}
-
-static int set_dir(ckpt_opts *o, const char *what, const char *path, int *fd, bool *owned, char **p,
-		   ckpt_err *err)
-{
-	int nfd, r;
-	char *copy;
-
-	assert_return(o, err, "%s: NULL ckpt_opts", what);
-	r = open_dir(what, path, !o->follow_symlinks, &nfd, err);
-	if (r < 0)
-		return r;
-	copy = strdup(path);
-	if (!copy) {
-		close(nfd);
-		return err_set(err, CKPT_ENOMEM, "%s: out of memory", what);
-	}
-	dir_reset(fd, owned, p);
-	*fd = nfd;
-	*owned = true;
-	*p = copy;
-	return 0;
-}
-
-static int set_dir_fd(ckpt_opts *o, const char *what, int dirfd, int *fd, bool *owned, char **p, ckpt_err *err)
-{
-	struct stat st;
-
-	assert_return(o, err, "%s: NULL ckpt_opts", what);
-	if (dirfd < 0 || fstat(dirfd, &st) < 0)
-		return err_set(err, CKPT_EINVAL, "%s: %d is not an open file descriptor", what, dirfd);
-	if (!S_ISDIR(st.st_mode))
-		return err_set(err, CKPT_EIMAGES, "%s: fd %d is not a directory", what, dirfd);
-	dir_reset(fd, owned, p);
-	*fd = dirfd;
-	return 0;
-}
-
-int ckpt_opts_set_images_dir(ckpt_opts *o, const char *path, ckpt_err *err)
-{
-	return set_dir(o, "images-dir", path, &o->images_fd, &o->images_fd_owned, &o->images_path, err);
-}
-
-int ckpt_opts_set_images_dir_fd(ckpt_opts *o, int dirfd, ckpt_err *err)
-{
-	return set_dir_fd(o, "images-dir", dirfd, &o->images_fd, &o->images_fd_owned, &o->images_path, err);
-}
-
-int ckpt_opts_set_work_dir(ckpt_opts *o, const char *path, ckpt_err *err)
-{
-	return set_dir(o, "work-dir", path, &o->work_fd, &o->work_fd_owned, &o->work_path, err);
-}
-
-int ckpt_opts_set_work_dir_fd(ckpt_opts *o, int dirfd, ckpt_err *err)
-{
-	return set_dir_fd(o, "work-dir", dirfd, &o->work_fd, &o->work_fd_owned, &o->work_path, err);
-}
-
-int ckpt_opts_set_parent_images(ckpt_opts *o, const char *relpath, ckpt_err *err)
-{
-	const char *s;
-	char *copy;
-
-	assert_return(o, err, "parent-images: NULL ckpt_opts");
-	if (!relpath || !*relpath)
-		return err_set(err, CKPT_EINVAL, "parent-images: empty path");
-	if (relpath[0] == '/')
-		return err_set(err, CKPT_EINVAL,
-			       "parent-images: '%s' is absolute (expected a path relative to the images dir)",
-			       relpath);
-	for (s = relpath; *s;) {
-		size_t l = strcspn(s, "/");
-
-		if (l == 2 && s[0] == '.' && s[1] == '.' && s != relpath)
-			return err_set(err, CKPT_EINVAL,
-				       "parent-images: '%s' climbs with '..' after its first component", relpath);
-		s += l;
-		while (*s == '/')
-			s++;
-	}
-	if (has_ctl(relpath) || strlen(relpath) >= PATH_MAX)
-		return err_set(err, CKPT_EINVAL, "parent-images: '%s' is not a usable path", relpath);
-	copy = strdup(relpath);
-	if (!copy)
-		return err_set(err, CKPT_ENOMEM, "parent-images: out of memory");
-	free(o->pb->parent_img);
-	o->pb->parent_img = copy;
-	return 0;
-}
-
-/* ---- structured adders ---- */
-
-static int req_str(const char *what, const char *field, const char *v, ckpt_err *err)
-{
-	if (!v || !*v)
-		return err_set(err, CKPT_EINVAL, "%s: empty %s", what, field);
-	if (has_ctl(v) || strlen(v) >= PATH_MAX)
-		return err_set(err, CKPT_EINVAL, "%s: %s '%s' is not usable", what, field, v);
-	return 0;
-}
-
-#define REP_FIELD(name) protobuf_c_message_descriptor_get_field_by_name(&criu_opts__descriptor, name)
-
-int ckpt_opts_add_ext_mount(ckpt_opts *o, const char *key, const char *value, ckpt_err *err)
-{
-	ExtMountMap *m, **slot;
-	int r;
-
-	assert_return(o, err, "ext-mount-map: NULL ckpt_opts");
-	if ((r = req_str("ext-mount-map", "key", key, err)) < 0 ||
-	    (r = req_str("ext-mount-map", "value", value, err)) < 0)
-		return r;
-	m = malloc(sizeof(*m));
-	if (!m)
-		return err_set(err, CKPT_ENOMEM, "ext-mount-map: out of memory");
-	ext_mount_map__init(m);
-	m->key = strdup(key);
-	m->val = strdup(value);
-	slot = (m->key && m->val) ? rep_grow(o->pb, REP_FIELD("ext_mnt"), sizeof(*slot)) : NULL;
-	if (!slot) {
-		ext_mount_map__free_unpacked(m, NULL);
-		return err_set(err, CKPT_ENOMEM, "ext-mount-map: out of memory");
-	}
-	*slot = m;
-	return 0;
-}
-
-int ckpt_opts_add_veth(ckpt_opts *o, const char *if_in, const char *if_out, ckpt_err *err)
-{
-	CriuVethPair *v, **slot;
-	int r;
-
-	assert_return(o, err, "veth-pair: NULL ckpt_opts");
-	if ((r = req_str("veth-pair", "inside name", if_in, err)) < 0 ||
-	    (r = req_str("veth-pair", "outside name", if_out, err)) < 0)
-		return r;
-	if (strlen(if_in) >= 16 || strlen(if_out) >= 16)
-		return err_set(err, CKPT_EINVAL, "veth-pair: '%s'/'%s': interface names are at most 15 bytes",
-			       if_in, if_out);
-	v = malloc(sizeof(*v));
-	if (!v)
-		return err_set(err, CKPT_ENOMEM, "veth-pair: out of memory");
-	criu_veth_pair__init(v);
-	v->if_in = strdup(if_in);
-	v->if_out = strdup(if_out);
-	slot = (v->if_in && v->if_out) ? rep_grow(o->pb, REP_FIELD("veths"), sizeof(*slot)) : NULL;
-	if (!slot) {
-		criu_veth_pair__free_unpacked(v, NULL);
-		return err_set(err, CKPT_ENOMEM, "veth-pair: out of memory");
-	}
-	*slot = v;
-	return 0;
-}
-
-int ckpt_opts_add_inherit_fd(ckpt_opts *o, int fd, const char *key, ckpt_err *err)
-{
-	InheritFd *x, **slot;
-	int r;
-
-	assert_return(o, err, "inherit-fd: NULL ckpt_opts");
-	if ((r = check_fd("inherit-fd", fd, err)) < 0)
-		return r;
-	if ((r = req_str("inherit-fd", "key", key, err)) < 0)
-		return r;
-	x = malloc(sizeof(*x));
-	if (!x)
-		return err_set(err, CKPT_ENOMEM, "inherit-fd: out of memory");
-	inherit_fd__init(x);
-	x->fd = fd;
-	x->key = strdup(key);
-	slot = x->key ? rep_grow(o->pb, REP_FIELD("inherit_fd"), sizeof(*slot)) : NULL;
-	if (!slot) {
-		inherit_fd__free_unpacked(x, NULL);
-		return err_set(err, CKPT_ENOMEM, "inherit-fd: out of memory");
-	}
-	*slot = x;
-	return 0;
-}
-
-int ckpt_opts_add_join_ns(ckpt_opts *o, const char *ns, const char *ns_file, const char *extra_opt,
-			  ckpt_err *err)
-{
-	static const char *const known[] = { "net", "ipc", "uts", "user", "pid", "mnt", "time", "cgroup" };
-	JoinNamespace *j, **slot;
-	bool ok = false;
-	int r;
-
-	assert_return(o, err, "join-ns: NULL ckpt_opts");
-	if ((r = req_str("join-ns", "namespace", ns, err)) < 0 || (r = req_str("join-ns", "file", ns_file, err)) < 0)
-		return r;
-	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
-		ok |= !strcmp(ns, known[i]);
-	if (!ok)
-		return err_set(err, CKPT_EINVAL,
-			       "join-ns: unknown namespace '%s' (expected net, ipc, uts, user, pid, mnt, time or cgroup)",
-			       ns);
-	if (strncmp(ns_file, "pid:", 4) && ns_file[0] != '/')
-		return err_set(err, CKPT_EINVAL, "join-ns: '%s' is neither an absolute path nor pid:N", ns_file);
-	j = malloc(sizeof(*j));
-	if (!j)
-		return err_set(err, CKPT_ENOMEM, "join-ns: out of memory");
-	join_namespace__init(j);
-	j->ns = strdup(ns);
-	j->ns_file = strdup(ns_file);
-	j->extra_opt = extra_opt ? strdup(extra_opt) : NULL;
-	slot = (j->ns && j->ns_file && (!extra_opt || j->extra_opt))
-		       ? rep_grow(o->pb, REP_FIELD("join_ns"), sizeof(*slot))
-		       : NULL;
-	if (!slot) {
-		join_namespace__free_unpacked(j, NULL);
-		return err_set(err, CKPT_ENOMEM, "join-ns: out of memory");
-	}
-	*slot = j;
-	return 0;
-}
-
-int ckpt_opts_add_cgroup_root(ckpt_opts *o, const char *controller, const char *path, ckpt_err *err)
-{
-	CgroupRoot *g, **slot;
-	int r;
-
-	assert_return(o, err, "cgroup-root: NULL ckpt_opts");
-	if ((r = req_str("cgroup-root", "path", path, err)) < 0)
-		return r;
-	if (path[0] != '/')
-		return err_set(err, CKPT_EINVAL, "cgroup-root: '%s' is not an absolute path", path);
-	if (controller && (r = req_str("cgroup-root", "controller", controller, err)) < 0)
-		return r;
-	g = malloc(sizeof(*g));
-	if (!g)
-		return err_set(err, CKPT_ENOMEM, "cgroup-root: out of memory");
-	cgroup_root__init(g);
-	g->path = strdup(path);
-	g->ctrl = controller ? strdup(controller) : NULL;
-	slot = (g->path && (!controller || g->ctrl)) ? rep_grow(o->pb, REP_FIELD("cg_root"), sizeof(*slot)) : NULL;
-	if (!slot) {
-		cgroup_root__free_unpacked(g, NULL);
-		return err_set(err, CKPT_ENOMEM, "cgroup-root: out of memory");
-	}
-	*slot = g;
-	return 0;
-}
-
-int ckpt_opts_add_unix_sk_ino(ckpt_opts *o, uint32_t inode, ckpt_err *err)
-{
-	UnixSk *u, **slot;
-
-	assert_return(o, err, "ext-unix-sk: NULL ckpt_opts");
-	if (!inode)
-		return err_set(err, CKPT_EINVAL, "ext-unix-sk: inode 0 is not a socket inode");
-	u = malloc(sizeof(*u));
-	if (!u)
-		return err_set(err, CKPT_ENOMEM, "ext-unix-sk: out of memory");
-	unix_sk__init(u);
-	u->inode = inode;
-	slot = rep_grow(o->pb, REP_FIELD("unix_sk_ino"), sizeof(*slot));
-	if (!slot) {
-		free(u);
-		return err_set(err, CKPT_ENOMEM, "ext-unix-sk: out of memory");
-	}
-	*slot = u;
-	return 0;
 }
 
 /* ---- clone and request encoding ---- */
@@ -840,19 +523,13 @@ static int copy_pb(const CriuOpts *src, CriuOpts **ret)
 	return 0;
 }
 
-static int dup_dir(int fd, bool owned, const char *path, int *nfd, bool *nowned, char **npath)
+static int dirspec_copy(const struct dirspec *src, struct dirspec *dst)
 {
-	if (fd >= 0 && owned) {
-		*nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-		if (*nfd < 0)
-			return CKPT_ESYS;
-		*nowned = true;
-	} else {
-		*nfd = fd;
-	}
-	if (path) {
-		*npath = strdup(path);
-		if (!*npath)
+	dst->fd = src->fd;
+	dst->path = NULL;
+	if (src->path) {
+		dst->path = strdup(src->path);
+		if (!dst->path)
 			return CKPT_ENOMEM;
 	}
 	return 0;
@@ -867,32 +544,28 @@ int ckpt_opts_clone(const ckpt_opts *o, ckpt_opts **ret_copy, ckpt_err *err)
 	n = calloc(1, sizeof(*n));
 	if (!n)
 		return err_set(err, CKPT_ENOMEM, "clone: out of memory");
-	n->images_fd = n->work_fd = -1;
+	*n = *o;
+	n->pb = NULL;
+	n->images.path = n->work.path = NULL;
 	r = copy_pb(o->pb, &n->pb);
 	if (r == 0)
-		r = dup_dir(o->images_fd, o->images_fd_owned, o->images_path, &n->images_fd, &n->images_fd_owned,
-			    &n->images_path);
+		r = dirspec_copy(&o->images, &n->images);
 	if (r == 0)
-		r = dup_dir(o->work_fd, o->work_fd_owned, o->work_path, &n->work_fd, &n->work_fd_owned, &n->work_path);
+		r = dirspec_copy(&o->work, &n->work);
 	if (r < 0) {
-		int e = errno;
-
 		ckpt_opts_free(n);
-		return r == CKPT_ESYS ? err_sys(err, r, e, "clone: cannot duplicate a directory fd")
-				      : err_set(err, r, "clone: out of memory");
+		return err_set(err, r, "clone: out of memory");
 	}
-	n->follow_symlinks = o->follow_symlinks;
-	n->rst_sibling_set = o->rst_sibling_set;
 	*ret_copy = n;
 	return 0;
 }
 
-CriuOpts *opts_for_request(const ckpt_opts *o, ckpt_err *err)
+CriuOpts *opts_pb_for_request(const ckpt_opts *o, int images_fd, int work_fd, ckpt_err *err)
 {
 	CriuOpts *pb;
 
 	if (!o) {
-		pb = opts_new_pb();
+		pb = opts_pb_new();
 		if (!pb)
 			err_set(err, CKPT_ENOMEM, "out of memory");
 		return pb;
@@ -901,10 +574,10 @@ CriuOpts *opts_for_request(const ckpt_opts *o, ckpt_err *err)
 		err_set(err, CKPT_ENOMEM, "out of memory encoding the options");
 		return NULL;
 	}
-	pb->images_dir_fd = o->images_fd;
-	if (o->work_fd >= 0) {
+	pb->images_dir_fd = images_fd;
+	if (work_fd >= 0) {
 		pb->has_work_dir_fd = 1;
-		pb->work_dir_fd = o->work_fd;
+		pb->work_dir_fd = work_fd;
 	}
 	return pb;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Parsers and validating setters for option values that have structure:
- * page-server addresses, cgroup modes, network lock methods and namespace
- * masks.
+ * Parsers of values that have structure, pure: addresses, interface names
+ * and CIDR addresses, cgroup modes, network lock methods, namespace names
+ * and masks.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "parse.h"
 
 #ifndef CLONE_NEWCGROUP
 #define CLONE_NEWCGROUP 0x02000000
@@ -26,7 +26,6 @@
 /* ------------------------------------------------------------------ */
 
 #define ADDR_EXPECTED "expected ADDRESS:PORT, HOSTNAME:PORT or [IPv6]:PORT"
-#define HOSTNAME_MAX 253
 #define LABEL_MAX 63
 /* An IPv6 literal with an optional %zone. */
 #define IP6_LITERAL_MAX (INET6_ADDRSTRLEN + 1 + IF_NAMESIZE)
@@ -222,96 +221,32 @@ int ckpt_parse_address_port(const char *address_port, char *ret_address, size_t 
 	return 0;
 }
 
-/* Replace o's page-server info; address (len bytes) may be NULL. */
-static int ps_set(struct ckpt_opts *o, const char *address, size_t len, int port, ckpt_err *err)
+const char *address_problem(const char *address, const char **ret_host, size_t *ret_len)
 {
-	CriuPageServerInfo *ps;
+	const char *host = address, *p;
+	size_t len = strlen(address);
 
-	ps = malloc(sizeof(*ps));
-	if (!ps)
-		return err_set(err, CKPT_ENOMEM, "page server: out of memory");
-	criu_page_server_info__init(ps);
-	if (address) {
-		ps->address = strndup(address, len);
-		if (!ps->address) {
-			free(ps);
-			return err_set(err, CKPT_ENOMEM, "page server: out of memory");
-		}
+	for (p = address; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c <= 0x20 || c >= 0x7f)
+			return "it contains whitespace, a control or a non-ASCII character";
 	}
-	ps->has_port = true;
-	ps->port = port;
-
-	if (o->pb->ps)
-		criu_page_server_info__free_unpacked(o->pb->ps, NULL);
-	o->pb->ps = ps;
-	return 0;
-}
-
-int ckpt_opts_set_page_server(ckpt_opts *o, const char *address_port, ckpt_err *err)
-{
-	char host[HOSTNAME_MAX + 3];
-	uint16_t port;
-	int r;
-
-	assert_return(o, err, "page server: the options are NULL");
-	r = ckpt_parse_address_port(address_port, host, sizeof(host), &port, err);
-	if (r < 0) {
-		err_prefix(err, "page server");
-		return r;
+	*ret_host = host;
+	*ret_len = len;
+	if (len >= 2 && address[0] == '[' && address[len - 1] == ']') {
+		*ret_host = host + 1;
+		*ret_len = len - 2;
+		return check_ip6(host + 1, len - 2);
 	}
-	return ps_set(o, host, strlen(host), port, err);
-}
-
-int ckpt_opts_set_page_server_addr(ckpt_opts *o, const char *address, int port, ckpt_err *err)
-{
-	const char *host = address, *why, *p;
-	size_t len = 0;
-
-	assert_return(o, err, "page server: the options are NULL");
-	assert_return(port >= 0 && port <= 65535, err,
-		      "page server: port %d is out of range; expected 0-65535 (0: CRIU picks one)",
-		      port);
-	if (address) {
-		len = strlen(address);
-		for (p = address; *p; p++) {
-			unsigned char c = (unsigned char)*p;
-
-			if (c <= 0x20 || c >= 0x7f)
-				return err_set(err, CKPT_EINVAL,
-					       "page server: address \"%s\" contains whitespace, a control or a non-ASCII character; expected an IP address or a host name",
-					       address);
-		}
-		if (len >= 2 && address[0] == '[' && address[len - 1] == ']') {
-			host++;
-			len -= 2;
-			why = check_ip6(host, len);
-		} else if (memchr(address, ':', len)) {
-			why = check_ip6(host, len);
-		} else {
-			why = check_host(host, len);
-		}
-		if (why)
-			return err_set(err, CKPT_EINVAL,
-				       "page server: address \"%s\": %s; expected an IPv4 address, an IPv6 address or a host name",
-				       address, why);
-	}
-	return ps_set(o, address ? host : NULL, len, port, err);
+	if (memchr(address, ':', len))
+		return check_ip6(host, len);
+	return check_host(host, len);
 }
 
 /* ------------------------------------------------------------------ */
 /* Cgroup mode and network lock method                                 */
 /* ------------------------------------------------------------------ */
-
-_Static_assert((int)CKPT_CGROUP_IGNORE == (int)CRIU_CG_MODE__IGNORE, "cgroup mode values");
-_Static_assert((int)CKPT_CGROUP_NONE == (int)CRIU_CG_MODE__CG_NONE, "cgroup mode values");
-_Static_assert((int)CKPT_CGROUP_PROPS == (int)CRIU_CG_MODE__PROPS, "cgroup mode values");
-_Static_assert((int)CKPT_CGROUP_SOFT == (int)CRIU_CG_MODE__SOFT, "cgroup mode values");
-_Static_assert((int)CKPT_CGROUP_FULL == (int)CRIU_CG_MODE__FULL, "cgroup mode values");
-_Static_assert((int)CKPT_CGROUP_STRICT == (int)CRIU_CG_MODE__STRICT, "cgroup mode values");
-_Static_assert((int)CKPT_CGROUP_DEFAULT == (int)CRIU_CG_MODE__DEFAULT, "cgroup mode values");
-_Static_assert((int)CKPT_NETWORK_LOCK_IPTABLES == (int)CRIU_NETWORK_LOCK_METHOD__IPTABLES, "lock values");
-_Static_assert((int)CKPT_NETWORK_LOCK_NFTABLES == (int)CRIU_NETWORK_LOCK_METHOD__NFTABLES, "lock values");
-_Static_assert((int)CKPT_NETWORK_LOCK_SKIP == (int)CRIU_NETWORK_LOCK_METHOD__SKIP, "lock values");
 
 static const char *const cgroup_mode_names[] = {
 	[CKPT_CGROUP_IGNORE] = "ignore", [CKPT_CGROUP_NONE] = "none",
@@ -319,7 +254,6 @@ static const char *const cgroup_mode_names[] = {
 	[CKPT_CGROUP_FULL] = "full",     [CKPT_CGROUP_STRICT] = "strict",
 	[CKPT_CGROUP_DEFAULT] = "default",
 };
-#define CGROUP_MODES_EXPECTED "expected one of ignore, none, props, soft, full, strict, default"
 
 static const char *const network_lock_names[] = {
 	[CKPT_NETWORK_LOCK_IPTABLES] = "iptables",
@@ -347,18 +281,6 @@ int ckpt_cgroup_mode_from_string(const char *name, ckpt_cgroup_mode *out, ckpt_e
 			return 0;
 		}
 	return err_set(err, CKPT_EINVAL, "unknown cgroup mode \"%s\"; " CGROUP_MODES_EXPECTED, name);
-}
-
-int ckpt_opts_set_cgroup_mode(ckpt_opts *o, ckpt_cgroup_mode mode, ckpt_err *err)
-{
-	assert_return(o, err, "cgroup mode: the options are NULL");
-	assert_return(ckpt_cgroup_mode_name(mode), err,
-		      "cgroup mode %d is not a ckpt_cgroup_mode; " CGROUP_MODES_EXPECTED
-		      " (CKPT_CGROUP_IGNORE..CKPT_CGROUP_DEFAULT)",
-		      (int)mode);
-	o->pb->has_manage_cgroups_mode = true;
-	o->pb->manage_cgroups_mode = (CriuCgMode)mode;
-	return 0;
 }
 
 const char *ckpt_network_lock_name(ckpt_network_lock method)
@@ -628,22 +550,49 @@ int ckpt_ns_mask_of_pid(pid_t pid, uint32_t *mask, ckpt_err *err)
 	return 0;
 }
 
-int ckpt_opts_set_empty_ns(ckpt_opts *o, uint32_t mask, ckpt_err *err)
-{
-	char names[128];
 
-	assert_return(o, err, "empty-ns: the options are NULL");
-	assert_return(!(mask & ~NS_KNOWN_MASK), err,
-		      "empty-ns mask 0x%x has bits 0x%x that are no namespace; expected CLONE_NEWNET (network) or 0",
-		      mask, mask & ~NS_KNOWN_MASK);
-	if (mask & ~(uint32_t)CLONE_NEWNET) {
-		if (ckpt_ns_mask_to_string(mask & ~(uint32_t)CLONE_NEWNET, names, sizeof(names), NULL) < 0)
-			snprintf(names, sizeof(names), "0x%x", mask & ~(uint32_t)CLONE_NEWNET);
-		return err_set(err, CKPT_EINVAL,
-			       "empty-ns mask 0x%x: CRIU cannot restore into an empty \"%s\" namespace; expected CLONE_NEWNET (network) or 0",
-			       mask, names);
-	}
-	o->pb->has_empty_ns = mask != 0;
-	o->pb->empty_ns = mask;
+/* ------------------------------------------------------------------ */
+/* Interface names and CIDR addresses                                  */
+/* ------------------------------------------------------------------ */
+
+int check_ifname(const char *what, const char *which, const char *s, ckpt_err *err)
+{
+	if (!s || !*s)
+		return err_set(err, CKPT_EINVAL, "%s: empty %s interface name", what, which);
+	if (strlen(s) >= IFNAMSIZ)
+		return err_set(err, CKPT_EINVAL, "%s: %s interface name '%s' is longer than %d bytes", what, which, s,
+			       IFNAMSIZ - 1);
+	for (const char *p = s; *p; p++)
+		if (*p == '/' || *p == ':' || (unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+			return err_set(err, CKPT_EINVAL, "%s: %s interface name '%s' holds '%c'", what, which, s, *p);
+	if (!strcmp(s, ".") || !strcmp(s, ".."))
+		return err_set(err, CKPT_EINVAL, "%s: '%s' is not an interface name", what, s);
+	return 0;
+}
+
+int check_cidr(const char *what, const char *which, const char *s, ckpt_err *err)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	unsigned char buf[sizeof(struct in6_addr)];
+	const char *slash = s ? strchr(s, '/') : NULL;
+	char *end;
+	long prefix;
+	int family;
+
+	if (!s || !*s)
+		return err_set(err, CKPT_EINVAL, "%s: empty %s address", what, which);
+	if (!slash || slash == s || (size_t)(slash - s) >= sizeof(addr))
+		return err_set(err, CKPT_EINVAL, "%s: %s address '%s' is not ADDRESS/PREFIX", what, which, s);
+	memcpy(addr, s, (size_t)(slash - s));
+	addr[slash - s] = '\0';
+	family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(family, addr, buf) != 1)
+		return err_set(err, CKPT_EINVAL, "%s: %s address '%s': '%s' is not an IPv%d address", what, which, s,
+			       addr, family == AF_INET ? 4 : 6);
+	errno = 0;
+	prefix = strtol(slash + 1, &end, 10);
+	if (!slash[1] || *end || errno || prefix < 0 || prefix > (family == AF_INET ? 32 : 128))
+		return err_set(err, CKPT_EINVAL, "%s: %s address '%s': prefix '%s' is not 0..%d", what, which, s,
+			       slash + 1, family == AF_INET ? 32 : 128);
 	return 0;
 }

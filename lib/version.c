@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "internal.h"
+#include <ckpt/ckpt.h>
 
 const char *ckpt_version(void)
 {

@@ -17,9 +17,11 @@
  *    not be used by two threads at the same time. Callbacks run
  *    synchronously on the calling thread.
  *  - Child processes: in swrk mode (the default) each request spawns
- *    `criu swrk` and reaps exactly that pid with waitpid(pid). A caller
+ *    `criu swrk` and reaps exactly that child through its pidfd. A caller
  *    that reaps with waitpid(-1) or ignores SIGCHLD (SIG_IGN) can steal
- *    that status; the library then still returns, reporting what it saw.
+ *    that status; the library then reports it as unknown, and never signals
+ *    the pid again. Signals go only to criu and to what CRIU created for the
+ *    call, always through pidfds (Linux 5.4 or newer).
  */
 #ifndef CKPT_CKPT_H
 #define CKPT_CKPT_H
@@ -142,18 +144,20 @@ CKPT_EXPORT int ckpt_opts_clone(const ckpt_opts *o, ckpt_opts **ret_copy, ckpt_e
 
 /* The target of a dump; must be > 0 and exist when the dump is sent. */
 CKPT_EXPORT int ckpt_opts_set_pid(ckpt_opts *o, pid_t pid, ckpt_err *err);
+/* The pid set, or 0. */
+CKPT_EXPORT pid_t ckpt_opts_get_pid(const ckpt_opts *o);
 
 /*
- * Images directory by path: the path must exist and be a directory; it is
- * opened now (O_DIRECTORY|O_CLOEXEC) and the fd is kept, so what CRIU
- * writes is the directory that was checked, whatever happens to the path
- * afterwards. The path is walked one component at a time with O_NOFOLLOW:
- * a symlink anywhere along it is refused (CKPT_EIMAGES, naming it), so a
- * planted link cannot redirect a root dump, unless CKPT_OPT_FOLLOW_SYMLINKS
- * was set before this call.
+ * Images directory by path. The path is made absolute and checked now: it
+ * must be a directory, or not exist with a directory as its parent (a dump
+ * creates it). At each request it is opened afresh, walked one component at
+ * a time with O_NOFOLLOW: a symlink anywhere along it is refused
+ * (CKPT_EIMAGES, naming it), so a planted link cannot redirect a root dump,
+ * unless CKPT_OPT_FOLLOW_SYMLINKS is set; CRIU is handed that fd, so what it
+ * writes is the directory that was checked.
  */
 CKPT_EXPORT int ckpt_opts_set_images_dir(ckpt_opts *o, const char *path, ckpt_err *err);
-/* Images directory by fd (borrowed: it must stay open until the request ends). */
+/* Images directory by fd (borrowed: it must stay open until the request ends); written in place. */
 CKPT_EXPORT int ckpt_opts_set_images_dir_fd(ckpt_opts *o, int dirfd, ckpt_err *err);
 /* Work directory (CRIU's log and temporary files); defaults to the images dir. */
 CKPT_EXPORT int ckpt_opts_set_work_dir(ckpt_opts *o, const char *path, ckpt_err *err);
@@ -194,6 +198,14 @@ typedef enum ckpt_opt {
 	CKPT_OPT_TLS_NO_CN_VERIFY = 26,
 	CKPT_OPT_FOLLOW_SYMLINKS = 27, /* libckpt: accept symlinks in images/work dir paths */
 	CKPT_OPT_MANAGE_CGROUPS = 28,  /* CRIU's legacy bool; prefer ckpt_opts_set_cgroup_mode */
+	/*
+	 * libckpt's own switches (0.2). The defaults are the safe ones; these
+	 * give libcriu's behaviour to callers that need it (compat/libcriu).
+	 */
+	CKPT_OPT_OVERWRITE = 29,       /* a dump may write into a dir that holds a checkpoint */
+	CKPT_OPT_SELF_DUMP = 30,       /* with no pid set, a dump dumps the calling process (see ckpt_dump) */
+	CKPT_OPT_DEFER_CHECKS = 31,    /* string values are stored as given: CRIU judges them at request time */
+	CKPT_OPT_KEEP_MODES = 32,      /* images keep CRIU's modes; the images dir's owner and mode are not checked */
 
 	/* int */
 	CKPT_OPT_LOG_LEVEL = 100,      /* 0..4 */
@@ -356,7 +368,16 @@ CKPT_EXPORT int ckpt_client_set_criu_path(ckpt_client *c, const char *path, ckpt
 CKPT_EXPORT int ckpt_client_set_service(ckpt_client *c, const char *socket_path, ckpt_err *err);
 /* Service mode: the daemon must run as root or as this uid (checked with SO_PEERCRED). */
 CKPT_EXPORT int ckpt_client_set_service_uid(ckpt_client *c, uid_t uid, ckpt_err *err);
-/* Deadline of each request, in milliseconds; 0 means none. Default 120000. */
+/*
+ * The deadline of every request, in milliseconds; 0 means none. Unset (the
+ * default), version, check and feature check have a 30 s deadline, and dump,
+ * pre-dump, restore and page server none (a healthy dump of a large tree may
+ * take long); starting criu and connecting to a service are bounded either way
+ * (a busy service is retried for at most 30 s without a deadline). A deadline
+ * bounds the whole call to deadline + 2 s: criu and what it forked are killed
+ * and reaped within that; a criu that cannot be reaped in time (stuck in the
+ * kernel) is kept and reaped at the client's next call or at free.
+ */
 CKPT_EXPORT int ckpt_client_set_timeout_ms(ckpt_client *c, unsigned ms, ckpt_err *err);
 /*
  * Environment of the spawned criu, "NAME=VALUE" strings copied now. By
@@ -380,6 +401,14 @@ CKPT_EXPORT int ckpt_client_set_criu_stdio(ckpt_client *c, int in, int out, int 
  * not affect an already prepared criu. ckpt_client_free kills an unused one.
  */
 CKPT_EXPORT int ckpt_client_prepare(ckpt_client *c, ckpt_err *err);
+
+/*
+ * The pty master CRIU passed during the client's last restore
+ * (CKPT_OPT_ORPHAN_PTS_MASTER), when no notification callback took it: the
+ * caller owns it from here (CLOEXEC). -1 if there is none or it was taken.
+ * An untaken one is closed by the next restore or by ckpt_client_free.
+ */
+CKPT_EXPORT int ckpt_client_take_pts_master(ckpt_client *c);
 
 /* Diagnostics (never failures: those travel in ckpt_err). Off by default. */
 enum { CKPT_LOG_ERROR = 0, CKPT_LOG_WARNING = 1, CKPT_LOG_INFO = 2, CKPT_LOG_DEBUG = 3 };
@@ -454,9 +483,28 @@ CKPT_EXPORT int ckpt_feature_check(ckpt_client *c, uint32_t want, uint32_t *ret_
 
 /*
  * Dump the tree rooted at the pid in o into the images dir. Without
- * leave-running the tree is killed once dumped. On failure the tree keeps
- * running and the images dir is marked incomplete: its inventory.img is
- * removed, so nothing can take it for a checkpoint.
+ * leave-running the tree is killed once dumped.
+ *
+ * An images dir given by path that does not exist or is an empty directory
+ * is written through a staging directory, PARENT/.NAME.ckpt-tmp-XXXXXX (0700),
+ * renamed to NAME only once the dump succeeded. Any other images dir is
+ * written in place. A dir that holds a checkpoint is refused (CKPT_EEXIST)
+ * unless CKPT_OPT_OVERWRITE. The files this dump created are made owner-only
+ * (unless CKPT_OPT_KEEP_MODES); files that were there before are never touched.
+ *
+ * When CRIU fails and says so, the tree keeps running and nothing that looks
+ * like a checkpoint is left: the staging dir is removed (CRIU's log is kept
+ * as PARENT/NAME.dump.log) or, in place, the inventory.img this dump created.
+ * When the outcome is unknown (a deadline, criu gone, a malformed reply:
+ * CKPT_ERR_F_OUTCOME_UNKNOWN), CRIU may have finished: if the tree is gone
+ * (CKPT_ERR_F_TARGET_GONE), its images are kept where they are, never renamed
+ * into place, and named in err->images_path (CKPT_ERR_F_IMAGES_KEPT); if it
+ * still runs, its freezer cgroup is thawed and CRIU's nftables lock removed.
+ *
+ * With CKPT_OPT_SELF_DUMP and no pid, the calling process is dumped (criu
+ * is started outside its tree, and the call has no deadline): 0 in the
+ * process that dumped itself (with leave-running), 1 in a process restored
+ * from those images.
  */
 CKPT_EXPORT int ckpt_dump(ckpt_client *c, const ckpt_opts *o, ckpt_err *err);
 /* A pre-dump (memory only, the tree keeps running); needs soft-dirty tracking. */

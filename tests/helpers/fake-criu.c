@@ -12,7 +12,8 @@
  *
  * Modes: exit0 exit1 segv hang garbage truncated oversized wrongtype badenum
  * notify-null missing-required fds close-after-read close-after-notify
- * envdump fddump version:M.m.s notify-then-ok.
+ * envdump fddump version:M.m.s notify-then-ok forkmany:N slow-ok:SECONDS
+ * close-then-exit1.
  *
  * Exits with _exit() everywhere so a sanitizer build prints nothing at exit.
  * Exit status 3 means the library sent something the fake did not expect.
@@ -26,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -128,6 +130,37 @@ static bool send_notify(const char *script)
 	return ok;
 }
 
+/* forkmany: children that just wait to be killed. */
+static pid_t sleeper(void)
+{
+	pid_t p = fork();
+
+	if (p == 0) {
+		for (;;)
+			pause();
+	}
+	return p;
+}
+
+struct forker {
+	int n;
+	pid_t *pids;
+	volatile int done;
+};
+
+/* Fork n children, then stay: the children stay listed under this thread's task. */
+static void *fork_from_thread(void *arg)
+{
+	struct forker *f = arg;
+
+	for (int i = 0; i < f->n; i++)
+		f->pids[i] = sleeper();
+	__atomic_store_n(&f->done, 1, __ATOMIC_SEQ_CST);
+	for (;;)
+		pause();
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	char mode[256] = "";
@@ -181,6 +214,42 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "hang")) {
 		for (;;)
 			pause();
+	}
+	if (!strncmp(mode, "forkmany:", 9)) {
+		/* half the children from the leader, half from a second thread; then hang */
+		int total = atoi(mode + 9), half = total / 2;
+		pid_t *pids = calloc((size_t)total + 1, sizeof(pid_t));
+		struct forker f = { total - half, NULL, 0 };
+		pthread_t th;
+		FILE *out;
+
+		if (!pids)
+			die(4);
+		f.pids = pids + half;
+		for (int i = 0; i < half; i++)
+			pids[i] = sleeper();
+		if (pthread_create(&th, NULL, fork_from_thread, &f) != 0)
+			die(4);
+		while (!__atomic_load_n(&f.done, __ATOMIC_SEQ_CST))
+			usleep(1000);
+		out = open_out();
+		for (int i = 0; i < total; i++)
+			fprintf(out, "%d\n", (int)pids[i]);
+		fclose(out);
+		for (;;)
+			pause();
+	}
+	if (!strncmp(mode, "slow-ok:", 8)) {
+		sleep((unsigned)atoi(mode + 8));
+		resp.type = type;
+		resp.success = 1;
+		send_resp(&resp);
+		die(0);
+	}
+	if (!strcmp(mode, "close-then-exit1")) {
+		close(sock);
+		usleep(200 * 1000);
+		die(1);
 	}
 	if (!strcmp(mode, "garbage")) {
 		uint8_t buf[256];

@@ -211,6 +211,63 @@ static inline int count_children(void)
 	return n;
 }
 
+/*
+ * A shell job on a new pty: `sh -c script` in its own session with the pty as
+ * its controlling terminal and stdio. Returns its pid; the master goes to *ret_master.
+ */
+static inline pid_t pty_shell_start(const char *script, int *ret_master)
+{
+	int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	const char *slave_name;
+	pid_t pid;
+
+	ck_assert_int_ge(master, 0);
+	ck_assert_int_eq(grantpt(master), 0);
+	ck_assert_int_eq(unlockpt(master), 0);
+	slave_name = ptsname(master);
+	ck_assert_ptr_nonnull(slave_name);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		setsid();
+		int slave = open(slave_name, O_RDWR); /* becomes the controlling terminal */
+
+		dup2(slave, 0);
+		dup2(slave, 1);
+		dup2(slave, 2);
+		close_range(3, ~0U, 0);
+		execl("/bin/sh", "sh", "-c", script, (char *)NULL);
+		_exit(127);
+	}
+	msleep(300);
+	*ret_master = master;
+	return pid;
+}
+
+/* Read from a pty master until `want` shows up (or 5 s pass). */
+static inline bool pty_expect(int master, const char *want)
+{
+	char buf[512];
+	size_t used = 0;
+
+	fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+	for (int i = 0; i < 500; i++) {
+		ssize_t n = read(master, buf + used, sizeof(buf) - 1 - used);
+
+		if (n > 0) {
+			used += (size_t)n;
+			buf[used] = '\0';
+			if (strstr(buf, want))
+				return true;
+		} else {
+			msleep(10);
+		}
+		if (used >= sizeof(buf) - 1)
+			used = 0;
+	}
+	return false;
+}
+
 static inline ckpt_client *client_new(void)
 {
 	ckpt_client *c = ckpt_client_new();

@@ -264,8 +264,12 @@ START_TEST(bad_criu_path)
 	fd = open(path, O_WRONLY | O_CREAT, 0644); /* not executable */
 	ck_assert_int_ge(fd, 0);
 	close(fd);
-	ck_assert_int_eq(ckpt_client_set_criu_path(c, path, &err), CKPT_ECRIU_EXEC);
+	/* whether it can run is for exec to say (by our effective ids): the request fails, naming it */
+	ck_assert_int_eq(ckpt_client_set_criu_path(c, path, &err), 0);
+	unsigned ver;
+	ck_assert_int_eq(ckpt_criu_version(c, &ver, &err), CKPT_ECRIU_EXEC);
 	ck_assert_ptr_nonnull(strstr(err.msg, path));
+	ck_assert_int_eq(err.sys_errno, EACCES);
 	ck_assert_int_eq(ckpt_client_set_criu_path(c, "/nonexistent/criu", &err), CKPT_ECRIU_EXEC);
 	ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent/criu"));
 	ckpt_client_free(c);
@@ -398,10 +402,33 @@ START_TEST(images_dir_policy)
 	ck_assert_ok(ckpt_opts_set_pid(o, t.pid, &err), err);
 	ck_assert_ok(ckpt_opts_set_images_dir(o, t.imgs, &err), err);
 	ck_assert_ok(ckpt_opts_set_leave_running(o, true, &err), err);
+	/* a world-writable dir written in place (it is not empty) is refused */
+	snprintf(p, sizeof(p), "%s/README", t.imgs);
+	ck_assert_int_eq(close(open(p, O_WRONLY | O_CREAT, 0600)), 0);
 	ck_assert_int_eq(chmod(t.imgs, 0777), 0);
 	ck_assert_int_eq(ckpt_dump(c, o, &err), CKPT_EIMAGES);
 	ck_assert_msg(strstr(err.msg, "writable by everyone") && strstr(err.msg, t.imgs), "%s", err.msg);
 	ck_assert(alive(t.pid));
+	ck_assert_int_eq(unlink(p), 0);
+	/* an empty one is replaced by a staging dir of ours: the checkpoint is 0700, whatever the dir was */
+	{
+		char *par = tmpdir_new("wwpar"), dir[512];
+
+		snprintf(dir, sizeof(dir), "%s/ckpt", par);
+		ck_assert_int_eq(mkdir(dir, 0777), 0);
+		ck_assert_int_eq(chmod(dir, 0777), 0);
+		ckpt_opts *o2 = NULL;
+		ck_assert_ok(ckpt_opts_clone(o, &o2, &err), err);
+		ck_assert_ok(ckpt_opts_set_images_dir(o2, dir, &err), err);
+		ck_assert_ok(ckpt_dump(c, o2, &err), err);
+		ck_assert_int_eq(stat(dir, &st), 0);
+		ck_assert_int_eq(st.st_mode & 07777, 0700);
+		snprintf(p, sizeof(p), "%s/inventory.img", dir);
+		ck_assert_int_eq(access(p, F_OK), 0);
+		ckpt_opts_free(o2);
+		rm_rf(par);
+		free(par);
+	}
 	ck_assert_int_eq(chmod(t.imgs, 0700), 0);
 	/* a separate work dir: CRIU's log there becomes owner-only, nothing else of the dir is touched */
 	char *work = tmpdir_new("work"), keep[512];

@@ -206,29 +206,6 @@ static int take_pts(void *ud, ckpt_notify *ev)
 	return t->fd >= 0 ? 0 : -1;
 }
 
-/* Read from the pty master until `want` shows up (or 5 s pass). */
-static bool pty_expect(int master, const char *want)
-{
-	char buf[512];
-	size_t used = 0;
-
-	for (int i = 0; i < 500; i++) {
-		ssize_t n = read(master, buf + used, sizeof(buf) - 1 - used);
-
-		if (n > 0) {
-			used += (size_t)n;
-			buf[used] = '\0';
-			if (strstr(buf, want))
-				return true;
-		} else {
-			msleep(10);
-		}
-		if (used >= sizeof(buf) - 1)
-			used = 0;
-	}
-	return false;
-}
-
 /* A shell job on a pty, restored with its pty master handed to us through orphan-pts-master. */
 START_TEST(orphan_pts_master)
 {
@@ -241,23 +218,7 @@ START_TEST(orphan_pts_master)
 	int master, fds_before;
 
 	be_subreaper();
-	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	ck_assert_int_ge(master, 0);
-	ck_assert_int_eq(grantpt(master), 0);
-	ck_assert_int_eq(unlockpt(master), 0);
-	const char *slave_name = ptsname(master);
-	pid = fork();
-	if (pid == 0) {
-		setsid();
-		int slave = open(slave_name, O_RDWR); /* becomes the controlling terminal */
-
-		dup2(slave, 0);
-		dup2(slave, 1);
-		dup2(slave, 2);
-		execl("/bin/sh", "sh", "-c", "read x; echo got-$x; sleep 5", (char *)NULL);
-		_exit(127);
-	}
-	msleep(300);
+	pid = pty_shell_start("read x; echo got-$x; sleep 5", &master);
 	ck_assert_ok(ckpt_opts_set_pid(o, pid, &err), err);
 	ck_assert_ok(ckpt_opts_set_images_dir(o, imgs, &err), err);
 	ck_assert_ok(ckpt_opts_set_bool(o, CKPT_OPT_SHELL_JOB, true, &err), err);
@@ -273,7 +234,6 @@ START_TEST(orphan_pts_master)
 	ck_assert_int_ge(t.fd, 0);
 	ck_assert(fcntl(t.fd, F_GETFD) & FD_CLOEXEC); /* ours now, and CLOEXEC */
 	ck_assert_int_eq(count_fds(), fds_before + 1); /* exactly the one we took */
-	fcntl(t.fd, F_SETFL, O_NONBLOCK);
 	ck_assert_int_eq(write(t.fd, "hi\n", 3), 3);
 	ck_assert_msg(pty_expect(t.fd, "got-hi"), "the restored shell did not answer on the new pty");
 	kill_wait(restored);

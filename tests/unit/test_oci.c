@@ -3,7 +3,8 @@
  * Unit tests of lib/oci.c (OCI config.json → options) and lib/json.c
  * (options → JSON).
  */
-#include "internal.h"
+#include "opts.h"
+#include "parse.h"
 
 #include <check.h>
 #include <fcntl.h>

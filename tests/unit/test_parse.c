@@ -3,7 +3,8 @@
  * Unit tests of lib/parse.c: page-server addresses, cgroup modes, network
  * lock methods and namespace masks.
  */
-#include "internal.h"
+#include "opts.h"
+#include "parse.h"
 
 #include <check.h>
 #include <fcntl.h>

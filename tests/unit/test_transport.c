@@ -4,7 +4,8 @@
  * fault maps to its CKPT_E* code, and in every case the call leaves no fd, no
  * child and no output behind. No root, no real criu.
  */
-#include "internal.h"
+#include "transport.h"
+#include "client.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -420,7 +421,12 @@ START_TEST(test_criu_not_executable)
 	fake_copy(dir, sizeof(dir), "version:4.2.1");
 	snprintf(path, sizeof(path), "%s/criu", dir);
 	ck_assert_int_eq(chmod(path, 0644), 0);
-	ck_assert_int_eq(ckpt_client_set_criu_path(c, path, &err), CKPT_ECRIU_EXEC);
+	/* whether it can be executed is for exec to say (by our effective ids): the request names the errno */
+	ck_assert_int_eq(ckpt_client_set_criu_path(c, path, &err), 0);
+	ck_assert_int_eq(call_checked(c, do_version, &ver, &err), CKPT_ECRIU_EXEC);
+	ck_assert_msg_has(err, path);
+	ck_assert_int_eq(err.sys_errno, EACCES);
+	ck_assert_str_eq(err.step, "spawn");
 	ck_assert_int_eq(ckpt_client_set_criu_path(c, dir, &err), CKPT_ECRIU_EXEC); /* a directory */
 	ck_assert_msg_has(err, "not a regular file");
 	/* executable, but not a program: exec fails in the child */

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Filling a caller's ckpt_err: code, message, step, errno; nothing is written when err is NULL. */
+#ifndef CKPT_ERROR_H
+#define CKPT_ERROR_H
+
+#include <ckpt/ckpt.h>
+
+#include "util.h"
+
+/* Clear every field of err this library knows, keeping its layout version. */
+void err_reset(ckpt_err *err);
+/* Copy the fields of src that dst's layout version has, keeping dst's version. */
+void err_copy(ckpt_err *dst, const ckpt_err *src);
+/* Fill err (if any) with code and a formatted message (the step is cleared); returns code. */
+int err_set(ckpt_err *err, int code, const char *fmt, ...) _printf_(3, 4);
+/* Like err_set, with errnum recorded as sys_errno and its text appended. */
+int err_sys(ckpt_err *err, int code, int errnum, const char *fmt, ...) _printf_(4, 5);
+/* Prefix err->msg with "context: ". */
+void err_prefix(ckpt_err *err, const char *fmt, ...) _printf_(2, 3);
+/* Record the step that failed, unless a deeper one was recorded already; returns code. */
+int err_at(ckpt_err *err, const char *step, int code);
+/* Append " text" to err->msg (as much as fits). */
+void err_append(ckpt_err *err, const char *fmt, ...) _printf_(2, 3);
+/* Copy s into dst (size n), replacing control characters (a tty-safe CRIU message). */
+void sanitize_copy(char *dst, size_t n, const char *s);
+/* The text of an errno value (thread-safe, never NULL). */
+const char *errno_text(int errnum, char *buf, size_t size);
+
+/* Public entry points validate with this: CKPT_EINVAL with a message. */
+#define assert_return(expr, err, ...)                                   \
+	do {                                                            \
+		if (!(expr))                                            \
+			return err_set((err), CKPT_EINVAL, __VA_ARGS__); \
+	} while (0)
+
+#endif

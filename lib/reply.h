@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Replies to results: CRIU's failure as a ckpt_err, with its log's error lines; a VERSION reply's number. */
+#ifndef CKPT_REPLY_H
+#define CKPT_REPLY_H
+
+#include "error.h"
+#include "rpc.pb-c.h"
+
+/* Where CRIU wrote its log for this request. */
+struct log_place {
+	int dirfd;           /* the work dir (or images dir), -1: none */
+	const char *dirpath; /* its path for messages, NULL: read from /proc/self/fd */
+	const char *name;    /* the log file's name, NULL or "": none */
+	const char *shown;   /* the path to name in messages, if not dirpath/name (it will be moved) */
+};
+
+/* CRIU answered success=false (or EMPTY): fill err with why, and return CKPT_ECRIU. */
+int reply_failed(const char *op, const CriuReq *req, const CriuResp *resp, const struct log_place *lp,
+		 ckpt_err *err);
+/* Fill err's log path and CRIU's error lines from the log, if err has none yet. */
+void reply_log(const struct log_place *lp, ckpt_err *err);
+/* CRIU's version from a VERSION reply, as major*10000+minor*100+sublevel. */
+int reply_version(const CriuResp *resp, unsigned *ret, ckpt_err *err);
+
+#endif

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* posix_spawn of `criu swrk 3`: a bare environment, stdio, the socket and the request's fds, nothing else. */
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "swrk.h"
+
+static const char *const default_env[] = { "PATH=" CKPT_DEFAULT_PATH, NULL };
+
+static void close_all(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
+}
+
+/* In the child, close every fd from min up: glibc 2.34's file action, else one close per open fd. */
+static int add_closefrom(posix_spawn_file_actions_t *fa, int min)
+{
+#ifdef CKPT_HAVE_SPAWN_CLOSEFROM
+	return posix_spawn_file_actions_addclosefrom_np(fa, min);
+#else
+	/* glibc < 2.34: our fds as they are now (all CLOEXEC but the caller's own); a closed one is ignored */
+	long max = sysconf(_SC_OPEN_MAX);
+	int r = 0;
+
+	for (long fd = min; r == 0 && fd < max && fd < 65536; fd++)
+		if (fcntl((int)fd, F_GETFD) >= 0)
+			r = posix_spawn_file_actions_addclose(fa, (int)fd);
+	return r;
+#endif
+}
+
+/*
+ * Fork twice: the grandchild execs criu and is reparented away, so a
+ * self-dump's tree does not hold its own criu. Only async-signal-safe calls
+ * between fork and exec. Returns 0 once the intermediate child was reaped
+ * (it exits at once); an exec failure in the grandchild shows as EOF.
+ */
+static int spawn_detached(const char *criu, char *const argv[], char *const envp[], const int moves[][2],
+			  size_t n_moves, int min_fd, int *ret_errno)
+{
+	pid_t mid = fork(), w;
+	int st;
+
+	if (mid < 0) {
+		*ret_errno = errno;
+		return -1;
+	}
+	if (mid == 0) {
+		sigset_t none;
+		pid_t g = fork();
+
+		if (g != 0)
+			_exit(g < 0 ? 1 : 0);
+		setsid();
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		for (size_t i = 0; i < n_moves; i++) {
+			int s = moves[i][0] >= 0 ? moves[i][0] : open("/dev/null", O_RDWR);
+
+			if (s < 0 || dup2(s, moves[i][1]) < 0)
+				_exit(127);
+		}
+		for (int fd = min_fd; fd < 65536; fd++)
+			close(fd);
+		execve(criu, argv, envp);
+		_exit(127);
+	}
+	while ((w = waitpid(mid, &st, 0)) < 0 && errno == EINTR)
+		;
+	if (w != mid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		*ret_errno = w == mid ? ECHILD : errno;
+		return -1;
+	}
+	return 0;
+}
+
+int swrk_spawn(const struct spawn_cfg *cfg, const struct fdpass *fds, size_t n, struct conn *conn, ckpt_err *err)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
+	int sv[2] = { -1, -1 };
+	int staged[SWRK_PASS_MAX + 4];
+	int moves[SWRK_PASS_MAX + 4][2];
+	size_t n_staged = 0, n_moves = 0;
+	int min_fd, r, e = 0;
+	pid_t pid = 0;
+	char *argv[] = { "criu", "swrk", "3", NULL };
+	char *const *envp = cfg->env ? cfg->env : (char *const *)default_env;
+
+	if (n > SWRK_PASS_MAX)
+		return err_set(err, CKPT_EINVAL, "spawn: %zu fds to pass to criu (at most %d)", n, SWRK_PASS_MAX);
+	for (size_t i = 0; i < ARRAY_SIZE(staged); i++)
+		staged[i] = -1;
+
+	/* Stage every fd that moves into the child above the target range, so no dup2 clobbers a source. */
+	min_fd = SWRK_PASS_BASE + (int)n;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return err_sys(err, CKPT_ESYS, errno, "spawn: socketpair");
+	for (int i = 0; i < 3; i++) {
+		int s = -1;
+
+		if (cfg->stdio[i] >= 0 && (s = fcntl(cfg->stdio[i], F_DUPFD_CLOEXEC, min_fd)) < 0) {
+			r = err_sys(err, CKPT_ESYS, errno, "spawn: stdio fd %d", cfg->stdio[i]);
+			goto fail;
+		}
+		staged[n_staged++] = s;
+		moves[n_moves][0] = s;
+		moves[n_moves++][1] = i;
+	}
+	staged[n_staged] = fcntl(sv[1], F_DUPFD_CLOEXEC, min_fd);
+	if (staged[n_staged] < 0) {
+		r = err_sys(err, CKPT_ESYS, errno, "spawn: fcntl");
+		goto fail;
+	}
+	moves[n_moves][0] = staged[n_staged++];
+	moves[n_moves++][1] = SWRK_FD;
+	for (size_t i = 0; i < n; i++) {
+		int s = fcntl(fds[i].src, F_DUPFD_CLOEXEC, min_fd);
+
+		if (s < 0) {
+			r = err_sys(err, CKPT_EINVAL, errno, "spawn: fd %d to pass to criu", fds[i].src);
+			goto fail;
+		}
+		staged[n_staged++] = s;
+		moves[n_moves][0] = s;
+		moves[n_moves++][1] = fds[i].dst;
+	}
+
+	if (cfg->detach) {
+		if (spawn_detached(cfg->criu, argv, envp, (const int(*)[2])moves, n_moves, min_fd, &e) < 0) {
+			r = err_sys(err, CKPT_ECRIU_EXEC, e, "spawn: cannot start '%s swrk' detached", cfg->criu);
+			goto fail;
+		}
+	} else {
+		r = posix_spawn_file_actions_init(&fa);
+		if (r) {
+			r = err_sys(err, CKPT_ENOMEM, r, "spawn: posix_spawn_file_actions_init");
+			goto fail;
+		}
+		r = posix_spawnattr_init(&attr);
+		if (r) {
+			posix_spawn_file_actions_destroy(&fa);
+			r = err_sys(err, CKPT_ENOMEM, r, "spawn: posix_spawnattr_init");
+			goto fail;
+		}
+		for (size_t i = 0; r == 0 && i < n_moves; i++)
+			r = moves[i][0] >= 0 ? posix_spawn_file_actions_adddup2(&fa, moves[i][0], moves[i][1])
+					     : posix_spawn_file_actions_addopen(&fa, moves[i][1], "/dev/null", O_RDWR, 0);
+		if (r == 0)
+			r = add_closefrom(&fa, min_fd);
+		sigemptyset(&none);
+		sigfillset(&all);
+		if (r == 0)
+			r = posix_spawnattr_setsigmask(&attr, &none);
+		if (r == 0)
+			r = posix_spawnattr_setsigdefault(&attr, &all);
+		if (r == 0)
+			r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+		if (r == 0) {
+			r = posix_spawn(&pid, cfg->criu, &fa, &attr, argv, envp);
+			e = r;
+		} else {
+			e = r;
+			r = -1;
+		}
+		posix_spawn_file_actions_destroy(&fa);
+		posix_spawnattr_destroy(&attr);
+		if (r != 0) {
+			r = err_sys(err, r > 0 ? CKPT_ECRIU_EXEC : CKPT_ENOMEM, e,
+				    r > 0 ? "spawn: cannot run '%s swrk'" : "spawn: preparing to run '%s'", cfg->criu);
+			goto fail;
+		}
+	}
+	close_all(staged, n_staged);
+	close(sv[1]);
+	sv[1] = -1;
+	conn->fd = sv[0];
+	conn->criu = (struct proc)PROC_INIT;
+	if (pid > 0) {
+		r = proc_adopt_child(&conn->criu, pid);
+		if (r < 0) {
+			/* no pidfd (a kernel before 5.3): criu cannot be handled safely */
+			close(sv[0]);
+			conn->fd = -1;
+			return err_sys(err, CKPT_ESYS, -r,
+				       "spawn: cannot open a pidfd for criu (pid %d; libckpt needs Linux 5.4)", (int)pid);
+		}
+	}
+	if (fcntl(conn->fd, F_SETFL, O_NONBLOCK) < 0)
+		return err_sys(err, CKPT_ESYS, errno, "spawn: fcntl");
+	return 0;
+fail:
+	close_all(staged, n_staged);
+	close_all(sv, 2);
+	return r;
+}
