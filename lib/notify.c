@@ -157,18 +157,26 @@ int exchange_run(struct exchange *x, struct conn *conn, const CriuReq *req, Criu
 			break;
 		}
 		/* a notification: run it (once one failed, refuse the rest) and answer */
+		snprintf(x->last, sizeof(x->last), "%s", resp->notify->script);
 		if (!cb_err)
 			cb_err = dispatch(x, resp->notify, fd, &cb_detail);
 		else if (fd >= 0)
 			close(fd);
+		criu_resp__free_unpacked(resp, NULL);
+		resp = NULL;
+		if (conn->deadline_us && now_us() >= conn->deadline_us) {
+			/* the deadline passed while we ran it: no answer, so CRIU takes no further step */
+			r = err_at(err, "notify",
+				   err_set(err, CKPT_ETIMEDOUT, "notify: the deadline passed during the '%s' notification",
+					   x->last));
+			break;
+		}
 		ack.type = CRIU_REQ_TYPE__NOTIFY;
 		ack.has_notify_success = 1;
 		ack.notify_success = cb_err == 0;
-		criu_resp__free_unpacked(resp, NULL);
-		resp = NULL;
 		r = conn_send(conn, &ack, err);
 	}
-	if (cb_err && (r == 0 || r == CKPT_ECRIU_DIED)) {
+	if (cb_err && (r == 0 || r == CKPT_ECRIU_DIED || r == CKPT_ETIMEDOUT)) {
 		/* CRIU aborted (or just went away) because we said so: the callback's failure is the news */
 		if (resp)
 			criu_resp__free_unpacked(resp, NULL);

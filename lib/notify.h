@@ -42,6 +42,7 @@ struct exchange {
 	pid_t setup_ns_pid;
 	pid_t post_restore_pid;
 	bool post_dump_seen;
+	char last[32]; /* the last notification's name */
 	int pts_fd; /* orphan-pts-master's fd that no callback took, -1 */
 };
 

@@ -462,7 +462,6 @@ int main(void)
 {
 	Suite *s = suite_create("lifecycle");
 	TCase *tc = tcase_create("fake-criu");
-	TCase *slow = tcase_create("default-deadlines");
 	SRunner *sr;
 	int failed;
 
@@ -478,6 +477,8 @@ int main(void)
 	suite_add_tcase(s, tc);
 	/* these wait 30 s each: only where CKPT_TEST_SLOW is set (the plain build in CI) */
 	if (getenv("CKPT_TEST_SLOW")) {
+		TCase *slow = tcase_create("default-deadlines");
+
 		tcase_set_timeout(slow, 120);
 		tcase_add_test(slow, dump_has_no_default_deadline);
 		tcase_add_test(slow, queries_keep_a_deadline);
