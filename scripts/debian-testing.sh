@@ -3,7 +3,8 @@
 # without touching the system's apt setup (nothing is installed).
 #
 #   . scripts/debian-testing.sh
-#   debian_apt_init APT_DIR          sets the array aptopts and runs apt-get update
+#   debian_apt_init APT_DIR [deb-src]  sets the array aptopts and runs apt-get update
+#                                    (deb-src: the source index instead of the binary one)
 #   debian_download APT_DIR PKG...   downloads the .debs into APT_DIR/debs
 #
 # The mirror is the system's own Debian archive: the first `URIs:` of a deb822
@@ -74,7 +75,7 @@ elif ! DEBIAN_MIRROR=$(debian_system_mirror); then
 fi
 
 debian_apt_init() {
-	local apt=$1
+	local apt=$1 type=${2:-deb}
 	command -v apt-get >/dev/null || { echo "no apt-get here" >&2; return 3; }
 	if [ -z "$DEBIAN_MIRROR" ]; then
 		echo "debian-testing: no Debian archive found in the system's apt sources" \
@@ -84,7 +85,7 @@ debian_apt_init() {
 	fi
 	rm -rf "$apt"
 	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/sources.d" "$apt/debs"
-	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $DEBIAN_MIRROR $DEBIAN_SUITE main" \
+	echo "$type [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $DEBIAN_MIRROR $DEBIAN_SUITE main" \
 		>"$apt/sources.list"
 	aptopts=(-o "Dir::Etc::SourceList=$apt/sources.list" -o "Dir::Etc::SourceParts=$apt/sources.d"
 		-o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache"
