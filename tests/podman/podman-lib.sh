@@ -51,17 +51,19 @@ EOF
 }
 
 # podman_runtime NAME LIBDIR: the crun wrapper $WORK/rt-NAME/crun (named crun, as Podman
-# knows it), loading LIBDIR/libcriu.so.2; LD_DEBUG output in $WORK/lddebug-NAME/.
+# knows it), loading LIBDIR/libcriu.so.2; LD_DEBUG output in $WORK/lddebug-NAME/ unless
+# PODMAN_LDDEBUG=0 (timed runs).
 podman_runtime() {
-	local name=$1 lib=$2 d=$WORK/rt-$1
+	local name=$1 lib=$2 d=$WORK/rt-$1 dbg=
 	mkdir -p "$d" "$WORK/lddebug-$name"
+	[ "${PODMAN_LDDEBUG:-1}" = 1 ] && dbg="LD_DEBUG=libs LD_DEBUG_OUTPUT=\"$WORK/lddebug-$name/crun\" "
 	cat >"$d/crun" <<X
 #!/bin/sh
 # crun 1.28 through $lib/libcriu.so.2 (tests/podman/podman-lib.sh)
 PATH="$WORK/bin:\$PATH"; export PATH
 exec unshare -m --propagation private sh -c '
 mount --bind "$WORK/empty_controllers" /sys/fs/cgroup/unified/cgroup.controllers || exit 125
-LD_DEBUG=libs LD_DEBUG_OUTPUT="$WORK/lddebug-$name/crun" exec "$CKPT_CRIU_LOADER" --library-path "$lib:$CKPT_CRUN_LIBDIR:$CKPT_CRIU_LIBDIR" "$CKPT_CRUN_BIN" "\$@"' crun "\$@"
+${dbg}exec "$CKPT_CRIU_LOADER" --library-path "$lib:$CKPT_CRUN_LIBDIR:$CKPT_CRIU_LIBDIR" "$CKPT_CRUN_BIN" "\$@"' crun "\$@"
 X
 	chmod +x "$d/crun"
 }
