@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the provisioning scripts: a private apt configuration for Debian
 # testing, so packages can be fetched and unpacked into a private prefix
 # without touching the system's apt setup (nothing is installed).
@@ -70,7 +71,7 @@ PY
 
 if [ -n "${CKPT_DEBIAN_MIRROR:-}" ]; then
 	DEBIAN_MIRROR=$CKPT_DEBIAN_MIRROR
-elif ! DEBIAN_MIRROR=$(debian_system_mirror); then
+elif ! DEBIAN_MIRROR=$(debian_system_mirror /etc/apt); then
 	DEBIAN_MIRROR=
 fi
 

@@ -55,8 +55,8 @@ orig_line=$(grep -E "[[:space:]]criu_${VERSION//./\\.}\.orig\.tar\.(xz|gz|bz2) "
 
 # fetch LINE: downloads the file named in a --print-uris line into $APT/src, checking its sum.
 fetch() {
-	local uri name size sum
-	read -r uri name size sum <<<"$1"
+	local uri name _size sum
+	read -r uri name _size sum <<<"$1"
 	uri=${uri//\'/}
 	mkdir -p "$APT/src"
 	"$HELPER" "${aptopts[@]}" download-file "$uri" "$APT/src/$name" "$sum" >&2 ||

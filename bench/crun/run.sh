@@ -166,7 +166,7 @@ podman_one() {
 }
 
 run_podman_part() {
-	local i name order lib loaded_libckpt= loaded_libcriu=
+	local i name order lib got loaded_libckpt="" loaded_libcriu=""
 	podman_setup || exit 1
 	PODMAN_READY=1
 	: >"$WORK/ptimes"

@@ -10,7 +10,7 @@
 #
 # Needs: the variables of scripts/provision-podman.sh (eval'd), WORK (scratch dir).
 
-PODMAN_SHM_LOCK_EXISTED= PODMAN_CG_EXISTED=
+PODMAN_SHM_LOCK_EXISTED="" PODMAN_CG_EXISTED=""
 
 # podman_setup: config files, the busybox image, and $WORK/bin/criu.
 podman_setup() {

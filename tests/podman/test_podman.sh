@@ -27,7 +27,7 @@ bail() { echo "case: podman setup: FAILED"; echo "podman: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || bail "needs root"
 # Only stdio goes on to podman, conmon and crun: an inherited descriptor (flock(1)'s lock)
 # could end up where CRIU dumps.
-for fd in /proc/$$/fd/*; do
+for fd in "/proc/$$/fd"/*; do
 	fd=${fd##*/}
 	[ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null
 done
@@ -151,20 +151,20 @@ do_start() { # L STEP C DATA
 
 for L in debian ours; do
 	# 1. cycles
-	broken= c=cyc-$L data=$WORK/data-cyc-$L
+	broken="" c=cyc-$L data=$WORK/data-cyc-$L
 	do_start "$L" "cycles:run" "$c" "$data"
 	for i in $(seq 1 "$CYCLES"); do
 		do_checkpoint "$L" "cycles:checkpoint-$i" "$c-ck$i" "$c" "$data"
 		do_restore "$L" "cycles:restore-$i" "$c-rs$i" "$c" "$data" "$c"
 	done
 	# 2. checkpoint --leave-running, then checkpoint again (the same userdata/checkpoint)
-	broken= c=lr-$L data=$WORK/data-lr-$L
+	broken="" c=lr-$L data=$WORK/data-lr-$L
 	do_start "$L" "leave-running:run" "$c" "$data"
 	do_checkpoint "$L" "leave-running:checkpoint--leave-running" "$c-ck1" "$c" "$data" --leave-running
 	do_checkpoint "$L" "leave-running:checkpoint-again" "$c-ck2" "$c" "$data"
 	do_restore "$L" "leave-running:restore" "$c-rs" "$c" "$data" "$c"
 	# 3. export and import under a new name
-	broken= c=exp-$L data=$WORK/data-exp-$L
+	broken="" c=exp-$L data=$WORK/data-exp-$L
 	do_start "$L" "export:run" "$c" "$data"
 	do_checkpoint "$L" "export:checkpoint--export" "$c-ck" "$c" "$data" \
 		--compress=gzip --export="$WORK/$c.tar.gz"
