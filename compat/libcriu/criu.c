@@ -809,8 +809,12 @@ CRIU_EXPORT int criu_local_feature_check(criu_opts *opts, struct criu_feature_ch
 	if (!opts)
 		return -ENOMEM;
 	if (!features || size > sizeof(f)) {
+		/* libcriu's answer to a struct it does not know (test_feature_check asserts it) */
+		snprintf(opts->err.msg, sizeof(opts->err.msg),
+			 "feature check: %s (expected a struct criu_feature_check of at most %zu bytes)",
+			 features ? "struct larger than this library's" : "no struct", sizeof(f));
 		errno = EINVAL;
-		return -EINVAL;
+		return -1;
 	}
 	memcpy(&f, features, size);
 	if (f.mem_track)

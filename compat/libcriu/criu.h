@@ -15,17 +15,40 @@
  *                  the version (criu_get_version), 1 (criu_check_version)
  *   -EBADE         CRIU ran the request and reported failure;
  *                  errno = CRIU's cr_errno (ESRCH, EEXIST, EBADRQC, ...) or 0
- *   -ECONNREFUSED  criu could not be started or its service not reached; errno
- * says why -ECOMM         criu died or the request timed out (errno ETIMEDOUT)
- * mid-request -EINVAL        a request this CRIU or this library does not
- * support, or a bad argument -EBADMSG       a malformed or unexpected reply
- * from CRIU -ENOMEM        out of memory
+ *   -ECONNREFUSED  criu could not be started or its service not reached;
+ *                  errno says why
+ *   -ECOMM         criu died or the request timed out mid-request
+ *                  (errno ETIMEDOUT)
+ *   -EINVAL        a request this CRIU or this library does not support,
+ *                  or a bad argument
+ *   -EBADMSG       a malformed or unexpected reply from CRIU
+ *   -ENOMEM        out of memory
  */
 #ifndef __CRIU_LIB_H__
 #define __CRIU_LIB_H__
 
+/*
+ * libcriu's criu.h includes <stdbool.h>, its version.h and rpc.pb-c.h, which
+ * includes <protobuf-c/protobuf-c.h> and with it <assert.h>, <limits.h>,
+ * <stddef.h> and <stdint.h>. Programs written for libcriu rely on these (CRIU's
+ * own test_join_ns uses PATH_MAX without including <limits.h>), so this header
+ * includes the same standard headers, but no protobuf-c.
+ */
+#include <assert.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+/* The libcriu release whose API this header implements (libcriu's version.h). */
+#ifndef __CR_VERSION_H__
+#define __CR_VERSION_H__
+#define CRIU_VERSION	      "4.2.1"
+#define CRIU_VERSION_MAJOR    4
+#define CRIU_VERSION_MINOR    2
+#define CRIU_VERSION_SUBLEVEL 1
+#define CRIU_GITID	      "0"
+#endif
 
 #ifdef __cplusplus
 extern "C" {

@@ -36,23 +36,32 @@ X
 	for a in sh sleep echo cat true mv; do ln -sf busybox "$root/rootfs/bin/$a"; done
 }
 
-# crun_bundle DIR MODE (nonet|net): config.json for the counter container.
+# crun_bundle DIR MODE: config.json for the counter container. MODE: nonet (no network
+# namespace), net (its own, with the nftables lock), abs (as nonet, but root.path is an
+# absolute path outside the bundle, as Podman writes it).
 crun_bundle() {
-	local b=$1 mode=$2
+	local b=$1 mode=$2 rootfs
 	mkdir -p "$b" "$WORK/data-$mode"
-	[ -e "$b/rootfs" ] || cp -a "$WORK/base/rootfs" "$b/rootfs"
+	if [ "$mode" = abs ]; then
+		rootfs=$WORK/rootfs-abs
+	else
+		rootfs=$b/rootfs
+	fi
+	[ -e "$rootfs" ] || cp -a "$WORK/base/rootfs" "$rootfs"
 	rm -f "$b/config.json"
 	(cd "$b" && PATH=$WORK/bin:$PATH crunx "$OUR_LIBCRIU_DIR" spec)
-	python3 - "$b/config.json" "$mode" "$WORK/data-$mode" "$WORK/criu-nft.conf" <<'PY'
+	python3 - "$b/config.json" "$mode" "$WORK/data-$mode" "$WORK/criu-nft.conf" "$rootfs" <<'PY'
 import json, sys
-p, mode, data, conf = sys.argv[1:]
+p, mode, data, conf, rootfs = sys.argv[1:]
 c = json.load(open(p))
+if mode == "abs":
+    c["root"]["path"] = rootfs
 c["process"]["terminal"] = False
 c["process"]["args"] = ["/bin/sh", "-c",
     "i=0; while true; do i=$((i+1)); echo $i > /data/.counter; mv /data/.counter /data/counter; echo $i; sleep 0.2; done"]
 c["mounts"].append({"destination": "/data", "type": "bind", "source": data, "options": ["rbind", "rw"]})
 ns = c["linux"]["namespaces"]
-if mode == "nonet":
+if mode in ("nonet", "abs"):
     c["linux"]["namespaces"] = [n for n in ns if n["type"] != "network"]
 else:
     if not any(n["type"] == "network" for n in ns):

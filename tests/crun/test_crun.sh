@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # crun 1.28 (Debian testing) checkpoints and restores a busybox container through
 # libckpt's libcriu.so.2 drop-in, first on crun's library path: without and with
-# its own network namespace, three checkpoint/restore cycles each; the counter
+# its own network namespace, and with an absolute rootfs path outside the bundle,
+# three checkpoint/restore cycles each; the counter
 # must continue from the value at the dump; LD_DEBUG=libs proves which
 # libcriu.so.2 crun loaded.
 #
@@ -35,7 +36,9 @@ trap cleanup EXIT
 
 crun_setup "$WORK/base" || { echo "not ok - setup"; exit 1; }
 
-for mode in nonet net; do
+# nonet: no network namespace; net: its own; abs: no network namespace and an absolute
+# root.path outside the bundle (crun then hands libcriu BUNDLE+ROOTFS as the root at checkpoint)
+for mode in nonet net abs; do
 	id=ckpt-crun-$mode-$$
 	CRUN_IDS+=("$id")
 	b=$WORK/bundle-$mode

@@ -326,11 +326,17 @@ START_TEST(service_errors)
 	ck_assert_int_eq(criu_local_check(lo), -ECONNREFUSED);
 	ck_assert_int_eq(errno, EOPNOTSUPP);
 
-	/* a struct bigger than ours */
+	/* a struct bigger than ours, or none: -1 as in libcriu; criu is not asked */
 	errno = 0;
-	ck_assert_int_eq(criu_local_feature_check(lo, &f, sizeof(f) + 8), -EINVAL);
+	ck_assert_int_eq(criu_local_feature_check(lo, &f, sizeof(f) + 8), -1);
 	ck_assert_int_eq(errno, EINVAL);
-	ck_assert_int_eq(criu_local_feature_check(lo, NULL, sizeof(f)), -EINVAL);
+	ck_assert(f.mem_track && !f.lazy_pages && !f.pidfd_store);
+	ck_assert_int_eq(criu_local_feature_check(lo, &f, sizeof(f) + 1), -1);
+	ck_assert_int_eq(criu_local_feature_check(lo, NULL, sizeof(f)), -1);
+	ck_assert_int_eq(criu_local_feature_check(lo, NULL, 0), -1);
+	ck_assert_int_eq(criu_feature_check(NULL, sizeof(f)), -1);
+	ck_assert_int_eq(criu_feature_check(&f, sizeof(f) + 1), -1);
+	ck_assert(f.mem_track && !f.lazy_pages && !f.pidfd_store);
 
 	/* a self-dump is not supported */
 	criu_free_service(lo);
