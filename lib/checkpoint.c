@@ -102,7 +102,7 @@ static void dump_failed_known(struct dump *d, const char *log_name, ckpt_err *er
 		staging_discard(&d->st, d->work.fd >= 0 ? NULL : log_name, moved, sizeof(moved));
 		if (err && moved[0])
 			snprintf(err->log_path, sizeof(err->log_path), "%s", moved);
-	} else if (d->type == CRIU_REQ_TYPE__DUMP) {
+	} else if (d->type == CRIU_REQ_TYPE__DUMP && !d->o->overwrite) {
 		/* only an inventory.img this dump created: what was there before is the caller's */
 		dir_remove_new(d->img.fd, &d->img_snap, "inventory.img");
 	}

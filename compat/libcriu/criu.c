@@ -29,10 +29,8 @@
 
 #define CRIU_EXPORT __attribute__((visibility("default")))
 
-/* libckpt's own request deadline; a longer CRIU --timeout extends it (see
- * deadline_ms). */
-#define DEFAULT_DEADLINE_MS 120000u
-#define DEADLINE_SLACK_MS   30000u
+/* With CRIU's own --timeout set, libckpt's deadline is that plus this slack (see deadline_ms). */
+#define DEADLINE_SLACK_MS 30000u
 
 enum service { SVC_BIN, SVC_SK, SVC_FD };
 
@@ -169,6 +167,16 @@ CRIU_EXPORT int criu_local_init_opts(criu_opts **ret)
 		free(opts);
 		return -ENOMEM;
 	}
+	/*
+	 * libcriu's behaviour, through libckpt's own switches: values stored as
+	 * given (CRIU refuses bad ones at request time), images written in place
+	 * over what the dir holds with CRIU's modes and nothing removed, and a
+	 * dump with no pid dumping the caller.
+	 */
+	(void)ckpt_opts_set_bool(opts->o, CKPT_OPT_DEFER_CHECKS, true, NULL);
+	(void)ckpt_opts_set_bool(opts->o, CKPT_OPT_OVERWRITE, true, NULL);
+	(void)ckpt_opts_set_bool(opts->o, CKPT_OPT_KEEP_MODES, true, NULL);
+	(void)ckpt_opts_set_bool(opts->o, CKPT_OPT_SELF_DUMP, true, NULL);
 	opts->svc = SVC_BIN;
 	opts->svc_fd = -1;
 	opts->pts_fd = -1;
@@ -670,15 +678,13 @@ static int notify_trampoline(void *userdata, ckpt_notify *ev)
 
 unsigned criu_compat_deadline_ms(const criu_opts *opts)
 {
-	uint64_t ms = DEFAULT_DEADLINE_MS;
+	uint64_t ms;
 
-	if (opts && opts->criu_timeout_s) {
-		uint64_t want = (uint64_t)opts->criu_timeout_s * 1000 + DEADLINE_SLACK_MS;
-
-		if (want > ms)
-			ms = want > UINT_MAX ? UINT_MAX : want;
-	}
-	return (unsigned)ms;
+	/* libcriu has no deadline: none here either, unless CRIU's own --timeout bounds the work */
+	if (!opts || !opts->criu_timeout_s)
+		return 0;
+	ms = (uint64_t)opts->criu_timeout_s * 1000 + DEADLINE_SLACK_MS;
+	return ms > UINT_MAX ? UINT_MAX : (unsigned)ms;
 }
 
 /* Find `criu` on PATH as libcriu's execlp did; a name with '/' is used as is.
@@ -742,7 +748,7 @@ static int client_for(criu_opts *opts, ckpt_client **ret)
 		errno = EOPNOTSUPP;
 		return -ECONNREFUSED;
 	}
-	if (r == 0)
+	if (r == 0 && criu_compat_deadline_ms(opts))
 		r = ckpt_client_set_timeout_ms(c, criu_compat_deadline_ms(opts), &opts->err);
 	if (r == 0 && (opts->notify || ckpt_opts_is_set(opts->o, CKPT_OPT_ORPHAN_PTS_MASTER)))
 		r = ckpt_client_set_notify(c, NULL, notify_trampoline, opts, &opts->err);
@@ -837,17 +843,6 @@ CRIU_EXPORT int criu_local_feature_check(criu_opts *opts, struct criu_feature_ch
 	return 0;
 }
 
-static int need_pid(criu_opts *opts)
-{
-	/* A self-dump (no pid) needs criu to dump its own peer: not offered by
-   * libckpt. */
-	if (ckpt_opts_is_set(opts->o, CKPT_OPT_PID))
-		return 0;
-	snprintf(opts->err.msg, sizeof(opts->err.msg), "dump: no pid set (self-dump is not supported)");
-	errno = EINVAL;
-	return -EINVAL;
-}
-
 CRIU_EXPORT int criu_local_dump(criu_opts *opts)
 {
 	ckpt_client *c;
@@ -855,14 +850,13 @@ CRIU_EXPORT int criu_local_dump(criu_opts *opts)
 
 	if (!opts)
 		return -ENOMEM;
-	r = need_pid(opts);
-	if (r == 0)
-		r = client_for(opts, &c);
+	r = client_for(opts, &c);
 	if (r < 0)
 		return r;
+	/* with no pid, the caller dumps itself: 1 in the process restored from those images */
 	r = ckpt_dump(c, opts->o, &opts->err);
 	ckpt_client_free(c);
-	return r < 0 ? fail(opts, r) : 0;
+	return r < 0 ? fail(opts, r) : r;
 }
 
 CRIU_EXPORT int criu_local_pre_dump(criu_opts *opts)
@@ -872,9 +866,7 @@ CRIU_EXPORT int criu_local_pre_dump(criu_opts *opts)
 
 	if (!opts)
 		return -ENOMEM;
-	r = need_pid(opts);
-	if (r == 0)
-		r = client_for(opts, &c);
+	r = client_for(opts, &c);
 	if (r < 0)
 		return r;
 	r = ckpt_pre_dump(c, opts->o, &opts->err);

@@ -533,7 +533,7 @@ START_TEST(stdout_in_images_dir)
 	ck_assert_ok(ckpt_opts_set_images_dir(o, imgs, &err), err);
 	ck_assert_ok(ckpt_dump(c, o, &err), err);
 	/* the shell and its sleep child, both killed by CRIU and ours to reap (we are their subreaper) */
-	while (waitpid(-1, NULL, WNOHANG) > 0)
+	while (waitpid(-1, NULL, 0) > 0)
 		;
 	ck_assert_int_eq(stat(log, &st), 0);
 	ck_assert_msg((st.st_mode & 07777) == 0644, "out.log's mode was changed to %04o", st.st_mode & 07777);

@@ -213,7 +213,7 @@ START_TEST(int_setters)
 	criu_local_free_opts(lo);
 
 	ck_assert_int_eq(criu_init_opts(), 0);
-	ck_assert_uint_eq(criu_compat_deadline_ms(criu_compat_global()), 120000);
+	ck_assert_uint_eq(criu_compat_deadline_ms(criu_compat_global()), 0); /* libcriu has none */
 	criu_set_cpu_cap(3);
 	criu_set_ghost_limit(5);
 	criu_set_timeout(10);
@@ -338,12 +338,13 @@ START_TEST(service_errors)
 	ck_assert_int_eq(criu_feature_check(&f, sizeof(f) + 1), -1);
 	ck_assert(f.mem_track && !f.lazy_pages && !f.pidfd_store);
 
-	/* a self-dump is not supported */
 	criu_free_service(lo);
 	errno = 0;
-	ck_assert_int_eq(criu_local_dump(lo), -EINVAL);
-	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_int_eq(criu_local_dump_iters(lo, NULL), -EINVAL);
+	ck_assert_int_eq(errno, EINVAL);
+	/* values are stored as given, as libcriu does: CRIU judges them at request time */
+	ck_assert_int_eq(criu_local_set_root(lo, "/no/such/bundle//no/such/rootfs"), 0);
+	ck_assert_int_eq(criu_local_set_log_file(lo, "../file.log"), 0);
 	criu_local_free_opts(lo);
 }
 END_TEST
@@ -559,6 +560,94 @@ START_TEST(criu_reports_failure)
 }
 END_TEST
 
+/* A shell whose stdout is IMGS/out.log (0644), printing a number every 50 ms. */
+static pid_t logger_start(const char *imgs)
+{
+	char log[512];
+	pid_t pid;
+
+	snprintf(log, sizeof(log), "%s/out.log", imgs);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR), out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		setsid();
+		fchmod(out, 0644);
+		dup2(nul, 0);
+		dup2(out, 1);
+		dup2(nul, 2);
+		close_range(3, ~0U, 0);
+		execl("/bin/sh", "sh", "-c", "i=0; while :; do i=$((i+1)); echo $i; sleep 0.05; done", (char *)NULL);
+		_exit(127);
+	}
+	msleep(300);
+	return pid;
+}
+
+static mode_t mode_of(const char *dir, const char *name)
+{
+	char p[512];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	ck_assert_int_eq(stat(p, &st), 0);
+	return st.st_mode & 07777;
+}
+
+/*
+ * As libcriu: a process whose stdout is a file in its images dir is dumped
+ * (twice into the same dir: images are overwritten, with CRIU's modes, and the
+ * caller's file is left alone) and restored, writing on; a log file name CRIU
+ * refuses fails at request time with -EBADE and errno EBADRQC.
+ */
+START_TEST(images_dir_as_libcriu)
+{
+	char *img = tmpdir_new("compat-log");
+	int d = open(img, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+	pid_t pid, rpid;
+	char log[512];
+	struct stat st;
+	off_t size;
+
+	be_subreaper();
+	pid = logger_start(img);
+	snprintf(log, sizeof(log), "%s/out.log", img);
+	ck_assert_int_eq(criu_init_opts(), 0);
+	criu_set_pid(pid);
+	criu_set_images_dir_fd(d);
+	criu_set_leave_running(true);
+	ck_assert_int_eq(criu_set_log_file("dump.log"), 0);
+	ck_assert_int_eq(criu_dump(), 0);
+	r = criu_dump(); /* the same dir again: overwritten, as libcriu and CRIU do */
+	ck_assert_msg(r == 0, "a second dump into the same dir: %d errno %d", r, errno);
+	ck_assert_int_eq(mode_of(img, "out.log"), 0644);
+	ck_assert_int_eq(mode_of(img, "inventory.img"), 0644); /* CRIU's own mode, as with libcriu */
+	/* a log file CRIU refuses: the dump fails at request time, as libcriu's */
+	ck_assert_int_eq(criu_set_log_file("../file.log"), 0);
+	errno = 0;
+	ck_assert_int_eq(criu_dump(), -EBADE);
+	ck_assert_int_eq(errno, EBADRQC);
+	kill(-pid, SIGKILL); /* the shell and its sleep child: the whole session's group */
+	while (waitpid(-1, NULL, 0) > 0)
+		;
+	ck_assert_int_eq(stat(log, &st), 0);
+	size = st.st_size;
+	ck_assert_int_eq(criu_set_log_file("restore.log"), 0);
+	criu_set_leave_running(false);
+	rpid = criu_restore_child();
+	ck_assert_msg(rpid > 0, "criu_restore_child() = %d errno %d", rpid, errno);
+	msleep(500);
+	ck_assert_int_eq(stat(log, &st), 0);
+	ck_assert_msg(st.st_size > size, "the restored shell does not write to out.log");
+	kill_wait(rpid);
+	criu_free_opts();
+	close(d);
+	rm_rf(img);
+	free(img);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("libcriu_compat_criu");
@@ -568,6 +657,7 @@ static Suite *suite(void)
 	tcase_add_test(t, check_and_version);
 	tcase_add_test(t, dump_restore_child);
 	tcase_add_test(t, criu_reports_failure);
+	tcase_add_test(t, images_dir_as_libcriu);
 	suite_add_tcase(s, t);
 	return s;
 }
