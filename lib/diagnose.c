@@ -398,14 +398,14 @@ static void b_ghost(struct ctx *c, const struct entry *e, const struct line *hit
 }
 
 /* "Dump core (pid: N)" / "Task N with": which task, with what the probe knows of it */
-static void task_note(const struct ctx *c, long pid, char *buf, size_t size)
+static void task_note(const struct ctx *c, long pid, bool uid, char *buf, size_t size)
 {
 	struct diag_proc p;
 
 	if (pid <= 0)
 		snprintf(buf, size, "A task of the tree");
 	else if (c->in->probe && c->in->probe->proc && c->in->probe->proc(c->in->probe->userdata, (pid_t)pid, &p) == 0)
-		snprintf(buf, size, "Task %ld ('%s', uid %u)", pid, p.comm, (unsigned)p.uid);
+		snprintf(buf, size, uid ? "Task %ld ('%s', uid %u)" : "Task %ld ('%s')", pid, p.comm, (unsigned)p.uid);
 	else
 		snprintf(buf, size, "Task %ld", pid);
 }
@@ -416,7 +416,7 @@ static void b_other_uid(struct ctx *c, const struct entry *e, const struct line 
 	const struct line *w = find(c, "Dump core (pid: ", c->n);
 	char who[128];
 
-	task_note(c, w ? cut_num(w, "Dump core (pid: ") : -1, who, sizeof(who));
+	task_note(c, w ? cut_num(w, "Dump core (pid: ") : -1, true, who, sizeof(who));
 	HINT("%s runs as another user, and criu lacks CAP_SYS_RESOURCE to read its resource limits: run criu "
 	     "with CAP_SYS_RESOURCE (full root), or checkpoint a tree whose tasks all run as one user. "
 	     "CKPT_OPT_UNPRIVILEGED does not help here.", who);
@@ -426,7 +426,7 @@ static void b_shm(struct ctx *c, const struct entry *e, const struct line *hit, 
 {
 	char who[128];
 
-	task_note(c, cut_num(hit, "Task "), who, sizeof(who));
+	task_note(c, cut_num(hit, "Task "), false, who, sizeof(who));
 	HINT("%s uses SysV shared memory of the host's IPC namespace, which CRIU cannot checkpoint (PostgreSQL "
 	     "does this): run the tree in an IPC namespace of its own (unshare --ipc, or a container).", who);
 }
