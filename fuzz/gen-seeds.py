@@ -96,3 +96,15 @@ write("fuzz_images", "sleep", rd("inventory.img") + b"CKPT" + rd("pstree.img") +
 write("fuzz_images", "no-core", rd("inventory.img") + b"CKPT" + rd("pstree.img"))
 write("fuzz_images", "inventory-only", rd("inventory.img"))
 write("fuzz_images", "truncated-pstree", rd("inventory.img") + b"CKPT" + rd("pstree.img")[:13])
+
+# fuzz_diagnose: every recorded CRIU failure log (tests/fixtures/criu-logs), after two bytes:
+# the operation (1 dump, 2 pre-dump, 3 restore) and the option bits (0: none set).
+logs = os.path.join(ROOT, "tests", "fixtures", "criu-logs")
+OPS = {"dump": 1, "pre-dump": 2, "restore": 3}
+with open(os.path.join(logs, "MANIFEST")) as m:
+    for line in m:
+        name, op = line.split("\t")[:2]
+        if name.endswith("-v4"):
+            continue  # 40 KiB of level-4 chatter: the unit test has it
+        with open(os.path.join(logs, name + ".log"), "rb") as f:
+            write("fuzz_diagnose", name, bytes([OPS[op], 0]) + f.read())

@@ -58,7 +58,7 @@ int call_exchange(struct call *call, struct conn *conn, const struct request *rq
 	if (r < 0)
 		return r;
 	if (!resp->success) {
-		r = reply_failed(call->op, &rq->req, resp, &call->lp, err);
+		r = reply_failed(call->op, &rq->req, resp, &call->lp, call->opts, err);
 		criu_resp__free_unpacked(resp, NULL);
 		return r;
 	}

@@ -23,6 +23,7 @@ struct call {
 	bool query;           /* version, check, feature check: a default deadline */
 	bool detach;          /* a self-dump: criu is not our child */
 	struct log_place lp;  /* where CRIU's log is */
+	const ckpt_opts *opts; /* the request's options, for the diagnosis of a failure (may be NULL) */
 	struct exchange x;    /* set up (hooks, table) by the caller; what CRIU said stays here */
 	uint64_t deadline_us; /* set by call_run */
 };

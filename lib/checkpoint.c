@@ -188,6 +188,7 @@ static int dump_common(ckpt_client *c, const ckpt_opts *o, CriuReqType type, con
 	if (r < 0)
 		goto out;
 	call.detach = d.self;
+	call.opts = o;
 	call.lp.dirfd = d.work.fd >= 0 ? d.work.fd : d.img.fd;
 	call.lp.dirpath = d.work.fd >= 0 ? d.work.path : d.img.path;
 	call.lp.name = rq.log_name;
@@ -206,7 +207,7 @@ static int dump_common(ckpt_client *c, const ckpt_opts *o, CriuReqType type, con
 		if (r == 0 && restored)
 			r = 1; /* a self-dump, resumed in the restored process */
 	} else if (call_outcome_unknown(r)) {
-		reply_log(&call.lp, err);
+		reply_log(&call.lp, &rq.req, o, err);
 		dump_outcome_unknown(&d, rq.log_name, err);
 	} else {
 		dump_failed_known(&d, rq.log_name, err);

@@ -213,8 +213,8 @@ static void reap_failed_root(struct call *call, pid_t pid, const struct proc *he
 
 	if (pid <= 0)
 		return;
-	if (held_before && held_before->pid == pid && !proc_exited(held_before))
-		return; /* still the process that held it before: not ours */
+	if (held_before && held_before->pid == pid && proc_signal(held_before, 0) == 0)
+		return; /* still the process that held it before (running, or a zombie): not ours */
 	if (proc_adopt_child(&p, pid) < 0 || p.reaped)
 		return; /* not our child */
 	(void)proc_signal(&p, SIGKILL);
@@ -277,6 +277,7 @@ int ckpt_restore(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, ckpt_err *e
 	call.lp.dirfd = work.fd >= 0 ? work.fd : img.fd;
 	call.lp.dirpath = work.fd >= 0 ? work.path : img.path;
 	call.lp.name = rq.log_name;
+	call.opts = o;
 	if (c->netns) {
 		call.x.on_setup_ns = setup_ns_hook;
 		call.x.setup_ns_userdata = c->netns;
@@ -348,6 +349,7 @@ int ckpt_page_server_start(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, i
 	call.lp.dirfd = work.fd >= 0 ? work.fd : img.fd;
 	call.lp.dirpath = work.fd >= 0 ? work.path : img.path;
 	call.lp.name = rq.log_name;
+	call.opts = o;
 	r = call_run(&call, &rq, &resp, err);
 	if (r < 0)
 		goto out;

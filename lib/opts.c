@@ -581,3 +581,40 @@ CriuOpts *opts_pb_for_request(const ckpt_opts *o, int images_fd, int work_fd, ck
 	}
 	return pb;
 }
+
+/* ---- getters (0.2) ---- */
+
+int ckpt_opts_get_int(const ckpt_opts *o, ckpt_opt key, int64_t *ret_value, ckpt_err *err)
+{
+	const struct opt_def *d = opt_find(key);
+	const ProtobufCFieldDescriptor *f;
+
+	if (!o || !ret_value)
+		return err_set(err, CKPT_EINVAL, "options: NULL argument");
+	if (!d)
+		return err_set(err, CKPT_EINVAL, "options: unknown option key %d", (int)key);
+	if (d->type == T_BOOL && !d->field) {
+		/* libckpt's own switches */
+		if (!*own_switch((ckpt_opts *)o, key))
+			return 0;
+		*ret_value = 1;
+		return 1;
+	}
+	if (d->type != T_BOOL && d->type != T_INT && key != CKPT_OPT_PID)
+		return err_set(err, CKPT_EINVAL, "options: '%s' is not a bool or int option", d->name);
+	f = field_of(d);
+	if (!*FIELD(o->pb, f->quantifier_offset, protobuf_c_boolean))
+		return 0;
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_BOOL:
+		*ret_value = *FIELD(o->pb, f->offset, protobuf_c_boolean) ? 1 : 0;
+		break;
+	case PROTOBUF_C_TYPE_UINT32:
+		*ret_value = *FIELD(o->pb, f->offset, uint32_t);
+		break;
+	default:
+		*ret_value = *FIELD(o->pb, f->offset, int32_t);
+		break;
+	}
+	return 1;
+}

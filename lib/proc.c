@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include "proc.h"
+#include "procfs.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -194,22 +195,12 @@ bool proc_set_reap(struct proc_set *s, uint64_t until_us)
 	return all;
 }
 
-/* The parent pid of pid from /proc/PID/stat (the field after the comm, which may hold ')'). */
+/* The parent pid of pid, -1 if it cannot be read. */
 static pid_t ppid_of(pid_t pid)
 {
-	char path[64], *buf = NULL, *rp;
-	long state_ppid = -1;
-	int r;
+	struct procfs_stat st;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	r = read_small_file(path, 8192, &buf, NULL);
-	if (r < 0)
-		return -1;
-	rp = strrchr(buf, ')');
-	if (rp && sscanf(rp + 1, " %*c %ld", &state_ppid) != 1)
-		state_ppid = -1;
-	free(buf);
-	return (pid_t)state_ppid;
+	return procfs_stat(pid, &st) == 0 ? st.ppid : -1;
 }
 
 static bool in_set(const struct proc_set *s, pid_t pid)

@@ -1,102 +1,121 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Replies to results: CRIU's failure turned into a ckpt_err (its message,
- * cr_errno, the log's path and its error lines), and the version a VERSION
- * reply carries.
+ * Replies to results: CRIU's failure turned into a ckpt_err (the decisive
+ * line of its log first, cr_errno, the log's path, its error lines and a
+ * hint from the diagnosis table), and the version a VERSION reply carries.
  */
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "diagnose.h"
 #include "reply.h"
 
-static void fill_log_path(ckpt_err *err, int dirfd, const char *dirpath, const char *name)
+#define LOG_TAIL (256 * 1024)
+
+static void fill_log_path(ckpt_err *err, const struct log_place *lp)
 {
 	char link[64], target[PATH_MAX];
+	const char *dirpath = lp->dirpath;
 	ssize_t n;
 
+	if (lp->shown) {
+		snprintf(err->log_path, sizeof(err->log_path), "%s", lp->shown);
+		return;
+	}
 	if (!dirpath) {
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", lp->dirfd);
 		n = readlink(link, target, sizeof(target) - 1);
 		if (n < 0)
 			return;
 		target[n] = '\0';
 		dirpath = target;
 	}
-	snprintf(err->log_path, sizeof(err->log_path), "%s/%s", dirpath, name);
+	snprintf(err->log_path, sizeof(err->log_path), "%s/%s", dirpath, lp->name);
 }
 
-/* Keep the last error lines of CRIU's log that fit in err->criu_log. */
-static void fill_log_lines(ckpt_err *err, int dirfd, const char *name)
+static bool log_usable(const struct log_place *lp)
 {
-	enum { TAIL = 256 * 1024 };
-	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	_cleanup_free_ char *buf = NULL;
-	const char *lines[16];
-	size_t nl = 0, used = 0;
+	return lp && lp->dirfd >= 0 && lp->name && *lp->name && !strchr(lp->name, '/');
+}
+
+/* The last LOG_TAIL bytes of CRIU's log (malloc'd, NUL-terminated), or NULL. */
+static char *read_log_tail(const struct log_place *lp, size_t *ret_len)
+{
+	_cleanup_close_ int fd = -1;
 	struct stat st;
-	off_t off;
+	char *buf;
 	ssize_t n;
 
+	if (!log_usable(lp))
+		return NULL;
+	fd = openat(lp->dirfd, lp->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		return;
-	off = st.st_size > TAIL ? st.st_size - TAIL : 0;
-	buf = malloc(TAIL + 1);
+		return NULL;
+	buf = malloc(LOG_TAIL + 1);
 	if (!buf)
-		return;
-	n = pread(fd, buf, TAIL, off);
-	if (n <= 0)
-		return;
+		return NULL;
+	n = pread(fd, buf, LOG_TAIL, st.st_size > LOG_TAIL ? st.st_size - LOG_TAIL : 0);
+	if (n < 0)
+		n = 0;
 	buf[n] = '\0';
-	for (char *line = buf, *next; line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		if (strstr(line, "Error") || strstr(line, "BUG")) {
-			if (nl == ARRAY_SIZE(lines))
-				memmove(lines, lines + 1, sizeof(lines[0]) * --nl);
-			lines[nl++] = line;
-		}
-	}
-	/* newest lines matter most; keep as many of the last ones as fit */
-	size_t first = nl;
-	for (size_t i = nl; i-- > 0;) {
-		size_t l = strlen(lines[i]) + 1;
+	*ret_len = (size_t)n;
+	return buf;
+}
 
-		if (used + l >= sizeof(err->criu_log))
-			break;
-		used += l;
-		first = i;
+static enum diag_op diag_op_of(CriuReqType t)
+{
+	switch (t) {
+	case CRIU_REQ_TYPE__DUMP: return DIAG_OP_DUMP;
+	case CRIU_REQ_TYPE__PRE_DUMP:
+	case CRIU_REQ_TYPE__SINGLE_PRE_DUMP: return DIAG_OP_PRE_DUMP;
+	case CRIU_REQ_TYPE__RESTORE: return DIAG_OP_RESTORE;
+	case CRIU_REQ_TYPE__CHECK: return DIAG_OP_CHECK;
+	case CRIU_REQ_TYPE__FEATURE_CHECK: return DIAG_OP_FEATURE_CHECK;
+	case CRIU_REQ_TYPE__PAGE_SERVER:
+	case CRIU_REQ_TYPE__PAGE_SERVER_CHLD: return DIAG_OP_PAGE_SERVER;
+	default: return DIAG_OP_OTHER;
 	}
-	err->criu_log[0] = '\0';
-	for (size_t i = first; i < nl; i++) {
-		size_t cur = strlen(err->criu_log);
+}
 
-		sanitize_copy(err->criu_log + cur, sizeof(err->criu_log) - cur, lines[i]);
-		cur = strlen(err->criu_log);
-		if (cur + 1 < sizeof(err->criu_log) && i + 1 < nl) {
-			err->criu_log[cur] = '\n';
-			err->criu_log[cur + 1] = '\0';
-		}
-	}
+/* Diagnose the failure from CRIU's log and what CRIU said. */
+static void diagnose_failure(const CriuReq *req, const CriuResp *resp, const struct log_place *lp,
+			     const ckpt_opts *o, struct diag_result *dr)
+{
+	struct diag_opts d;
+	size_t len = 0;
+	_cleanup_free_ char *log = read_log_tail(lp, &len);
+	struct diag_in in = {
+		.op = diag_op_of(req->type),
+		.log = log,
+		.log_len = len,
+		.criu_errno = resp && resp->has_cr_errno ? resp->cr_errno : 0,
+		.criu_errmsg = resp ? resp->cr_errmsg : NULL,
+		.opts = &d,
+		.probe = &diag_probe_proc,
+	};
+
+	diag_opts_from(&d, o);
+	(void)diagnose(&in, dr);
 }
 
 int reply_failed(const char *op, const CriuReq *req, const CriuResp *resp, const struct log_place *lp,
-		 ckpt_err *err)
+		 const ckpt_opts *o, ckpt_err *err)
 {
 	char why[CKPT_ERR_MSG_MAX], ebuf[128];
-	int dirfd = lp ? lp->dirfd : -1;
-	const char *log_name = lp ? lp->name : NULL;
+	struct diag_result dr;
 	int r;
 
-	if (resp->cr_errmsg && *resp->cr_errmsg)
+	diagnose_failure(req, resp, lp, o, &dr);
+	if (dr.headline[0])
+		sanitize_copy(why, sizeof(why), dr.headline);
+	else if (resp->cr_errmsg && *resp->cr_errmsg)
 		sanitize_copy(why, sizeof(why), resp->cr_errmsg);
 	else if (resp->has_cr_errno && resp->cr_errno)
 		snprintf(why, sizeof(why), "%s", errno_text(resp->cr_errno, ebuf, sizeof(ebuf)));
 	else
 		snprintf(why, sizeof(why), "no reason given");
-	/* strip a trailing newline of cr_errmsg */
 	for (size_t l = strlen(why); l && (why[l - 1] == '\n' || why[l - 1] == '?'); l--)
 		why[l - 1] = '\0';
 
@@ -108,37 +127,26 @@ int reply_failed(const char *op, const CriuReq *req, const CriuResp *resp, const
 		return r;
 	err_at(err, op, r);
 	err->criu_errno = resp->has_cr_errno ? resp->cr_errno : 0;
-	if (dirfd >= 0 && log_name && *log_name && !strchr(log_name, '/')) {
-		reply_log(lp, err);
-		if (err->log_path[0]) {
-			size_t l = strlen(err->msg);
-
-			snprintf(err->msg + l, sizeof(err->msg) - l, " (log: %s)", err->log_path);
-		}
-		if (strstr(err->criu_log, "iptables-restore")) {
-			size_t l = strlen(err->msg);
-
-			snprintf(err->msg + l, sizeof(err->msg) - l,
-				 "; CRIU's default network lock runs iptables-restore, which is missing here: "
-				 "use network-lock nftables (CKPT_NETWORK_LOCK_NFTABLES) or skip, or install iptables");
-		}
+	if (log_usable(lp)) {
+		fill_log_path(err, lp);
+		if (err->log_path[0])
+			err_append(err, "(log: %s)", err->log_path);
 	}
+	diag_apply(err, &dr);
 	return r;
 }
 
-
-void reply_log(const struct log_place *lp, ckpt_err *err)
+void reply_log(const struct log_place *lp, const CriuReq *req, const ckpt_opts *o, ckpt_err *err)
 {
-	if (!err || !lp || lp->dirfd < 0 || !lp->name || !*lp->name || strchr(lp->name, '/') || err->log_path[0])
+	struct diag_result dr;
+
+	if (!err || !log_usable(lp) || err->log_path[0])
 		return;
-	if (lp->shown)
-		snprintf(err->log_path, sizeof(err->log_path), "%s", lp->shown);
-	else
-		fill_log_path(err, lp->dirfd, lp->dirpath, lp->name);
-	fill_log_lines(err, lp->dirfd, lp->name);
+	fill_log_path(err, lp);
+	diagnose_failure(req, NULL, lp, o, &dr);
+	diag_apply(err, &dr);
 }
 
-/* CRIU's version from a VERSION reply, as major*10000+minor*100+sublevel. */
 int reply_version(const CriuResp *resp, unsigned *ret, ckpt_err *err)
 {
 	const CriuVersion *v = resp->version;
@@ -156,4 +164,3 @@ int reply_version(const CriuResp *resp, unsigned *ret, ckpt_err *err)
 	*ret = ver;
 	return 0;
 }
-

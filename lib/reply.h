@@ -4,6 +4,7 @@
 #define CKPT_REPLY_H
 
 #include "error.h"
+#include "opts.h"
 #include "rpc.pb-c.h"
 
 /* Where CRIU wrote its log for this request. */
@@ -14,11 +15,15 @@ struct log_place {
 	const char *shown;   /* the path to name in messages, if not dirpath/name (it will be moved) */
 };
 
-/* CRIU answered success=false (or EMPTY): fill err with why, and return CKPT_ECRIU. */
+/*
+ * CRIU answered success=false (or EMPTY): fill err with why (the decisive line
+ * of CRIU's log first), the log's path and error lines and a hint, from the
+ * request and its options o (may be NULL). Returns CKPT_ECRIU.
+ */
 int reply_failed(const char *op, const CriuReq *req, const CriuResp *resp, const struct log_place *lp,
-		 ckpt_err *err);
-/* Fill err's log path and CRIU's error lines from the log, if err has none yet. */
-void reply_log(const struct log_place *lp, ckpt_err *err);
+		 const ckpt_opts *o, ckpt_err *err);
+/* For a request that ended without an answer: the log's path, error lines and hint, if err has none yet. */
+void reply_log(const struct log_place *lp, const CriuReq *req, const ckpt_opts *o, ckpt_err *err);
 /* CRIU's version from a VERSION reply, as major*10000+minor*100+sublevel. */
 int reply_version(const CriuResp *resp, unsigned *ret, ckpt_err *err);
 

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Reading /proc: a process's stat line, ids and namespaces, and the probe the diagnosis uses. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "procfs.h"
+
+
+/* Read a whole small file (up to size-1 bytes) into buf, NUL-terminated; length or -1. */
+ssize_t procfs_read(const char *path, char *buf, size_t size)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	size_t used = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	while (used + 1 < size && (n = read(fd, buf + used, size - 1 - used)) > 0)
+		used += (size_t)n;
+	buf[used] = '\0';
+	return (ssize_t)used;
+}
+
+/* /proc/PID/stat: "pid (comm) S ppid pgrp session ..."; comm may hold ')' and spaces. */
+int procfs_stat(pid_t pid, struct procfs_stat *ret)
+{
+	char path[64], buf[1024], *open_, *close_;
+	int ppid, pgrp, session;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (procfs_read(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	open_ = strchr(buf, '(');
+	close_ = strrchr(buf, ')');
+	if (!open_ || !close_ || close_ < open_)
+		return -1;
+	if (sscanf(close_ + 1, " %c %d %d %d", &ret->state, &ppid, &pgrp, &session) != 4)
+		return -1;
+	n = (size_t)(close_ - open_ - 1);
+	if (n >= sizeof(ret->comm))
+		n = sizeof(ret->comm) - 1;
+	memcpy(ret->comm, open_ + 1, n);
+	ret->comm[n] = '\0';
+	for (char *p = ret->comm; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	ret->pid = pid;
+	ret->ppid = ppid;
+	ret->session = session;
+	return 0;
+}
+
+/* "Uid:\tR\tE\tS\tF" of /proc/PID/status (or Gid:), into ids[3]. */
+int procfs_ids(pid_t pid, const char *key, unsigned ids[3])
+{
+	char path[64], buf[4096], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (procfs_read(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	p = strstr(buf, key);
+	if (!p || sscanf(p + strlen(key), " %u %u %u", &ids[0], &ids[1], &ids[2]) != 3)
+		return -1;
+	return 0;
+}
+
+ino_t procfs_ns_ino(pid_t pid, const char *ns)
+{
+	char path[64];
+	struct stat st;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns);
+	else
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns);
+	return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+/* ---- the probe of the diagnosis: what a pid is now ---- */
+
+static int probe_proc(void *userdata, pid_t pid, struct diag_proc *ret)
+{
+	struct procfs_stat st;
+	unsigned uids[3];
+
+	(void)userdata;
+	if (pid <= 0 || procfs_stat(pid, &st) < 0)
+		return -1;
+	memset(ret, 0, sizeof(*ret));
+	ret->pid = pid;
+	ret->ppid = st.ppid;
+	ret->state = st.state;
+	ret->caller_child = st.ppid == getpid();
+	snprintf(ret->comm, sizeof(ret->comm), "%s", st.comm);
+	if (procfs_ids(pid, "Uid:", uids) == 0)
+		ret->uid = uids[0];
+	return 0;
+}
+
+const struct diag_probe diag_probe_proc = { .proc = probe_proc, .userdata = NULL };
+
