@@ -54,6 +54,9 @@ int cmd_inspect(struct cli *cli, int argc, char **argv);
 enum {
 	OPT_JSON = 0x1000,
 	OPT_HELP_DUMMY,
+	OPT_LOG_LEVEL = 0x1100,
+	OPT_UNPRIVILEGED,
+	OPT_TCP_CLOSE,
 };
 
 /* The options every subcommand accepts too: --json, -q, -v, -h/--help. */
@@ -69,6 +72,21 @@ enum {
  * one (handled), 0 if not. '?' (unknown flag) is not handled here.
  */
 int cli_common_opt(struct cli *cli, int c);
+
+/* CRIU's flags that checkpoint and restore both take. */
+#define CLI_CRIU_LONGOPTS                                                \
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },         \
+	{ "unprivileged", no_argument, NULL, OPT_UNPRIVILEGED },         \
+	{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE }
+#define CLI_CRIU_HELP                                                                             \
+	"  --log-level N               CRIU's log level 0..4 (default 2; 4 keeps CRIU's whole log)\n" \
+	"  --unprivileged              run CRIU without root (CAP_CHECKPOINT_RESTORE)\n"              \
+	"  --tcp-close                 established TCP connections are restored closed\n"
+/*
+ * Handle one of CLI_CRIU_LONGOPTS: 1 if c was one and was applied, 0 if c is
+ * not one, or the exit code of a usage error (reported) as a negative number.
+ */
+int cli_criu_opt(struct cli *cli, ckpt_opts *o, int c, const char *arg);
 
 /* Report getopt_long's '?' or ':' as a usage error; returns EXIT_USAGE. */
 int cli_getopt_error(struct cli *cli, int c, char **argv);
@@ -92,6 +110,8 @@ int cli_bad_value(struct cli *cli, const char *flag, const char *value, const ck
  * also a {"error": ...} object on stdout. Returns the exit code for it.
  */
 int cli_report(struct cli *cli, const ckpt_err *err, const char *log_path);
+/* A library hint with ckpt's own flag names into buf: 0, or negative if it does not fit. */
+int cli_hint(const char *hint, char *buf, size_t size);
 /* Exit code for a CKPT_E* code. */
 int cli_exit_code(int code);
 /* Progress line on stderr unless -q. */

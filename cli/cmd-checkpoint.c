@@ -31,8 +31,13 @@ static const char help_text[] =
 	"                              checkpoint is refused unless --force\n"
 	"  --work-path DIR             where CRIU writes its log and stats (default: images dir)\n"
 	"  --force                     dump over an existing checkpoint in --image-path\n"
+	"  --check-only                look at the tree for what CRIU would refuse (a tty\n"
+	"                              without --shell-job, established TCP, file locks,\n"
+	"                              external unix peers, ...) and dump nothing; exit 1\n"
+	"                              if anything was found\n"
 	"  --leave-running             keep the process tree running after the dump\n"
 	"  --tcp-established           dump established TCP connections\n"
+	CLI_CRIU_HELP
 	"  --ext-unix-sk               allow external unix sockets\n"
 	"  --shell-job                 the tree was started from a shell (has a controlling tty)\n"
 	"  --file-locks                dump file locks\n"
@@ -85,6 +90,7 @@ enum {
 	O_LSM_PROFILE,
 	O_NETWORK_LOCK,
 	O_FORCE,
+	O_CHECK_ONLY,
 };
 
 struct progress {
@@ -174,7 +180,7 @@ static json_object *stats_json(const char *dir, struct cli *cli)
 
 struct checkpoint_args {
 	const char *image_path, *work_path;
-	bool leave_running, pre_dump, force, parent;
+	bool leave_running, pre_dump, force, parent, check_only;
 	pid_t pid;
 };
 
@@ -200,6 +206,8 @@ static int checkpoint_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o
 		{ "lsm-profile", required_argument, NULL, O_LSM_PROFILE },
 		{ "network-lock", required_argument, NULL, O_NETWORK_LOCK },
 		{ "force", no_argument, NULL, O_FORCE },
+		{ "check-only", no_argument, NULL, O_CHECK_ONLY },
+		CLI_CRIU_LONGOPTS,
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -212,6 +220,12 @@ static int checkpoint_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o
 	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		if (cli_common_opt(cli, c))
 			continue;
+		if ((r = cli_criu_opt(cli, o, c, optarg)) != 0) {
+			if (r < 0)
+				return -r;
+			r = EXIT_OK;
+			continue;
+		}
 		switch (c) {
 		case 'h':
 			fputs(help_text, stdout);
@@ -224,6 +238,9 @@ static int checkpoint_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o
 			break;
 		case O_FORCE:
 			a->force = true;
+			break;
+		case O_CHECK_ONLY:
+			a->check_only = true;
 			break;
 		case O_LEAVE_RUNNING:
 			a->leave_running = true;
@@ -320,6 +337,36 @@ static int checkpoint_prepare(struct cli *cli, ckpt_opts *o, const struct checkp
 	return EXIT_OK;
 }
 
+/* --check-only: what the dump would fail on, seen before anything is frozen. */
+static int checkpoint_check_only(struct cli *cli, ckpt_client *client, ckpt_opts *o, const struct checkpoint_args *a)
+{
+	ckpt_err err = CKPT_ERR_INIT;
+	ckpt_preflight *p = NULL;
+	size_t n;
+
+	if (ckpt_preflight_dump(client, o, &p, &err) < 0)
+		return cli_report(cli, &err, NULL);
+	n = ckpt_preflight_nr_findings(p);
+	for (size_t i = 0; i < n; i++) {
+		char hint[2 * CKPT_ERR_HINT_MAX + 512];
+
+		fprintf(stderr, "pid %d: %s\n", (int)ckpt_preflight_pid(p, i), ckpt_preflight_what(p, i));
+		if (cli_hint(ckpt_preflight_hint(p, i), hint, sizeof(hint)) == 0 && hint[0])
+			fprintf(stderr, "  hint: %s\n", hint);
+	}
+	cli_progress(cli, "checked %zu task(s) of pid %d: %zu problem(s) a dump would fail on",
+		     ckpt_preflight_nr_tasks(p), (int)a->pid, n);
+	if (cli->json) {
+		char *j = ckpt_preflight_to_json(p);
+
+		if (j)
+			printf("%s\n", j);
+		ckpt_free(j);
+	}
+	ckpt_preflight_free(p);
+	return n ? EXIT_FAILED : EXIT_OK;
+}
+
 static void checkpoint_report(struct cli *cli, const struct checkpoint_args *a, struct progress *prog)
 {
 	double elapsed = cli_elapsed(&prog->start);
@@ -368,6 +415,10 @@ int cmd_checkpoint(struct cli *cli, int argc, char **argv)
 	}
 	if (r || (r = checkpoint_prepare(cli, o, &a)) || (r = cli_client(cli, &client)))
 		goto out;
+	if (a.check_only) {
+		r = checkpoint_check_only(cli, client, o, &a);
+		goto out;
+	}
 	prog.phases = json_object_new_array();
 	if (ckpt_client_set_notify(client, NULL, on_notify, &prog, &err) < 0) {
 		r = cli_report(cli, &err, NULL);

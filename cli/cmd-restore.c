@@ -35,6 +35,7 @@ static const char help_text[] =
 	"  -d, --detach                do not wait: print the restored pid and exit 0\n"
 	"  --pid-file FILE             write the restored pid to FILE\n"
 	"  --tcp-established           restore established TCP connections\n"
+	CLI_CRIU_HELP
 	"  --ext-unix-sk               allow external unix sockets\n"
 	"  --shell-job                 the tree was a shell job: give it our stdin/out/err\n"
 	"  --file-locks                restore file locks\n"
@@ -167,6 +168,7 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 		{ "inherit-fd", required_argument, NULL, O_INHERIT_FD },
 		{ "lazy-pages", no_argument, NULL, O_LAZY_PAGES },
 		{ "veth", required_argument, NULL, O_VETH },
+		CLI_CRIU_LONGOPTS,
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -185,6 +187,14 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "d", longopts, NULL)) != -1) {
 		if (cli_common_opt(cli, c))
 			continue;
+		if ((r = cli_criu_opt(cli, o, c, optarg)) != 0) {
+			if (r < 0) {
+				r = -r;
+				goto out;
+			}
+			r = EXIT_OK;
+			continue;
+		}
 		switch (c) {
 		case 'h':
 			fputs(help_text, stdout);

@@ -76,6 +76,27 @@ int cli_set_bool(struct cli *cli, ckpt_opts *o, ckpt_opt key, const char *flag)
 	return 0;
 }
 
+int cli_criu_opt(struct cli *cli, ckpt_opts *o, int c, const char *arg)
+{
+	ckpt_err err = CKPT_ERR_INIT;
+	unsigned long level;
+
+	switch (c) {
+	case OPT_LOG_LEVEL:
+		if (!cli_parse_uint(arg, 4, &level))
+			return -cli_usage_error(cli, "--log-level '%s': expected 0, 1, 2, 3 or 4", arg);
+		if (ckpt_opts_set_int(o, CKPT_OPT_LOG_LEVEL, (int64_t)level, &err) < 0)
+			return -cli_bad_value(cli, "--log-level", arg, &err);
+		return 1;
+	case OPT_UNPRIVILEGED:
+		return cli_set_bool(cli, o, CKPT_OPT_UNPRIVILEGED, "--unprivileged") ? -EXIT_USAGE : 1;
+	case OPT_TCP_CLOSE:
+		return cli_set_bool(cli, o, CKPT_OPT_TCP_CLOSE, "--tcp-close") ? -EXIT_USAGE : 1;
+	default:
+		return 0;
+	}
+}
+
 int cli_set_work_dir(struct cli *cli, ckpt_opts *o, const char *work_path)
 {
 	ckpt_err err = CKPT_ERR_INIT;

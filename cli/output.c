@@ -9,14 +9,57 @@
 
 #include "ckpt-cli.h"
 
-static void vprefixed(struct cli *cli, const char *fmt, va_list ap)
+/*
+ * {"error": {...}} on stdout for --json, every key the man page lists always
+ * present (null when it does not apply). err may be NULL (a failure of ckpt's own).
+ */
+static void print_error_json(const ckpt_err *err, const char *msg, const char *log_path, const char *hint,
+			     int exit_code)
 {
+	json_object *o = json_object_new_object(), *e = json_object_new_object();
+	json_object *lines = json_object_new_array();
+	const char *s = err ? err->criu_log : "";
+
+	json_object_object_add(e, "code", err ? json_object_new_int(err->code) : NULL);
+	json_object_object_add(e, "name", err ? json_object_new_string(ckpt_strerror(err->code)) : NULL);
+	json_object_object_add(e, "message", json_object_new_string(msg));
+	json_object_object_add(e, "step", err && err->step[0] ? json_object_new_string(err->step) : NULL);
+	json_object_object_add(e, "criu_errno", json_object_new_int(err ? err->criu_errno : 0));
+	json_object_object_add(e, "sys_errno", json_object_new_int(err ? err->sys_errno : 0));
+	json_object_object_add(e, "log_path", log_path && *log_path ? json_object_new_string(log_path) : NULL);
+	while (*s) {
+		size_t n = strcspn(s, "\n");
+
+		json_object_array_add(lines, json_object_new_string_len(s, (int)n));
+		s += n;
+		if (*s == '\n')
+			s++;
+	}
+	json_object_object_add(e, "criu_log", lines);
+	json_object_object_add(e, "hint", hint && *hint ? json_object_new_string(hint) : NULL);
+	json_object_object_add(e, "hint_opt", json_object_new_int(err ? err->hint_opt : 0));
+	json_object_object_add(e, "images_kept",
+			       err && (err->flags & CKPT_ERR_F_IMAGES_KEPT) ? json_object_new_string(err->images_path)
+									  : NULL);
+	json_object_object_add(e, "outcome_unknown",
+			       json_object_new_boolean(err && (err->flags & CKPT_ERR_F_OUTCOME_UNKNOWN)));
+	json_object_object_add(e, "exit_code", json_object_new_int(exit_code));
+	json_object_object_add(o, "error", e);
+	cli_print_json(o);
+}
+
+static void vfail(struct cli *cli, int code, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+static void vfail(struct cli *cli, int code, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (cli->cmd)
-		fprintf(stderr, "%s %s: ", cli->prog, cli->cmd);
+		fprintf(stderr, "%s %s: %s\n", cli->prog, cli->cmd, msg);
 	else
-		fprintf(stderr, "%s: ", cli->prog);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+		fprintf(stderr, "%s: %s\n", cli->prog, msg);
+	if (cli->json)
+		print_error_json(NULL, msg, NULL, NULL, code);
 }
 
 int cli_usage_error(struct cli *cli, const char *fmt, ...)
@@ -24,7 +67,7 @@ int cli_usage_error(struct cli *cli, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vprefixed(cli, fmt, ap);
+	vfail(cli, EXIT_USAGE, fmt, ap);
 	va_end(ap);
 	return EXIT_USAGE;
 }
@@ -34,20 +77,8 @@ int cli_fail(struct cli *cli, int code, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vprefixed(cli, fmt, ap);
+	vfail(cli, code, fmt, ap);
 	va_end(ap);
-	if (cli->json) {
-		char msg[1024];
-		json_object *o = json_object_new_object(), *e = json_object_new_object();
-
-		va_start(ap, fmt);
-		vsnprintf(msg, sizeof(msg), fmt, ap);
-		va_end(ap);
-		json_object_object_add(e, "message", json_object_new_string(msg));
-		json_object_object_add(e, "exit_code", json_object_new_int(code));
-		json_object_object_add(o, "error", e);
-		cli_print_json(o);
-	}
 	return code;
 }
 
@@ -55,6 +86,54 @@ int cli_bad_value(struct cli *cli, const char *flag, const char *value, const ck
 {
 	return cli_usage_error(cli, "%s '%s': %s", flag, value,
 			       err && err->msg[0] ? err->msg : "invalid value");
+}
+
+/* How ckpt spells an option in a hint: its own flag, or what to do where it has none. */
+struct spelling {
+	char buf[128];
+};
+
+static const char *cli_spell(void *userdata, ckpt_opt key)
+{
+	static const struct {
+		ckpt_opt key;
+		const char *flag;
+	} own[] = {
+		{ CKPT_OPT_IMAGES_DIR, "--image-path" }, { CKPT_OPT_WORK_DIR, "--work-path" },
+		{ CKPT_OPT_PARENT_IMAGES, "--parent-path" }, { CKPT_OPT_OVERWRITE, "--force" },
+		{ CKPT_OPT_PAGE_SERVER, "--page-server" }, { CKPT_OPT_CGROUP_MODE, "--manage-cgroups-mode" },
+		{ CKPT_OPT_INHERIT_FD, "--inherit-fd" }, { CKPT_OPT_UNIX_SK_INO, "--ext-unix-sk" },
+	};
+	static const ckpt_opt same[] = {
+		CKPT_OPT_LEAVE_RUNNING, CKPT_OPT_TCP_ESTABLISHED, CKPT_OPT_TCP_CLOSE, CKPT_OPT_EXT_UNIX_SK,
+		CKPT_OPT_SHELL_JOB, CKPT_OPT_FILE_LOCKS, CKPT_OPT_LAZY_PAGES, CKPT_OPT_AUTO_DEDUP,
+		CKPT_OPT_UNPRIVILEGED, CKPT_OPT_LOG_LEVEL, CKPT_OPT_NETWORK_LOCK, CKPT_OPT_EMPTY_NS,
+		CKPT_OPT_STATUS_FD, CKPT_OPT_LSM_PROFILE,
+	};
+	struct spelling *sp = userdata;
+	const char *name = ckpt_opt_name(key);
+
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if (own[i].key == key)
+			return own[i].flag;
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++)
+		if (same[i] == key)
+			return NULL; /* "--" + CRIU's name, which is ckpt's too */
+	if (!name)
+		return NULL;
+	snprintf(sp->buf, sizeof(sp->buf), "CRIU's --%s (ckpt has no flag for it: use criu, or libckpt's CKPT_OPT_*)",
+		 name);
+	return sp->buf;
+}
+
+int cli_hint(const char *hint, char *buf, size_t size)
+{
+	struct spelling sp;
+
+	buf[0] = '\0';
+	if (!hint || !*hint)
+		return 0;
+	return ckpt_hint_rewrite(hint, cli_spell, &sp, buf, size, NULL);
 }
 
 int cli_exit_code(int code)
@@ -89,7 +168,7 @@ static void strip_log_suffix(char *msg, const char *path)
 
 int cli_report(struct cli *cli, const ckpt_err *err, const char *log_path)
 {
-	char msg[CKPT_ERR_MSG_MAX];
+	char msg[CKPT_ERR_MSG_MAX], hint[2 * CKPT_ERR_HINT_MAX + 512];
 	const char *lp = log_path ? log_path : err->log_path;
 	int code = cli_exit_code(err->code);
 
@@ -108,34 +187,14 @@ int cli_report(struct cli *cli, const ckpt_err *err, const char *log_path)
 				s++;
 		}
 	}
+	if (cli_hint(err->hint, hint, sizeof(hint)) < 0)
+		snprintf(hint, sizeof(hint), "%s", err->hint);
+	if (hint[0])
+		fprintf(stderr, "hint: %s\n", hint);
 	if (lp && *lp)
 		fprintf(stderr, "see %s\n", lp);
-
-	if (cli->json) {
-		json_object *o = json_object_new_object(), *e = json_object_new_object();
-		json_object *lines = json_object_new_array();
-		const char *s = err->criu_log;
-
-		json_object_object_add(e, "code", json_object_new_int(err->code));
-		json_object_object_add(e, "name", json_object_new_string(ckpt_strerror(err->code)));
-		json_object_object_add(e, "message", json_object_new_string(msg));
-		json_object_object_add(e, "step", json_object_new_string(err->step));
-		json_object_object_add(e, "criu_errno", json_object_new_int(err->criu_errno));
-		json_object_object_add(e, "sys_errno", json_object_new_int(err->sys_errno));
-		json_object_object_add(e, "log_path", lp && *lp ? json_object_new_string(lp) : NULL);
-		while (*s) {
-			size_t n = strcspn(s, "\n");
-
-			json_object_array_add(lines, json_object_new_string_len(s, (int)n));
-			s += n;
-			if (*s == '\n')
-				s++;
-		}
-		json_object_object_add(e, "criu_log", lines);
-		json_object_object_add(e, "exit_code", json_object_new_int(code));
-		json_object_object_add(o, "error", e);
-		cli_print_json(o);
-	}
+	if (cli->json)
+		print_error_json(err, msg, lp, hint, code);
 	return code;
 }
 
