@@ -1267,8 +1267,11 @@ static int tls_setup(struct chan *c, const struct chan_auth *a, ckpt_err *err)
 	if (gnutls_set_default_priority(c->tls) < 0 ||
 	    gnutls_credentials_set(c->tls, GNUTLS_CRD_CERTIFICATE, c->cred) < 0)
 		return err_set(err, CKPT_ENOMEM, "migration channel: TLS session setup failed");
-	if (c->side == CHAN_ACCEPTING)
+	if (c->side == CHAN_ACCEPTING) {
 		gnutls_certificate_server_set_request(c->tls, GNUTLS_CERT_REQUIRE);
+		/* as CRIU's page server: no CA list, so a client sends whatever certificate it has */
+		gnutls_certificate_send_x509_rdn_sequence(c->tls, 1);
+	}
 	/* both sides verify the peer's chain during the handshake; the connecting side also its name */
 	gnutls_session_set_verify_cert(c->tls, c->side == CHAN_CONNECTING ? a->tls_peer_name : NULL, 0);
 	gnutls_transport_set_ptr(c->tls, c);
@@ -1296,6 +1299,8 @@ static int tls_handshake(struct chan *c, const struct chan_auth *a, ckpt_err *er
 				return w;
 			continue;
 		}
+		/* tell the peer why, so that it fails now rather than at its deadline */
+		gnutls_alert_send_appropriate(c->tls, r);
 		status = gnutls_session_get_verify_cert_status(c->tls);
 		if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR && status) {
 			gnutls_datum_t out = { 0 };
@@ -1529,7 +1534,7 @@ int chan_open(int fd, enum chan_side side, const struct chan_auth *a, unsigned t
 			r = read_exact(c, &ok, 1, "the TLS verdict", err);
 			if (r == CKPT_EPROTO) {
 				/* an alert or a close here: our certificate was refused */
-				err_prefix(err, "our TLS certificate was refused");
+				err_prefix(err, "the peer refused our TLS certificate");
 				if (err)
 					err->code = CKPT_EPERM;
 				r = CKPT_EPERM;
