@@ -715,8 +715,8 @@ int chan_msg_decode(uint16_t type, const uint8_t *payload, uint32_t len, struct 
 		r = dec_end(&d, type, err);
 		if (r < 0)
 			return r;
-		if (res->status < CHAN_RESULT_RUNNING || res->status > CHAN_RESULT_UNKNOWN)
-			return err_set(err, CKPT_EPROTO, "RESULT has status %u (expected 1 to 4)", res->status);
+		if (res->status < CHAN_RESULT_RUNNING || res->status > CHAN_RESULT_READY)
+			return err_set(err, CKPT_EPROTO, "RESULT has status %u (expected 1 to 5)", res->status);
 		if (res->status == CHAN_RESULT_RUNNING && res->pid <= 0)
 			return err_set(err, CKPT_EPROTO, "RESULT says running with pid %d (expected a pid > 0)",
 				       res->pid);

@@ -76,7 +76,7 @@ enum chan_msg_type {
 	CHAN_MSG_FILE_END = 5,   /* source: its SHA-256 */
 	CHAN_MSG_FILES_DONE = 6, /* source: count and total bytes of the files sent */
 	CHAN_MSG_RESTORE = 7,    /* source: restore now (flags, where the lazy pages are) */
-	CHAN_MSG_RESULT = 8,     /* receiver: running (pid) / failed (error) / pages done */
+	CHAN_MSG_RESULT = 8,     /* receiver: ready / running (pid) / failed (error) / pages done */
 	CHAN_MSG_ACK = 9,        /* source: what it did after the result (committed / resumed) */
 	CHAN_MSG_RESOLVE = 10,   /* source, on a new connection: the result of session X? */
 	CHAN_MSG_MAX_ = 10,
@@ -88,7 +88,8 @@ enum chan_result_status {
 	CHAN_RESULT_RUNNING = 1,    /* the restored tree runs on the receiver */
 	CHAN_RESULT_FAILED = 2,     /* the restore failed; nothing of it runs */
 	CHAN_RESULT_PAGES_DONE = 3, /* lazy: every page has reached the receiver */
-	CHAN_RESULT_UNKNOWN = 4,    /* answer to RESOLVE for a session the receiver does not know */
+	CHAN_RESULT_UNKNOWN = 4,    /* answer to RESOLVE: no durable record says how session X ended */
+	CHAN_RESULT_READY = 5,      /* after FILES_DONE: images accepted (pages landed; lazy: daemon up) */
 };
 enum chan_ack_decision { CHAN_ACK_COMMITTED = 1, CHAN_ACK_RESUMED = 2 };
 
