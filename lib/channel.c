@@ -20,8 +20,8 @@
 #define LABEL_PROOF "ckpt-migrate v1 proof"
 #define LABEL_KEY "ckpt-migrate v1 key"
 #define TRANSCRIPT_SIZE (2 * CHAN_PREAMBLE_SIZE + 2 * CHAN_NONCE_SIZE)
-/* The write buffer: [seq 8][header 8][payload][tag 32]; the MAC covers seq..payload. */
-#define WBUF_SIZE (8 + CHAN_HDR_SIZE + CHAN_MAX_PAYLOAD + CHAN_MAC_SIZE)
+/* The write buffer: [header 8][payload][tag 32]. */
+#define WBUF_SIZE (CHAN_HDR_SIZE + CHAN_MAX_PAYLOAD + CHAN_MAC_SIZE)
 #define RBUF_SIZE (CHAN_MAX_PAYLOAD + CHAN_MAC_SIZE)
 
 struct chan {
@@ -346,13 +346,26 @@ int chan_hdr_decode(const uint8_t hdr[CHAN_HDR_SIZE], uint16_t *ret_type, uint32
 	return 0;
 }
 
-/* The tag of a frame laid out as [seq 8][header 8][payload len] at p. */
-static int frame_mac(const uint8_t *key, const uint8_t *p, size_t len, uint8_t tag[CHAN_MAC_SIZE])
+/* The tag of a frame: HMAC-SHA256(key, seq (u64) || header || payload). */
+static int frame_mac(const uint8_t *key, uint64_t seq, const uint8_t *hdr, const uint8_t *payload, size_t len,
+		     uint8_t tag[CHAN_MAC_SIZE])
 {
-	return gnutls_hmac_fast(GNUTLS_MAC_SHA256, key, 32, p, 8 + CHAN_HDR_SIZE + len, tag) < 0 ? -1 : 0;
+	gnutls_hmac_hd_t h;
+	uint8_t s[8];
+
+	put64(s, seq);
+	if (gnutls_hmac_init(&h, GNUTLS_MAC_SHA256, key, 32) < 0)
+		return -1;
+	if (gnutls_hmac(h, s, 8) < 0 || gnutls_hmac(h, hdr, CHAN_HDR_SIZE) < 0 ||
+	    (len && gnutls_hmac(h, payload, len) < 0)) {
+		gnutls_hmac_deinit(h, tag);
+		return -1;
+	}
+	gnutls_hmac_deinit(h, tag);
+	return 0;
 }
 
-/* Send the frame whose payload (len bytes) is already at c->wbuf + 16. */
+/* Send the frame whose payload (len bytes) is already at c->wbuf + CHAN_HDR_SIZE. */
 static int frame_send(struct chan *c, uint16_t type, size_t len, ckpt_err *err)
 {
 	uint8_t *w = c->wbuf;
@@ -361,23 +374,22 @@ static int frame_send(struct chan *c, uint16_t type, size_t len, ckpt_err *err)
 	if (len > CHAN_MAX_PAYLOAD)
 		return err_set(err, CKPT_ETOOBIG, "%s message of %zu bytes is above the cap of %u bytes",
 			       chan_type_name(type), len, CHAN_MAX_PAYLOAD);
-	put16(w + 8, type);
-	put16(w + 10, 0);
-	put32(w + 12, (uint32_t)len);
+	put16(w, type);
+	put16(w + 2, 0);
+	put32(w + 4, (uint32_t)len);
 	if (c->mac) {
-		put64(w, c->seq_tx);
-		if (frame_mac(c->key_tx, w, len, w + 8 + n) < 0)
+		if (frame_mac(c->key_tx, c->seq_tx, w, w + CHAN_HDR_SIZE, len, w + n) < 0)
 			return err_set(err, CKPT_ENOMEM, "migration channel: HMAC-SHA256 failed");
 		n += CHAN_MAC_SIZE;
 		c->seq_tx++;
 	}
 	c->deadline_us = now_us() + (uint64_t)c->timeout_ms * 1000;
-	return io_write(c, w + 8, n, err);
+	return io_write(c, w, n, err);
 }
 
 static uint8_t *payload_buf(struct chan *c)
 {
-	return c->wbuf + 8 + CHAN_HDR_SIZE;
+	return c->wbuf + CHAN_HDR_SIZE;
 }
 
 int chan_send(struct chan *c, uint16_t type, const void *payload, size_t len, ckpt_err *err)
@@ -392,7 +404,7 @@ int chan_send(struct chan *c, uint16_t type, const void *payload, size_t len, ck
 
 int chan_recv(struct chan *c, struct chan_msg *m, ckpt_err *err)
 {
-	uint8_t hdr[8 + CHAN_HDR_SIZE];
+	uint8_t hdr[CHAN_HDR_SIZE];
 	uint16_t type;
 	uint32_t len;
 	size_t n;
@@ -403,10 +415,10 @@ int chan_recv(struct chan *c, struct chan_msg *m, ckpt_err *err)
 			       c->addr);
 	c->rx_broken = true; /* until a whole, valid message has arrived */
 	c->deadline_us = now_us() + (uint64_t)c->timeout_ms * 1000;
-	r = read_exact(c, hdr + 8, CHAN_HDR_SIZE, "a message header", err);
+	r = read_exact(c, hdr, CHAN_HDR_SIZE, "a message header", err);
 	if (r < 0)
 		return r;
-	r = chan_hdr_decode(hdr + 8, &type, &len, err);
+	r = chan_hdr_decode(hdr, &type, &len, err);
 	if (r < 0) {
 		err_prefix(err, "migration peer %s", c->addr);
 		return r;
@@ -416,14 +428,9 @@ int chan_recv(struct chan *c, struct chan_msg *m, ckpt_err *err)
 	if (r < 0)
 		return r;
 	if (c->mac) {
-		/* the tag covers [seq][header][payload]: rebuild that layout in the write buffer's space */
 		uint8_t tag[CHAN_MAC_SIZE];
-		uint8_t *w = c->wbuf;
 
-		put64(w, c->seq_rx);
-		memcpy(w + 8, hdr + 8, CHAN_HDR_SIZE);
-		memcpy(w + 8 + CHAN_HDR_SIZE, c->rbuf, len);
-		if (frame_mac(c->key_rx, w, len, tag) < 0)
+		if (frame_mac(c->key_rx, c->seq_rx, hdr, c->rbuf, len, tag) < 0)
 			return err_set(err, CKPT_ENOMEM, "migration channel: HMAC-SHA256 failed");
 		if (!mac_equal(tag, c->rbuf + len, CHAN_MAC_SIZE))
 			return err_set(err, CKPT_EPERM,
