@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct chan_limits lim = { 0 };
+	struct chan_limits lim = {0};
 	struct chan_rx rx;
 	ckpt_err err = CKPT_ERR_INIT;
 	size_t off = 1;
@@ -69,10 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		case CHAN_MSG_FILE_DATA:
 		case CHAN_MSG_FILE_END:
-		case CHAN_MSG_FILES_DONE:
-			break;
-		default:
-			continue;
+		case CHAN_MSG_FILES_DONE: break;
+		default: continue;
 		}
 		r = chan_rx_feed(&rx, &m, &err);
 		if (r < 0) {

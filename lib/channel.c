@@ -17,8 +17,8 @@
 #include "channel.h"
 
 /* Labels of the token exchange (docs/migration.md, "Token authentication"). */
-#define LABEL_PROOF "ckpt-migrate v1 proof"
-#define LABEL_KEY "ckpt-migrate v1 key"
+#define LABEL_PROOF	"ckpt-migrate v1 proof"
+#define LABEL_KEY	"ckpt-migrate v1 key"
 #define TRANSCRIPT_SIZE (2 * CHAN_PREAMBLE_SIZE + 2 * CHAN_NONCE_SIZE)
 /* The write buffer: [header 8][payload][tag 32]. */
 #define WBUF_SIZE (CHAN_HDR_SIZE + CHAN_MAX_PAYLOAD + CHAN_MAC_SIZE)
@@ -41,10 +41,10 @@ struct chan {
 	uint64_t file_bytes_out;
 	uint32_t files_out;
 
-	bool broken;    /* a failed or partial write: nothing more may be sent */
+	bool broken;	/* a failed or partial write: nothing more may be sent */
 	bool rx_broken; /* a failed receive: the stream is out of step, nothing more is read */
 	uint8_t *wbuf, *rbuf;
-	char addr[80];  /* the peer's address, for messages */
+	char addr[80];	/* the peer's address, for messages */
 	char peer[256]; /* who it proved to be */
 };
 
@@ -121,14 +121,14 @@ const char *chan_type_name(uint16_t type)
 static int wait_fd(struct chan *c, short events, const char *what, ckpt_err *err)
 {
 	for (;;) {
-		struct pollfd pfd = { .fd = c->fd, .events = events };
+		struct pollfd pfd = {.fd = c->fd, .events = events};
 		uint64_t now = now_us();
 		int ms, r;
 
 		if (now >= c->deadline_us)
 			return err_set(err, CKPT_ETIMEDOUT,
-				       "migration peer %s: no progress %s within the deadline of %u ms", c->addr,
-				       what, c->timeout_ms);
+				       "migration peer %s: no progress %s within the deadline of %u ms", c->addr, what,
+				       c->timeout_ms);
 		ms = (int)((c->deadline_us - now + 999) / 1000);
 		r = poll(&pfd, 1, ms);
 		if (r > 0)
@@ -223,8 +223,7 @@ static int tls_wait(struct chan *c, const char *what, ckpt_err *err)
 static void tls_why(struct chan *c, int r, char *buf, size_t n)
 {
 	if (r == GNUTLS_E_FATAL_ALERT_RECEIVED || r == GNUTLS_E_WARNING_ALERT_RECEIVED)
-		snprintf(buf, n, "the peer sent the TLS alert \"%s\"",
-			 gnutls_alert_get_name(gnutls_alert_get(c->tls)));
+		snprintf(buf, n, "the peer sent the TLS alert \"%s\"", gnutls_alert_get_name(gnutls_alert_get(c->tls)));
 	else
 		snprintf(buf, n, "%s", gnutls_strerror(r));
 }
@@ -333,11 +332,9 @@ int chan_hdr_decode(const uint8_t hdr[CHAN_HDR_SIZE], uint16_t *ret_type, uint32
 	uint32_t len = get32(hdr + 4);
 
 	if (type < 1 || type > CHAN_MSG_MAX_)
-		return err_set(err, CKPT_EPROTO, "message type %u is unknown (expected 1 to %u)", type,
-			       CHAN_MSG_MAX_);
+		return err_set(err, CKPT_EPROTO, "message type %u is unknown (expected 1 to %u)", type, CHAN_MSG_MAX_);
 	if (flags)
-		return err_set(err, CKPT_EPROTO, "%s message has flags 0x%x (expected 0)", chan_type_name(type),
-			       flags);
+		return err_set(err, CKPT_EPROTO, "%s message has flags 0x%x (expected 0)", chan_type_name(type), flags);
 	if (len > CHAN_MAX_PAYLOAD)
 		return err_set(err, CKPT_ETOOBIG, "%s message of %u bytes is above the cap of %u bytes",
 			       chan_type_name(type), len, CHAN_MAX_PAYLOAD);
@@ -433,10 +430,11 @@ int chan_recv(struct chan *c, struct chan_msg *m, ckpt_err *err)
 		if (frame_mac(c->key_rx, c->seq_rx, hdr, c->rbuf, len, tag) < 0)
 			return err_set(err, CKPT_ENOMEM, "migration channel: HMAC-SHA256 failed");
 		if (!mac_equal(tag, c->rbuf + len, CHAN_MAC_SIZE))
-			return err_set(err, CKPT_EPERM,
-				       "migration peer %s: %s message %llu fails its integrity check (altered in transit, "
-				       "or not from the token holder)",
-				       c->addr, chan_type_name(type), (unsigned long long)c->seq_rx);
+			return err_set(
+			    err, CKPT_EPERM,
+			    "migration peer %s: %s message %llu fails its integrity check (altered in transit, "
+			    "or not from the token holder)",
+			    c->addr, chan_type_name(type), (unsigned long long)c->seq_rx);
 		c->seq_rx++;
 	}
 	r = chan_msg_decode(type, c->rbuf, len, m, err);
@@ -601,24 +599,23 @@ static int dec_str(struct dec *d, char *out, size_t outsz, const char *field, ck
 static int dec_end(struct dec *d, uint16_t type, ckpt_err *err)
 {
 	if (d->bad)
-		return err_set(err, CKPT_EPROTO, "%s message is truncated at field %s", chan_type_name(type),
-			       d->bad);
+		return err_set(err, CKPT_EPROTO, "%s message is truncated at field %s", chan_type_name(type), d->bad);
 	if (d->n)
 		return err_set(err, CKPT_EPROTO, "%s message has %zu bytes after its last field (expected none)",
 			       chan_type_name(type), d->n);
 	return 0;
 }
 
-#define DEC_STR(d, field, name)                                                         \
-	do {                                                                            \
-		int _r = dec_str((d), (field), sizeof(field), (name), err);            \
-		if (_r < 0)                                                             \
-			return _r;                                                      \
+#define DEC_STR(d, field, name)                                             \
+	do {                                                                \
+		int _r = dec_str((d), (field), sizeof(field), (name), err); \
+		if (_r < 0)                                                 \
+			return _r;                                          \
 	} while (0)
 
 int chan_msg_decode(uint16_t type, const uint8_t *payload, uint32_t len, struct chan_msg *m, ckpt_err *err)
 {
-	struct dec d = { .p = payload, .n = len };
+	struct dec d = {.p = payload, .n = len};
 	const uint8_t *p;
 	int r;
 
@@ -695,9 +692,7 @@ int chan_msg_decode(uint16_t type, const uint8_t *payload, uint32_t len, struct 
 			return err_set(err, CKPT_EPROTO, "FILE_DATA of %u bytes (expected 1 to %u)", len,
 				       CHAN_FILE_CHUNK);
 		return 0;
-	case CHAN_MSG_FILE_END:
-		dec_fixed(&d, m->u.file_end.sha256, 32, "sha256");
-		return dec_end(&d, type, err);
+	case CHAN_MSG_FILE_END: dec_fixed(&d, m->u.file_end.sha256, 32, "sha256"); return dec_end(&d, type, err);
 	case CHAN_MSG_FILES_DONE:
 		m->u.files_done.count = dec_u32(&d, "count");
 		m->u.files_done.total = dec_u64(&d, "total");
@@ -742,15 +737,13 @@ int chan_msg_decode(uint16_t type, const uint8_t *payload, uint32_t len, struct 
 	case CHAN_MSG_RESOLVE:
 		dec_fixed(&d, m->u.resolve.session, CHAN_SESSION_SIZE, "session");
 		return dec_end(&d, type, err);
-	default:
-		return err_set(err, CKPT_EPROTO, "message type %u is unknown (expected 1 to %u)", type,
-			       CHAN_MSG_MAX_);
+	default: return err_set(err, CKPT_EPROTO, "message type %u is unknown (expected 1 to %u)", type, CHAN_MSG_MAX_);
 	}
 }
 
 static struct enc enc_start(struct chan *c)
 {
-	return (struct enc){ .p = payload_buf(c), .cap = CHAN_MAX_PAYLOAD };
+	return (struct enc){.p = payload_buf(c), .cap = CHAN_MAX_PAYLOAD};
 }
 
 static int enc_send(struct chan *c, struct enc *e, uint16_t type, ckpt_err *err)
@@ -766,8 +759,8 @@ int chan_send_hello(struct chan *c, const struct chan_hello *h, ckpt_err *err)
 	struct enc e = enc_start(c);
 
 	if (h->cpuinfo_len > CHAN_CPUINFO_MAX)
-		return err_set(err, CKPT_ETOOBIG, "cpuinfo of %u bytes is above the cap of %u bytes",
-			       h->cpuinfo_len, CHAN_CPUINFO_MAX);
+		return err_set(err, CKPT_ETOOBIG, "cpuinfo of %u bytes is above the cap of %u bytes", h->cpuinfo_len,
+			       CHAN_CPUINFO_MAX);
 	enc_u16(&e, CHAN_PROTO_VERSION);
 	enc_u8(&e, h->role);
 	enc_u8(&e, h->mode);
@@ -863,9 +856,9 @@ int chan_name_check(const char *name, size_t len, ckpt_err *err)
 			       "image file name \"%s\" holds a '/' (expected a plain name in the images directory)",
 			       shown);
 	if (name[0] == '.')
-		return err_set(err, CKPT_EPROTO,
-			       "image file name \"%s\" starts with '.' (expected a plain name, not '.', '..' or hidden)",
-			       shown);
+		return err_set(
+		    err, CKPT_EPROTO,
+		    "image file name \"%s\" starts with '.' (expected a plain name, not '.', '..' or hidden)", shown);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)name[i];
 
@@ -899,8 +892,8 @@ int chan_send_file(struct chan *c, int dirfd, const char *name, ckpt_err *err)
 	if (fstat(fd, &st) < 0)
 		return err_sys(err, CKPT_EIMAGES, errno, "image file \"%s\": fstat", name);
 	if (!S_ISREG(st.st_mode))
-		return err_set(err, CKPT_EINVAL, "image file \"%s\" is not a regular file (only regular files are sent)",
-			       name);
+		return err_set(err, CKPT_EINVAL,
+			       "image file \"%s\" is not a regular file (only regular files are sent)", name);
 	if (gnutls_hash_init(&hash, GNUTLS_DIG_SHA256) < 0)
 		return err_set(err, CKPT_ENOMEM, "migration channel: SHA-256 unavailable");
 
@@ -920,8 +913,9 @@ int chan_send_file(struct chan *c, int dirfd, const char *name, ckpt_err *err)
 			break;
 		}
 		if (n == 0) {
-			r = err_set(err, CKPT_EIMAGES, "image file \"%s\" shrank while it was sent (%llu bytes missing)",
-				    name, (unsigned long long)left);
+			r = err_set(err, CKPT_EIMAGES,
+				    "image file \"%s\" shrank while it was sent (%llu bytes missing)", name,
+				    (unsigned long long)left);
 			break;
 		}
 		gnutls_hash(hash, payload_buf(c), (size_t)n);
@@ -995,10 +989,10 @@ int chan_rx_feed(struct chan_rx *rx, const struct chan_msg *m, ckpt_err *err)
 						   "image file \"%s\" is one more than the cap of %u files", f->name,
 						   rx->max_files));
 		if (f->size > rx->max_total - rx->total)
-			return rx_fail(rx, err_set(err, CKPT_ETOOBIG,
-						   "image file \"%s\" of %llu bytes would pass the cap of %llu bytes in all",
-						   f->name, (unsigned long long)f->size,
-						   (unsigned long long)rx->max_total));
+			return rx_fail(
+			    rx, err_set(err, CKPT_ETOOBIG,
+					"image file \"%s\" of %llu bytes would pass the cap of %llu bytes in all",
+					f->name, (unsigned long long)f->size, (unsigned long long)rx->max_total));
 		if (gnutls_hash_init((gnutls_hash_hd_t *)&rx->hash, GNUTLS_DIG_SHA256) < 0)
 			return rx_fail(rx, err_set(err, CKPT_ENOMEM, "migration channel: SHA-256 unavailable"));
 		memcpy(rx->name, f->name, sizeof(rx->name));
@@ -1029,7 +1023,8 @@ int chan_rx_feed(struct chan_rx *rx, const struct chan_msg *m, ckpt_err *err)
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w < 0)
-				return rx_fail(rx, err_sys(err, CKPT_EIMAGES, errno, "image file \"%s\": write", rx->name));
+				return rx_fail(rx,
+					       err_sys(err, CKPT_EIMAGES, errno, "image file \"%s\": write", rx->name));
 			off += (size_t)w;
 		}
 		rx->got += m->len;
@@ -1041,9 +1036,9 @@ int chan_rx_feed(struct chan_rx *rx, const struct chan_msg *m, ckpt_err *err)
 		if (!rx->open)
 			return rx_fail(rx, err_set(err, CKPT_EPROTO, "FILE_END outside a file (expected FILE_BEGIN)"));
 		if (rx->got != rx->size)
-			return rx_fail(rx, err_set(err, CKPT_EPROTO,
-						   "image file \"%s\" ended after %llu of its %llu bytes", rx->name,
-						   (unsigned long long)rx->got, (unsigned long long)rx->size));
+			return rx_fail(rx,
+				       err_set(err, CKPT_EPROTO, "image file \"%s\" ended after %llu of its %llu bytes",
+					       rx->name, (unsigned long long)rx->got, (unsigned long long)rx->size));
 		gnutls_hash_deinit(rx->hash, digest);
 		rx->hash = NULL;
 		if (!mac_equal(digest, m->u.file_end.sha256, sizeof(digest)))
@@ -1071,13 +1066,13 @@ int chan_rx_feed(struct chan_rx *rx, const struct chan_msg *m, ckpt_err *err)
 		rx->done = true;
 		return 1;
 	default:
-		return rx_fail(rx, err_set(err, CKPT_EPROTO, "%s in the middle of the image transfer (expected a file message)",
+		return rx_fail(rx, err_set(err, CKPT_EPROTO,
+					   "%s in the middle of the image transfer (expected a file message)",
 					   chan_type_name(m->type)));
 	}
 }
 
-int chan_recv_files(struct chan *c, int dirfd, const struct chan_limits *lim, struct chan_rx *rx_ret,
-		    ckpt_err *err)
+int chan_recv_files(struct chan *c, int dirfd, const struct chan_limits *lim, struct chan_rx *rx_ret, ckpt_err *err)
 {
 	struct chan_rx rx;
 	struct chan_msg m;
@@ -1204,17 +1199,19 @@ static int token_auth(struct chan *c, const uint8_t *secret, size_t slen, uint8_
 			return r;
 		if (status != 0)
 			return err_set(err, CKPT_EPERM,
-				       "migration peer %s refused our token proof: the two token files differ", c->addr);
+				       "migration peer %s refused our token proof: the two token files differ",
+				       c->addr);
 		r = read_exact(c, proof, sizeof(proof), "the peer's token proof", err);
 		if (r < 0)
 			return r;
 		if (hmac_parts(secret, slen, LABEL_PROOF, 'S', t, want) < 0)
 			return err_set(err, CKPT_ENOMEM, "migration channel: HMAC-SHA256 failed");
 		if (!mac_equal(proof, want, sizeof(want)))
-			return err_set(err, CKPT_EPERM,
-				       "migration peer %s failed to prove it holds our token: another token file, or not "
-				       "the receiver meant",
-				       c->addr);
+			return err_set(
+			    err, CKPT_EPERM,
+			    "migration peer %s failed to prove it holds our token: another token file, or not "
+			    "the receiver meant",
+			    c->addr);
 	} else {
 		r = read_exact(c, proof, sizeof(proof), "the peer's token proof", err);
 		if (r < 0)
@@ -1292,7 +1289,7 @@ static int tls_handshake(struct chan *c, const struct chan_auth *a, ckpt_err *er
 	const gnutls_datum_t *certs;
 	unsigned n = 0, status = 0;
 	gnutls_x509_crt_t crt;
-	gnutls_datum_t dn = { 0 };
+	gnutls_datum_t dn = {0};
 	int r;
 
 	for (;;) {
@@ -1310,9 +1307,9 @@ static int tls_handshake(struct chan *c, const struct chan_auth *a, ckpt_err *er
 		gnutls_alert_send_appropriate(c->tls, r);
 		status = gnutls_session_get_verify_cert_status(c->tls);
 		if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR && status) {
-			gnutls_datum_t out = { 0 };
+			gnutls_datum_t out = {0};
 			int pr = gnutls_certificate_verification_status_print(
-				status, gnutls_certificate_type_get(c->tls), &out, 0);
+			    status, gnutls_certificate_type_get(c->tls), &out, 0);
 
 			r = err_set(err, CKPT_EPERM, "migration peer %s: its TLS certificate is refused: %s", c->addr,
 				    pr == 0 && out.data ? (char *)out.data : "not trusted");
@@ -1407,13 +1404,14 @@ static int preamble_check(struct chan *c, const uint8_t *p, uint8_t methods, ckp
 			       c->addr, shown, CHAN_MAGIC);
 	}
 	if (v != CHAN_PROTO_VERSION)
-		return err_set(err, CKPT_ENOTSUP,
-			       "migration peer %s speaks migration protocol version %u; this libckpt (%s) speaks version "
-			       "%u: run versions of ckpt with the same protocol on both hosts",
-			       c->addr, v, ckpt_version(), CHAN_PROTO_VERSION);
+		return err_set(
+		    err, CKPT_ENOTSUP,
+		    "migration peer %s speaks migration protocol version %u; this libckpt (%s) speaks version "
+		    "%u: run versions of ckpt with the same protocol on both hosts",
+		    c->addr, v, ckpt_version(), CHAN_PROTO_VERSION);
 	if (p[11] != (c->side == CHAN_CONNECTING ? CHAN_ACCEPTING : CHAN_CONNECTING))
-		return err_set(err, CKPT_EPROTO, "migration peer %s is on the same side (%s) as we are",
-			       c->addr, c->side == CHAN_CONNECTING ? "connecting" : "accepting");
+		return err_set(err, CKPT_EPROTO, "migration peer %s is on the same side (%s) as we are", c->addr,
+			       c->side == CHAN_CONNECTING ? "connecting" : "accepting");
 	if (p[10] != methods)
 		return err_set(err, CKPT_EPERM,
 			       "migration peer %s authenticates with %s, this side with %s: configure the same on both "
@@ -1471,7 +1469,9 @@ int chan_open(int fd, enum chan_side side, const struct chan_auth *a, unsigned t
 			return err_set(err, CKPT_EINVAL,
 				       "mutual TLS needs all three files: --tls-cacert, --tls-cert and --tls-key (%s "
 				       "is missing)",
-				       !a->tls_cacert ? "--tls-cacert" : !a->tls_cert ? "--tls-cert" : "--tls-key");
+				       !a->tls_cacert ? "--tls-cacert"
+				       : !a->tls_cert ? "--tls-cert"
+						      : "--tls-key");
 		methods |= CHAN_AUTH_TLS;
 	}
 	if (a->token_file)

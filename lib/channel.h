@@ -28,19 +28,19 @@
  * message is acted on.
  */
 
-#define CHAN_PROTO_VERSION 1
-#define CHAN_MAGIC "ckpt-mig"          /* 8 bytes, no NUL on the wire */
-#define CHAN_PREAMBLE_SIZE 16
-#define CHAN_HDR_SIZE 8
-#define CHAN_MAC_SIZE 32
-#define CHAN_NONCE_SIZE 32
-#define CHAN_MAX_PAYLOAD (128 * 1024)  /* hard cap of one frame's payload */
-#define CHAN_FILE_CHUNK (64 * 1024)    /* file data per FILE_DATA frame */
-#define CHAN_NAME_MAX 128              /* an image file name */
-#define CHAN_CPUINFO_MAX (64 * 1024)   /* CRIU's cpuinfo.img */
-#define CHAN_SESSION_SIZE 16
-#define CHAN_TOKEN_MIN 16              /* bytes of secret in a token file */
-#define CHAN_TOKEN_MAX 4096
+#define CHAN_PROTO_VERSION     1
+#define CHAN_MAGIC	       "ckpt-mig" /* 8 bytes, no NUL on the wire */
+#define CHAN_PREAMBLE_SIZE     16
+#define CHAN_HDR_SIZE	       8
+#define CHAN_MAC_SIZE	       32
+#define CHAN_NONCE_SIZE	       32
+#define CHAN_MAX_PAYLOAD       (128 * 1024) /* hard cap of one frame's payload */
+#define CHAN_FILE_CHUNK	       (64 * 1024)  /* file data per FILE_DATA frame */
+#define CHAN_NAME_MAX	       128	    /* an image file name */
+#define CHAN_CPUINFO_MAX       (64 * 1024)  /* CRIU's cpuinfo.img */
+#define CHAN_SESSION_SIZE      16
+#define CHAN_TOKEN_MIN	       16 /* bytes of secret in a token file */
+#define CHAN_TOKEN_MAX	       4096
 #define CHAN_DEFAULT_MAX_FILES 65536
 #define CHAN_DEFAULT_MAX_TOTAL (16ULL << 30)
 
@@ -52,7 +52,7 @@ enum chan_side {
 
 /* Authentication methods (preamble bits). */
 #define CHAN_AUTH_TOKEN 0x1
-#define CHAN_AUTH_TLS 0x2
+#define CHAN_AUTH_TLS	0x2
 
 /*
  * How the channel authenticates. At least one method must be configured:
@@ -60,25 +60,26 @@ enum chan_side {
  * run the token exchange inside TLS. Strings are borrowed for chan_open only.
  */
 struct chan_auth {
-	const char *token_file;    /* the shared secret; a regular file, not readable by group or others */
-	const char *tls_cacert;    /* PEM: the CA that signed the peer's certificate */
-	const char *tls_cert;      /* PEM: this side's certificate */
-	const char *tls_key;       /* PEM: its private key */
-	const char *tls_cacrl;     /* PEM: revoked certificates, optional */
-	const char *tls_peer_name; /* connecting side: the name or address the peer's certificate must carry; NULL: CA check only */
+	const char *token_file; /* the shared secret; a regular file, not readable by group or others */
+	const char *tls_cacert; /* PEM: the CA that signed the peer's certificate */
+	const char *tls_cert;	/* PEM: this side's certificate */
+	const char *tls_key;	/* PEM: its private key */
+	const char *tls_cacrl;	/* PEM: revoked certificates, optional */
+	const char *
+	    tls_peer_name; /* connecting side: the name or address the peer's certificate must carry; NULL: CA check only */
 };
 
 enum chan_msg_type {
-	CHAN_MSG_HELLO = 1,      /* both ways, first: versions, mode, criu check, cpuinfo */
-	CHAN_MSG_ERROR = 2,      /* either way: the sender gives up; code, stage, text */
+	CHAN_MSG_HELLO = 1,	 /* both ways, first: versions, mode, criu check, cpuinfo */
+	CHAN_MSG_ERROR = 2,	 /* either way: the sender gives up; code, stage, text */
 	CHAN_MSG_FILE_BEGIN = 3, /* source: name, mode, size of the next image file */
-	CHAN_MSG_FILE_DATA = 4,  /* source: up to CHAN_FILE_CHUNK bytes of it */
-	CHAN_MSG_FILE_END = 5,   /* source: its SHA-256 */
+	CHAN_MSG_FILE_DATA = 4,	 /* source: up to CHAN_FILE_CHUNK bytes of it */
+	CHAN_MSG_FILE_END = 5,	 /* source: its SHA-256 */
 	CHAN_MSG_FILES_DONE = 6, /* source: count and total bytes of the files sent */
-	CHAN_MSG_RESTORE = 7,    /* source: restore now (flags, where the lazy pages are) */
-	CHAN_MSG_RESULT = 8,     /* receiver: ready / running (pid) / failed (error) / pages done */
-	CHAN_MSG_ACK = 9,        /* source: what it did after the result (committed / resumed) */
-	CHAN_MSG_RESOLVE = 10,   /* source, on a new connection: the result of session X? */
+	CHAN_MSG_RESTORE = 7,	 /* source: restore now (flags, where the lazy pages are) */
+	CHAN_MSG_RESULT = 8,	 /* receiver: ready / running (pid) / failed (error) / pages done */
+	CHAN_MSG_ACK = 9,	 /* source: what it did after the result (committed / resumed) */
+	CHAN_MSG_RESOLVE = 10,	 /* source, on a new connection: the result of session X? */
 	CHAN_MSG_MAX_ = 10,
 };
 
@@ -86,29 +87,29 @@ enum chan_role { CHAN_ROLE_SOURCE = 1, CHAN_ROLE_RECEIVER = 2, CHAN_ROLE_PAGES =
 enum chan_mode { CHAN_MODE_NONE = 0, CHAN_MODE_COPY = 1, CHAN_MODE_LAZY = 2 };
 enum chan_result_status {
 	CHAN_RESULT_RUNNING = 1,    /* the restored tree runs on the receiver */
-	CHAN_RESULT_FAILED = 2,     /* the restore failed; nothing of it runs */
+	CHAN_RESULT_FAILED = 2,	    /* the restore failed; nothing of it runs */
 	CHAN_RESULT_PAGES_DONE = 3, /* lazy: every page has reached the receiver */
 	CHAN_RESULT_UNKNOWN = 4,    /* answer to RESOLVE: no durable record says how session X ended */
-	CHAN_RESULT_READY = 5,      /* after FILES_DONE: images accepted (pages landed; lazy: daemon up) */
+	CHAN_RESULT_READY = 5,	    /* after FILES_DONE: images accepted (pages landed; lazy: daemon up) */
 };
 enum chan_ack_decision { CHAN_ACK_COMMITTED = 1, CHAN_ACK_RESUMED = 2 };
 
 #define CHAN_RESTORE_F_LAZY 0x1
 
 struct chan_hello {
-	uint16_t proto;                      /* CHAN_PROTO_VERSION, again inside the authenticated channel */
-	uint8_t role;                        /* enum chan_role */
-	uint8_t mode;                        /* enum chan_mode */
-	uint8_t session[CHAN_SESSION_SIZE];  /* the source's random session id; the receiver echoes it */
-	uint32_t libckpt_version;            /* CKPT_VERSION_NUMBER */
+	uint16_t proto;			    /* CHAN_PROTO_VERSION, again inside the authenticated channel */
+	uint8_t role;			    /* enum chan_role */
+	uint8_t mode;			    /* enum chan_mode */
+	uint8_t session[CHAN_SESSION_SIZE]; /* the source's random session id; the receiver echoes it */
+	uint32_t libckpt_version;	    /* CKPT_VERSION_NUMBER */
 	char libckpt_version_str[32];
-	uint32_t criu_version;               /* major*10000 + minor*100 + sublevel; 0: unknown */
+	uint32_t criu_version; /* major*10000 + minor*100 + sublevel; 0: unknown */
 	char criu_version_str[64];
 	uint32_t flags;
-	uint16_t page_port;                  /* the port pages use (see docs/migration.md); 0: none */
-	int32_t check_code;                  /* receiver: 0 if criu check (and cpuinfo check) passed */
+	uint16_t page_port; /* the port pages use (see docs/migration.md); 0: none */
+	int32_t check_code; /* receiver: 0 if criu check (and cpuinfo check) passed */
 	char check_msg[512];
-	const uint8_t *cpuinfo;              /* source: CRIU's cpuinfo.img; borrowed from the message */
+	const uint8_t *cpuinfo; /* source: CRIU's cpuinfo.img; borrowed from the message */
 	uint32_t cpuinfo_len;
 };
 
@@ -130,8 +131,8 @@ struct chan_files_done {
 };
 
 struct chan_restore {
-	uint32_t flags;      /* CHAN_RESTORE_F_* */
-	char page_addr[64];  /* lazy: the address of the source's page server; "" = the channel's peer */
+	uint32_t flags;	    /* CHAN_RESTORE_F_* */
+	char page_addr[64]; /* lazy: the address of the source's page server; "" = the channel's peer */
 	uint16_t page_port;
 };
 
@@ -178,8 +179,8 @@ struct chan;
  * version, CKPT_EPROTO for a peer that is not a migration endpoint,
  * CKPT_ETIMEDOUT, CKPT_ESYS.
  */
-int chan_open(int fd, enum chan_side side, const struct chan_auth *auth, unsigned timeout_ms,
-	      struct chan **ret, ckpt_err *err);
+int chan_open(int fd, enum chan_side side, const struct chan_auth *auth, unsigned timeout_ms, struct chan **ret,
+	      ckpt_err *err);
 /* Close the TLS session (if any) and free; the socket stays open. NULL is fine. */
 void chan_free(struct chan *c);
 void chan_set_timeout(struct chan *c, unsigned timeout_ms);
@@ -225,24 +226,24 @@ int chan_send_file(struct chan *c, int dirfd, const char *name, ckpt_err *err);
 int chan_send_files_done(struct chan *c, ckpt_err *err);
 
 struct chan_limits {
-	uint32_t max_files;  /* 0: CHAN_DEFAULT_MAX_FILES */
-	uint64_t max_total;  /* bytes; 0: CHAN_DEFAULT_MAX_TOTAL */
+	uint32_t max_files; /* 0: CHAN_DEFAULT_MAX_FILES */
+	uint64_t max_total; /* bytes; 0: CHAN_DEFAULT_MAX_TOTAL */
 };
 
 /* The receiving end of a file transfer into one directory. */
 struct chan_rx {
-	int dirfd;           /* borrowed; -1: check the stream, write nothing (fuzzing) */
+	int dirfd; /* borrowed; -1: check the stream, write nothing (fuzzing) */
 	uint32_t max_files;
 	uint64_t max_total;
-	uint32_t files;      /* completed */
-	uint64_t total;      /* bytes received, all files */
-	bool done;           /* FILES_DONE accepted */
+	uint32_t files; /* completed */
+	uint64_t total; /* bytes received, all files */
+	bool done;	/* FILES_DONE accepted */
 	/* the file being received */
 	bool open;
 	int fd;
 	char name[CHAN_NAME_MAX + 1];
 	uint64_t size, got;
-	void *hash;          /* gnutls_hash_hd_t */
+	void *hash; /* gnutls_hash_hd_t */
 };
 
 void chan_rx_init(struct chan_rx *rx, int dirfd, const struct chan_limits *lim);
@@ -256,8 +257,7 @@ int chan_rx_feed(struct chan_rx *rx, const struct chan_msg *m, ckpt_err *err);
 /* Close and remove an unfinished file. */
 void chan_rx_abort(struct chan_rx *rx);
 /* Receive files until FILES_DONE (chan_recv + chan_rx_feed); rx_ret (may be NULL) gets the totals. */
-int chan_recv_files(struct chan *c, int dirfd, const struct chan_limits *lim, struct chan_rx *rx_ret,
-		    ckpt_err *err);
+int chan_recv_files(struct chan *c, int dirfd, const struct chan_limits *lim, struct chan_rx *rx_ret, ckpt_err *err);
 
 /* ---- the parser's parts, pure (used by chan_recv, the tests and fuzz/fuzz_channel.c) ---- */
 
