@@ -16,7 +16,7 @@
 #include "internal.h"
 #include "channel.h"
 
-/* Labels of the token exchange (docs/migration.md, "Token authentication"). */
+/* Labels of the token exchange (docs/migration.md, "The control channel", 3). */
 #define LABEL_PROOF	"ckpt-migrate v1 proof"
 #define LABEL_KEY	"ckpt-migrate v1 key"
 #define TRANSCRIPT_SIZE (2 * CHAN_PREAMBLE_SIZE + 2 * CHAN_NONCE_SIZE)
