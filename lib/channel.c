@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -1228,12 +1229,14 @@ static int token_auth(struct chan *c, const uint8_t *secret, size_t slen, uint8_
 		}
 		if (hmac_parts(secret, slen, LABEL_PROOF, 'S', t, proof) < 0)
 			return err_set(err, CKPT_ENOMEM, "migration channel: HMAC-SHA256 failed");
-		status = 0;
-		r = io_write(c, &status, 1, err);
-		if (r == 0)
-			r = io_write(c, proof, sizeof(proof), err);
-		if (r < 0)
-			return r;
+		{
+			uint8_t answer[1 + sizeof(proof)] = { 0 }; /* status 0, then the proof: one write */
+
+			memcpy(answer + 1, proof, sizeof(proof));
+			r = io_write(c, answer, sizeof(answer), err);
+			if (r < 0)
+				return r;
+		}
 	}
 	/* session keys, one per direction */
 	if (hmac_parts(secret, slen, LABEL_KEY, conn ? 'C' : 'S', t, c->key_tx) < 0 ||
@@ -1494,6 +1497,16 @@ int chan_open(int fd, enum chan_side side, const struct chan_auth *a, unsigned t
 	}
 	describe_peer(c);
 	snprintf(c->peer, sizeof(c->peer), "token holder");
+	/*
+	 * Every frame goes out in one write, and the handshake is a few small
+	 * round trips: without TCP_NODELAY each of them can wait for a delayed
+	 * ACK (40 ms). Not TCP (a socketpair): nothing to do.
+	 */
+	{
+		int one = 1;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
 
 	/* the files first: a broken setup fails before anything is sent */
 	if (methods & CHAN_AUTH_TOKEN) {
