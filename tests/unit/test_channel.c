@@ -13,6 +13,7 @@
 #include <check.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -228,6 +229,14 @@ static void talk(void (*pair)(int sv[2]), struct chan_auth src_auth, struct chan
 	run_pair(&src, &dst);
 	ck_assert_msg(src.r == 0, "source: %d %s", src.r, src.err.msg);
 	ck_assert_msg(dst.r == 0, "receiver: %d %s", dst.r, dst.err.msg);
+	if (pair == tcp_pair) {
+		/* small frames and handshake round trips must not wait for delayed ACKs */
+		int v = 0;
+		socklen_t vl = sizeof(v);
+
+		ck_assert_int_eq(getsockopt(src.fd, IPPROTO_TCP, TCP_NODELAY, &v, &vl), 0);
+		ck_assert_int_eq(v, 1);
+	}
 	/* byte counters: what one side wrote, the other read */
 	ck_assert_uint_gt(chan_wire_out(src.c), 100);
 	ck_assert_uint_eq(chan_wire_out(src.c), chan_wire_in(dst.c));
