@@ -301,10 +301,12 @@ static int io_read(struct chan *c, void *buf, size_t n, size_t *got, ckpt_err *e
 }
 
 /* io_read with an EOF worded for what was being read. */
-static int read_exact(struct chan *c, void *buf, size_t n, const char *what, ckpt_err *err)
+static int read_exact_got(struct chan *c, void *buf, size_t n, const char *what, size_t *ret_got, ckpt_err *err)
 {
 	size_t got;
 	int r = io_read(c, buf, n, &got, err);
+
+	*ret_got = got;
 
 	if (r == 1) {
 		if (got == 0)
@@ -315,6 +317,13 @@ static int read_exact(struct chan *c, void *buf, size_t n, const char *what, ckp
 			       c->addr, what, got, n);
 	}
 	return r;
+}
+
+static int read_exact(struct chan *c, void *buf, size_t n, const char *what, ckpt_err *err)
+{
+	size_t got;
+
+	return read_exact_got(c, buf, n, what, &got, err);
 }
 
 int chan_write_raw(struct chan *c, const void *buf, size_t len, ckpt_err *err)
@@ -413,7 +422,9 @@ int chan_recv(struct chan *c, struct chan_msg *m, ckpt_err *err)
 			       c->addr);
 	c->rx_broken = true; /* until a whole, valid message has arrived */
 	c->deadline_us = now_us() + (uint64_t)c->timeout_ms * 1000;
-	r = read_exact(c, hdr, CHAN_HDR_SIZE, "a message header", err);
+	r = read_exact_got(c, hdr, CHAN_HDR_SIZE, "a message header", &n, err);
+	if (r == CKPT_ETIMEDOUT && n == 0)
+		c->rx_broken = false; /* nothing of a message arrived: the stream is still in step */
 	if (r < 0)
 		return r;
 	r = chan_hdr_decode(hdr, &type, &len, err);
@@ -1230,7 +1241,7 @@ static int token_auth(struct chan *c, const uint8_t *secret, size_t slen, uint8_
 		if (hmac_parts(secret, slen, LABEL_PROOF, 'S', t, proof) < 0)
 			return err_set(err, CKPT_ENOMEM, "migration channel: HMAC-SHA256 failed");
 		{
-			uint8_t answer[1 + sizeof(proof)] = { 0 }; /* status 0, then the proof: one write */
+			uint8_t answer[1 + sizeof(proof)] = {0}; /* status 0, then the proof: one write */
 
 			memcpy(answer + 1, proof, sizeof(proof));
 			r = io_write(c, answer, sizeof(answer), err);

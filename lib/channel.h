@@ -195,7 +195,12 @@ uint32_t chan_files_out(const struct chan *c);
 
 /* Send one message (payload already encoded; at most CHAN_MAX_PAYLOAD bytes). */
 int chan_send(struct chan *c, uint16_t type, const void *payload, size_t len, ckpt_err *err);
-/* Receive, check and decode one message (deadline: the channel's timeout). */
+/*
+ * Receive, check and decode one message (deadline: the channel's timeout).
+ * A deadline that passes before any byte of a message arrived leaves the
+ * channel usable (call again); any other failure, a deadline in the middle of
+ * a message included, ends reading on this channel.
+ */
 int chan_recv(struct chan *c, struct chan_msg *m, ckpt_err *err);
 /*
  * Receive a message of type want. A CHAN_MSG_ERROR from the peer becomes the

@@ -892,6 +892,10 @@ START_TEST(test_recv_deadline)
 	ck_assert_uint_ge(now_us() - t0, 290 * 1000);
 	ck_assert_uint_lt(now_us() - t0, 2000 * 1000);
 	ck_assert_msg_has(err, "deadline of 300 ms");
+	/* nothing of a message had arrived: the channel is still usable */
+	ck_assert_int_eq(chan_send_ack(src.c, CHAN_ACK_RESUMED, &err), 0);
+	ck_assert_int_eq(chan_expect(dst.c, CHAN_MSG_ACK, &m, &err), 0);
+	ck_assert_int_eq(m.u.ack.decision, CHAN_ACK_RESUMED);
 	free_pair(&src, &dst);
 
 	/* a frame started and never finished */
@@ -901,6 +905,9 @@ START_TEST(test_recv_deadline)
 	t0 = now_us();
 	ck_assert_int_eq(chan_recv(dst.c, &m, &err), CKPT_ETIMEDOUT);
 	ck_assert_uint_lt(now_us() - t0, 2000 * 1000);
+	/* a message cut by the deadline: out of step, nothing more is read */
+	ck_assert_int_eq(chan_recv(dst.c, &m, &err), CKPT_EPROTO);
+	ck_assert_msg_has(err, "failed earlier");
 	free_pair(&src, &dst);
 }
 END_TEST
