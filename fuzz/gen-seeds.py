@@ -108,3 +108,62 @@ with open(os.path.join(logs, "MANIFEST")) as m:
             continue  # 40 KiB of level-4 chatter: the unit test has it
         with open(os.path.join(logs, name + ".log"), "rb") as f:
             write("fuzz_diagnose", name, bytes([OPS[op], 0]) + f.read())
+
+# fuzz_channel: a caps byte, then frames of the migration control channel as
+# lib/channel.c lays them out after authentication (type u16, flags u16, length
+# u32, payload; big-endian). The file digests are real SHA-256.
+import hashlib
+import struct
+
+
+def frame(t, payload=b"", flags=0):
+    return struct.pack(">HHI", t, flags, len(payload)) + payload
+
+
+def s16(x):
+    x = x.encode() if isinstance(x, str) else x
+    return struct.pack(">H", len(x)) + x
+
+
+def hello(role, mode, cpuinfo=b"", proto=1):
+    return frame(1, struct.pack(">HBB", proto, role, mode) + bytes(range(16)) + struct.pack(">I", 200) +
+                 s16("0.2.0") + struct.pack(">I", 40201) + s16("4.2.1") + struct.pack(">IHi", 0, 7001, 0) +
+                 s16("criu check: ok") + struct.pack(">I", len(cpuinfo)) + cpuinfo)
+
+
+def afile(name, data, mode=0o100600, declared=None, digest=None):
+    out = frame(3, s16(name) + struct.pack(">IQ", mode, len(data) if declared is None else declared))
+    for i in range(0, len(data), 65536):
+        out += frame(4, data[i:i + 65536])
+    return out + frame(5, digest if digest is not None else hashlib.sha256(data).digest())
+
+
+def done(count, total):
+    return frame(6, struct.pack(">IQ", count, total))
+
+
+data = bytes((i * 7 + 3) & 0xff for i in range(5000))
+ch = {
+    "session": b"\0" + hello(1, 1, b"\x0a\x02\x08\x01") + afile("inventory.img", b"\x01\x02") +
+    afile("core-1.img", data) + done(2, 5002) + frame(7, struct.pack(">I", 0) + s16("") + struct.pack(">H", 0)) +
+    frame(8, struct.pack(">Bii", 1, 4242, 0) + s16("") + s16("")) + frame(9, b"\x01"),
+    "lazy": b"\0" + hello(1, 2) + afile("pagemap-1.img", data[:100]) + done(1, 100) +
+    frame(7, struct.pack(">I", 1) + s16("10.99.0.1") + struct.pack(">H", 7001)) +
+    frame(8, struct.pack(">Bii", 3, 0, 0) + s16("") + s16("")),
+    "capped": b"\x13" + afile("a", b"x" * 600) + afile("b", b"y" * 600) + afile("c", b"") + done(3, 1200),
+    "error": b"\0" + frame(2, struct.pack(">i", -11) + s16("restore") + s16("criu: pid 42 is taken")),
+    "name-dotdot": b"\0" + afile("../core-1.img", b"zz") + done(1, 2),
+    "name-slash": b"\0" + afile("a/b", b"zz"),
+    "bad-digest": b"\0" + afile("x.img", b"abc", digest=b"\0" * 32) + done(1, 3),
+    "overlong-data": b"\0" + afile("x.img", b"abcdef", declared=3),
+    "short-data": b"\0" + afile("x.img", b"ab", declared=30),
+    "oversized": b"\0" + struct.pack(">HHI", 4, 0, 0x20001) + b"x" * 64,
+    "flags": b"\0" + frame(9, b"\x01", flags=1),
+    "unknown-type": b"\0" + frame(11, b""),
+    "hello-proto2": b"\0" + hello(1, 1, proto=2),
+    "hello-truncated": b"\0" + hello(1, 1)[:40],
+    "resolve": b"\0" + frame(10, bytes(range(16))),
+    "done-mismatch": b"\0" + afile("a", b"q") + done(2, 1),
+}
+for k, v in ch.items():
+    write("fuzz_channel", k, v)

@@ -14,7 +14,7 @@ cc -o "$tmp/consumer-pc" "$src/consumer.c" $(pkg-config --cflags --libs libckpt)
 "$tmp/consumer-pc"
 # the static library, with the private requirements
 cc -o "$tmp/consumer-static" "$src/consumer.c" $(pkg-config --cflags libckpt) "$libdir/libckpt.a" \
-	$(pkg-config --libs libprotobuf-c json-c libnl-3.0 libnl-route-3.0)
+	$(pkg-config --libs libprotobuf-c json-c libnl-3.0 libnl-route-3.0 gnutls)
 "$tmp/consumer-static"
 # 2. CMake find_package
 cmake -S "$src" -B "$tmp/cm" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
