@@ -12,6 +12,7 @@ struct procfs_stat {
 	pid_t pid, ppid, session;
 	char state;
 	char comm[17]; /* control characters replaced by '?' */
+	unsigned long long start; /* clock ticks after boot: with the pid, one process for good */
 };
 
 /* Read a whole small file (up to size-1 bytes) into buf, NUL-terminated; its length or -1. */
