@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "compat.h"
 #include "internal.h"
 
 struct ckpt_notify {
@@ -151,7 +152,7 @@ static int criu_failed(const ckpt_opts *o, const char *op, const CriuReq *req, c
 	if (resp->cr_errmsg && *resp->cr_errmsg)
 		sanitize_copy(why, sizeof(why), resp->cr_errmsg);
 	else if (resp->has_cr_errno && resp->cr_errno)
-		snprintf(why, sizeof(why), "%s", strerrordesc_np(resp->cr_errno) ? strerrordesc_np(resp->cr_errno) : "?");
+		compat_errno_desc(resp->cr_errno, why, sizeof(why));
 	else
 		snprintf(why, sizeof(why), "no reason given");
 	/* strip a trailing newline of cr_errmsg */

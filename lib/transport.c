@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "compat.h"
 #include "internal.h"
 
 #define SWRK_FD 3          /* criu's end of the socket, in criu */
@@ -153,14 +154,15 @@ static int spawn_swrk(const ckpt_client *c, CriuOpts *ro, struct conn *conn, ckp
 	posix_spawn_file_actions_adddup2(&fa, sv[1], SWRK_FD);
 	for (size_t i = 0; i < n_extra; i++)
 		posix_spawn_file_actions_adddup2(&fa, staged[i], INHERIT_FD_BASE + (int)i);
-	posix_spawn_file_actions_addclosefrom_np(&fa, min_fd);
+	r = compat_spawn_closefrom(&fa, min_fd);
 	sigemptyset(&none);
 	sigfillset(&all);
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &all);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
-	r = posix_spawn(&pid, criu, &fa, &attr, argv, c->env ? c->env : (char **)default_env);
+	if (r == 0)
+		r = posix_spawn(&pid, criu, &fa, &attr, argv, c->env ? c->env : (char **)default_env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	close_all(staged, n_staged);
