@@ -5,8 +5,24 @@
 #   . scripts/debian-testing.sh
 #   debian_apt_init APT_DIR          sets the array aptopts and runs apt-get update
 #   debian_download APT_DIR PKG...   downloads the .debs into APT_DIR/debs
+#   debian_mirror                    prints the Debian mirror the system's apt sources use
+
+# The mirror of the system's own Debian suite (the one apt would update from, not -security or
+# -updates), from apt's view of its sources; $CKPT_DEBIAN_MIRROR overrides it.
+debian_mirror() {
+	local uri
+	if [ -n "${CKPT_DEBIAN_MIRROR:-}" ]; then
+		echo "$CKPT_DEBIAN_MIRROR"
+		return
+	fi
+	uri=$(apt-get indextargets --format '$(IDENTIFIER) $(RELEASE) $(REPO_URI)' 2>/dev/null |
+		awk '$1 == "Packages" && $2 !~ /-/ { print $3; exit }')
+	[ -n "$uri" ] || { echo "no Debian mirror in the system's apt sources (set CKPT_DEBIAN_MIRROR)" >&2; return 1; }
+	echo "${uri%/}"
+}
+
 DEBIAN_SUITE=${CKPT_CRIU_SUITE:-forky}
-DEBIAN_MIRROR=${CKPT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+DEBIAN_MIRROR=$(debian_mirror)
 
 debian_apt_init() {
 	local apt=$1
