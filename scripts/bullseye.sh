@@ -10,7 +10,6 @@
 #   scripts/bullseye.sh [--fresh]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SRC=$PWD
 ROOT=${CKPT_BULLSEYE_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/libckpt/bullseye}
 SUITE=bullseye
 # What the library and its unit tests build with (scripts/deps.sh, less what needs no root).

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the provisioning scripts: a private apt configuration for Debian
 # testing, so packages can be fetched and unpacked into a private prefix
 # without touching the system's apt setup (nothing is installed).
@@ -15,6 +16,7 @@ debian_mirror() {
 		echo "$CKPT_DEBIAN_MIRROR"
 		return
 	fi
+	# shellcheck disable=SC2016 # $(IDENTIFIER) etc. are apt's format fields, not shell
 	uri=$(apt-get indextargets --format '$(IDENTIFIER) $(RELEASE) $(REPO_URI)' 2>/dev/null |
 		awk '$1 == "Packages" && $2 !~ /-/ { print $3; exit }')
 	[ -n "$uri" ] || { echo "no Debian mirror in the system's apt sources (set CKPT_DEBIAN_MIRROR)" >&2; return 1; }

@@ -28,10 +28,13 @@ for t in abidw abidiff; do
 done
 
 mkdir -p "$build"
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCKPT_BUILD_TESTS=OFF \
-	-DCKPT_BUILD_CLI=OFF -DCKPT_BUILD_EXAMPLES=OFF >"$build/abi-check.log" 2>&1 &&
-	cmake --build "$build" --target ckpt -j"$(nproc)" >>"$build/abi-check.log" 2>&1 ||
-	{ echo "case: abi_abidiff: FAILED"; echo "  the build failed, see $build/abi-check.log"; exit 1; }
+if ! { cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCKPT_BUILD_TESTS=OFF \
+	-DCKPT_BUILD_CLI=OFF -DCKPT_BUILD_EXAMPLES=OFF &&
+	cmake --build "$build" --target ckpt -j"$(nproc)"; } >"$build/abi-check.log" 2>&1; then
+	echo "case: abi_abidiff: FAILED"
+	echo "  the build failed, see $build/abi-check.log"
+	exit 1
+fi
 so=$(readlink -f "$build/lib/libckpt.so")
 current=$(mktemp /tmp/libckpt-abi-XXXXXX)
 trap 'rm -f "$current"' EXIT
@@ -71,5 +74,5 @@ echo "case: abi_abidiff: FAILED"
 [ $((rc & 3)) -ne 0 ] && echo "  abidiff failed (exit $rc)"
 [ $((rc & 8)) -ne 0 ] && echo "  an incompatible change (a removed function or variable)"
 [ $((rc & 4)) -ne 0 ] && echo "  an ABI change: if intended, bump CKPT_SOVERSION (or show it is compatible) and run $0 --update"
-echo "$report" | sed 's/^/  /'
+while IFS= read -r line; do echo "  $line"; done <<<"$report"
 exit 1

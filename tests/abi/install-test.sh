@@ -6,6 +6,7 @@
 # LD_LIBRARY_PATH; check the headers and man pages are there.
 #   install-test.sh BUILD_DIR CONSUMER_SRC_DIR
 # One "case: NAME: ok|FAILED" line per check.
+# shellcheck disable=SC2317 # the check functions are called through check()
 set -uo pipefail
 build=$1 src=$2
 tmp=$(mktemp -d /tmp/ckpt-install-XXXXXX)
@@ -30,8 +31,8 @@ if ! cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" 2>&1; then
 	exit 1
 fi
 echo "case: install: ok"
-libdir=$(ls -d "$prefix"/lib*/ | head -n1)
-libdir=${libdir%/}
+libdirs=("$prefix"/lib*/pkgconfig)
+libdir=${libdirs[0]%/pkgconfig}
 export PKG_CONFIG_PATH=$libdir/pkgconfig
 
 # Consumers: shared ones run with LD_LIBRARY_PATH (they are not ours); static ones must not
@@ -75,6 +76,7 @@ ckpt_rpath() {
 	local rp
 	rp=$(objdump -p "$prefix/bin/ckpt" | awk '$1 == "RUNPATH" { print $2 }')
 	echo "RUNPATH: $rp"
+	# shellcheck disable=SC2016 # a literal $ORIGIN
 	case $rp in '$ORIGIN/'*) ;; *) return 1 ;; esac
 	ckpt_runs "$prefix" && cp -a "$prefix" "$tmp/moved" && ckpt_runs "$tmp/moved"
 }
