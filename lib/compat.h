@@ -34,7 +34,8 @@
  * child; libckpt's own fds are all CLOEXEC. Returns 0 or an errno value, as the
  * posix_spawn_file_actions_* calls do.
  */
-static inline int compat_closefrom_actions(posix_spawn_file_actions_t *fa, int lowfd, const char *fd_dir)
+static inline int compat_closefrom_actions(posix_spawn_file_actions_t *fa, int lowfd,
+					   const char *fd_dir)
 {
 	struct rlimit rl;
 	struct dirent *de;
@@ -50,7 +51,8 @@ static inline int compat_closefrom_actions(posix_spawn_file_actions_t *fa, int l
 			long fd = strtol(de->d_name, &end, 10);
 			int flags;
 
-			if (de->d_name[0] < '0' || de->d_name[0] > '9' || *end || fd < lowfd || fd == dirfd(d))
+			if (de->d_name[0] < '0' || de->d_name[0] > '9' || *end || fd < lowfd ||
+			    fd == dirfd(d))
 				continue;
 			flags = fcntl((int)fd, F_GETFD);
 			if (flags >= 0 && !(flags & FD_CLOEXEC))
@@ -59,7 +61,8 @@ static inline int compat_closefrom_actions(posix_spawn_file_actions_t *fa, int l
 		closedir(d);
 		return r;
 	}
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1u << 20))
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur > (1u << 20))
 		rl.rlim_cur = 1u << 20;
 	for (int fd = lowfd; r == 0 && fd < (int)rl.rlim_cur; fd++) {
 		int flags = fcntl(fd, F_GETFD);

@@ -149,8 +149,10 @@ START_TEST(test_errno_desc)
 	ck_assert_str_eq(compat_errno_desc(EPERM, small, sizeof(small)), "Operati");
 	ck_assert_ptr_eq(compat_errno_desc(EPERM, buf, sizeof(buf)), buf);
 	/* the fallback says the same (in the C locale the tests run in) */
-	ck_assert_str_eq(compat_errno_desc_fallback(ENOENT, buf, sizeof(buf)), "No such file or directory");
-	ck_assert_str_eq(compat_errno_desc_fallback(99999, buf, sizeof(buf)), "Unknown error 99999");
+	ck_assert_str_eq(compat_errno_desc_fallback(ENOENT, buf, sizeof(buf)),
+			 "No such file or directory");
+	ck_assert_str_eq(compat_errno_desc_fallback(99999, buf, sizeof(buf)),
+			 "Unknown error 99999");
 	ck_assert_str_eq(compat_errno_desc_fallback(EPERM, small, sizeof(small)), "Operati");
 }
 END_TEST
