@@ -91,4 +91,12 @@ headers() {
 	done
 }
 check install_headers headers
+
+# The reference pages: installed, and a function's name finds its object's page.
+man_pages() {
+	local mandir=$prefix/share/man
+	[ -f "$mandir/man3/libckpt.3" ] && [ -f "$mandir/man3/ckpt_restore.3" ] || return 1
+	MANWIDTH=80 man -M "$mandir" 3 ckpt_restore 2>&1 | grep -q 'CKPT_DUMP(3)'
+}
+check install_man_pages man_pages
 exit $failed
