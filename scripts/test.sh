@@ -203,7 +203,8 @@ run_fuzz() { # build-dir
 }
 
 bullseye() {
-	local log=$ROOT/build-bullseye.log rc
+	local log=$ROOT/build-bullseye/stage.log rc
+	mkdir -p "$ROOT/build-bullseye"
 	set +e
 	scripts/bullseye.sh >"$log" 2>&1
 	rc=$?
