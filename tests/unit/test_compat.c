@@ -16,11 +16,20 @@
 extern char **environ;
 
 /* Fds placed at fixed numbers, well above what the test itself has open. */
-enum { LOW = 60, KEEP = 61, CUT = 62, CLOSE_A = 63, CLOSE_B = 70, CLOEXEC_FD = 64 };
+enum { KEEP = 61, CUT = 62, CLOSE_A = 63, CLOSE_B = 70, CLOEXEC_FD = 64 };
 
+/* A copy of fd at exactly the number at (replacing what is there: CK_FORK=no runs reuse them). */
 static void place(int fd, int at, bool cloexec)
 {
-	ck_assert_int_eq(fcntl(fd, cloexec ? F_DUPFD_CLOEXEC : F_DUPFD, at), at);
+	ck_assert_int_eq(dup3(fd, at, cloexec ? O_CLOEXEC : 0), at);
+}
+
+static void unplace_all(void)
+{
+	close(KEEP);
+	close(CLOSE_A);
+	close(CLOSE_B);
+	close(CLOEXEC_FD);
 }
 
 static void place_all(void)
@@ -49,7 +58,7 @@ static void child_fds(posix_spawn_file_actions_t *fa, bool open_fds[128])
 	pid_t pid;
 
 	ck_assert_int_eq(pipe2(pfd, O_CLOEXEC), 0);
-	/* stdout first: the closefrom actions come before it in fa only for numbers >= LOW */
+	/* the pipe's fds are below CUT, so the closefrom actions already in fa spare them */
 	ck_assert_int_eq(posix_spawn_file_actions_adddup2(fa, pfd[1], 1), 0);
 	ck_assert_int_eq(posix_spawn(&pid, "/bin/sh", fa, NULL, argv, environ), 0);
 	close(pfd[1]);
@@ -98,6 +107,7 @@ static void check_closefrom(closefrom_fn fn)
 	/* the fds of this process are untouched */
 	ck_assert_int_ge(fcntl(CLOSE_A, F_GETFD), 0);
 	ck_assert_int_ge(fcntl(CLOSE_B, F_GETFD), 0);
+	unplace_all();
 }
 
 static int fallback_proc(posix_spawn_file_actions_t *fa, int lowfd)
