@@ -20,8 +20,8 @@
 #   valgrind  memcheck over the plain build's unit, corpus and integration binaries
 #   fuzz      each libFuzzer target for FUZZ_SECONDS
 #   bullseye  build and unit tests against glibc 2.31 (Debian bullseye root, cached)
-# Everything that runs criu runs under flock $CKPT_LOCK (one CRIU-heavy run at a
-# time on a shared machine).
+# Everything that runs criu runs under flock -o $CKPT_LOCK (one CRIU-heavy run at a
+# time on a shared machine; -o: a process a test leaves behind does not keep the lock).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -96,7 +96,7 @@ run_suite() { # build-dir cmake-args...: build with -Werror, run ctest, count th
 	fi
 	rm -f "$dir/Testing/Temporary/LastTest.log"
 	set +e
-	(cd "$dir" && flock "$CKPT_LOCK" ctest --output-on-failure -j1 --timeout 900 \
+	(cd "$dir" && flock -o "$CKPT_LOCK" ctest --output-on-failure -j1 --timeout 900 \
 		${CTEST_FILTER:+-R "$CTEST_FILTER"} ${CTEST_LABEL_EXCLUDE:+-LE "$CTEST_LABEL_EXCLUDE"}) 2>&1 |
 		tee "$dir/ctest.log"
 	set -e
@@ -160,7 +160,7 @@ run_valgrind() { # build-dir
 		IFS=' ' read -r -a argv <<<"$cmd"
 		log=$dir/valgrind-$name.log
 		set +e
-		env CK_FORK=no CK_DEFAULT_TIMEOUT=600 "${envv[@]}" flock "$CKPT_LOCK" timeout 900 \
+		env CK_FORK=no CK_DEFAULT_TIMEOUT=600 "${envv[@]}" flock -o "$CKPT_LOCK" timeout 900 \
 			valgrind -q --error-exitcode=99 --leak-check=full \
 			--errors-for-leak-kinds=definite,indirect --trace-children=no \
 			"${argv[@]}" >"$log" 2>&1
