@@ -276,7 +276,7 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 	}
 	/* The restored tree is re-parented to us, and so are its orphans. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
-		r = cli_fail(cli, EXIT_FAILED, "prctl(PR_SET_CHILD_SUBREAPER): %s", strerrordesc_np(errno));
+		r = cli_fail(cli, EXIT_FAILED, "prctl(PR_SET_CHILD_SUBREAPER): %s", cli_strerror(errno));
 		goto out;
 	}
 
@@ -292,7 +292,7 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 
 		if (e < 0)
 			fprintf(stderr, "%s %s: warning: --pid-file '%s': %s\n", cli->prog, cli->cmd, pid_file,
-				strerrordesc_np(-e));
+				cli_strerror(-e));
 	}
 	if (detach) {
 		if (cli->json) {
