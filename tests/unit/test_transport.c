@@ -427,7 +427,7 @@ START_TEST(test_criu_not_executable)
 		int r = call_checked(c, do_version, &ver, &err);
 
 		/* under valgrind, posix_spawn cannot report exec's errno: the child exits 127 instead */
-		if (r == CKPT_ECRIU_DIED && WIFEXITED(err.wait_status) && WEXITSTATUS(err.wait_status) == 127 &&
+		if (r == CKPT_ECRIU_EXEC && WIFEXITED(err.wait_status) && WEXITSTATUS(err.wait_status) == 127 &&
 		    getenv("CKPT_UNDER_VALGRIND")) {
 			ckpt_client_free(c);
 			fake_copy_remove(dir);
