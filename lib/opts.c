@@ -307,6 +307,8 @@ int ckpt_opts_set_bool(ckpt_opts *o, ckpt_opt key, bool value, ckpt_err *err)
 		*own_switch(o, key) = value;
 		return 0;
 	}
+	if (!f)
+		return err_set(err, CKPT_EINVAL, "options: '%s' has no CRIU field", d->name);
 	if (key == CKPT_OPT_RST_SIBLING)
 		o->rst_sibling_set = true;
 	*FIELD(o->pb, f->quantifier_offset, protobuf_c_boolean) = 1;
@@ -617,6 +619,8 @@ int ckpt_opts_get_int(const ckpt_opts *o, ckpt_opt key, int64_t *ret_value, ckpt
 	if (d->type != T_BOOL && d->type != T_INT && key != CKPT_OPT_PID)
 		return err_set(err, CKPT_EINVAL, "options: '%s' is not a bool or int option", d->name);
 	f = field_of(d);
+	if (!f)
+		return err_set(err, CKPT_EINVAL, "options: '%s' has no CRIU field", d->name);
 	if (!*FIELD(o->pb, f->quantifier_offset, protobuf_c_boolean))
 		return 0;
 	switch (f->type) {
