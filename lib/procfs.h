@@ -24,4 +24,7 @@ int procfs_ids(pid_t pid, const char *key, unsigned ids[3]);
 /* The inode of /proc/PID/ns/NS (pid 0: ours), 0 if it cannot be read. */
 ino_t procfs_ns_ino(pid_t pid, const char *ns);
 
+/* The diagnosis's probe (diagnose.h) that reads /proc of the calling process's pid namespace. */
+extern const struct diag_probe diag_probe_proc;
+
 #endif

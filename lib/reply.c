@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "diagnose.h"
+#include "procfs.h"
 #include "reply.h"
 
 #define LOG_TAIL (256 * 1024)
