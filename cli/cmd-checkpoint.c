@@ -20,6 +20,7 @@
 
 #include <json-c/json.h>
 
+#include "archive-cli.h"
 #include "ckpt-cli.h"
 
 static const char help_text[] =
@@ -48,6 +49,9 @@ static const char help_text[] =
 	"  --status-fd FD              CRIU writes one byte to FD when it is ready\n"
 	"  --lsm-profile TYPE:NAME     LSM profile to restore with\n"
 	"  --network-lock METHOD       iptables, nftables or skip\n"
+	"  --export FILE               also write the checkpoint as an archive FILE (0600), as\n"
+	"                              Podman, CRI-O and checkpointctl read them\n"
+	"  --compress ALGO             the archive's compression: zstd (default), gzip or none\n"
 	"  --json                      print the result as JSON on stdout\n"
 	"  -q, --quiet                 no progress lines on stderr\n"
 	"  -v, --verbose               libckpt's diagnostics on stderr\n"
@@ -82,6 +86,8 @@ enum {
 	O_LSM_PROFILE,
 	O_NETWORK_LOCK,
 	O_FORCE,
+	O_EXPORT,
+	O_COMPRESS,
 };
 
 struct progress {
@@ -190,6 +196,8 @@ int cmd_checkpoint(struct cli *cli, int argc, char **argv)
 		{ "lsm-profile", required_argument, NULL, O_LSM_PROFILE },
 		{ "network-lock", required_argument, NULL, O_NETWORK_LOCK },
 		{ "force", no_argument, NULL, O_FORCE },
+		{ "export", required_argument, NULL, O_EXPORT },
+		{ "compress", required_argument, NULL, O_COMPRESS },
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -202,6 +210,7 @@ int cmd_checkpoint(struct cli *cli, int argc, char **argv)
 	char pdir[PATH_MAX], name[NAME_MAX + 1], final[PATH_MAX + NAME_MAX + 2];
 	char tmp[PATH_MAX + NAME_MAX + 32], old[PATH_MAX + NAME_MAX + 32] = "";
 	struct progress prog = { .cli = cli };
+	struct cli_export ex = { 0 };
 	uint32_t ns_mask = 0;
 	unsigned long ul;
 	struct stat st;
@@ -225,6 +234,12 @@ int cmd_checkpoint(struct cli *cli, int argc, char **argv)
 			break;
 		case O_FORCE:
 			force = true;
+			break;
+		case O_EXPORT:
+			ex.file = optarg;
+			break;
+		case O_COMPRESS:
+			ex.compress = optarg;
 			break;
 		case O_LEAVE_RUNNING:
 			leave_running = true;
@@ -302,6 +317,8 @@ int cmd_checkpoint(struct cli *cli, int argc, char **argv)
 		r = cli_fail(cli, EXIT_FAILED, "pid %d: no such process", (int)pid);
 		goto out;
 	}
+	if ((r = cli_export_begin(cli, &ex, pid, pre_dump)))
+		goto out;
 	if (ckpt_opts_set_pid(o, pid, &err) < 0) {
 		r = cli_report(cli, &err, NULL);
 		goto out;
@@ -409,6 +426,8 @@ int cmd_checkpoint(struct cli *cli, int argc, char **argv)
 	if (old[0] && cli_rm_rf(old) < 0)
 		fprintf(stderr, "%s %s: warning: could not remove the replaced checkpoint '%s'\n", cli->prog,
 			cli->cmd, old);
+	if ((r = cli_export_finish(cli, &ex, final, work_path, client)))
+		goto out;
 	{
 		double elapsed = cli_elapsed(&prog.start);
 		uint64_t bytes = cli_dir_bytes(final);

@@ -21,6 +21,7 @@
 
 #include <json-c/json.h>
 
+#include "archive-cli.h"
 #include "ckpt-cli.h"
 
 static const char help_text[] =
@@ -32,6 +33,10 @@ static const char help_text[] =
 	"\n"
 	"  --image-path DIR            images directory (default ./checkpoint)\n"
 	"  --work-path DIR             where CRIU writes its log (default: images dir)\n"
+	"  --import FILE               restore from a checkpoint archive (`ckpt checkpoint --export`):\n"
+	"                              extracted into a fresh 0700 directory inside --image-path\n"
+	"                              (default: beside FILE), removed after the restore\n"
+	"  --keep                      with --import: keep the extracted directory\n"
 	"  -d, --detach                do not wait: print the restored pid and exit 0\n"
 	"  --pid-file FILE             write the restored pid to FILE\n"
 	"  --tcp-established           restore established TCP connections\n"
@@ -70,6 +75,8 @@ enum {
 	O_INHERIT_FD,
 	O_LAZY_PAGES,
 	O_VETH,
+	O_IMPORT,
+	O_KEEP,
 };
 
 static volatile sig_atomic_t restored_pid;
@@ -167,6 +174,8 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 		{ "inherit-fd", required_argument, NULL, O_INHERIT_FD },
 		{ "lazy-pages", no_argument, NULL, O_LAZY_PAGES },
 		{ "veth", required_argument, NULL, O_VETH },
+		{ "import", required_argument, NULL, O_IMPORT },
+		{ "keep", no_argument, NULL, O_KEEP },
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -174,7 +183,8 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 	ckpt_client *client = NULL;
 	ckpt_opts *o = ckpt_opts_new();
 	const char *image_path = "checkpoint", *work_path = NULL, *pid_file = NULL, *veth = NULL;
-	bool detach = false, shell_job = false;
+	bool detach = false, shell_job = false, image_path_set = false;
+	struct cli_import im = { 0 };
 	struct timespec start;
 	uint32_t ns_mask = 0;
 	pid_t pid = 0;
@@ -194,6 +204,13 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 			break;
 		case O_IMAGE_PATH:
 			image_path = optarg;
+			image_path_set = true;
+			break;
+		case O_IMPORT:
+			im.file = optarg;
+			break;
+		case O_KEEP:
+			im.keep = true;
 			break;
 		case O_WORK_PATH:
 			work_path = optarg;
@@ -244,6 +261,12 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 				    argv[optind]);
 		goto out;
 	}
+	if (im.keep && !im.file) {
+		r = cli_usage_error(cli, "--keep needs --import FILE");
+		goto out;
+	}
+	if ((r = cli_import_begin(cli, &im, image_path_set ? image_path : NULL, &image_path)))
+		goto out;
 	if (ckpt_opts_set_images_dir(o, image_path, &err) < 0) {
 		r = cli_report(cli, &err, NULL);
 		goto out;
@@ -277,6 +300,7 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	cli_progress(cli, "restored pid %d from %s in %.3fs", (int)pid, image_path, cli_elapsed(&start));
+	cli_import_end(cli, &im, true);
 	if (pid_file) {
 		int e = write_pid_file(pid_file, pid);
 
@@ -323,6 +347,7 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 		cli_print_json(j);
 	}
 out:
+	cli_import_end(cli, &im, false);
 	ckpt_client_free(client);
 	ckpt_opts_free(o);
 	return r;

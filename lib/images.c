@@ -24,6 +24,7 @@
 #include <stdalign.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -31,7 +32,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "internal.h"
-#include "archive.h"
+#include "archive-int.h"
 #include "jsonw.h"
 #include "images/core.pb-c.h"
 #include "images/fdinfo.pb-c.h"
@@ -950,6 +951,14 @@ static int read_mem(struct rd *rd, struct img_proc *p, uint64_t start, uint64_t 
 	return 0;
 }
 
+static bool memchr_nonzero(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return true;
+	return false;
+}
+
 /* argv and environment, from the memory the process had them in. */
 static int read_args(struct rd *rd, struct img_proc *p)
 {
@@ -961,6 +970,10 @@ static int read_args(struct rd *rd, struct img_proc *p)
 		r = read_mem(rd, p, p->arg_start, p->arg_end, &p->argv, &p->argv_len);
 		if (r < 0)
 			return r;
+		if (p->argv && !memchr_nonzero(p->argv, p->argv_len)) {
+			free(p->argv); /* no argv there: zeroed pages */
+			p->argv = NULL;
+		}
 		p->has_argv = p->argv != NULL;
 		if (p->argv) {
 			size_t n = p->argv_len;
@@ -982,6 +995,10 @@ static int read_args(struct rd *rd, struct img_proc *p)
 		r = read_mem(rd, p, p->env_start, p->env_end, &p->env, &p->env_len);
 		if (r < 0)
 			return r;
+		if (p->env && !memchr_nonzero(p->env, p->env_len)) {
+			free(p->env);
+			p->env = NULL;
+		}
 		p->has_env = p->env != NULL;
 	}
 	return 0;
@@ -1826,6 +1843,8 @@ static void vma_resource(const ckpt_image_info *info, const struct img_vma *v, c
 		snprintf(buf, size, "[vsyscall]");
 	} else if (st & VMA_AREA_STACK) {
 		snprintf(buf, size, "[stack]");
+	} else if (v->flags & MAP_GROWSDOWN) {
+		snprintf(buf, size, "[stack?]");
 	} else if (st & VMA_AREA_HEAP) {
 		snprintf(buf, size, "[heap]");
 	} else if (st & VMA_AREA_SOCKET) {

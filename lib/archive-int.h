@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Private interface between the archive code (archive.c) and the images reader (images.c). */
-#ifndef CKPT_ARCHIVE_H
-#define CKPT_ARCHIVE_H
+#ifndef CKPT_ARCHIVE_INT_H
+#define CKPT_ARCHIVE_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>
