@@ -27,6 +27,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <json-c/json.h>
+#include <zstd.h>
 
 #include "internal.h"
 #include "archive-int.h"
@@ -141,10 +142,88 @@ static int rm_tree_at(int parent_fd, const char *name, unsigned depth)
 
 /* ---- writing ---- */
 
+/*
+ * zstd is done here with libzstd rather than by libarchive's filter: its
+ * multi-threaded mode (ZSTD_c_nbWorkers) fed 1 MiB at a time keeps pace
+ * with `tar | zstd -T0`, where libarchive 3.6's "threads" option spent
+ * three times the CPU on incompressible memory (bench/archive-results.md).
+ */
+struct zout {
+	ZSTD_CCtx *cctx;
+	int fd;
+	void *obuf;
+	size_t osize;
+	int sys_errno;      /* a write that failed */
+	const char *zerr;   /* a zstd error */
+};
+
+static int zout_write_all(struct zout *z, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n) {
+		ssize_t w = write(z->fd, c, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			z->sys_errno = errno;
+			return -1;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int zout_push(struct zout *z, const void *data, size_t len, ZSTD_EndDirective mode)
+{
+	ZSTD_inBuffer in = { data, len, 0 };
+
+	for (;;) {
+		ZSTD_outBuffer out = { z->obuf, z->osize, 0 };
+		size_t left = ZSTD_compressStream2(z->cctx, &out, &in, mode);
+
+		if (ZSTD_isError(left)) {
+			z->zerr = ZSTD_getErrorName(left);
+			return -1;
+		}
+		if (out.pos && zout_write_all(z, z->obuf, out.pos) < 0)
+			return -1;
+		if (mode == ZSTD_e_end ? left == 0 : in.pos == in.size)
+			return 0;
+	}
+}
+
+static la_ssize_t zout_cb_write(struct archive *a, void *ctx, const void *buf, size_t len)
+{
+	struct zout *z = ctx;
+
+	if (zout_push(z, buf, len, ZSTD_e_continue) < 0) {
+		archive_set_error(a, z->sys_errno ? z->sys_errno : EIO, "zstd: %s",
+				  z->sys_errno ? strerror(z->sys_errno) : z->zerr);
+		return -1;
+	}
+	return (la_ssize_t)len;
+}
+
+static int zout_cb_close(struct archive *a, void *ctx)
+{
+	struct zout *z = ctx;
+
+	if (zout_push(z, NULL, 0, ZSTD_e_end) < 0) {
+		archive_set_error(a, z->sys_errno ? z->sys_errno : EIO, "zstd: %s",
+				  z->sys_errno ? strerror(z->sys_errno) : z->zerr);
+		return ARCHIVE_FATAL;
+	}
+	return ARCHIVE_OK;
+}
+
 struct writer {
 	struct archive *a;
 	const char *out;    /* archive_path, for messages */
 	char *buf;
+	struct zout z;
 	ckpt_err *err;
 };
 
@@ -414,33 +493,39 @@ static int writer_setup(struct writer *w, const ckpt_archive_write_opts *o, int 
 				return ar_fail(w, "gzip level");
 		}
 		break;
-	case CKPT_COMPRESSION_ZSTD:
-		if (archive_write_add_filter_zstd(w->a) != ARCHIVE_OK)
-			return ar_fail(w, "zstd");
-		if (o->level) {
-			snprintf(v, sizeof(v), "%d", o->level);
-			if (archive_write_set_filter_option(w->a, "zstd", "compression-level", v))
-				return ar_fail(w, "zstd level");
-		}
+	case CKPT_COMPRESSION_ZSTD: {
+		size_t e;
+
 		if (!threads) {
 			long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 			threads = n > 0 ? (unsigned)n : 1;
 		}
-		if (threads > 1) {
-			snprintf(v, sizeof(v), "%u", threads);
-			/* An older libarchive without the option just compresses on one thread. */
-			archive_write_set_filter_option(w->a, "zstd", "threads", v);
-		}
+		w->z.fd = fd;
+		w->z.cctx = ZSTD_createCCtx();
+		w->z.osize = ZSTD_CStreamOutSize();
+		w->z.obuf = malloc(w->z.osize);
+		if (!w->z.cctx || !w->z.obuf)
+			return err_set(w->err, CKPT_ENOMEM, "%s: out of memory", w->out);
+		e = ZSTD_CCtx_setParameter(w->z.cctx, ZSTD_c_compressionLevel, o->level ? o->level : 3);
+		if (!ZSTD_isError(e))
+			e = ZSTD_CCtx_setParameter(w->z.cctx, ZSTD_c_checksumFlag, 1);
+		if (ZSTD_isError(e))
+			return err_set(w->err, CKPT_EINVAL, "%s: zstd: %s", w->out, ZSTD_getErrorName(e));
+		/* A libzstd built without threads refuses workers: one thread then. */
+		if (threads > 1)
+			ZSTD_CCtx_setParameter(w->z.cctx, ZSTD_c_nbWorkers, (int)threads);
 		break;
+	}
 	default:
 		return err_set(w->err, CKPT_EINVAL, "%s: cannot write %s archives", w->out,
 			       ckpt_compression_name(o->compression) ?: "unknown");
 	}
-	/* Whole blocks as the compressor wants them; no padding of the last one. */
-	archive_write_set_bytes_per_block(w->a, 64 * 1024);
+	/* Large blocks, so the compressor gets big pieces; no padding of the last one. */
+	archive_write_set_bytes_per_block(w->a, AR_BUF);
 	archive_write_set_bytes_in_last_block(w->a, 1);
-	if (archive_write_open_fd(w->a, fd) != ARCHIVE_OK)
+	if (w->z.cctx ? archive_write_open2(w->a, &w->z, NULL, zout_cb_write, zout_cb_close, NULL)
+		      : archive_write_open_fd(w->a, fd))
 		return ar_fail(w, "open");
 	return 0;
 }
@@ -588,6 +673,8 @@ int ckpt_archive_write(int dirfd, const char *path, const char *archive_path,
 out:
 	if (w.a)
 		archive_write_free(w.a); /* closes nothing of ours: the fd is closed below */
+	ZSTD_freeCCtx(w.z.cctx);
+	free(w.z.obuf);
 	if (tmp_made)
 		unlink(tmp);
 	free(w.buf);

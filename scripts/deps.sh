@@ -2,7 +2,7 @@
 # Install the Debian packages libckpt builds and tests with (only the missing ones).
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config git
-	libprotobuf-c-dev protobuf-c-compiler libjson-c-dev libnl-3-dev libnl-route-3-dev libarchive-dev check
+	libprotobuf-c-dev protobuf-c-compiler libjson-c-dev libnl-3-dev libnl-route-3-dev libarchive-dev libzstd-dev check
 	clang libclang-rt-14-dev valgrind python3 util-linux iproute2 procps busybox-static)
 missing=()
 for p in "${PKGS[@]}"; do

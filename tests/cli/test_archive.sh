@@ -112,7 +112,7 @@ for comp in zstd gzip none; do
 	D=$T/tree-$comp
 	start_tree "$D" || notok "$comp: the tree started"
 	F=$T/tree-$comp.tar
-	flock /tmp/ckpt-criu.lock "$CKPT" checkpoint --image-path "$D/img" --export "$F" \
+	flock -o /tmp/ckpt-criu.lock "$CKPT" checkpoint --image-path "$D/img" --export "$F" \
 		--compress "$comp" "$TREE_PID" >"$T/out" 2>"$T/err"
 	rc=$?
 	[ $rc = 0 ] && ok "$comp: checkpoint --export" || notok "$comp: checkpoint --export (exit $rc)" "$(cat "$T/err")"
@@ -175,14 +175,14 @@ CPID=$!
 disown "$CPID"
 PIDS+=("$CPID")
 moving "$D" || notok "counter started"
-flock /tmp/ckpt-criu.lock "$CKPT" checkpoint --image-path "$D/img" --export "$T/mig.tar.zst" "$CPID" >"$T/out" 2>"$T/err"
+flock -o /tmp/ckpt-criu.lock "$CKPT" checkpoint --image-path "$D/img" --export "$T/mig.tar.zst" "$CPID" >"$T/out" 2>"$T/err"
 check "counter: checkpoint --export" test $? = 0
 wait_gone "$CPID"
 rm -rf "$D/img"
 mkdir -p "$T/elsewhere"
 mv "$T/mig.tar.zst" "$T/elsewhere/"
 before=$(counter_of "$D")
-flock /tmp/ckpt-criu.lock "$CKPT" restore -d --import "$T/elsewhere/mig.tar.zst" --image-path "$T/imported" >"$T/out" 2>"$T/err"
+flock -o /tmp/ckpt-criu.lock "$CKPT" restore -d --import "$T/elsewhere/mig.tar.zst" --image-path "$T/imported" >"$T/out" 2>"$T/err"
 rc=$?
 check "counter: restore --import elsewhere" test $rc = 0
 [ $rc = 0 ] || sed 's/^/#   /' "$T/err"
@@ -191,7 +191,7 @@ check "counter: it carries on from $before" moving "$D"
 check "counter: the extracted directory was removed" test -z "$(ls -A "$T/imported" 2>/dev/null)"
 kill -9 "$CPID" 2>/dev/null
 wait_gone "$CPID"
-flock /tmp/ckpt-criu.lock "$CKPT" restore -d --keep --import "$T/elsewhere/mig.tar.zst" --image-path "$T/imported" >"$T/out" 2>"$T/err"
+flock -o /tmp/ckpt-criu.lock "$CKPT" restore -d --keep --import "$T/elsewhere/mig.tar.zst" --image-path "$T/imported" >"$T/out" 2>"$T/err"
 check "counter: restore --import --keep" test $? = 0
 check "counter: --keep kept the extracted checkpoint (0700)" \
 	bash -c "ls -d '$T'/imported/ckpt-archive-* >/dev/null 2>&1 && test \"\$(stat -c %a '$T'/imported/ckpt-archive-*)\" = 700"
