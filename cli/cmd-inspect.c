@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* ckpt inspect: what a checkpoint (images dir or any engine's archive) holds, without criu. */
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -347,7 +348,10 @@ int cmd_inspect(struct cli *cli, int argc, char **argv)
 		(v.files ? CKPT_IMAGE_READ_FILES : 0) | (v.sockets ? CKPT_IMAGE_READ_SOCKETS : 0) |
 		(v.mems ? CKPT_IMAGE_READ_MEMS : 0);
 
-	if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+	if (stat(path, &st) < 0)
+		return cli_fail(cli, EXIT_FAILED, "'%s': %s (expected an images directory or a checkpoint archive)",
+				path, strerrordesc_np(errno));
+	if (S_ISREG(st.st_mode)) {
 		tmp = getenv("TMPDIR");
 		/* argv and the environment are in the pages: only then extract them. */
 		if (ckpt_archive_extract(path, NULL, tmp && *tmp ? tmp : "/tmp",
