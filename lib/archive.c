@@ -994,7 +994,7 @@ static int entry_data(struct reader *r, const char *clean, int64_t size, char **
 			return err_set(r->err, CKPT_EBADIMG,
 				       "%s: entry '%s': data beyond its declared %" PRId64 " bytes, refused",
 				       r->a->path, clean, size);
-		if (mem) {
+		if (mem && len) {
 			memcpy(*mem + off, blk, len);
 			if ((size_t)off + len > *mem_len)
 				*mem_len = (size_t)off + len;

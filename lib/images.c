@@ -1030,7 +1030,8 @@ static void sk_addr(char *dst, uint32_t family, const uint32_t *words, size_t n)
 {
 	uint8_t bytes[16] = { 0 };
 
-	memcpy(bytes, words, (n > 4 ? 4 : n) * sizeof(uint32_t));
+	if (words && n)
+		memcpy(bytes, words, (n > 4 ? 4 : n) * sizeof(uint32_t));
 	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, bytes, dst, INET6_ADDRSTRLEN))
 		snprintf(dst, INET6_ADDRSTRLEN, "?");
 }
