@@ -52,7 +52,7 @@ for size in $SIZES; do
 	for _ in $(seq 1 600); do [ -s "$d/checksum.start" ] && break; sleep 0.1; done
 	log "$size MiB: checkpoint --leave-running --export (end to end)"
 	s=$(date +%s.%N)
-	flock -o /tmp/ckpt-criu.lock "$CKPT_BIN" checkpoint --leave-running --image-path "$d/img" \
+	flock -o -w 1800 /tmp/ckpt-criu.lock "$CKPT_BIN" checkpoint --leave-running --image-path "$d/img" \
 		--export "$d/e2e.tar.zst" "$WL" 2>"$d/e2e.log"
 	e=$(date +%s.%N)
 	kill -9 "$WL"; WL=
