@@ -69,7 +69,14 @@ for size in $SIZES; do
 		rm -f "$d/tar.tar.zst"
 		w=$(t bash -c "tar -C '$d/img' -cf - . | zstd -q -T0 -$LEVEL -o '$d/tar.tar.zst' && python3 -c 'import os,sys; f=os.open(sys.argv[1], os.O_RDONLY); os.fsync(f)' '$d/tar.tar.zst'")
 		echo "$size tar-zstd-fsync $w $(stat -c %s "$d/tar.tar.zst")" >>"$RAW"
-		log "$size MiB round $r: $(tail -n 3 "$RAW" | awk '{printf "%s %.3fs  ", $2, $3}')"
+		mkdir -p "$d/x"
+		j=$("$B/bench/bench_archive" --extract "$d/ours.tar.zst" "$d/x")
+		echo "$size libckpt-extract $(sed 's/.*"wall_s": \([0-9.]*\).*/\1/' <<<"$j")" >>"$RAW"
+		rm -rf "$d/x"; mkdir -p "$d/x"
+		w=$(t bash -c "zstd -q -dc '$d/tar.tar.zst' | tar -C '$d/x' -xf -")
+		echo "$size zstd-tar-extract $w" >>"$RAW"
+		rm -rf "$d/x"
+		log "$size MiB round $r: $(tail -n 5 "$RAW" | awk '{printf "%s %.3fs  ", $2, $3}')"
 	done
 done
 
@@ -94,6 +101,14 @@ done
 		printf "| %s MiB | %s MiB | %.3f s = %s MiB/s | %.3f s = %s MiB/s | %.2f | %.3f s = %s MiB/s | %.2f | %s / %s |\n" \
 			"$size" "$((in / 1048576))" "$o" "$(rate "$o")" "$tz" "$(rate "$tz")" \
 			"$(echo "$tz / $o" | bc -l)" "$tf" "$(rate "$tf")" "$(echo "$tf / $o" | bc -l)" "$ob" "$tb"
+	done
+	echo
+	echo "Reading back (not a goal of the issue; for reference): \`ckpt_archive_extract\` (every entry checked, files created O_EXCL in a fresh 0700 dir) against \`zstd -dc | tar -x\`, medians:"
+	echo
+	for size in $SIZES; do
+		ex=$(awk -v s="$size" '$1==s && $2=="libckpt-extract" {print $3}' "$RAW" | median)
+		tx=$(awk -v s="$size" '$1==s && $2=="zstd-tar-extract" {print $3}' "$RAW" | median)
+		printf -- "- %s MiB: libckpt %.3f s, zstd | tar %.3f s (ratio %.2f)\n" "$size" "$ex" "$tx" "$(echo "$tx / $ex" | bc -l)"
 	done
 	echo
 	echo "End to end, \`ckpt checkpoint --leave-running --export\` (dump, then the archive), one run:"
