@@ -2,7 +2,7 @@
 /*
  * bench_archive: one ckpt_archive_write of an images dir, or one
  * ckpt_archive_extract of an archive, timed.
- *   bench_archive IMAGES_DIR OUT LEVEL [THREADS]
+ *   bench_archive IMAGES_DIR OUT LEVEL [THREADS [nosync]]
  *   bench_archive --extract ARCHIVE DEST_DIR   (the extracted dir is removed after)
  * Prints one JSON line: {"wall_s", "cpu_s", "in_bytes", "out_bytes"}.
  */
@@ -75,6 +75,7 @@ int main(int argc, char **argv)
 	}
 	o.level = atoi(argv[3]);
 	o.threads = argc > 4 ? (unsigned)atoi(argv[4]) : 0;
+	o.no_fsync = argc > 5 && !strcmp(argv[5], "nosync");
 	o.overwrite = true;
 	t0 = now();
 	if (ckpt_archive_write(AT_FDCWD, argv[1], argv[2], &o, &err) < 0) {

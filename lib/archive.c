@@ -654,7 +654,7 @@ int ckpt_archive_write(int dirfd, const char *path, const char *archive_path,
 		r = ar_fail(&w, "finish");
 		goto out;
 	}
-	if (fsync(out) < 0) {
+	if (!o->no_fsync && fsync(out) < 0) {
 		r = err_sys(err, CKPT_ESYS, errno, "%s: fsync", tmp);
 		goto out;
 	}

@@ -660,10 +660,12 @@ typedef struct ckpt_archive_write_opts {
 	int stats_dirfd;              /* where stats-dump and dump.log are; -1: the images dir */
 	const char *stats_path;       /* relative to stats_dirfd; NULL: stats_dirfd itself */
 	bool overwrite;               /* replace an existing archive file */
+	bool no_fsync;                /* rename without fsync first (as tar and Podman do): faster,
+					 but a crash may leave an incomplete file at the name */
 } ckpt_archive_write_opts;
 #define CKPT_ARCHIVE_WRITE_OPTS_INIT                                                      \
 	{ CKPT_ARCHIVE_WRITE_VERSION, CKPT_COMPRESSION_ZSTD, 0, 0, NULL, 0, 0, NULL, -1, NULL, \
-	  false }
+	  false, false }
 
 /*
  * Write the checkpoint in the images directory dirfd/path (path NULL or "":
@@ -671,10 +673,11 @@ typedef struct ckpt_archive_write_opts {
  * config.dump and spec.dump saying what a process checkpoint can (the
  * command line read from the images, the times, runtime "libckpt" and its
  * version, the CRIU version), and stats-dump and dump.log at the top level.
- * The archive is written 0600 into a temporary file beside archive_path and
- * renamed into place only when complete; an existing file is refused
- * (CKPT_EEXIST) unless opts->overwrite. opts NULL: the defaults. An
- * incremental checkpoint (pages in a parent directory) is refused.
+ * The archive is written 0600 into a temporary file beside archive_path,
+ * fsync'd (unless opts->no_fsync) and renamed into place only when
+ * complete; an existing file is refused (CKPT_EEXIST) unless
+ * opts->overwrite. opts NULL: the defaults. An incremental checkpoint
+ * (pages in a parent directory) is refused.
  */
 CKPT_EXPORT int ckpt_archive_write(int dirfd, const char *path, const char *archive_path,
 				   const ckpt_archive_write_opts *opts, ckpt_err *err);
