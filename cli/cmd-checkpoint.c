@@ -18,6 +18,7 @@
 
 #include <json-c/json.h>
 
+#include "archive-cli.h"
 #include "ckpt-cli.h"
 
 static const char help_text[] =
@@ -51,6 +52,9 @@ static const char help_text[] =
 	"  --status-fd FD              CRIU writes one byte to FD when it is ready\n"
 	"  --lsm-profile TYPE:NAME     LSM profile to restore with\n"
 	"  --network-lock METHOD       iptables, nftables or skip\n"
+	"  --export FILE               also write the checkpoint as an archive FILE (0600), as\n"
+	"                              Podman, CRI-O and checkpointctl read them\n"
+	"  --compress ALGO             the archive's compression: zstd (default), gzip or none\n"
 	"  --json                      print the result as JSON on stdout\n"
 	"  -q, --quiet                 no progress lines on stderr\n"
 	"  -v, --verbose               libckpt's diagnostics on stderr\n"
@@ -91,6 +95,8 @@ enum {
 	O_NETWORK_LOCK,
 	O_FORCE,
 	O_CHECK_ONLY,
+	O_EXPORT,
+	O_COMPRESS,
 };
 
 struct progress {
@@ -182,6 +188,7 @@ struct checkpoint_args {
 	const char *image_path, *work_path;
 	bool leave_running, pre_dump, force, parent, check_only;
 	pid_t pid;
+	struct cli_export ex; /* --export */
 };
 
 /* The flags into o and a; EXIT_OK, or the exit code of a usage error (reported). */
@@ -207,6 +214,8 @@ static int checkpoint_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o
 		{ "network-lock", required_argument, NULL, O_NETWORK_LOCK },
 		{ "force", no_argument, NULL, O_FORCE },
 		{ "check-only", no_argument, NULL, O_CHECK_ONLY },
+		{ "export", required_argument, NULL, O_EXPORT },
+		{ "compress", required_argument, NULL, O_COMPRESS },
 		CLI_CRIU_LONGOPTS,
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
@@ -241,6 +250,12 @@ static int checkpoint_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o
 			break;
 		case O_CHECK_ONLY:
 			a->check_only = true;
+			break;
+		case O_EXPORT:
+			a->ex.file = optarg;
+			break;
+		case O_COMPRESS:
+			a->ex.compress = optarg;
 			break;
 		case O_LEAVE_RUNNING:
 			a->leave_running = true;
@@ -312,7 +327,7 @@ static int checkpoint_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o
 }
 
 /* Target, images dir (its parents made 0700), work dir and --force into o. */
-static int checkpoint_prepare(struct cli *cli, ckpt_opts *o, const struct checkpoint_args *a)
+static int checkpoint_prepare(struct cli *cli, ckpt_opts *o, struct checkpoint_args *a)
 {
 	char pdir[PATH_MAX], name[NAME_MAX + 1];
 	ckpt_err err = CKPT_ERR_INIT;
@@ -320,6 +335,8 @@ static int checkpoint_prepare(struct cli *cli, ckpt_opts *o, const struct checkp
 
 	if (kill(a->pid, 0) < 0 && errno == ESRCH)
 		return cli_fail(cli, EXIT_FAILED, "pid %d: no such process", (int)a->pid);
+	if (!a->check_only && (r = cli_export_begin(cli, &a->ex, a->pid, a->pre_dump)))
+		return r;
 	if (ckpt_opts_set_pid(o, a->pid, &err) < 0)
 		return cli_report(cli, &err, NULL);
 	if (a->pre_dump || a->parent)
@@ -431,6 +448,8 @@ int cmd_checkpoint(struct cli *cli, int argc, char **argv)
 		r = cli_report(cli, &err, NULL);
 		goto out;
 	}
+	if ((r = cli_export_finish(cli, &a.ex, a.image_path, a.work_path, client)))
+		goto out;
 	checkpoint_report(cli, &a, &prog);
 	r = EXIT_OK;
 out:

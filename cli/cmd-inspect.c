@@ -1,28 +1,62 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* ckpt inspect: what a checkpoint holds, read from the images (no criu needed). */
+/* ckpt inspect: what a checkpoint (images dir or any engine's archive) holds, without criu. */
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <json-c/json.h>
 
 #include "ckpt-cli.h"
 
 static const char help_text[] =
-	"Usage: ckpt inspect [--json] DIR\n"
+	"Usage: ckpt inspect [FLAGS] DIR|ARCHIVE\n"
 	"\n"
-	"Show what the checkpoint in DIR holds, read from its image files without\n"
-	"running criu: the CRIU image format version, the process tree (pid, parent,\n"
-	"command, state, threads, memory pages and bytes, open files) and CRIU's dump\n"
-	"and restore statistics (frozen time, memory dump and write times, pages\n"
-	"written). Images are treated as untrusted input.\n"
+	"Show what a checkpoint holds, read from its image files without running criu:\n"
+	"an images directory, or a checkpoint archive written by ckpt, Podman, CRI-O or\n"
+	"containerd/Kubernetes (tar; plain, gzip or zstd). Always: the CRIU image format\n"
+	"version, the processes (pid, parent, command, state, threads, memory pages and\n"
+	"bytes, open files) and CRIU's dump and restore statistics; for an archive also\n"
+	"the engine, container name, image, id, runtime, created and checkpointed times\n"
+	"and sizes. Images and archives are treated as untrusted input; an archive is\n"
+	"extracted into a temporary directory under $TMPDIR (or /tmp), removed after.\n"
 	"\n"
-	"  --json         print libckpt's JSON rendering: {\"version\", \"total_bytes\",\n"
-	"                 \"processes\": [{\"pid\", \"ppid\", \"comm\", \"state\", \"threads\",\n"
-	"                 \"pages\", \"memory_bytes\", \"files\", ...}], \"dump_stats\", ...}\n"
-	"  -h, --help     this help\n"
+	"  --ps-tree        the process tree\n"
+	"  --ps-tree-cmd    the process tree with each process's command line (from its memory)\n"
+	"  --ps-tree-env    the process tree with each process's environment (from its memory)\n"
+	"  --files          open files of each process (and cwd, root, exe)\n"
+	"  --sockets        sockets of each process\n"
+	"  --mounts         the container's mounts (an archive's spec.dump)\n"
+	"  --mems           memory maps of each process (as `crit x DIR mems`)\n"
+	"  --all            all of the above\n"
+	"  --json           print libckpt's JSON: for DIR {\"images_version\", \"total_bytes\",\n"
+	"                   \"processes\": [{\"pid\", \"ppid\", \"comm\", \"state\", \"threads\", \"pages\",\n"
+	"                   \"memory_bytes\", \"files\", [\"cmdline\", \"environment\", \"files\",\n"
+	"                   \"sockets\", \"exe\", \"mems\"]}], \"dump_stats\", ...}; for an ARCHIVE\n"
+	"                   {\"archive\", \"engine\", \"name\", \"id\", \"image\", \"runtime\", \"created\",\n"
+	"                   \"checkpointed\", \"sizes\", \"mounts\", ..., \"checkpoint\": {as for DIR}}\n"
+	"  -h, --help       this help\n"
 	"\n"
-	"Exit codes: 0 done; 1 DIR is missing, not a checkpoint, or an image is\n"
-	"truncated or corrupt; 2 usage error.\n";
+	"Exit codes: 0 done; 1 DIR or ARCHIVE is missing, not a checkpoint, refused as\n"
+	"unsafe, or an image is truncated or corrupt; 2 usage error.\n";
+
+enum {
+	O_PS_TREE = 0x100,
+	O_PS_TREE_CMD,
+	O_PS_TREE_ENV,
+	O_FILES,
+	O_SOCKETS,
+	O_MOUNTS,
+	O_MEMS,
+	O_ALL,
+};
+
+struct view {
+	bool tree, cmd, env, files, sockets, mounts, mems;
+};
 
 static const char *state_name(ckpt_task_state s)
 {
@@ -70,51 +104,115 @@ static void print_stats(const ckpt_image_info *info, bool restore)
 	}
 }
 
-int cmd_inspect(struct cli *cli, int argc, char **argv)
+static const char *jstr(json_object *o, const char *key)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	ckpt_err err = CKPT_ERR_INIT;
-	ckpt_image_info *info = NULL;
-	const char *dir;
-	char hb[32];
-	uint32_t ver;
-	int c;
+	json_object *v;
 
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (cli_common_opt(cli, c))
+	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static int64_t jint(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v))
+		return 0;
+	return json_object_get_int64(v);
+}
+
+static json_object *jarr(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_array))
+		return NULL;
+	return v;
+}
+
+/* One process of the tree and its children, from the library's JSON. */
+static void print_proc(json_object *procs, size_t idx, const struct view *v, const char *prefix, bool last,
+		       unsigned depth)
+{
+	json_object *p = json_object_array_get_idx(procs, idx), *a;
+	char pre[512], sub[512];
+	size_t n = json_object_array_length(procs), nkids = 0, seen = 0;
+	int64_t pid = jint(p, "pid");
+
+	snprintf(pre, sizeof(pre), "%s%s", prefix, depth ? (last ? "└── " : "├── ") : "");
+	snprintf(sub, sizeof(sub), "%s%s", prefix, depth ? (last ? "    " : "│   ") : "");
+	printf("%s%lld %s", pre, (long long)pid, jstr(p, "comm") ? jstr(p, "comm") : "?");
+	if (v->cmd) {
+		a = jarr(p, "cmdline");
+		printf("  [");
+		for (size_t i = 0; a && i < json_object_array_length(a); i++)
+			printf("%s%s", i ? " " : "", json_object_get_string(json_object_array_get_idx(a, i)));
+		printf("%s]", a ? "" : "not in these images");
+	}
+	printf("\n");
+	if (v->env && (a = jarr(p, "environment"))) {
+		printf("%s│ environment:\n", sub);
+		for (size_t i = 0; i < json_object_array_length(a); i++)
+			printf("%s│   %s\n", sub, json_object_get_string(json_object_array_get_idx(a, i)));
+	}
+	if (v->files && (a = jarr(p, "files"))) {
+		printf("%s│ open files:\n", sub);
+		for (size_t i = 0; i < json_object_array_length(a); i++) {
+			json_object *f = json_object_array_get_idx(a, i);
+
+			printf("%s│   %-5s %-9s %s\n", sub, jstr(f, "fd"), jstr(f, "type"), jstr(f, "path"));
+		}
+	}
+	if (v->sockets && (a = jarr(p, "sockets")) && json_object_array_length(a)) {
+		printf("%s│ sockets:\n", sub);
+		for (size_t i = 0; i < json_object_array_length(a); i++) {
+			json_object *s = json_object_array_get_idx(a, i);
+			const char *fam = jstr(s, "family") ? jstr(s, "family") : "?";
+
+			if (!strcmp(fam, "UNIX"))
+				printf("%s│   %-5lld UNIX (%s) %s %s\n", sub, (long long)jint(s, "fd"), jstr(s, "type"),
+				       jstr(s, "state"), jstr(s, "name") && *jstr(s, "name") ? jstr(s, "name") : "@");
+			else if (jstr(s, "local"))
+				printf("%s│   %-5lld %s%s%s %s -> %s (send %lld, recv %lld)\n", sub,
+				       (long long)jint(s, "fd"), jstr(s, "protocol"), jstr(s, "state") ? " " : "",
+				       jstr(s, "state") ? jstr(s, "state") : "", jstr(s, "local"), jstr(s, "remote"),
+				       (long long)jint(s, "send_buf"), (long long)jint(s, "recv_buf"));
+			else
+				printf("%s│   %-5lld %s (send %lld, recv %lld)\n", sub, (long long)jint(s, "fd"), fam,
+				       (long long)jint(s, "send_buf"), (long long)jint(s, "recv_buf"));
+		}
+	}
+	if (v->mems && (a = jarr(p, "mems"))) {
+		printf("%s│ memory maps (exe %s):\n", sub, jstr(p, "exe") ? jstr(p, "exe") : "?");
+		for (size_t i = 0; i < json_object_array_length(a); i++) {
+			json_object *m = json_object_array_get_idx(a, i);
+
+			printf("%s│   %18s-%-18s %s %s\n", sub, jstr(m, "start"), jstr(m, "end"), jstr(m, "prot"),
+			       jstr(m, "resource"));
+		}
+	}
+	if (depth > 64)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (i != idx && jint(json_object_array_get_idx(procs, i), "ppid") == pid)
+			nkids++;
+	for (size_t i = 0; i < n; i++) {
+		if (i == idx || jint(json_object_array_get_idx(procs, i), "ppid") != pid)
 			continue;
-		if (c == 'h') {
-			fputs(help_text, stdout);
-			return EXIT_OK;
-		}
-		return cli_getopt_error(cli, c, argv);
+		seen++;
+		print_proc(procs, i, v, sub, seen == nkids, depth + 1);
 	}
-	if (optind >= argc)
-		return cli_usage_error(cli, "missing DIR (see `ckpt help inspect`)");
-	if (optind + 1 < argc)
-		return cli_usage_error(cli, "expected one DIR, got %d arguments", argc - optind);
-	dir = argv[optind];
-	if (ckpt_image_info_read(AT_FDCWD, dir, &info, &err) < 0)
-		return cli_report(cli, &err, NULL);
+}
 
-	if (cli->json) {
-		char *s = ckpt_image_info_to_json(info);
+static void print_images(const char *what, ckpt_image_info *info, json_object *ij, const struct view *v)
+{
+	uint32_t ver = ckpt_image_info_version(info);
+	json_object *procs = jarr(ij, "processes");
+	char hb[32];
 
-		if (!s) {
-			ckpt_image_info_free(info);
-			return cli_fail(cli, EXIT_FAILED, "out of memory");
-		}
-		printf("%s\n", s);
-		ckpt_free(s);
-		ckpt_image_info_free(info);
-		return EXIT_OK;
-	}
-
-	ver = ckpt_image_info_version(info);
-	printf("Checkpoint:  %s\n", dir);
+	if (what)
+		printf("Checkpoint:  %s\n", what);
 	printf("Image format: CRIU images version %u%s\n", ver,
 	       ver == 2 ? " (v1.1)" : ver == 3 ? " (v1.2)" : ver == 1 ? " (v1)" : "");
 	printf("Total size:  %s (%llu bytes)\n", cli_human_bytes(ckpt_image_info_total_bytes(info), hb, sizeof(hb)),
@@ -130,10 +228,176 @@ int cmd_inspect(struct cli *cli, int argc, char **argv)
 		       cli_human_bytes(ckpt_image_info_memory_bytes(info, i), hb, sizeof(hb)),
 		       (unsigned long long)ckpt_image_info_nr_files(info, i));
 	}
+	if (v->tree && procs) {
+		size_t n = json_object_array_length(procs);
+
+		printf("\nProcess tree:\n");
+		/* Roots: the dumped tree's root (ppid 0) and any process whose parent is not in it. */
+		for (size_t i = 0; i < n; i++) {
+			int64_t ppid = jint(json_object_array_get_idx(procs, i), "ppid");
+			bool parent_here = false;
+
+			for (size_t k = 0; ppid && k < n; k++)
+				parent_here |= k != i && jint(json_object_array_get_idx(procs, k), "pid") == ppid;
+			if (!parent_here)
+				print_proc(procs, i, v, "", true, 0);
+		}
+	}
 	if (ckpt_image_info_has_dump_stats(info))
 		print_stats(info, false);
 	if (ckpt_image_info_has_restore_stats(info))
 		print_stats(info, true);
+}
+
+static void print_archive(json_object *aj, const struct view *v)
+{
+	static const struct {
+		const char *key, *label;
+	} rows[] = {
+		{ "engine", "Engine" },		{ "name", "Name" },	    { "image", "Image" },
+		{ "id", "ID" },			{ "runtime", "Runtime" },   { "created", "Created" },
+		{ "checkpointed", "Checkpointed" }, { "pod", "Pod" },	    { "namespace", "Namespace" },
+		{ "criu_version", "CRIU" },	{ "libckpt_version", "libckpt" }, { "compression", "Compression" },
+	};
+	json_object *sizes = NULL, *mounts = jarr(aj, "mounts");
+	char hb[32];
+
+	printf("Archive:     %s\n", jstr(aj, "archive"));
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		if (jstr(aj, rows[i].key))
+			printf("  %-13s %s\n", rows[i].label, jstr(aj, rows[i].key));
+	json_object_object_get_ex(aj, "sizes", &sizes);
+	printf("  %-13s %s", "Checkpoint", cli_human_bytes((uint64_t)jint(sizes, "checkpoint"), hb, sizeof(hb)));
+	printf(" (memory pages %s)\n", cli_human_bytes((uint64_t)jint(sizes, "memory_pages"), hb, sizeof(hb)));
+	if (jint(sizes, "rootfs_diff"))
+		printf("  %-13s %s\n", "Rootfs diff", cli_human_bytes((uint64_t)jint(sizes, "rootfs_diff"), hb, sizeof(hb)));
+	printf("  %-13s %s in %lld entries (file %s)\n", "Expanded",
+	       cli_human_bytes((uint64_t)jint(sizes, "expanded"), hb, sizeof(hb)), (long long)jint(aj, "entries"),
+	       cli_human_bytes((uint64_t)jint(sizes, "file"), hb, sizeof(hb)));
+	printf("  %-13s %s\n", "Restore with", jstr(aj, "restore_with"));
+	if (v->mounts) {
+		size_t n = mounts ? json_object_array_length(mounts) : 0;
+
+		printf("  Mounts:%s\n", n ? "" : " none in spec.dump");
+		for (size_t i = 0; i < n; i++) {
+			json_object *m = json_object_array_get_idx(mounts, i);
+
+			printf("    %-28s %-10s %s\n", jstr(m, "destination"), jstr(m, "type"), jstr(m, "source"));
+		}
+	}
+	printf("\n");
+}
+
+static json_object *parse_owned(char *s)
+{
+	json_object *o = s ? json_tokener_parse(s) : NULL;
+
+	ckpt_free(s);
+	return o;
+}
+
+int cmd_inspect(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "ps-tree", no_argument, NULL, O_PS_TREE },
+		{ "ps-tree-cmd", no_argument, NULL, O_PS_TREE_CMD },
+		{ "ps-tree-env", no_argument, NULL, O_PS_TREE_ENV },
+		{ "files", no_argument, NULL, O_FILES },
+		{ "sockets", no_argument, NULL, O_SOCKETS },
+		{ "mounts", no_argument, NULL, O_MOUNTS },
+		{ "mems", no_argument, NULL, O_MEMS },
+		{ "all", no_argument, NULL, O_ALL },
+		CLI_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	ckpt_err err = CKPT_ERR_INIT;
+	ckpt_image_info *info = NULL;
+	ckpt_archive *ar = NULL;
+	json_object *ij = NULL, *aj = NULL;
+	struct view v = { 0 };
+	unsigned flags = 0;
+	const char *path, *tmp;
+	struct stat st;
+	int c, r = EXIT_OK;
+
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		if (cli_common_opt(cli, c))
+			continue;
+		switch (c) {
+		case 'h':
+			fputs(help_text, stdout);
+			return EXIT_OK;
+		case O_PS_TREE: v.tree = true; break;
+		case O_PS_TREE_CMD: v.tree = v.cmd = true; break;
+		case O_PS_TREE_ENV: v.tree = v.env = true; break;
+		case O_FILES: v.tree = v.files = true; break;
+		case O_SOCKETS: v.tree = v.sockets = true; break;
+		case O_MOUNTS: v.mounts = true; break;
+		case O_MEMS: v.tree = v.mems = true; break;
+		case O_ALL: v = (struct view){ true, true, true, true, true, true, true }; break;
+		default:
+			return cli_getopt_error(cli, c, argv);
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error(cli, "missing DIR or ARCHIVE (see `ckpt help inspect`)");
+	if (optind + 1 < argc)
+		return cli_usage_error(cli, "expected one DIR or ARCHIVE, got %d arguments", argc - optind);
+	path = argv[optind];
+	flags = (v.cmd ? CKPT_IMAGE_READ_CMDLINE : 0) | (v.env ? CKPT_IMAGE_READ_ENV : 0) |
+		(v.files ? CKPT_IMAGE_READ_FILES : 0) | (v.sockets ? CKPT_IMAGE_READ_SOCKETS : 0) |
+		(v.mems ? CKPT_IMAGE_READ_MEMS : 0);
+
+	if (stat(path, &st) < 0)
+		return cli_fail(cli, EXIT_FAILED, "'%s': %s (expected an images directory or a checkpoint archive)",
+				path, cli_strerror(errno));
+	if (S_ISREG(st.st_mode)) {
+		tmp = getenv("TMPDIR");
+		/* argv and the environment are in the pages: only then extract them. */
+		if (ckpt_archive_extract(path, NULL, tmp && *tmp ? tmp : "/tmp",
+					 v.cmd || v.env ? 0 : CKPT_ARCHIVE_SKIP_BULK, &ar, &err) < 0)
+			return cli_report(cli, &err, NULL);
+		if (ckpt_archive_image_info(ar, flags, &info, &err) < 0) {
+			r = cli_report(cli, &err, NULL);
+			goto out;
+		}
+		aj = parse_owned(ckpt_archive_to_json(ar));
+		if (!aj) {
+			r = cli_fail(cli, EXIT_FAILED, "out of memory");
+			goto out;
+		}
+	} else if (ckpt_image_info_read_detail(AT_FDCWD, path, flags, &info, &err) < 0) {
+		return cli_report(cli, &err, NULL);
+	}
+	ij = parse_owned(ckpt_image_info_to_json(info));
+	if (!ij) {
+		r = cli_fail(cli, EXIT_FAILED, "out of memory");
+		goto out;
+	}
+
+	if (cli->json) {
+		if (aj) {
+			json_object_object_add(aj, "checkpoint", ij);
+			ij = NULL;
+			cli_print_json(aj);
+			aj = NULL;
+		} else {
+			cli_print_json(ij);
+			ij = NULL;
+		}
+		goto out;
+	}
+	if (aj)
+		print_archive(aj, &v);
+	else if (v.mounts)
+		printf("Mounts:      none (an images directory has no spec.dump)\n");
+	print_images(aj ? NULL : path, info, ij, &v);
+out:
+	json_object_put(ij);
+	json_object_put(aj);
 	ckpt_image_info_free(info);
-	return EXIT_OK;
+	if (ar && ckpt_archive_remove(ar, &err) < 0)
+		fprintf(stderr, "%s %s: warning: %s\n", cli->prog, cli->cmd, err.msg);
+	ckpt_archive_free(ar);
+	return r;
 }

@@ -21,6 +21,7 @@
 
 #include <json-c/json.h>
 
+#include "archive-cli.h"
 #include "ckpt-cli.h"
 
 static const char help_text[] =
@@ -32,6 +33,10 @@ static const char help_text[] =
 	"\n"
 	"  --image-path DIR            images directory (default ./checkpoint)\n"
 	"  --work-path DIR             where CRIU writes its log (default: images dir)\n"
+	"  --import FILE               restore from a checkpoint archive (`ckpt checkpoint --export`):\n"
+	"                              extracted into a fresh 0700 directory inside --image-path\n"
+	"                              (default: beside FILE), removed after the restore\n"
+	"  --keep                      with --import: keep the extracted directory\n"
 	"  -d, --detach                do not wait: print the restored pid and exit 0\n"
 	"  --pid-file FILE             write the restored pid to FILE\n"
 	"  --tcp-established           restore established TCP connections\n"
@@ -71,6 +76,8 @@ enum {
 	O_INHERIT_FD,
 	O_LAZY_PAGES,
 	O_VETH,
+	O_IMPORT,
+	O_KEEP,
 };
 
 static volatile sig_atomic_t restored_pid;
@@ -157,7 +164,15 @@ static int wait_restored(pid_t pid)
 	return code;
 }
 
-int cmd_restore(struct cli *cli, int argc, char **argv)
+struct restore_args {
+	const char *image_path, *work_path, *pid_file, *veth;
+	bool image_path_set, detach, shell_job;
+	uint32_t ns_mask;
+	struct cli_import im; /* --import */
+};
+
+/* The flags into o and a; EXIT_OK, -1 after --help, or the exit code of a usage error (reported). */
+static int restore_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o, struct restore_args *a)
 {
 	static const struct option longopts[] = {
 		{ "image-path", required_argument, NULL, O_IMAGE_PATH },
@@ -174,48 +189,46 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 		{ "inherit-fd", required_argument, NULL, O_INHERIT_FD },
 		{ "lazy-pages", no_argument, NULL, O_LAZY_PAGES },
 		{ "veth", required_argument, NULL, O_VETH },
+		{ "import", required_argument, NULL, O_IMPORT },
+		{ "keep", no_argument, NULL, O_KEEP },
 		CLI_CRIU_LONGOPTS,
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	ckpt_err err = CKPT_ERR_INIT;
-	ckpt_client *client = NULL;
-	ckpt_opts *o = ckpt_opts_new();
-	const char *image_path = "checkpoint", *work_path = NULL, *pid_file = NULL, *veth = NULL;
-	bool detach = false, shell_job = false;
-	struct timespec start;
-	uint32_t ns_mask = 0;
-	pid_t pid = 0;
 	int c, r = EXIT_OK;
 
-	if (!o)
-		return cli_fail(cli, EXIT_FAILED, "out of memory");
+	a->image_path = "checkpoint";
 	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "d", longopts, NULL)) != -1) {
 		if (cli_common_opt(cli, c))
 			continue;
 		if ((r = cli_criu_opt(cli, o, c, optarg)) != 0) {
-			if (r < 0) {
-				r = -r;
-				goto out;
-			}
+			if (r < 0)
+				return -r;
 			r = EXIT_OK;
 			continue;
 		}
 		switch (c) {
 		case 'h':
 			fputs(help_text, stdout);
-			goto out;
+			return -1;
 		case 'd':
-			detach = true;
+			a->detach = true;
 			break;
 		case O_IMAGE_PATH:
-			image_path = optarg;
+			a->image_path = optarg;
+			a->image_path_set = true;
+			break;
+		case O_IMPORT:
+			a->im.file = optarg;
+			break;
+		case O_KEEP:
+			a->im.keep = true;
 			break;
 		case O_WORK_PATH:
-			work_path = optarg;
+			a->work_path = optarg;
 			break;
 		case O_PID_FILE:
-			pid_file = optarg;
+			a->pid_file = optarg;
 			break;
 		case O_TCP_ESTABLISHED:
 			r = cli_set_bool(cli, o, CKPT_OPT_TCP_ESTABLISHED, "--tcp-established");
@@ -224,7 +237,7 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 			r = cli_set_bool(cli, o, CKPT_OPT_EXT_UNIX_SK, "--ext-unix-sk");
 			break;
 		case O_SHELL_JOB:
-			shell_job = true;
+			a->shell_job = true;
 			r = cli_set_bool(cli, o, CKPT_OPT_SHELL_JOB, "--shell-job");
 			break;
 		case O_FILE_LOCKS:
@@ -237,7 +250,7 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 			r = cli_set_cgroup_mode(cli, o, optarg);
 			break;
 		case O_EMPTY_NS:
-			r = cli_add_empty_ns(cli, o, &ns_mask, optarg);
+			r = cli_add_empty_ns(cli, o, &a->ns_mask, optarg);
 			break;
 		case O_NETWORK_LOCK:
 			r = cli_set_network_lock(cli, o, optarg);
@@ -246,99 +259,129 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 			r = parse_inherit_fd(cli, o, optarg);
 			break;
 		case O_VETH:
-			veth = optarg;
+			a->veth = optarg;
 			break;
 		default:
 			r = cli_getopt_error(cli, c, argv);
 			break;
 		}
 		if (r)
-			goto out;
+			return r;
 	}
-	if (optind < argc) {
-		r = cli_usage_error(cli, "unexpected argument '%s' (restore takes no PID; see `ckpt help restore`)",
-				    argv[optind]);
-		goto out;
-	}
-	if (ckpt_opts_set_images_dir(o, image_path, &err) < 0) {
-		r = cli_report(cli, &err, NULL);
-		goto out;
-	}
-	if (work_path && (r = cli_set_work_dir(cli, o, work_path)))
-		goto out;
-	if ((r = cli_client(cli, &client)))
-		goto out;
-	if (veth && !(ns_mask & CLONE_NEWNET)) {
-		r = cli_usage_error(cli, "--veth '%s' needs --empty-ns network", veth);
-		goto out;
-	}
-	if (veth && ckpt_client_set_netns_veth_spec(client, veth, &err) < 0) {
-		r = cli_bad_value(cli, "--veth", veth, &err);
-		goto out;
-	}
-	if (shell_job && ckpt_client_set_criu_stdio(client, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, &err) < 0) {
-		r = cli_report(cli, &err, NULL);
-		goto out;
-	}
-	/* The restored tree is re-parented to us, and so are its orphans. */
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
-		r = cli_fail(cli, EXIT_FAILED, "prctl(PR_SET_CHILD_SUBREAPER): %s", cli_strerror(errno));
-		goto out;
-	}
+	if (optind < argc)
+		return cli_usage_error(cli, "unexpected argument '%s' (restore takes no PID; see `ckpt help restore`)",
+				       argv[optind]);
+	if (a->im.keep && !a->im.file)
+		return cli_usage_error(cli, "--keep needs --import FILE");
+	if (a->veth && !(a->ns_mask & CLONE_NEWNET))
+		return cli_usage_error(cli, "--veth '%s' needs --empty-ns network", a->veth);
+	return EXIT_OK;
+}
 
-	cli_progress(cli, "restoring from %s", image_path);
+/* An archive extracted, the images and work dirs into o, the client and its stdio and veth. */
+static int restore_prepare(struct cli *cli, ckpt_opts *o, struct restore_args *a, ckpt_client **ret_client)
+{
+	ckpt_err err = CKPT_ERR_INIT;
+	ckpt_client *client;
+	int r;
+
+	if ((r = cli_import_begin(cli, &a->im, a->image_path_set ? a->image_path : NULL, &a->image_path)))
+		return r;
+	if (ckpt_opts_set_images_dir(o, a->image_path, &err) < 0)
+		return cli_report(cli, &err, NULL);
+	if (a->work_path && (r = cli_set_work_dir(cli, o, a->work_path)))
+		return r;
+	if ((r = cli_client(cli, &client)))
+		return r;
+	*ret_client = client;
+	if (a->veth && ckpt_client_set_netns_veth_spec(client, a->veth, &err) < 0)
+		return cli_bad_value(cli, "--veth", a->veth, &err);
+	if (a->shell_job && ckpt_client_set_criu_stdio(client, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, &err) < 0)
+		return cli_report(cli, &err, NULL);
+	/* The restored tree is re-parented to us, and so are its orphans. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+		return cli_fail(cli, EXIT_FAILED, "prctl(PR_SET_CHILD_SUBREAPER): %s", cli_strerror(errno));
+	return EXIT_OK;
+}
+
+static void restore_print(struct cli *cli, const struct restore_args *a, pid_t pid, int exit_code)
+{
+	json_object *j;
+
+	if (!cli->json) {
+		if (a->detach) {
+			printf("%d\n", (int)pid);
+			fflush(stdout);
+		}
+		return;
+	}
+	j = json_object_new_object();
+	json_object_object_add(j, "pid", json_object_new_int(pid));
+	json_object_object_add(j, "image_path", json_object_new_string(a->image_path));
+	json_object_object_add(j, "detached", json_object_new_boolean(a->detach));
+	if (!a->detach)
+		json_object_object_add(j, "exit_code", json_object_new_int(exit_code));
+	cli_print_json(j);
+}
+
+/* Attached: pass termination signals on, reap everything, return the root's status. */
+static int restore_wait(pid_t pid)
+{
+	struct sigaction sa = { .sa_handler = forward_signal };
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+	restored_pid = pid;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	return wait_restored(pid);
+}
+
+int cmd_restore(struct cli *cli, int argc, char **argv)
+{
+	struct restore_args a = { 0 };
+	ckpt_err err = CKPT_ERR_INIT;
+	ckpt_client *client = NULL;
+	ckpt_opts *o = ckpt_opts_new();
+	struct timespec start;
+	pid_t pid = 0;
+	int r;
+
+	if (!o)
+		return cli_fail(cli, EXIT_FAILED, "out of memory");
+	r = restore_parse(cli, argc, argv, o, &a);
+	if (r < 0) {
+		r = EXIT_OK; /* --help */
+		goto out;
+	}
+	if (r || (r = restore_prepare(cli, o, &a, &client)))
+		goto out;
+	cli_progress(cli, "restoring from %s", a.image_path);
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	if (ckpt_restore(client, o, &pid, &err) < 0) {
 		r = cli_report(cli, &err, NULL);
 		goto out;
 	}
-	cli_progress(cli, "restored pid %d from %s in %.3fs", (int)pid, image_path, cli_elapsed(&start));
-	if (pid_file) {
-		int e = write_pid_file(pid_file, pid);
+	cli_progress(cli, "restored pid %d from %s in %.3fs", (int)pid, a.image_path, cli_elapsed(&start));
+	cli_import_end(cli, &a.im, true);
+	if (a.pid_file) {
+		int e = write_pid_file(a.pid_file, pid);
 
 		if (e < 0)
-			fprintf(stderr, "%s %s: warning: --pid-file '%s': %s\n", cli->prog, cli->cmd, pid_file,
+			fprintf(stderr, "%s %s: warning: --pid-file '%s': %s\n", cli->prog, cli->cmd, a.pid_file,
 				cli_strerror(-e));
 	}
-	if (detach) {
-		if (cli->json) {
-			json_object *j = json_object_new_object();
-
-			json_object_object_add(j, "pid", json_object_new_int(pid));
-			json_object_object_add(j, "image_path", json_object_new_string(image_path));
-			json_object_object_add(j, "detached", json_object_new_boolean(true));
-			cli_print_json(j);
-		} else {
-			printf("%d\n", (int)pid);
-			fflush(stdout);
-		}
+	if (a.detach) {
+		restore_print(cli, &a, pid, 0);
 		r = EXIT_OK;
 		goto out;
 	}
-
-	/* Attached: pass termination signals on, reap everything, exit with the root's status. */
-	{
-		struct sigaction sa = { .sa_handler = forward_signal };
-		static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
-
-		restored_pid = pid;
-		sigemptyset(&sa.sa_mask);
-		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-			sigaction(sigs[i], &sa, NULL);
-	}
 	ckpt_client_free(client);
 	client = NULL;
-	r = wait_restored(pid);
-	if (cli->json) {
-		json_object *j = json_object_new_object();
-
-		json_object_object_add(j, "pid", json_object_new_int(pid));
-		json_object_object_add(j, "image_path", json_object_new_string(image_path));
-		json_object_object_add(j, "detached", json_object_new_boolean(false));
-		json_object_object_add(j, "exit_code", json_object_new_int(r));
-		cli_print_json(j);
-	}
+	r = restore_wait(pid);
+	restore_print(cli, &a, pid, r);
 out:
+	cli_import_end(cli, &a.im, false);
 	ckpt_client_free(client);
 	ckpt_opts_free(o);
 	return r;

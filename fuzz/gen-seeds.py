@@ -167,3 +167,42 @@ ch = {
 }
 for k, v in ch.items():
     write("fuzz_channel", k, v)
+
+# fuzz_archive: checkpoint archives of the fixture images (pages left out to stay small),
+# in every compression, and two hostile ones. mtimes are pinned so the seeds are stable.
+def archive_seed(name, comp, extra=()):
+    import gzip
+    import io
+    import subprocess
+    import tarfile
+
+    bio = io.BytesIO()
+    with tarfile.open(fileobj=bio, mode="w", format=tarfile.PAX_FORMAT) as t:
+        def add(arcname, data, kind=tarfile.REGTYPE, mode=0o600, link=""):
+            ti = tarfile.TarInfo(arcname)
+            ti.type, ti.mode, ti.linkname, ti.mtime = kind, mode, link, 1700000000
+            ti.size = len(data)
+            t.addfile(ti, io.BytesIO(data) if data else None)
+        add("config.dump", b'{"id":"x","name":"sleep","runtime":"libckpt"}')
+        add("spec.dump", b'{"annotations":{"io.container.manager":"libckpt"},'
+                         b'"mounts":[{"destination":"/proc","type":"proc","source":"proc"}]}')
+        add("checkpoint", b"", tarfile.DIRTYPE, 0o700)
+        for f in sorted(os.listdir(img)):
+            if not f.startswith("pages-"):
+                add(("" if f == "stats-dump" else "checkpoint/") + f, rd(f))
+        for e in extra:
+            add(*e)
+    data = bio.getvalue()
+    if comp == "gz":
+        data = gzip.compress(data, 9, mtime=0)
+    elif comp == "zst":
+        data = subprocess.run(["zstd", "-q", "-c", "-19"], input=data, capture_output=True,
+                              check=True).stdout
+    write("fuzz_archive", name, data)
+
+
+archive_seed("sleep.tar", "none")
+archive_seed("sleep.tar.gz", "gz")
+archive_seed("sleep.tar.zst", "zst")
+archive_seed("symlink.tar", "none", [("checkpoint/x", b"", b"2", 0o777, "/etc")])  # b"2": a symlink
+archive_seed("dotdot.tar.gz", "gz", [("../x", b"x")])

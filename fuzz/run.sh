@@ -10,7 +10,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:?usage: fuzz/run.sh BUILD_DIR [SECONDS]}
 SECS=${2:-60}
-TARGETS=(fuzz_resp_decode fuzz_addr fuzz_nsname fuzz_oci_config fuzz_images fuzz_diagnose fuzz_channel)
+TARGETS=(fuzz_resp_decode fuzz_addr fuzz_nsname fuzz_oci_config fuzz_images fuzz_diagnose fuzz_channel fuzz_archive)
 fail=0
 for t in "${TARGETS[@]}"; do
 	bin=$BUILD/fuzz/$t

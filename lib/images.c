@@ -24,15 +24,22 @@
 #include <stdalign.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
-#include <json-c/json.h>
+#include <arpa/inet.h>
 #include <protobuf-c/protobuf-c.h>
 
 #include "error.h"
 #include "images.h"
+#include "archive-int.h"
+#include "jsonw.h"
 #include "images/core.pb-c.h"
 #include "images/fdinfo.pb-c.h"
+#include "images/files.pb-c.h"
+#include "images/fs.pb-c.h"
+#include "images/mm.pb-c.h"
 #include "images/inventory.pb-c.h"
 #include "images/pagemap.pb-c.h"
 #include "images/pstree.pb-c.h"
@@ -46,6 +53,10 @@
 #define IMG_PROCS_MAX 65536u                 /* processes in pstree.img */
 #define IMG_DIRENTS_MAX (1u << 20)           /* directory entries looked at */
 #define IMG_TEXT_MAX 256                     /* comm, run id: longer is cut */
+#define IMG_PATH_MAX 4096                    /* a path in files.img: longer is cut */
+#define IMG_ARGS_MAX (256u << 10)            /* argv or environment read from memory */
+#define IMG_FILES_MAX (1u << 20)             /* entries of files.img */
+#define IMG_VMAS_MAX (1u << 20)              /* memory maps of one process */
 
 /* CRIU's magics (criu/include/magic.h). */
 #define IMG_COMMON_MAGIC 0x54564319u
@@ -57,6 +68,32 @@
 #define CORE_MAGIC 0x55053847u
 #define IDS_MAGIC 0x54432030u
 #define STATS_MAGIC 0x57093306u
+#define FILES_MAGIC 0x56303138u
+#define FS_MAGIC 0x51403912u
+#define MM_MAGIC 0x57492820u
+
+/* CRIU's fd_types (images/fdinfo.proto). */
+enum {
+	FD_UND = 0, FD_REG = 1, FD_PIPE = 2, FD_FIFO = 3, FD_INETSK = 4, FD_UNIXSK = 5,
+	FD_EVENTFD = 6, FD_EVENTPOLL = 7, FD_INOTIFY = 8, FD_SIGNALFD = 9, FD_PACKETSK = 10,
+	FD_TTY = 11, FD_FANOTIFY = 12, FD_NETLINKSK = 13, FD_NS = 14, FD_TUNF = 15, FD_EXT = 16,
+	FD_TIMERFD = 17, FD_MEMFD = 18, FD_BPFMAP = 19, FD_PIDFD = 20,
+};
+
+/* vma_entry.status (criu/include/image.h). */
+#define VMA_AREA_REGULAR (1u << 0)
+#define VMA_AREA_STACK (1u << 1)
+#define VMA_AREA_VSYSCALL (1u << 2)
+#define VMA_AREA_VDSO (1u << 3)
+#define VMA_AREA_HEAP (1u << 5)
+#define VMA_FILE_PRIVATE (1u << 6)
+#define VMA_FILE_SHARED (1u << 7)
+#define VMA_ANON_SHARED (1u << 8)
+#define VMA_AREA_SYSVIPC (1u << 10)
+#define VMA_AREA_SOCKET (1u << 11)
+#define VMA_AREA_VVAR (1u << 12)
+#define VMA_AREA_AIORING (1u << 13)
+#define VMA_AREA_MEMFD (1u << 14)
 
 /* pagemap_entry.flags (criu/include/pagemap.h). */
 #define PE_PARENT (1u << 0)
@@ -75,6 +112,50 @@ struct img_proc {
 	uint64_t pages, pages_parent; /* stored here, left in a parent dir */
 	uint64_t memory_bytes;
 	uint64_t nr_files;
+
+	/* With CKPT_IMAGE_READ_* detail. */
+	bool has_argv, has_env;
+	char *argv, *env;            /* NUL-separated, as in memory */
+	size_t argv_len, env_len;
+	char *cmdline;               /* argv joined with spaces, control characters as '?' */
+	bool has_mm;
+	uint64_t arg_start, arg_end, env_start, env_end;
+	uint32_t exe_id;
+	struct pm_run *runs;         /* the pagemap, to find argv and env in pages-N.img */
+	size_t n_runs;
+	struct img_vma *vmas;
+	size_t n_vmas;
+	bool has_fs;
+	uint32_t cwd_id, root_id;
+	struct img_fd *fds;
+	size_t n_fds;
+};
+
+struct pm_run {
+	uint64_t vaddr, nr_pages;
+	uint64_t page_off;           /* its first page's index in pages-N.img, if present */
+	bool present;
+};
+
+struct img_vma {
+	uint64_t start, end, pgoff, shmid;
+	uint32_t prot, flags, status;
+};
+
+struct img_fd {
+	uint32_t fd, type, id;
+};
+
+/* One entry of files.img, reduced to what is shown. */
+struct img_fent {
+	uint32_t id, type;
+	char *path;                  /* regular file or fifo path, unix socket name */
+	bool socket;
+	uint32_t family, sk_type, proto, state, ino, peer;
+	uint32_t sndbuf, rcvbuf;
+	uint16_t src_port, dst_port;
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	uint32_t pipe_id;
 };
 
 /* The statistics, in the order of stat_descs[]. */
@@ -140,6 +221,10 @@ struct ckpt_image_info {
 	uint64_t stat_val[ST_NR];
 
 	uint64_t total_bytes;
+
+	unsigned flags;              /* CKPT_IMAGE_READ_* asked for */
+	struct img_fent *files;      /* files.img, sorted by id */
+	size_t n_files;
 };
 
 /* ---- protobuf-c allocations from a budget ---- */
@@ -195,6 +280,7 @@ struct rd {
 	uint64_t read_total; /* metadata bytes read so far */
 	struct budget budget;
 	ProtobufCAllocator pa;
+	unsigned flags;      /* CKPT_IMAGE_READ_* */
 	ckpt_err *err;
 };
 
@@ -376,10 +462,8 @@ static int img_first(struct rd *rd, struct img_file *f, const ProtobufCMessageDe
 {
 	int r = img_next(rd, f, d, ret);
 
-	if (r == 0) {
-		err_set(rd->err, CKPT_EBADIMG, "%s/%s: no entry", rd->dir, f->name);
-		return CKPT_EBADIMG; /* itself: gcc -fanalyzer cannot see that err_set returns it */
-	}
+	if (r == 0)
+		return err_set(rd->err, CKPT_EBADIMG, "%s/%s: no entry", rd->dir, f->name);
 	return r < 0 ? r : 0;
 }
 
@@ -605,7 +689,7 @@ static int read_pagemap(struct rd *rd, struct img_proc *p)
 	p->pages_id = head->pages_id;
 	for (;;) {
 		CkptImg__PagemapEntry *e = NULL;
-		uint64_t nr;
+		uint64_t nr, vaddr;
 		uint32_t flags;
 		size_t at = f.off;
 		bool over = false;
@@ -615,6 +699,7 @@ static int read_pagemap(struct rd *rd, struct img_proc *p)
 			break;
 		/* As CRIU reads entries of older images. */
 		nr = e->has_nr_pages ? e->nr_pages : e->compat_nr_pages;
+		vaddr = e->vaddr;
 		flags = e->flags;
 		if (e->has_in_parent && e->in_parent)
 			flags |= PE_PARENT;
@@ -631,6 +716,21 @@ static int read_pagemap(struct rd *rd, struct img_proc *p)
 				    "%s/%s: entry at offset %zu: the page count overflows", rd->dir,
 				    name, at);
 			break;
+		}
+		if (rd->flags & (CKPT_IMAGE_READ_CMDLINE | CKPT_IMAGE_READ_ENV)) {
+			struct pm_run *nr_runs = reallocarray(p->runs, p->n_runs + 1, sizeof(*p->runs));
+
+			if (!nr_runs) {
+				r = err_set(rd->err, CKPT_ENOMEM, "%s: out of memory", name);
+				break;
+			}
+			p->runs = nr_runs;
+			p->runs[p->n_runs++] = (struct pm_run){
+				.vaddr = vaddr,
+				.nr_pages = nr,
+				.present = flags & PE_PRESENT,
+				.page_off = p->pages - ((flags & PE_PRESENT) ? nr : 0),
+			};
 		}
 	}
 out:
@@ -674,14 +774,394 @@ static int read_fdinfo(struct rd *rd, struct img_proc *p)
 	if (r < 0)
 		goto out;
 	for (;;) {
-		ProtobufCMessage *e = NULL;
+		CkptImg__Fdinfo *e = NULL;
 
-		r = img_next(rd, &f, &ckpt_img__fdinfo__descriptor, &e);
+		r = img_next(rd, &f, &ckpt_img__fdinfo__descriptor, (ProtobufCMessage **)&e);
 		if (r <= 0)
 			break;
+		if (rd->flags & (CKPT_IMAGE_READ_FILES | CKPT_IMAGE_READ_SOCKETS)) {
+			struct img_fd *nf = reallocarray(p->fds, p->n_fds + 1, sizeof(*p->fds));
+
+			if (!nf) {
+				msg_free(rd, e);
+				r = err_set(rd->err, CKPT_ENOMEM, "%s: out of memory", name);
+				break;
+			}
+			p->fds = nf;
+			p->fds[p->n_fds++] = (struct img_fd){ e->fd, e->type, e->id };
+		}
 		msg_free(rd, e);
 		p->nr_files++;
 	}
+out:
+	img_file_release(&f);
+	return r < 0 ? r : 0;
+}
+
+
+/* ---- detail: memory maps, argv and environment, cwd and root, files.img ---- */
+
+static int read_mm(struct rd *rd, struct img_proc *p)
+{
+	char name[64];
+	struct img_file f;
+	CkptImg__MmEntry *mm = NULL;
+	int r;
+
+	snprintf(name, sizeof(name), "mm-%" PRIu32 ".img", p->pid);
+	r = img_load(rd, name, false, &f);
+	if (r)
+		return r > 0 ? 0 : r;
+	r = img_magic(rd, &f, MM_MAGIC);
+	if (r < 0)
+		goto out;
+	r = img_first(rd, &f, &ckpt_img__mm_entry__descriptor, (ProtobufCMessage **)&mm);
+	if (r < 0)
+		goto out;
+	p->has_mm = true;
+	p->arg_start = mm->mm_arg_start;
+	p->arg_end = mm->mm_arg_end;
+	p->env_start = mm->mm_env_start;
+	p->env_end = mm->mm_env_end;
+	p->exe_id = mm->exe_file_id;
+	if ((rd->flags & CKPT_IMAGE_READ_MEMS) && mm->n_vmas) {
+		if (mm->n_vmas > IMG_VMAS_MAX) {
+			r = err_set(rd->err, CKPT_EBADIMG, "%s/%s: more than %u memory maps", rd->dir,
+				    name, IMG_VMAS_MAX);
+			goto out;
+		}
+		p->vmas = calloc(mm->n_vmas, sizeof(*p->vmas));
+		if (!p->vmas) {
+			r = err_set(rd->err, CKPT_ENOMEM, "%s: out of memory", name);
+			goto out;
+		}
+		for (size_t i = 0; i < mm->n_vmas; i++) {
+			const CkptImg__VmaEntry *v = mm->vmas[i];
+
+			p->vmas[i] = (struct img_vma){ v->start, v->end,   v->pgoff, v->shmid,
+						       v->prot,	 v->flags, v->status };
+		}
+		p->n_vmas = mm->n_vmas;
+	}
+out:
+	msg_free(rd, mm);
+	img_file_release(&f);
+	return r;
+}
+
+static int read_fs(struct rd *rd, struct img_proc *p)
+{
+	char name[64];
+	struct img_file f;
+	CkptImg__FsEntry *fs = NULL;
+	int r;
+
+	snprintf(name, sizeof(name), "fs-%" PRIu32 ".img", p->pid);
+	r = img_load(rd, name, false, &f);
+	if (r)
+		return r > 0 ? 0 : r;
+	r = img_magic(rd, &f, FS_MAGIC);
+	if (r < 0)
+		goto out;
+	r = img_first(rd, &f, &ckpt_img__fs_entry__descriptor, (ProtobufCMessage **)&fs);
+	if (r < 0)
+		goto out;
+	p->has_fs = true;
+	p->cwd_id = fs->cwd_id;
+	p->root_id = fs->root_id;
+out:
+	msg_free(rd, fs);
+	img_file_release(&f);
+	return r;
+}
+
+/*
+ * Copy [start, end) of the process's memory out of pages-N.img, as far as
+ * the pages are stored here (not in a parent, not lazy), at most
+ * IMG_ARGS_MAX bytes. *ret is NULL when nothing could be read.
+ */
+static int read_mem(struct rd *rd, struct img_proc *p, uint64_t start, uint64_t end, char **ret,
+		    size_t *ret_len)
+{
+	const uint64_t psz = (uint64_t)sysconf(_SC_PAGESIZE);
+	char name[64];
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	char *buf;
+	size_t len = 0, want;
+	uint64_t at = start;
+
+	*ret = NULL;
+	*ret_len = 0;
+	if (!p->has_pagemap || end <= start)
+		return 0;
+	want = end - start > IMG_ARGS_MAX ? IMG_ARGS_MAX : (size_t)(end - start);
+	snprintf(name, sizeof(name), "pages-%" PRIu32 ".img", p->pages_id);
+	fd = openat(rd->dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno == ELOOP)
+			return err_set(rd->err, CKPT_EIMAGES, "%s/%s: is a symlink, refused", rd->dir,
+				       name);
+		return err_sys(rd->err, CKPT_EIMAGES, errno, "%s/%s: cannot open", rd->dir, name);
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return err_set(rd->err, CKPT_EIMAGES, "%s/%s: not a regular file", rd->dir, name);
+	buf = malloc(want);
+	if (!buf)
+		return err_set(rd->err, CKPT_ENOMEM, "%s: out of memory", name);
+	while (len < want) {
+		const struct pm_run *run = NULL;
+		uint64_t off, chunk;
+		ssize_t n;
+
+		for (size_t i = 0; i < p->n_runs; i++) {
+			const struct pm_run *c = &p->runs[i];
+
+			if (at >= c->vaddr && c->nr_pages <= (UINT64_MAX - c->vaddr) / psz &&
+			    at < c->vaddr + c->nr_pages * psz) {
+				run = c;
+				break;
+			}
+		}
+		if (!run || !run->present)
+			break;
+		if (run->page_off > UINT64_MAX / psz)
+			break;
+		off = run->page_off * psz + (at - run->vaddr);
+		chunk = run->vaddr + run->nr_pages * psz - at;
+		if (chunk > want - len)
+			chunk = want - len;
+		if (off >= (uint64_t)st.st_size || off > INT64_MAX)
+			break;
+		n = pread(fd, buf + len, (size_t)chunk, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		at += (uint64_t)n;
+	}
+	if (!len) {
+		free(buf);
+		return 0;
+	}
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
+static bool memchr_nonzero(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return true;
+	return false;
+}
+
+/* argv and environment, from the memory the process had them in. */
+static int read_args(struct rd *rd, struct img_proc *p)
+{
+	int r;
+
+	if (!p->has_mm)
+		return 0;
+	if (rd->flags & CKPT_IMAGE_READ_CMDLINE) {
+		r = read_mem(rd, p, p->arg_start, p->arg_end, &p->argv, &p->argv_len);
+		if (r < 0)
+			return r;
+		if (p->argv && !memchr_nonzero(p->argv, p->argv_len)) {
+			free(p->argv); /* no argv there: zeroed pages */
+			p->argv = NULL;
+		}
+		p->has_argv = p->argv != NULL;
+		if (p->argv) {
+			size_t n = p->argv_len;
+
+			while (n && p->argv[n - 1] == '\0')
+				n--;
+			p->cmdline = malloc(n + 1);
+			if (!p->cmdline)
+				return err_set(rd->err, CKPT_ENOMEM, "cmdline: out of memory");
+			for (size_t i = 0; i < n; i++) {
+				unsigned char c = (unsigned char)p->argv[i];
+
+				p->cmdline[i] = c == 0 ? ' ' : c < 0x20 || c == 0x7f ? '?' : (char)c;
+			}
+			p->cmdline[n] = '\0';
+		}
+	}
+	if (rd->flags & CKPT_IMAGE_READ_ENV) {
+		r = read_mem(rd, p, p->env_start, p->env_end, &p->env, &p->env_len);
+		if (r < 0)
+			return r;
+		if (p->env && !memchr_nonzero(p->env, p->env_len)) {
+			free(p->env);
+			p->env = NULL;
+		}
+		p->has_env = p->env != NULL;
+	}
+	return 0;
+}
+
+static void fent_free(struct img_fent *e)
+{
+	free(e->path);
+}
+
+static int fent_cmp(const void *a, const void *b)
+{
+	const struct img_fent *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static const struct img_fent *fent_find(const ckpt_image_info *info, uint32_t id)
+{
+	struct img_fent key = { .id = id };
+
+	if (!info->files)
+		return NULL;
+	return bsearch(&key, info->files, info->n_files, sizeof(key), fent_cmp);
+}
+
+/* An address of a socket image: the words hold the bytes as the dumping host kept them. */
+static void sk_addr(char *dst, uint32_t family, const uint32_t *words, size_t n)
+{
+	uint8_t bytes[16] = { 0 };
+
+	if (words && n)
+		memcpy(bytes, words, (n > 4 ? 4 : n) * sizeof(uint32_t));
+	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, bytes, dst, INET6_ADDRSTRLEN))
+		snprintf(dst, INET6_ADDRSTRLEN, "?");
+}
+
+static char *path_dup(const char *s, size_t n)
+{
+	char *d;
+
+	if (n > IMG_PATH_MAX)
+		n = IMG_PATH_MAX;
+	d = malloc(n + 1);
+	if (!d)
+		return NULL;
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+static int fent_from(const CkptImg__File *fe, struct img_fent *e)
+{
+	const CkptImg__SkOpts *opts = NULL;
+
+	memset(e, 0, sizeof(*e));
+	e->id = fe->id;
+	e->type = fe->type;
+	if (fe->reg && fe->reg->name) {
+		e->path = path_dup(fe->reg->name, strlen(fe->reg->name));
+		if (!e->path)
+			return -ENOMEM;
+	} else if (fe->isk) {
+		e->socket = true;
+		e->family = fe->isk->family;
+		e->sk_type = fe->isk->type;
+		e->proto = fe->isk->proto;
+		e->state = fe->isk->state;
+		e->ino = fe->isk->ino;
+		e->src_port = (uint16_t)fe->isk->src_port;
+		e->dst_port = (uint16_t)fe->isk->dst_port;
+		sk_addr(e->src, e->family, fe->isk->src_addr, fe->isk->n_src_addr);
+		sk_addr(e->dst, e->family, fe->isk->dst_addr, fe->isk->n_dst_addr);
+		opts = fe->isk->opts;
+	} else if (fe->usk) {
+		e->socket = true;
+		e->family = AF_UNIX;
+		e->sk_type = fe->usk->type;
+		e->state = fe->usk->state;
+		e->ino = fe->usk->ino;
+		e->peer = fe->usk->peer;
+		opts = fe->usk->opts;
+		if (fe->usk->has_name && fe->usk->name.len) {
+			const ProtobufCBinaryData *nm = &fe->usk->name;
+
+			e->path = path_dup((const char *)nm->data, nm->len);
+			if (!e->path)
+				return -ENOMEM;
+			if (nm->data[0] == '\0') /* abstract */
+				e->path[0] = '@';
+		}
+	} else if (fe->psk) {
+		e->socket = true;
+		e->family = AF_PACKET;
+		e->sk_type = fe->psk->type;
+		e->proto = fe->psk->protocol;
+		opts = fe->psk->opts;
+	} else if (fe->nlsk) {
+		e->socket = true;
+		e->family = AF_NETLINK;
+		e->proto = fe->nlsk->protocol;
+		e->ino = fe->nlsk->ino;
+		opts = fe->nlsk->opts;
+	} else if (fe->pipe) {
+		e->pipe_id = fe->pipe->pipe_id;
+	} else if (fe->fifo) {
+		e->pipe_id = fe->fifo->pipe_id;
+		e->ino = fe->fifo->regf_id; /* the fifo's path is this regular-file entry's */
+	}
+	if (opts) {
+		e->sndbuf = opts->so_sndbuf;
+		e->rcvbuf = opts->so_rcvbuf;
+	}
+	return 0;
+}
+
+static int read_files(struct rd *rd, ckpt_image_info *info)
+{
+	struct img_file f;
+	size_t cap = 0;
+	int r;
+
+	r = img_load(rd, "files.img", false, &f);
+	if (r)
+		return r > 0 ? 0 : r;
+	r = img_magic(rd, &f, FILES_MAGIC);
+	if (r < 0)
+		goto out;
+	for (;;) {
+		CkptImg__File *fe = NULL;
+
+		r = img_next(rd, &f, &ckpt_img__file__descriptor, (ProtobufCMessage **)&fe);
+		if (r <= 0)
+			break;
+		if (info->n_files == IMG_FILES_MAX) {
+			msg_free(rd, fe);
+			r = err_set(rd->err, CKPT_EBADIMG, "%s/files.img: more than %u entries",
+				    rd->dir, IMG_FILES_MAX);
+			break;
+		}
+		if (info->n_files == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct img_fent *nf = reallocarray(info->files, ncap, sizeof(*nf));
+
+			if (!nf) {
+				msg_free(rd, fe);
+				r = err_set(rd->err, CKPT_ENOMEM, "files.img: out of memory");
+				break;
+			}
+			info->files = nf;
+			cap = ncap;
+		}
+		r = fent_from(fe, &info->files[info->n_files]);
+		msg_free(rd, fe);
+		if (r < 0) {
+			r = err_set(rd->err, CKPT_ENOMEM, "files.img: out of memory");
+			break;
+		}
+		info->n_files++;
+	}
+	if (info->n_files)
+		qsort(info->files, info->n_files, sizeof(*info->files), fent_cmp);
 out:
 	img_file_release(&f);
 	return r < 0 ? r : 0;
@@ -713,7 +1193,18 @@ static int read_proc(struct rd *rd, struct img_proc *p)
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	if (rd->flags & (CKPT_IMAGE_READ_CMDLINE | CKPT_IMAGE_READ_ENV | CKPT_IMAGE_READ_MEMS |
+			 CKPT_IMAGE_READ_FILES)) {
+		r = read_mm(rd, p);
+		if (r < 0)
+			return r;
+	}
+	if (rd->flags & CKPT_IMAGE_READ_FILES) {
+		r = read_fs(rd, p);
+		if (r < 0)
+			return r;
+	}
+	return read_args(rd, p);
 }
 
 static void set_stat(ckpt_image_info *info, int idx, bool has, uint64_t v)
@@ -866,32 +1357,60 @@ void ckpt_image_info_free(ckpt_image_info *info)
 
 	if (!info)
 		return;
-	for (i = 0; i < info->n_procs; i++)
-		free(info->procs[i].comm);
+	for (i = 0; i < info->n_procs; i++) {
+		struct img_proc *p = &info->procs[i];
+
+		free(p->comm);
+		free(p->argv);
+		free(p->env);
+		free(p->cmdline);
+		free(p->runs);
+		free(p->vmas);
+		free(p->fds);
+	}
 	free(info->procs);
+	for (i = 0; i < info->n_files; i++)
+		fent_free(&info->files[i]);
+	free(info->files);
 	free(info->dump_criu_run_id);
 	free(info);
 }
 
-static int info_read(int dirfd, const char *path, bool stats_only, ckpt_image_info **ret,
-		     ckpt_err *err)
+/*
+ * Read the images in dirfd/path; the statistics from stats_dirfd/stats_path
+ * instead when stats_dirfd is not -1 (an archive keeps stats-dump beside
+ * checkpoint/, not in it).
+ */
+int image_info_read_at(int dirfd, const char *path, int stats_dirfd, const char *stats_path,
+		       unsigned flags, bool stats_only, ckpt_image_info **ret, ckpt_err *err)
 {
-	struct rd rd;
+	struct rd rd, srd;
 	ckpt_image_info *info = NULL;
 	int r, rs, rr;
 	size_t i;
 
 	assert_return(ret, err, "image info: ret is NULL");
 	assert_return(dirfd >= 0 || dirfd == AT_FDCWD, err, "image info: bad dirfd %d", dirfd);
+	assert_return(!(flags & ~CKPT_IMAGE_READ_ALL), err, "image info: unknown flags 0x%x",
+		      flags & ~CKPT_IMAGE_READ_ALL);
 
+	memset(&srd, 0, sizeof(srd));
+	srd.dfd = -1;
 	r = rd_open(&rd, dirfd, path, err);
 	if (r < 0)
 		goto out;
+	rd.flags = flags;
+	if (stats_dirfd != -1) {
+		r = rd_open(&srd, stats_dirfd, stats_path, err);
+		if (r < 0)
+			goto out;
+	}
 	info = calloc(1, sizeof(*info));
 	if (!info) {
 		r = err_set(err, CKPT_ENOMEM, "image info: out of memory");
 		goto out;
 	}
+	info->flags = flags;
 
 	r = read_inventory(&rd, info, !stats_only);
 	if (r < 0)
@@ -905,19 +1424,25 @@ static int info_read(int dirfd, const char *path, bool stats_only, ckpt_image_in
 			if (r < 0)
 				goto out;
 		}
+		if (flags & (CKPT_IMAGE_READ_FILES | CKPT_IMAGE_READ_SOCKETS | CKPT_IMAGE_READ_MEMS)) {
+			r = read_files(&rd, info);
+			if (r < 0)
+				goto out;
+		}
 	}
-	rs = read_stats_file(&rd, info, false);
+	rs = read_stats_file(srd.dfd >= 0 ? &srd : &rd, info, false);
 	if (rs < 0) {
 		r = rs;
 		goto out;
 	}
-	rr = read_stats_file(&rd, info, true);
+	rr = read_stats_file(srd.dfd >= 0 ? &srd : &rd, info, true);
 	if (rr < 0) {
 		r = rr;
 		goto out;
 	}
 	if (stats_only && rs > 0 && rr > 0) {
-		r = err_set(err, CKPT_EBADIMG, "%s: no stats-dump or stats-restore", rd.dir);
+		r = err_set(err, CKPT_EBADIMG, "%s: no stats-dump or stats-restore",
+			    srd.dfd >= 0 ? srd.dir : rd.dir);
 		goto out;
 	}
 	r = sum_sizes(&rd, info);
@@ -928,20 +1453,27 @@ static int info_read(int dirfd, const char *path, bool stats_only, ckpt_image_in
 	info = NULL;
 	r = 0;
 out:
-	assert(rd.budget.live == 0);
+	assert(rd.budget.live == 0 && srd.budget.live == 0);
 	ckpt_image_info_free(info);
 	rd_close(&rd);
+	rd_close(&srd);
 	return r;
 }
 
 int ckpt_image_info_read(int dirfd, const char *path, ckpt_image_info **ret, ckpt_err *err)
 {
-	return info_read(dirfd, path, false, ret, err);
+	return image_info_read_at(dirfd, path, -1, NULL, 0, false, ret, err);
+}
+
+int ckpt_image_info_read_detail(int dirfd, const char *path, unsigned flags, ckpt_image_info **ret,
+				ckpt_err *err)
+{
+	return image_info_read_at(dirfd, path, -1, NULL, flags, false, ret, err);
 }
 
 int ckpt_image_info_read_stats(int dirfd, const char *path, ckpt_image_info **ret, ckpt_err *err)
 {
-	return info_read(dirfd, path, true, ret, err);
+	return image_info_read_at(dirfd, path, -1, NULL, 0, true, ret, err);
 }
 
 /* ---- getters ---- */
@@ -1078,6 +1610,13 @@ const char *ckpt_image_stat_name(ckpt_image_stat key)
 	return i < 0 ? NULL : stat_descs[i].name;
 }
 
+const char *ckpt_image_info_cmdline(const ckpt_image_info *info, size_t i)
+{
+	const struct img_proc *p = proc_at(info, i);
+
+	return p ? p->cmdline : NULL;
+}
+
 /* ---- JSON ---- */
 
 static const char *state_name(uint32_t state)
@@ -1096,139 +1635,404 @@ static const char *const lsm_names[] = { "none", "selinux", "apparmor" };
 static const char *const lock_names[] = { "iptables", "nftables", "skip" };
 
 /* A known value by name, else the number. */
-static json_object *enum_json(uint32_t v, const char *const *names, size_t n)
+static void jw_enum(struct jsonw *w, const char *key, uint32_t v, const char *const *names, size_t n)
 {
-	return v < n ? json_object_new_string(names[v]) : json_object_new_int64(v);
+	if (v < n)
+		jw_string(w, key, names[v]);
+	else
+		jw_uint(w, key, v);
 }
 
-/* json_object_object_add that takes ownership of val even when it fails. */
-static bool jadd(json_object *o, const char *key, json_object *val)
+static const char *fd_type_name(uint32_t t)
 {
-	if (!val)
-		return false;
-	if (json_object_object_add(o, key, val) < 0) {
-		json_object_put(val);
-		return false;
+	static const char *const names[] = {
+		[FD_UND] = "UND",	    [FD_REG] = "REG",	      [FD_PIPE] = "PIPE",
+		[FD_FIFO] = "FIFO",	    [FD_INETSK] = "INETSK",   [FD_UNIXSK] = "UNIXSK",
+		[FD_EVENTFD] = "EVENTFD",   [FD_EVENTPOLL] = "EVENTPOLL", [FD_INOTIFY] = "INOTIFY",
+		[FD_SIGNALFD] = "SIGNALFD", [FD_PACKETSK] = "PACKETSK", [FD_TTY] = "TTY",
+		[FD_FANOTIFY] = "FANOTIFY", [FD_NETLINKSK] = "NETLINKSK", [FD_NS] = "NS",
+		[FD_TUNF] = "TUNF",	    [FD_EXT] = "EXT",	      [FD_TIMERFD] = "TIMERFD",
+		[FD_MEMFD] = "MEMFD",	    [FD_BPFMAP] = "BPFMAP",   [FD_PIDFD] = "PIDFD",
+	};
+
+	return t < ARRAY_SIZE(names) && names[t] ? names[t] : "UNKNOWN";
+}
+
+/* A NUL-separated list (argv, environ) as an array of strings. */
+static void jw_nul_list(struct jsonw *w, const char *key, const char *p, size_t len)
+{
+	size_t i = 0;
+
+	jw_array_begin(w, key);
+	while (i < len) {
+		size_t n = strnlen(p + i, len - i);
+
+		if (n || i + n < len)
+			jw_stringn(w, NULL, p + i, n);
+		i += n + 1;
 	}
-	return true;
+	jw_array_end(w);
 }
 
-static json_object *proc_json(const struct img_proc *p)
+static const char *sk_type_name(uint32_t t)
 {
-	json_object *o = json_object_new_object();
-	bool ok;
-
-	if (!o)
-		return NULL;
-	ok = jadd(o, "pid", json_object_new_int64(p->pid)) &&
-	     jadd(o, "ppid", json_object_new_int64(p->ppid)) &&
-	     jadd(o, "pgid", json_object_new_int64(p->pgid)) &&
-	     jadd(o, "sid", json_object_new_int64(p->sid)) &&
-	     jadd(o, "comm", json_object_new_string(p->comm ? p->comm : "")) &&
-	     jadd(o, "state", json_object_new_string(state_name(p->state))) &&
-	     jadd(o, "exit_code", json_object_new_int64(p->exit_code)) &&
-	     jadd(o, "threads", json_object_new_uint64(p->nr_threads)) &&
-	     jadd(o, "pages", json_object_new_uint64(p->pages)) &&
-	     jadd(o, "pages_in_parent", json_object_new_uint64(p->pages_parent)) &&
-	     jadd(o, "memory_bytes", json_object_new_uint64(p->memory_bytes)) &&
-	     jadd(o, "files", json_object_new_uint64(p->nr_files));
-	if (ok && p->has_pagemap)
-		ok = jadd(o, "pages_id", json_object_new_int64(p->pages_id));
-	if (ok && p->has_files_id)
-		ok = jadd(o, "files_id", json_object_new_int64(p->files_id));
-	if (!ok) {
-		json_object_put(o);
-		return NULL;
+	switch (t) {
+	case SOCK_STREAM: return "STREAM";
+	case SOCK_DGRAM: return "DGRAM";
+	case SOCK_SEQPACKET: return "SEQPACKET";
+	case SOCK_RAW: return "RAW";
+	default: return "?";
 	}
-	return o;
 }
 
-static json_object *stats_json(const ckpt_image_info *info, bool restore)
+static const char *tcp_state_name(uint32_t st)
 {
-	json_object *o = json_object_new_object();
-	size_t i;
+	static const char *const names[] = { "?", "ESTABLISHED", "SYN_SENT", "SYN_RECV",
+					     "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT", "CLOSE",
+					     "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING" };
 
-	if (!o)
-		return NULL;
-	for (i = 0; i < ARRAY_SIZE(stat_descs); i++) {
-		if (stat_descs[i].restore != restore || !info->stat_has[i])
-			continue;
-		if (!jadd(o, stat_descs[i].name, json_object_new_uint64(info->stat_val[i]))) {
-			json_object_put(o);
-			return NULL;
+	return st < ARRAY_SIZE(names) ? names[st] : "?";
+}
+
+/* What an open file is, for people: a path, "pipe:[N]", "socket:[N]" or "[type]". */
+static void file_desc(const ckpt_image_info *info, uint32_t id, uint32_t type, char *buf,
+		      size_t size)
+{
+	const struct img_fent *e = fent_find(info, id);
+
+	if (e && e->path && (type == FD_REG || type == FD_UNIXSK)) {
+		snprintf(buf, size, "%s", e->path);
+		return;
+	}
+	if (e && type == FD_FIFO) {
+		const struct img_fent *r = fent_find(info, e->ino);
+
+		if (r && r->path) {
+			snprintf(buf, size, "%s", r->path);
+			return;
 		}
 	}
-	return o;
+	if (e && (type == FD_PIPE || type == FD_FIFO)) {
+		snprintf(buf, size, "pipe:[%" PRIu32 "]", e->pipe_id);
+		return;
+	}
+	if (e && e->socket) {
+		snprintf(buf, size, "socket:[%" PRIu32 "]", e->ino);
+		return;
+	}
+	if (!e && type == FD_REG) {
+		snprintf(buf, size, "?");
+		return;
+	}
+	snprintf(buf, size, "[%s]", fd_type_name(type));
+	for (char *c = buf + 1; *c && *c != ']'; c++)
+		*c = (char)((*c >= 'A' && *c <= 'Z') ? *c - 'A' + 'a' : *c);
+}
+
+static void put_files(struct jsonw *w, const ckpt_image_info *info, const struct img_proc *p)
+{
+	char desc[IMG_PATH_MAX + 32], fdname[16];
+
+	jw_array_begin(w, "files");
+	for (size_t i = 0; i < p->n_fds; i++) {
+		const struct img_fd *fd = &p->fds[i];
+
+		snprintf(fdname, sizeof(fdname), "%" PRIu32, fd->fd);
+		file_desc(info, fd->id, fd->type, desc, sizeof(desc));
+		jw_object_begin(w, NULL);
+		jw_string(w, "fd", fdname);
+		jw_string(w, "type", fd_type_name(fd->type));
+		jw_string(w, "path", desc);
+		jw_object_end(w);
+	}
+	if (p->has_fs) {
+		static const char *const what[] = { "cwd", "root" };
+		const uint32_t ids[] = { p->cwd_id, p->root_id };
+
+		for (size_t i = 0; i < 2; i++) {
+			file_desc(info, ids[i], FD_REG, desc, sizeof(desc));
+			jw_object_begin(w, NULL);
+			jw_string(w, "fd", what[i]);
+			jw_string(w, "type", "DIR");
+			jw_string(w, "path", desc);
+			jw_object_end(w);
+		}
+	}
+	if (p->has_mm && p->exe_id) {
+		file_desc(info, p->exe_id, FD_REG, desc, sizeof(desc));
+		jw_object_begin(w, NULL);
+		jw_string(w, "fd", "exe");
+		jw_string(w, "type", "REG");
+		jw_string(w, "path", desc);
+		jw_object_end(w);
+	}
+	jw_array_end(w);
+}
+
+static void put_sockets(struct jsonw *w, const ckpt_image_info *info, const struct img_proc *p)
+{
+	char buf[INET6_ADDRSTRLEN + 16];
+
+	jw_array_begin(w, "sockets");
+	for (size_t i = 0; i < p->n_fds; i++) {
+		const struct img_fent *e = fent_find(info, p->fds[i].id);
+
+		if (!e || !e->socket)
+			continue;
+		jw_object_begin(w, NULL);
+		jw_uint(w, "fd", p->fds[i].fd);
+		switch (e->family) {
+		case AF_INET:
+		case AF_INET6:
+			jw_string(w, "family", e->family == AF_INET ? "INET" : "INET6");
+			jw_string(w, "protocol", e->proto == IPPROTO_TCP   ? "TCP"
+						 : e->proto == IPPROTO_UDP ? "UDP"
+									   : sk_type_name(e->sk_type));
+			if (e->proto == IPPROTO_TCP)
+				jw_string(w, "state", tcp_state_name(e->state));
+			snprintf(buf, sizeof(buf), e->family == AF_INET6 ? "[%s]:%u" : "%s:%u", e->src,
+				 e->src_port);
+			jw_string(w, "local", buf);
+			snprintf(buf, sizeof(buf), e->family == AF_INET6 ? "[%s]:%u" : "%s:%u", e->dst,
+				 e->dst_port);
+			jw_string(w, "remote", buf);
+			break;
+		case AF_UNIX:
+			jw_string(w, "family", "UNIX");
+			jw_string(w, "type", sk_type_name(e->sk_type));
+			jw_string(w, "state", tcp_state_name(e->state));
+			jw_string(w, "name", e->path ? e->path : "");
+			jw_uint(w, "ino", e->ino);
+			jw_uint(w, "peer", e->peer);
+			break;
+		case AF_PACKET:
+			jw_string(w, "family", "PACKET");
+			jw_string(w, "type", sk_type_name(e->sk_type));
+			jw_uint(w, "protocol", ntohs((uint16_t)e->proto));
+			break;
+		default:
+			jw_string(w, "family", "NETLINK");
+			jw_uint(w, "protocol", e->proto);
+			break;
+		}
+		jw_uint(w, "send_buf", e->sndbuf);
+		jw_uint(w, "recv_buf", e->rcvbuf);
+		jw_object_end(w);
+	}
+	jw_array_end(w);
+}
+
+/* What backs a memory map, the way `crit x mems` tells it. */
+static void vma_resource(const ckpt_image_info *info, const struct img_vma *v, char *buf,
+			 size_t size)
+{
+	const uint32_t st = v->status;
+	char path[IMG_PATH_MAX + 32];
+
+	buf[0] = '\0';
+	if (st & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)) {
+		file_desc(info, (uint32_t)v->shmid, FD_REG, path, sizeof(path));
+		if (v->pgoff)
+			snprintf(buf, size, "%s + 0x%" PRIx64 "%s", path, v->pgoff,
+				 st & VMA_FILE_SHARED ? " (s)" : "");
+		else
+			snprintf(buf, size, "%s%s", path, st & VMA_FILE_SHARED ? " (s)" : "");
+	} else if (st & VMA_AREA_VDSO) {
+		snprintf(buf, size, "[vdso]");
+	} else if (st & VMA_AREA_VVAR) {
+		snprintf(buf, size, "[vvar]");
+	} else if (st & VMA_AREA_VSYSCALL) {
+		snprintf(buf, size, "[vsyscall]");
+	} else if (st & VMA_AREA_STACK) {
+		snprintf(buf, size, "[stack]");
+	} else if (v->flags & MAP_GROWSDOWN) {
+		snprintf(buf, size, "[stack?]");
+	} else if (st & VMA_AREA_HEAP) {
+		snprintf(buf, size, "[heap]");
+	} else if (st & VMA_AREA_SOCKET) {
+		snprintf(buf, size, "[packet ring]");
+	} else if (st & VMA_AREA_SYSVIPC) {
+		snprintf(buf, size, "[sysv shm %" PRIu64 "]", v->shmid);
+	} else if (st & VMA_AREA_AIORING) {
+		snprintf(buf, size, "[aio]");
+	} else if (st & VMA_AREA_MEMFD) {
+		snprintf(buf, size, "[memfd]");
+	} else if (st & VMA_ANON_SHARED) {
+		snprintf(buf, size, "[shmem %" PRIu64 "]", v->shmid);
+	}
+	if (!(st & VMA_AREA_REGULAR) && strlen(buf) + 2 < size)
+		strcat(buf, buf[0] ? " *" : "*"); /* not restored as a regular map */
+}
+
+static void put_mems(struct jsonw *w, const ckpt_image_info *info, const struct img_proc *p)
+{
+	char buf[IMG_PATH_MAX + 64], prot[4];
+
+	jw_array_begin(w, "mems");
+	for (size_t i = 0; i < p->n_vmas; i++) {
+		const struct img_vma *v = &p->vmas[i];
+
+		snprintf(buf, sizeof(buf), "0x%" PRIx64, v->start);
+		jw_object_begin(w, NULL);
+		jw_string(w, "start", buf);
+		snprintf(buf, sizeof(buf), "0x%" PRIx64, v->end);
+		jw_string(w, "end", buf);
+		prot[0] = v->prot & 1 ? 'r' : '-';
+		prot[1] = v->prot & 2 ? 'w' : '-';
+		prot[2] = v->prot & 4 ? 'x' : '-';
+		prot[3] = '\0';
+		jw_string(w, "prot", prot);
+		vma_resource(info, v, buf, sizeof(buf));
+		jw_string(w, "resource", buf);
+		jw_object_end(w);
+	}
+	jw_array_end(w);
+}
+
+static void put_proc(struct jsonw *w, const ckpt_image_info *info, const struct img_proc *p)
+{
+	jw_object_begin(w, NULL);
+	jw_uint(w, "pid", p->pid);
+	jw_uint(w, "ppid", p->ppid);
+	jw_uint(w, "pgid", p->pgid);
+	jw_uint(w, "sid", p->sid);
+	jw_string(w, "comm", p->comm ? p->comm : "");
+	jw_string(w, "state", state_name(p->state));
+	jw_uint(w, "exit_code", p->exit_code);
+	jw_uint(w, "threads", p->nr_threads);
+	jw_uint(w, "pages", p->pages);
+	jw_uint(w, "pages_in_parent", p->pages_parent);
+	jw_uint(w, "memory_bytes", p->memory_bytes);
+	jw_uint(w, "files", p->nr_files);
+	if (p->has_pagemap)
+		jw_uint(w, "pages_id", p->pages_id);
+	if (p->has_files_id)
+		jw_uint(w, "files_id", p->files_id);
+	if (info->flags & CKPT_IMAGE_READ_CMDLINE) {
+		if (p->has_argv)
+			jw_nul_list(w, "cmdline", p->argv, p->argv_len);
+		else
+			jw_null(w, "cmdline"); /* not in these images (a parent's, lazy, or none) */
+	}
+	if (info->flags & CKPT_IMAGE_READ_ENV) {
+		if (p->has_env)
+			jw_nul_list(w, "environment", p->env, p->env_len);
+		else
+			jw_null(w, "environment");
+	}
+	if (info->flags & CKPT_IMAGE_READ_FILES)
+		put_files(w, info, p);
+	if (info->flags & CKPT_IMAGE_READ_SOCKETS)
+		put_sockets(w, info, p);
+	if (info->flags & CKPT_IMAGE_READ_MEMS) {
+		if (p->has_mm && p->exe_id) {
+			char exe[IMG_PATH_MAX + 32];
+
+			file_desc(info, p->exe_id, FD_REG, exe, sizeof(exe));
+			jw_string(w, "exe", exe);
+		}
+		put_mems(w, info, p);
+	}
+	jw_object_end(w);
+}
+
+static void put_stats(struct jsonw *w, const ckpt_image_info *info, bool restore)
+{
+	jw_object_begin(w, restore ? "restore_stats" : "dump_stats");
+	for (size_t i = 0; i < ARRAY_SIZE(stat_descs); i++) {
+		if (stat_descs[i].restore != restore || !info->stat_has[i])
+			continue;
+		jw_uint(w, stat_descs[i].name, info->stat_val[i]);
+	}
+	jw_object_end(w);
+}
+
+/* The members of the images' JSON object, into an object w has open. */
+void image_info_put_json(struct jsonw *w, const ckpt_image_info *info)
+{
+	uint64_t pages = 0, bytes = 0;
+	size_t i;
+
+	jw_uint(w, "images_version", info->img_version);
+	if (info->has_fdinfo_per_id)
+		jw_bool(w, "fdinfo_per_id", info->fdinfo_per_id);
+	if (info->has_ns_per_id)
+		jw_bool(w, "ns_per_id", info->ns_per_id);
+	if (info->has_lsmtype)
+		jw_enum(w, "lsm", info->lsmtype, lsm_names, ARRAY_SIZE(lsm_names));
+	if (info->has_root_cg_set)
+		jw_uint(w, "root_cg_set", info->root_cg_set);
+	if (info->has_dump_uptime)
+		jw_uint(w, "dump_uptime", info->dump_uptime);
+	if (info->has_pre_dump_mode)
+		jw_uint(w, "pre_dump_mode", info->pre_dump_mode);
+	if (info->has_tcp_close)
+		jw_bool(w, "tcp_close", info->tcp_close);
+	if (info->has_network_lock_method)
+		jw_enum(w, "network_lock_method", info->network_lock_method, lock_names,
+			ARRAY_SIZE(lock_names));
+	if (info->dump_criu_run_id)
+		jw_string(w, "dump_criu_run_id", info->dump_criu_run_id);
+	jw_array_begin(w, "processes");
+	for (i = 0; i < info->n_procs; i++) {
+		put_proc(w, info, &info->procs[i]);
+		pages += info->procs[i].pages;
+		bytes += info->procs[i].memory_bytes;
+	}
+	jw_array_end(w);
+	jw_uint(w, "pages", pages);
+	jw_uint(w, "memory_bytes", bytes);
+	jw_uint(w, "total_bytes", info->total_bytes);
+	if (info->has_dump_stats)
+		put_stats(w, info, false);
+	if (info->has_restore_stats)
+		put_stats(w, info, true);
 }
 
 char *ckpt_image_info_to_json(const ckpt_image_info *info)
 {
-	json_object *o, *procs;
-	uint64_t pages = 0, bytes = 0;
-	const char *s;
-	char *ret = NULL;
-	bool ok;
-	size_t i;
+	struct jsonw w;
 
 	if (!info)
 		return NULL;
-	o = json_object_new_object();
-	if (!o)
+	jw_init(&w, true);
+	jw_object_begin(&w, NULL);
+	image_info_put_json(&w, info);
+	jw_object_end(&w);
+	return jw_finish(&w);
+}
+
+/* The root process's argv as read from its memory (NUL-separated), or NULL. */
+const char *image_info_root_argv(const ckpt_image_info *info, size_t *ret_len)
+{
+	if (!info || !info->n_procs || !info->procs[0].has_argv)
 		return NULL;
+	*ret_len = info->procs[0].argv_len;
+	return info->procs[0].argv;
+}
 
-	ok = jadd(o, "images_version", json_object_new_int64(info->img_version));
-	if (ok && info->has_fdinfo_per_id)
-		ok = jadd(o, "fdinfo_per_id", json_object_new_boolean(info->fdinfo_per_id));
-	if (ok && info->has_ns_per_id)
-		ok = jadd(o, "ns_per_id", json_object_new_boolean(info->ns_per_id));
-	if (ok && info->has_lsmtype)
-		ok = jadd(o, "lsm", enum_json(info->lsmtype, lsm_names, ARRAY_SIZE(lsm_names)));
-	if (ok && info->has_root_cg_set)
-		ok = jadd(o, "root_cg_set", json_object_new_int64(info->root_cg_set));
-	if (ok && info->has_dump_uptime)
-		ok = jadd(o, "dump_uptime", json_object_new_uint64(info->dump_uptime));
-	if (ok && info->has_pre_dump_mode)
-		ok = jadd(o, "pre_dump_mode", json_object_new_int64(info->pre_dump_mode));
-	if (ok && info->has_tcp_close)
-		ok = jadd(o, "tcp_close", json_object_new_boolean(info->tcp_close));
-	if (ok && info->has_network_lock_method)
-		ok = jadd(o, "network_lock_method",
-			  enum_json(info->network_lock_method, lock_names, ARRAY_SIZE(lock_names)));
-	if (ok && info->dump_criu_run_id)
-		ok = jadd(o, "dump_criu_run_id", json_object_new_string(info->dump_criu_run_id));
+const char *image_info_root_cwd(const ckpt_image_info *info)
+{
+	const struct img_fent *e;
 
-	procs = ok ? json_object_new_array() : NULL;
-	ok = ok && procs;
-	for (i = 0; ok && i < info->n_procs; i++) {
-		json_object *p = proc_json(&info->procs[i]);
+	if (!info || !info->n_procs || !info->procs[0].has_fs)
+		return NULL;
+	e = fent_find(info, info->procs[0].cwd_id);
+	return e ? e->path : NULL;
+}
 
-		if (!p || json_object_array_add(procs, p) < 0) {
-			json_object_put(p);
-			ok = false;
-		}
-		pages += info->procs[i].pages;
-		bytes += info->procs[i].memory_bytes;
-	}
-	if (procs && !ok)
-		json_object_put(procs);
-	else if (ok)
-		ok = jadd(o, "processes", procs);
+uint64_t image_info_pages_in_parent(const ckpt_image_info *info)
+{
+	uint64_t n = 0;
 
-	ok = ok && jadd(o, "pages", json_object_new_uint64(pages)) &&
-	     jadd(o, "memory_bytes", json_object_new_uint64(bytes)) &&
-	     jadd(o, "total_bytes", json_object_new_uint64(info->total_bytes));
-	if (ok && info->has_dump_stats)
-		ok = jadd(o, "dump_stats", stats_json(info, false));
-	if (ok && info->has_restore_stats)
-		ok = jadd(o, "restore_stats", stats_json(info, true));
+	for (size_t i = 0; info && i < info->n_procs; i++)
+		n += info->procs[i].pages_parent;
+	return n;
+}
 
-	if (ok) {
-		s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-							      JSON_C_TO_STRING_NOSLASHESCAPE);
-		ret = s ? strdup(s) : NULL;
-	}
-	json_object_put(o);
-	return ret;
+const char *image_info_run_id(const ckpt_image_info *info)
+{
+	return info ? info->dump_criu_run_id : NULL;
 }
 
 int image_format_version(int dirfd, uint32_t *ret, ckpt_err *err)
@@ -1267,7 +2071,7 @@ int image_root_pid(int dirfd, pid_t *ret, ckpt_err *err)
 			r = img_next(&rd, &f, &ckpt_img__pstree__descriptor, (ProtobufCMessage **)&e);
 		if (r == 0)
 			r = err_set(err, CKPT_EBADIMG, "pstree.img: no processes");
-		if (r > 0) {
+		if (r > 0 && e) {
 			r = 0;
 			if (!e->has_pid || e->pid == 0 || e->pid > INT32_MAX)
 				r = err_set(err, CKPT_EBADIMG, "pstree.img: the root has no valid pid");

@@ -8,115 +8,14 @@
  * directories are shown by path when they were set by path ("images_dir",
  * "work_dir"), else by fd.
  *
- * The text is written directly into one growable buffer rather than through
- * json-c's serializer: json_object_to_json_string_ext() ignores allocation
- * failures while printing and then returns truncated or wrong JSON, and
- * this function must return either the whole rendering or NULL.
+ * The text is written with libckpt's one JSON writer (jsonw.c), which
+ * returns either the whole rendering or NULL.
  */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 
 #include "opts.h"
-
-struct out {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void put(struct out *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->cap - b->len <= n) {
-		size_t cap = b->cap ? b->cap : 256;
-		char *np;
-
-		while (cap - b->len <= n) {
-			if (cap > SIZE_MAX / 2) {
-				b->oom = true;
-				return;
-			}
-			cap *= 2;
-		}
-		np = realloc(b->p, cap);
-		if (!np) {
-			b->oom = true;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void puts_(struct out *b, const char *s)
-{
-	put(b, s, strlen(s));
-}
-
-_printf_(2, 3) static void putf(struct out *b, const char *fmt, ...)
-{
-	char tmp[64];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		b->oom = true; /* numbers only: cannot happen */
-		return;
-	}
-	put(b, tmp, (size_t)n);
-}
-
-/* A JSON string: quotes, backslashes and control characters escaped, other bytes as they are. */
-static void put_string(struct out *b, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t run = 0;
-
-	put(b, "\"", 1);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char esc[7];
-
-		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
-			continue;
-		put(b, s + run, i - run);
-		run = i + 1;
-		switch (c) {
-		case '"': puts_(b, "\\\""); break;
-		case '\\': puts_(b, "\\\\"); break;
-		case '\n': puts_(b, "\\n"); break;
-		case '\t': puts_(b, "\\t"); break;
-		case '\r': puts_(b, "\\r"); break;
-		case '\b': puts_(b, "\\b"); break;
-		case '\f': puts_(b, "\\f"); break;
-		default:
-			memcpy(esc, "\\u00", 4);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 0xf];
-			put(b, esc, 6);
-			break;
-		}
-	}
-	put(b, s + run, n - run);
-	put(b, "\"", 1);
-}
-
-static void put_key(struct out *b, bool *first, const char *key)
-{
-	if (!*first)
-		put(b, ",", 1);
-	*first = false;
-	put_string(b, key, strlen(key));
-	put(b, ":", 1);
-}
+#include "jsonw.h"
 
 static size_t elt_size(ProtobufCType type)
 {
@@ -145,90 +44,71 @@ static size_t elt_size(ProtobufCType type)
 	}
 }
 
-static void put_message(struct out *b, const ProtobufCMessage *m, const struct ckpt_opts *o);
+static void put_message(struct jsonw *w, const char *key, const ProtobufCMessage *m,
+			const struct ckpt_opts *o);
 
-static void put_double(struct out *b, double d)
-{
-	if (d != d || d > 1.7976931348623157e308 || d < -1.7976931348623157e308)
-		puts_(b, "null"); /* NaN and infinities have no JSON form */
-	else
-		putf(b, "%.17g", d);
-}
-
-/* One value of field f stored at p. */
-static void put_value(struct out *b, const ProtobufCFieldDescriptor *f, const void *p)
+/* One value of field f stored at p, as member key (NULL in an array). */
+static void put_value(struct jsonw *w, const char *key, const ProtobufCFieldDescriptor *f,
+		      const void *p)
 {
 	switch (f->type) {
 	case PROTOBUF_C_TYPE_INT32:
 	case PROTOBUF_C_TYPE_SINT32:
 	case PROTOBUF_C_TYPE_SFIXED32:
-		putf(b, "%" PRId32, *(const int32_t *)p);
+		jw_int(w, key, *(const int32_t *)p);
 		return;
 	case PROTOBUF_C_TYPE_UINT32:
 	case PROTOBUF_C_TYPE_FIXED32:
-		putf(b, "%" PRIu32, *(const uint32_t *)p);
+		jw_uint(w, key, *(const uint32_t *)p);
 		return;
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
-		putf(b, "%" PRId64, *(const int64_t *)p);
+		jw_int(w, key, *(const int64_t *)p);
 		return;
 	case PROTOBUF_C_TYPE_UINT64:
 	case PROTOBUF_C_TYPE_FIXED64:
-		putf(b, "%" PRIu64, *(const uint64_t *)p);
+		jw_uint(w, key, *(const uint64_t *)p);
 		return;
 	case PROTOBUF_C_TYPE_FLOAT:
-		put_double(b, *(const float *)p);
+		jw_double(w, key, *(const float *)p);
 		return;
 	case PROTOBUF_C_TYPE_DOUBLE:
-		put_double(b, *(const double *)p);
+		jw_double(w, key, *(const double *)p);
 		return;
 	case PROTOBUF_C_TYPE_BOOL:
-		puts_(b, *(const protobuf_c_boolean *)p ? "true" : "false");
+		jw_bool(w, key, *(const protobuf_c_boolean *)p);
 		return;
 	case PROTOBUF_C_TYPE_ENUM: {
 		int e = *(const int *)p;
 		const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(f->descriptor, e);
 
 		if (ev)
-			put_string(b, ev->name, strlen(ev->name));
+			jw_string(w, key, ev->name);
 		else
-			putf(b, "%d", e);
+			jw_int(w, key, e);
 		return;
 	}
-	case PROTOBUF_C_TYPE_STRING: {
-		const char *s = *(char *const *)p;
-
-		if (s)
-			put_string(b, s, strlen(s));
-		else
-			puts_(b, "null");
+	case PROTOBUF_C_TYPE_STRING:
+		jw_string(w, key, *(char *const *)p);
 		return;
-	}
 	case PROTOBUF_C_TYPE_BYTES: {
-		static const char hex[] = "0123456789abcdef";
 		const ProtobufCBinaryData *bd = p;
 
-		put(b, "\"", 1);
-		for (size_t i = 0; i < bd->len; i++) {
-			char h[2] = { hex[bd->data[i] >> 4], hex[bd->data[i] & 0xf] };
-
-			put(b, h, 2);
-		}
-		put(b, "\"", 1);
+		jw_hex(w, key, bd->data, bd->len);
 		return;
 	}
 	case PROTOBUF_C_TYPE_MESSAGE: {
 		const ProtobufCMessage *sub = *(ProtobufCMessage *const *)p;
 
 		if (sub)
-			put_message(b, sub, NULL);
+			put_message(w, key, sub, NULL);
 		else
-			puts_(b, "null");
+			jw_null(w, key);
 		return;
 	}
 	}
-	puts_(b, "null");
+	jw_null(w, key);
 }
 
 static bool field_is_set(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
@@ -265,46 +145,40 @@ static bool field_is_set(const ProtobufCMessage *m, const ProtobufCFieldDescript
  * The images and work directories of o: by path when known, else by fd.
  * Returns true when the field was handled (or deliberately left out) here.
  */
-static bool put_dir_field(struct out *b, bool *first, const CriuOpts *pb, const struct ckpt_opts *o,
+static bool put_dir_field(struct jsonw *w, const CriuOpts *pb, const struct ckpt_opts *o,
 			  const ProtobufCFieldDescriptor *f)
 {
 	if (!strcmp(f->name, "images_dir_fd")) {
-		if (o->images.path) {
-			put_key(b, first, "images_dir");
-			put_string(b, o->images.path, strlen(o->images.path));
-		} else if (o->images.fd >= 0 || pb->images_dir_fd >= 0) {
-			put_key(b, first, "images_dir_fd");
-			putf(b, "%d", o->images.fd >= 0 ? o->images.fd : pb->images_dir_fd);
-		}
+		if (o->images.path)
+			jw_string(w, "images_dir", o->images.path);
+		else if (o->images.fd >= 0 || pb->images_dir_fd >= 0)
+			jw_int(w, "images_dir_fd", o->images.fd >= 0 ? o->images.fd : pb->images_dir_fd);
 		return true;
 	}
 	if (!strcmp(f->name, "images_dir"))
 		return o->images.path != NULL; /* already shown by path: no duplicate key */
 	if (!strcmp(f->name, "work_dir_fd")) {
-		if (o->work.path) {
-			put_key(b, first, "work_dir");
-			put_string(b, o->work.path, strlen(o->work.path));
-		} else if (o->work.fd >= 0 || pb->has_work_dir_fd) {
-			put_key(b, first, "work_dir_fd");
-			putf(b, "%d", o->work.fd >= 0 ? o->work.fd : pb->work_dir_fd);
-		}
+		if (o->work.path)
+			jw_string(w, "work_dir", o->work.path);
+		else if (o->work.fd >= 0 || pb->has_work_dir_fd)
+			jw_int(w, "work_dir_fd", o->work.fd >= 0 ? o->work.fd : pb->work_dir_fd);
 		return true;
 	}
 	return false;
 }
 
-/* m as a JSON object; o (may be NULL) when m is o's CriuOpts. */
-static void put_message(struct out *b, const ProtobufCMessage *m, const struct ckpt_opts *o)
+/* m as a JSON object, member key; o (may be NULL) when m is o's CriuOpts. */
+static void put_message(struct jsonw *w, const char *key, const ProtobufCMessage *m,
+			const struct ckpt_opts *o)
 {
 	const ProtobufCMessageDescriptor *d = m->descriptor;
-	bool first = true;
 
-	put(b, "{", 1);
-	for (unsigned i = 0; i < d->n_fields && !b->oom; i++) {
+	jw_object_begin(w, key);
+	for (unsigned i = 0; i < d->n_fields && !w->failed; i++) {
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
 		const char *member = (const char *)m + f->offset;
 
-		if (o && put_dir_field(b, &first, (const CriuOpts *)m, o, f))
+		if (o && put_dir_field(w, (const CriuOpts *)m, o, f))
 			continue;
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			size_t n = *(const size_t *)((const char *)m + f->quantifier_offset);
@@ -312,34 +186,26 @@ static void put_message(struct out *b, const ProtobufCMessage *m, const struct c
 
 			if (!n || !arr)
 				continue;
-			put_key(b, &first, f->name);
-			put(b, "[", 1);
-			for (size_t j = 0; j < n; j++) {
-				if (j)
-					put(b, ",", 1);
-				put_value(b, f, arr + j * elt_size(f->type));
-			}
-			put(b, "]", 1);
+			jw_array_begin(w, f->name);
+			for (size_t j = 0; j < n; j++)
+				put_value(w, NULL, f, arr + j * elt_size(f->type));
+			jw_array_end(w);
 			continue;
 		}
 		if (!field_is_set(m, f))
 			continue;
-		put_key(b, &first, f->name);
-		put_value(b, f, member);
+		put_value(w, f->name, f, member);
 	}
-	put(b, "}", 1);
+	jw_object_end(w);
 }
 
 char *ckpt_opts_to_json(const ckpt_opts *o)
 {
-	struct out b = { 0 };
+	struct jsonw w;
 
 	if (!o || !o->pb)
 		return NULL;
-	put_message(&b, &o->pb->base, o);
-	if (b.oom) {
-		free(b.p);
-		return NULL;
-	}
-	return b.p;
+	jw_init(&w, false);
+	put_message(&w, NULL, &o->pb->base, o);
+	return jw_finish(&w);
 }

@@ -18,11 +18,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include <json-c/json.h>
-
 #include "client.h"
 #include "diagnose.h"
 #include "error.h"
+#include "jsonw.h"
 #include "opts.h"
 #include "procfs.h"
 
@@ -142,58 +141,32 @@ int ckpt_preflight_hint_opt(const ckpt_preflight *p, size_t i)
 	return at(p, i) ? at(p, i)->hint_opt : 0;
 }
 
-static bool jadd(json_object *o, const char *key, json_object *val)
-{
-	if (!val)
-		return false;
-	if (json_object_object_add(o, key, val) < 0) {
-		json_object_put(val);
-		return false;
-	}
-	return true;
-}
-
 char *ckpt_preflight_to_json(const ckpt_preflight *p)
 {
-	json_object *o, *arr;
-	char *ret = NULL;
-	bool ok;
+	struct jsonw w;
 
 	if (!p)
 		return NULL;
-	o = json_object_new_object();
-	arr = json_object_new_array();
-	if (!o || !arr) {
-		json_object_put(o);
-		json_object_put(arr);
-		return NULL;
-	}
-	ok = jadd(o, "pid", json_object_new_int64(p->pid)) && jadd(o, "tasks", json_object_new_uint64(p->nr_tasks));
-	for (size_t i = 0; ok && i < p->n; i++) {
+	jw_init(&w, false);
+	jw_object_begin(&w, NULL);
+	jw_int(&w, "pid", p->pid);
+	jw_uint(&w, "tasks", p->nr_tasks);
+	jw_array_begin(&w, "findings");
+	for (size_t i = 0; i < p->n; i++) {
 		const struct finding *f = &p->f[i];
-		json_object *e = json_object_new_object();
 
-		ok = e && jadd(e, "kind", json_object_new_int(f->kind)) && jadd(e, "id", json_object_new_string(f->id)) &&
-		     jadd(e, "pid", json_object_new_int64(f->pid)) && jadd(e, "what", json_object_new_string(f->what)) &&
-		     jadd(e, "hint", json_object_new_string(f->hint)) &&
-		     jadd(e, "hint_opt", json_object_new_int(f->hint_opt));
-		if (ok && json_object_array_add(arr, e) < 0)
-			ok = false;
-		if (!ok)
-			json_object_put(e);
+		jw_object_begin(&w, NULL);
+		jw_int(&w, "kind", f->kind);
+		jw_string(&w, "id", f->id);
+		jw_int(&w, "pid", f->pid);
+		jw_string(&w, "what", f->what);
+		jw_string(&w, "hint", f->hint);
+		jw_int(&w, "hint_opt", f->hint_opt);
+		jw_object_end(&w);
 	}
-	if (ok) {
-		ok = jadd(o, "findings", arr);
-		arr = NULL;
-	}
-	if (ok) {
-		const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-
-		ret = s ? strdup(s) : NULL;
-	}
-	json_object_put(arr);
-	json_object_put(o);
-	return ret;
+	jw_array_end(&w);
+	jw_object_end(&w);
+	return jw_finish(&w);
 }
 
 /* ---- the tree ---- */

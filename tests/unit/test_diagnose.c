@@ -235,6 +235,26 @@ START_TEST(fix_already_set)
 }
 END_TEST
 
+/*
+ * Where the caller's session leader is outside its pid namespace (a CI runner in a container,
+ * session 0), CRIU says so instead of "not a session leader"; the fix is the same shell-job.
+ */
+START_TEST(session_leader_outside_pidns)
+{
+	static const char log[] =
+		"(00.012) Error (criu/util.c:1534): rlimit: Can't setup RLIMIT_NOFILE for self: Operation not permitted\n"
+		"(00.035) Error (criu/cr-dump.c:1528): A session leader of 12462(12462) is outside of its pid namespace\n"
+		"(00.036) Error (criu/cr-dump.c:1975): Dumping FAILED.\n";
+	struct diag_in in = { .op = DIAG_OP_DUMP, .log = log, .log_len = sizeof(log) - 1 };
+	struct diag_result r;
+
+	ck_assert(diagnose(&in, &r));
+	ck_assert_str_eq(r.id, "shell-job");
+	ck_assert_int_eq(r.hint_opt, CKPT_OPT_SHELL_JOB);
+	ck_assert_ptr_nonnull(strstr(r.headline, "outside of its pid namespace"));
+}
+END_TEST
+
 /* pid taken at restore: the probe names the holder. */
 START_TEST(pid_taken_holder)
 {
@@ -567,6 +587,7 @@ int main(void)
 	tcase_add_test(tc, every_recording_checked);
 	tcase_add_test(tc, rlimit_never_headline);
 	tcase_add_test(tc, fix_already_set);
+	tcase_add_test(tc, session_leader_outside_pidns);
 	tcase_add_test(tc, pid_taken_holder);
 	tcase_add_test(tc, task_named_by_probe);
 	tcase_add_loop_test(tc, source_lines, 0, ARRAY_SIZE(synthetics));

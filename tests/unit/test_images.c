@@ -25,6 +25,9 @@
 
 #include "images/core.pb-c.h"
 #include "images/fdinfo.pb-c.h"
+#include "images/files.pb-c.h"
+#include "images/fs.pb-c.h"
+#include "images/mm.pb-c.h"
 #include "images/inventory.pb-c.h"
 #include "images/pagemap.pb-c.h"
 #include "images/pstree.pb-c.h"
@@ -44,6 +47,9 @@
 #define CORE_MAGIC 0x55053847u
 #define IDS_MAGIC 0x54432030u
 #define STATS_MAGIC 0x57093306u
+#define FILES_MAGIC 0x56303138u
+#define FS_MAGIC 0x51403912u
+#define MM_MAGIC 0x57492820u
 
 /* ---- helpers ---- */
 
@@ -523,6 +529,277 @@ START_TEST(test_synthetic_tree)
 }
 END_TEST
 
+/*
+ * CKPT_IMAGE_READ_*: argv and environment found through a pagemap that mixes
+ * CRIU 4.2's nr_pages (field 5, field 2 left 0) with the older field 2, open
+ * files, a cwd, sockets and memory maps, from images written here.
+ */
+START_TEST(test_synthetic_detail)
+{
+	const long psz = sysconf(_SC_PAGESIZE);
+	ckpt_err err = CKPT_ERR_INIT;
+	ckpt_image_info *info = NULL;
+	json_object *o, *p, *a, *v;
+	struct wbuf w;
+	char *s;
+
+	write_inventory();
+	write_pstree1(100);
+	write_core(100, "prog", CKPT_TASK_ALIVE, 0);
+	{
+		CkptImg__KobjIds ids = CKPT_IMG__KOBJ_IDS__INIT;
+
+		ids.has_files_id = true;
+		ids.files_id = 7;
+		wstart(&w, IMG_COMMON_MAGIC, IDS_MAGIC);
+		wmsg(&w, &ids);
+		wdone(&w, "ids-100.img");
+	}
+	{
+		CkptImg__PagemapHead h = CKPT_IMG__PAGEMAP_HEAD__INIT;
+		CkptImg__PagemapEntry e1 = CKPT_IMG__PAGEMAP_ENTRY__INIT;
+		CkptImg__PagemapEntry e2 = CKPT_IMG__PAGEMAP_ENTRY__INIT;
+		CkptImg__PagemapEntry e3 = CKPT_IMG__PAGEMAP_ENTRY__INIT;
+
+		h.has_pages_id = true;
+		h.pages_id = 3;
+		/* CRIU 4.2: nr_pages in field 5, field 2 written as 0 */
+		e1.has_vaddr = e1.has_compat_nr_pages = e1.has_nr_pages = e1.has_flags = true;
+		e1.vaddr = 0x10000;
+		e1.nr_pages = 2;
+		e1.flags = 4;
+		/* in a parent: not in pages-3.img */
+		e2.has_vaddr = e2.has_nr_pages = e2.has_flags = true;
+		e2.vaddr = 0x20000;
+		e2.nr_pages = 1;
+		e2.flags = 1;
+		/* older CRIU: field 2, no flags (present) */
+		e3.has_vaddr = e3.has_compat_nr_pages = true;
+		e3.vaddr = 0x30000;
+		e3.compat_nr_pages = 1;
+		wstart(&w, IMG_COMMON_MAGIC, PAGEMAP_MAGIC);
+		wmsg(&w, &h);
+		wmsg(&w, &e1);
+		wmsg(&w, &e2);
+		wmsg(&w, &e3);
+		wdone(&w, "pagemap-100.img");
+	}
+	{
+		/* pages-3.img: e1's two pages, then e3's page */
+		size_t len = 3 * (size_t)psz;
+		char *pg = calloc(1, len);
+
+		ck_assert_ptr_nonnull(pg);
+		memcpy(pg + 100, "prog\0--flag\0", 12);
+		memcpy(pg + 2 * psz + 8, "A=1\0B=\x01\0", 8);
+		write_file("pages-3.img", pg, len);
+		free(pg);
+	}
+	{
+		CkptImg__MmEntry mm = CKPT_IMG__MM_ENTRY__INIT;
+		CkptImg__VmaEntry v1 = CKPT_IMG__VMA_ENTRY__INIT, v2 = CKPT_IMG__VMA_ENTRY__INIT;
+		CkptImg__VmaEntry *vmas[] = { &v1, &v2 };
+
+		mm.has_mm_arg_start = mm.has_mm_arg_end = mm.has_mm_env_start = mm.has_mm_env_end = true;
+		mm.mm_arg_start = 0x10000 + 100;
+		mm.mm_arg_end = 0x10000 + 112;
+		mm.mm_env_start = 0x30000 + 8;
+		mm.mm_env_end = 0x30000 + 16;
+		mm.has_exe_file_id = true;
+		mm.exe_file_id = 1;
+		v1.has_start = v1.has_end = v1.has_prot = v1.has_status = v1.has_shmid = v1.has_pgoff = true;
+		v1.start = 0x400000;
+		v1.end = 0x401000;
+		v1.prot = 5;
+		v1.status = 1 | (1 << 6);
+		v1.shmid = 1;
+		v1.pgoff = 0x2000;
+		v2.has_start = v2.has_end = v2.has_prot = v2.has_status = true;
+		v2.start = 0x7ff000;
+		v2.end = 0x800000;
+		v2.prot = 3;
+		v2.status = 1 | (1 << 5);
+		mm.n_vmas = 2;
+		mm.vmas = vmas;
+		wstart(&w, IMG_COMMON_MAGIC, MM_MAGIC);
+		wmsg(&w, &mm);
+		wdone(&w, "mm-100.img");
+	}
+	{
+		CkptImg__FsEntry fs = CKPT_IMG__FS_ENTRY__INIT;
+
+		fs.has_cwd_id = fs.has_root_id = true;
+		fs.cwd_id = 3;
+		fs.root_id = 4;
+		wstart(&w, IMG_COMMON_MAGIC, FS_MAGIC);
+		wmsg(&w, &fs);
+		wdone(&w, "fs-100.img");
+	}
+	{
+		CkptImg__File f1 = CKPT_IMG__FILE__INIT, f2 = CKPT_IMG__FILE__INIT;
+		CkptImg__File f3 = CKPT_IMG__FILE__INIT, f4 = CKPT_IMG__FILE__INIT;
+		CkptImg__File f5 = CKPT_IMG__FILE__INIT;
+		CkptImg__RegFile r1 = CKPT_IMG__REG_FILE__INIT, r3 = CKPT_IMG__REG_FILE__INIT;
+		CkptImg__RegFile r4 = CKPT_IMG__REG_FILE__INIT;
+		CkptImg__InetSk isk = CKPT_IMG__INET_SK__INIT;
+		CkptImg__UnixSk usk = CKPT_IMG__UNIX_SK__INIT;
+		CkptImg__SkOpts so = CKPT_IMG__SK_OPTS__INIT;
+		uint32_t addr = 0x0100007f; /* 127.0.0.1 as the bytes sit in memory (LE host) */
+		uint8_t uname[] = { 0, 'a', 'b' };
+
+		f1.has_type = f1.has_id = true;
+		f1.type = 1;
+		f1.id = 1;
+		r1.name = "/usr/bin/prog";
+		f1.reg = &r1;
+		f2.has_type = f2.has_id = true;
+		f2.type = 4;
+		f2.id = 2;
+		isk.has_family = isk.has_proto = isk.has_state = isk.has_src_port = true;
+		isk.family = 2;
+		isk.proto = 6;
+		isk.state = 10;
+		isk.src_port = 8080;
+		isk.n_src_addr = 1;
+		isk.src_addr = &addr;
+		so.has_so_sndbuf = so.has_so_rcvbuf = true;
+		so.so_sndbuf = 1000;
+		so.so_rcvbuf = 2000;
+		isk.opts = &so;
+		f2.isk = &isk;
+		f3.has_type = f3.has_id = true;
+		f3.type = 1;
+		f3.id = 3;
+		r3.name = "/srv";
+		f3.reg = &r3;
+		f4.has_type = f4.has_id = true;
+		f4.type = 1;
+		f4.id = 4;
+		r4.name = "/";
+		f4.reg = &r4;
+		f5.has_type = f5.has_id = true;
+		f5.type = 5;
+		f5.id = 5;
+		usk.has_type = usk.has_state = usk.has_name = true;
+		usk.type = 1;
+		usk.state = 10;
+		usk.name.data = uname;
+		usk.name.len = sizeof(uname);
+		f5.usk = &usk;
+		wstart(&w, IMG_COMMON_MAGIC, FILES_MAGIC);
+		wmsg(&w, &f4); /* not sorted by id */
+		wmsg(&w, &f2);
+		wmsg(&w, &f1);
+		wmsg(&w, &f3);
+		wmsg(&w, &f5);
+		wdone(&w, "files.img");
+	}
+	{
+		CkptImg__Fdinfo a1 = CKPT_IMG__FDINFO__INIT, a2 = CKPT_IMG__FDINFO__INIT;
+		CkptImg__Fdinfo a3 = CKPT_IMG__FDINFO__INIT;
+
+		a1.has_fd = a1.has_id = a1.has_type = true;
+		a1.fd = 0;
+		a1.id = 1;
+		a1.type = 1;
+		a2.has_fd = a2.has_id = a2.has_type = true;
+		a2.fd = 3;
+		a2.id = 2;
+		a2.type = 4;
+		a3.has_fd = a3.has_id = a3.has_type = true;
+		a3.fd = 4;
+		a3.id = 5;
+		a3.type = 5;
+		wstart(&w, IMG_COMMON_MAGIC, FDINFO_MAGIC);
+		wmsg(&w, &a1);
+		wmsg(&w, &a2);
+		wmsg(&w, &a3);
+		wdone(&w, "fdinfo-7.img");
+	}
+
+	ck_assert_msg(ckpt_image_info_read_detail(AT_FDCWD, tmpdir, CKPT_IMAGE_READ_ALL, &info, &err) == 0,
+		      "%s", err.msg);
+	ck_assert_uint_eq(ckpt_image_info_pages(info, 0), 3); /* both encodings counted */
+	ck_assert_str_eq(ckpt_image_info_cmdline(info, 0), "prog --flag");
+	s = ckpt_image_info_to_json(info);
+	ck_assert_ptr_nonnull(s);
+	o = json_tokener_parse(s);
+	ck_assert_ptr_nonnull(o);
+	free(s);
+	json_object_object_get_ex(o, "processes", &a);
+	p = json_object_array_get_idx(a, 0);
+	ck_assert(json_object_object_get_ex(p, "cmdline", &a));
+	ck_assert_uint_eq(json_object_array_length(a), 2);
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(a, 1)), "--flag");
+	ck_assert(json_object_object_get_ex(p, "environment", &a));
+	ck_assert_uint_eq(json_object_array_length(a), 2);
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(a, 1)), "B=\x01");
+	ck_assert(json_object_object_get_ex(p, "files", &a));
+	ck_assert_uint_eq(json_object_array_length(a), 6); /* 3 fds, cwd, root, exe */
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_array_get_idx(a, 0), "path")),
+			 "/usr/bin/prog");
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_array_get_idx(a, 1), "path")),
+			 "socket:[0]");
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_array_get_idx(a, 3), "path")),
+			 "/srv");
+	ck_assert(json_object_object_get_ex(p, "sockets", &a));
+	ck_assert_uint_eq(json_object_array_length(a), 2);
+	v = json_object_array_get_idx(a, 0);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(v, "protocol")), "TCP");
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(v, "state")), "LISTEN");
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(v, "local")), "127.0.0.1:8080");
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(v, "recv_buf")), 2000);
+	v = json_object_array_get_idx(a, 1);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(v, "name")), "@ab");
+	ck_assert(json_object_object_get_ex(p, "mems", &a));
+	ck_assert_uint_eq(json_object_array_length(a), 2);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_array_get_idx(a, 0), "resource")),
+			 "/usr/bin/prog + 0x2000");
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_array_get_idx(a, 0), "prot")),
+			 "r-x");
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_array_get_idx(a, 1), "resource")),
+			 "[heap]");
+	json_object_put(o);
+	ckpt_image_info_free(info);
+
+	/* Without the flags none of it is read or shown. */
+	ck_assert_int_eq(ckpt_image_info_read(AT_FDCWD, tmpdir, &info, &err), 0);
+	ck_assert_ptr_null(ckpt_image_info_cmdline(info, 0));
+	s = ckpt_image_info_to_json(info);
+	ck_assert_ptr_null(strstr(s, "cmdline"));
+	ck_assert_ptr_null(strstr(s, "sockets"));
+	free(s);
+	ckpt_image_info_free(info);
+	/* Unknown flags are refused. */
+	ck_assert_int_eq(ckpt_image_info_read_detail(AT_FDCWD, tmpdir, 1u << 20, &info, &err), CKPT_EINVAL);
+}
+END_TEST
+
+/* The real fixture with every detail: CRIU 4.2.1's files.img, fs, mm and fdinfo. */
+START_TEST(test_fixture_detail)
+{
+	ckpt_err err = CKPT_ERR_INIT;
+	ckpt_image_info *info = NULL;
+	char *s;
+
+	ck_assert_int_eq(ckpt_image_info_read_detail(AT_FDCWD, SLEEP_DIR, CKPT_IMAGE_READ_ALL, &info, &err), 0);
+	s = ckpt_image_info_to_json(info);
+	ck_assert_ptr_nonnull(s);
+	/* The fds of `setsid sleep </dev/null >/dev/null 2>&1`, its cwd, root and exe. */
+	ck_assert_ptr_nonnull(strstr(s, "\"fd\": \"0\",\n          \"type\": \"REG\",\n          \"path\": \"/dev/null\""));
+	ck_assert_ptr_nonnull(strstr(s, "\"type\": \"PIPE\""));
+	ck_assert_ptr_nonnull(strstr(s, "\"fd\": \"cwd\",\n          \"type\": \"DIR\",\n          \"path\": \"/tmp\""));
+	ck_assert_ptr_nonnull(strstr(s, "\"exe\": \"/usr/bin/sleep\""));
+	ck_assert_ptr_nonnull(strstr(s, "\"resource\": \"[vdso]\""));
+	ck_assert_ptr_nonnull(strstr(s, "\"resource\": \"/usr/lib/x86_64-linux-gnu/libc.so.6 + 0x26000\""));
+	ck_assert_ptr_nonnull(strstr(s, "\"sockets\": []"));
+	/* Its pages were zeroed for the fixture: no argv there. */
+	ck_assert_ptr_nonnull(strstr(s, "\"cmdline\": null"));
+	free(s);
+	ckpt_image_info_free(info);
+}
+END_TEST
+
 START_TEST(test_pagemap_overflow)
 {
 	ckpt_err err;
@@ -947,6 +1224,8 @@ static Suite *images_suite(void)
 	tcase_add_test(tc, test_fixture_json);
 	tcase_add_test(tc, test_fixture_dirfd_and_stats_only);
 	tcase_add_test(tc, test_synthetic_tree);
+	tcase_add_test(tc, test_synthetic_detail);
+	tcase_add_test(tc, test_fixture_detail);
 	tcase_add_test(tc, test_pagemap_overflow);
 	tcase_add_test(tc, test_missing_dir_and_not_dir);
 	tcase_add_test(tc, test_missing_inventory);

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* ckpt checkpoint --export and ckpt restore --import: archives through the library. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "archive-cli.h"
+
+/* When pid started, in Unix seconds (from /proc/PID/stat and the boot time); 0 if unknown. */
+static int64_t process_start_time(pid_t pid)
+{
+	char path[64], buf[4096], *p;
+	unsigned long long start_ticks = 0;
+	long hz = sysconf(_SC_CLK_TCK);
+	struct timespec now, up;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0 || hz <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
+	if (!p)
+		return 0;
+	/* After ")": field 3 (state) ... field 22 is starttime. */
+	for (field = 2; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu", &start_ticks) != 1)
+		return 0;
+	if (clock_gettime(CLOCK_REALTIME, &now) < 0 || clock_gettime(CLOCK_BOOTTIME, &up) < 0)
+		return 0;
+	return (int64_t)now.tv_sec - (int64_t)up.tv_sec + (int64_t)(start_ticks / (unsigned long long)hz);
+}
+
+int cli_export_begin(struct cli *cli, struct cli_export *ex, pid_t pid, bool pre_dump)
+{
+	ckpt_err err = CKPT_ERR_INIT;
+	ckpt_compression c;
+	struct stat st;
+
+	if (!ex->file)
+		return ex->compress ? cli_usage_error(cli, "--compress needs --export FILE") : 0;
+	if (pre_dump)
+		return cli_usage_error(cli, "--export: a pre-dump holds memory only; export a full checkpoint");
+	if (!*ex->file)
+		return cli_usage_error(cli, "--export: an empty file name");
+	if (ex->compress && ckpt_compression_from_string(ex->compress, &c, &err) < 0)
+		return cli_bad_value(cli, "--compress", ex->compress, &err);
+	if (ex->compress && c != CKPT_COMPRESSION_NONE && c != CKPT_COMPRESSION_GZIP &&
+	    c != CKPT_COMPRESSION_ZSTD)
+		return cli_usage_error(cli, "--compress '%s': expected zstd, gzip or none", ex->compress);
+	if (lstat(ex->file, &st) == 0)
+		return cli_fail(cli, EXIT_FAILED, "--export '%s': exists; refusing to overwrite it",
+				ex->file);
+	ex->created = process_start_time(pid);
+	return 0;
+}
+
+int cli_export_finish(struct cli *cli, struct cli_export *ex, const char *images_dir,
+		      const char *work_dir, ckpt_client *client)
+{
+	ckpt_archive_write_opts o = CKPT_ARCHIVE_WRITE_OPTS_INIT;
+	ckpt_err err = CKPT_ERR_INIT;
+	struct timespec start;
+	char version[32], hb[32];
+	unsigned v;
+	struct stat st;
+
+	if (!ex->file)
+		return 0;
+	if (ex->compress)
+		ckpt_compression_from_string(ex->compress, &o.compression, NULL);
+	o.created_time = ex->created;
+	if (client && ckpt_criu_version(client, &v, NULL) == 0) {
+		snprintf(version, sizeof(version), "%u.%u.%u", v / 10000, v / 100 % 100, v % 100);
+		o.criu_version = version;
+	}
+	if (work_dir) {
+		o.stats_dirfd = AT_FDCWD;
+		o.stats_path = work_dir;
+	}
+	cli_progress(cli, "exporting %s to %s (%s)", images_dir, ex->file,
+		     ckpt_compression_name(o.compression));
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	if (ckpt_archive_write(AT_FDCWD, images_dir, ex->file, &o, &err) < 0) {
+		fprintf(stderr, "%s %s: the checkpoint is complete in '%s', but the export failed\n",
+			cli->prog, cli->cmd, images_dir);
+		return cli_report(cli, &err, NULL);
+	}
+	if (stat(ex->file, &st) == 0)
+		cli_progress(cli, "exported to %s in %.3fs (%s)", ex->file, cli_elapsed(&start),
+			     cli_human_bytes((uint64_t)st.st_size, hb, sizeof(hb)));
+	return 0;
+}
+
+int cli_import_begin(struct cli *cli, struct cli_import *im, const char *parent_dir,
+		     const char **image_path)
+{
+	ckpt_err err = CKPT_ERR_INIT;
+	char parent[PATH_MAX];
+	struct timespec start;
+
+	if (!im->file)
+		return 0;
+	if (parent_dir) {
+		if (cli_mkdir_p(parent_dir, 0700) < 0)
+			return cli_fail(cli, EXIT_FAILED, "--image-path '%s': cannot create it: %s",
+					parent_dir, cli_strerror(errno));
+		snprintf(parent, sizeof(parent), "%s", parent_dir);
+	} else {
+		const char *slash = strrchr(im->file, '/');
+
+		if (!slash)
+			snprintf(parent, sizeof(parent), ".");
+		else if (slash == im->file)
+			snprintf(parent, sizeof(parent), "/");
+		else
+			snprintf(parent, sizeof(parent), "%.*s", (int)(slash - im->file), im->file);
+	}
+	cli_progress(cli, "importing %s into %s", im->file, parent);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	if (ckpt_archive_extract(im->file, NULL, parent, 0, &im->archive, &err) < 0)
+		return cli_report(cli, &err, NULL);
+	if (ckpt_archive_check_restorable(im->archive, &err) < 0) {
+		ckpt_archive_remove(im->archive, NULL);
+		ckpt_archive_free(im->archive);
+		im->archive = NULL;
+		return cli_report(cli, &err, NULL);
+	}
+	snprintf(im->images, sizeof(im->images), "%s/checkpoint", ckpt_archive_dir(im->archive));
+	cli_progress(cli, "extracted %s into %s in %.3fs", im->file, ckpt_archive_dir(im->archive),
+		     cli_elapsed(&start));
+	*image_path = im->images;
+	return 0;
+}
+
+void cli_import_end(struct cli *cli, struct cli_import *im, bool restored)
+{
+	ckpt_err err = CKPT_ERR_INIT;
+
+	if (!im->archive || im->done)
+		goto out;
+	im->done = true;
+	if (im->keep || !restored) {
+		fprintf(stderr, "%s %s: %s the extracted checkpoint in '%s'\n", cli->prog, cli->cmd,
+			restored ? "kept" : "the restore failed; kept", ckpt_archive_dir(im->archive));
+		goto out;
+	}
+	if (ckpt_archive_remove(im->archive, &err) < 0)
+		fprintf(stderr, "%s %s: warning: %s\n", cli->prog, cli->cmd, err.msg);
+out:
+	if (im->archive && im->done) {
+		ckpt_archive_free(im->archive);
+		im->archive = NULL;
+	}
+}
