@@ -773,6 +773,8 @@ static int run_session(struct rcv *r, ckpt_err *err)
 		r->t_pages_done = now_us();
 		mig_set(r->mg, FIG_PAGES_DONE, r->t_pages_done - r->t_start);
 		res = (struct chan_result){ .status = CHAN_RESULT_PAGES_DONE, .pid = pid };
+		/* the source's CRIU does not count what its lazy server sent: say it (docs/migration.md) */
+		snprintf(res.msg, sizeof(res.msg), "%llu bytes", (unsigned long long)page_relay_bytes_in(r->relay));
 		chan_send_result(r->ch, &res, NULL);
 		mig_event(r->m, r->mg, CKPT_MIG_EV_PAGES_DONE, "pages: every page is here (%.1f MiB)",
 			  (double)page_relay_bytes_in(r->relay) / 1048576.0);

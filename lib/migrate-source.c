@@ -47,6 +47,7 @@ struct src {
 	bool post_dump_seen, acked, refused, restore_sent, running, dest_failed, pages_done, chan_broken;
 	bool decided;	/* the decide callback or a resolve chose */
 	bool dest_killed_copy;
+	uint64_t lazy_bytes; /* what the receiver says arrived lazily */
 	uint64_t t_start, t_hs, t_predump, t_postdump, t_ready, t_restore_sent, t_running, t_pages_done, t_end;
 };
 
@@ -583,9 +584,22 @@ static void on_channel(void *userdata)
 		if (msg.u.result.status == CHAN_RESULT_RUNNING && !s->running) {
 			note_running(s, &msg.u.result);
 		} else if (msg.u.result.status == CHAN_RESULT_PAGES_DONE) {
+			char *end = NULL;
+			unsigned long long bytes = strtoull(msg.u.result.msg, &end, 10);
+
 			s->pages_done = true;
 			s->t_pages_done = now_us();
-			mig_event(s->m, s->mg, CKPT_MIG_EV_PAGES_DONE, "pages: every page is at %s", s->mg->peer);
+			if (end && end != msg.u.result.msg && !strcmp(end, " bytes"))
+				s->lazy_bytes = bytes;
+			if (s->lazy_bytes && s->t_pages_done > s->t_restore_sent)
+				mig_event(s->m, s->mg, CKPT_MIG_EV_PAGES_DONE,
+					  "pages: every page is at %s: %.1f MiB in %.3f s (%.1f MB/s)", s->mg->peer,
+					  (double)s->lazy_bytes / 1048576.0,
+					  (double)(s->t_pages_done - s->t_restore_sent) / 1e6,
+					  (double)s->lazy_bytes / (double)(s->t_pages_done - s->t_restore_sent));
+			else
+				mig_event(s->m, s->mg, CKPT_MIG_EV_PAGES_DONE, "pages: every page is at %s",
+					  s->mg->peer);
 		} else if (msg.u.result.status == CHAN_RESULT_FAILED) {
 			note_dest_failure(s, &msg.u.result);
 		}
@@ -723,13 +737,19 @@ static void read_dump_stats(struct src *s, uint64_t t_reply)
 	uint64_t t_freeze = s->t_predump ? s->t_predump : s->t_hs;
 
 	if (ckpt_image_info_read_stats(s->work_fd, NULL, &info, NULL) == 0) {
-		if (ckpt_image_info_stat(info, CKPT_STAT_FROZEN_TIME, &frozen) == 0 &&
-		    ckpt_image_info_stat(info, CKPT_STAT_FREEZING_TIME, &freezing) == 0 &&
-		    frozen + freezing < t_reply - t_freeze + 1000000)
-			t_freeze = t_reply - frozen - freezing; /* CRIU's clock: when it began to freeze */
+		/*
+		 * CRIU's clock: when it began to freeze (the frozen time ends
+		 * just before its reply). A lazy dump's server resets the
+		 * statistics, so only a copy dump's are taken, and only when
+		 * they fall between our pre-dump and post-dump.
+		 */
+		if (!s->lazy && ckpt_image_info_stat(info, CKPT_STAT_FROZEN_TIME, &frozen) == 0 &&
+		    ckpt_image_info_stat(info, CKPT_STAT_FREEZING_TIME, &freezing) == 0 && frozen + freezing < t_reply &&
+		    t_reply - frozen - freezing >= t_freeze && (!s->t_postdump || t_reply - frozen - freezing <= s->t_postdump))
+			t_freeze = t_reply - frozen - freezing;
 		ckpt_image_info_stat(info, CKPT_STAT_PAGES_WRITTEN, &written);
 		ckpt_image_info_stat(info, CKPT_STAT_PAGES_LAZY, &lazy);
-		if (s->lazy && lazy)
+		if (s->lazy && lazy && !s->lazy_bytes)
 			mig_set(s->mg, FIG_PAGE_BYTES, lazy * PAGE_BYTES_PER_PAGE);
 		else if (!s->lazy && written)
 			mig_set(s->mg, FIG_PAGE_BYTES, written * PAGE_BYTES_PER_PAGE);
@@ -737,6 +757,8 @@ static void read_dump_stats(struct src *s, uint64_t t_reply)
 	}
 	if (s->t_predump && t_freeze < s->t_predump)
 		t_freeze = s->t_predump;
+	if (s->lazy && s->lazy_bytes)
+		mig_set(s->mg, FIG_PAGE_BYTES, s->lazy_bytes);
 	/* the figures */
 	if (s->t_ready) {
 		mig_set(s->mg, FIG_TRANSFER, s->t_ready - t_freeze);
