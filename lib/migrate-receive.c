@@ -408,7 +408,10 @@ static int session_fail(struct rcv *r, const char *stage, int code, ckpt_err *er
 	record_write(r, "failed");
 	if (r->ch) {
 		snprintf(res.stage, sizeof(res.stage), "%s", stage);
-		snprintf(res.msg, sizeof(res.msg), "%s", err && err->msg[0] ? err->msg : ckpt_strerror(code));
+		bool say_log = err && err->log_path[0] && !strstr(err->msg, err->log_path);
+
+		snprintf(res.msg, sizeof(res.msg), "%s%s%s%s", err && err->msg[0] ? err->msg : ckpt_strerror(code),
+			 say_log ? " (log on the receiver: " : "", say_log ? err->log_path : "", say_log ? ")" : "");
 		chan_send_result(r->ch, &res, NULL);
 	}
 	session_dirs_end(r, true);
@@ -573,6 +576,7 @@ static void answer_resolve(struct rcv *r, struct chan *ch, const uint8_t *sessio
 	} else if (!strcmp(rec, "failed") || !strcmp(rec, "receiving") || !strcmp(rec, "images")) {
 		/* it never ran here, and never will: its connection is gone */
 		res.status = CHAN_RESULT_FAILED;
+		res.code = CKPT_ECRIU;
 		snprintf(res.stage, sizeof(res.stage), "restore");
 		snprintf(res.msg, sizeof(res.msg), "session %s did not run here", hex);
 	} else {

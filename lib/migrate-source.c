@@ -820,7 +820,7 @@ int ckpt_migrate_source(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_o
 	s.tls = mig_has_tls(m);
 	mg->lazy = s.lazy;
 	mig_stage(mg, "handshake");
-	call_init(&call, c, "migrate", false);
+	call_init(&call, c, "dump", false);
 
 	/* ---- checks: nothing is frozen or sent before these pass ---- */
 	r = mig_auth_check(m, err);
@@ -873,7 +873,7 @@ int ckpt_migrate_source(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_o
 	if (r == 0 && !s.lazy && !s.tls)
 		r = pages_connection(&s, &e);
 	if (r < 0) {
-		err_prefix(&e, "handshake with %s", to);
+		err_prefix(&e, "%s", to);
 		err_copy(err, &e);
 		err_at(err, "handshake", r);
 		goto early;
@@ -953,7 +953,8 @@ int ckpt_migrate_source(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_o
 					 "the lazy page transfer to %s failed before the restored tree ran there",
 					 mg->peer);
 			err_copy(err, &s.fail);
-			err_append(err, "; the source tree was resumed");
+			err_append(err, "(the source tree was resumed)");
+			keep_logs = false;
 			recover_after_dump(o, &s.target, err);
 			if (!s.chan_broken)
 				chan_send_ack(s.ch, CHAN_ACK_RESUMED, &ae);
@@ -980,8 +981,10 @@ int ckpt_migrate_source(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_o
 		read_dump_stats(&s, s.t_end);
 		if (!s.have_fail)
 			src_fail_err(&s, "transfer", &e);
+		if (s.restore_sent || s.dest_failed)
+			keep_logs = false; /* the dump went well: the log that matters is the receiver's */
 		err_copy(err, &s.fail);
-		err_append(err, "; the source tree was resumed by criu");
+		err_append(err, "(the source tree was resumed by criu)");
 		if (!s.chan_broken && s.restore_sent && s.dest_failed)
 			chan_send_ack(s.ch, CHAN_ACK_RESUMED, &ae);
 		mg->outcome = CKPT_MIG_FAILED;
@@ -1034,6 +1037,8 @@ out:
 		mig_set(mg, FIG_CTL_IN, chan_wire_in(s.ch));
 	}
 	mig_set(mg, FIG_TOTAL, now_us() - s.t_start);
+	if (r < 0 && mg->stage[0] && strcmp(mg->stage, "done"))
+		err_prefix(err, "%s", mg->stage); /* the stage first: handshake, transfer, restore, pages, decision */
 	if (r < 0 && keep_logs && err && s.staging[0])
 		snprintf(err->log_path, sizeof(err->log_path), "%s/work/%s", s.staging, rq.log_name[0] ? rq.log_name :
 			 "dump.log");

@@ -2,6 +2,7 @@
 /* The receiver's lazy-pages relay: the daemon's page requests to the source over TLS, its final close held. */
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -147,6 +148,8 @@ static int relay_connect(struct relay_run *x)
 	rc = mig_connect(r->cfg.host, r->cfg.port, r->cfg.timeout_ms, &r->tcp, &r->err);
 	if (rc < 0)
 		return rc;
+	/* the daemon's requests are small and each waits for its answer: no Nagle delay on them */
+	setsockopt(r->tcp, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 	if (fcntl(r->tcp, F_SETFL, fcntl(r->tcp, F_GETFL) | O_NONBLOCK) < 0 ||
 	    fcntl(r->sv[0], F_SETFL, fcntl(r->sv[0], F_GETFL) | O_NONBLOCK) < 0)
 		return fail(x, CKPT_ESYS, "lazy pages: %s:%u: fcntl%s", "");

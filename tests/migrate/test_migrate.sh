@@ -63,6 +63,7 @@ case_() { # case_ NAME CMD...
 	shift
 	if "$@"; then
 		echo "case: migrate $name: ok"
+		[ -n "${CKPT_MIG_VERBOSE:-}" ] && show
 	else
 		echo "case: migrate $name: FAILED"
 		FAILED=$((FAILED + 1))
@@ -81,7 +82,7 @@ ip -n "$B" addr add 10.99.0.2/24 dev "cm$$y" && ip -n "$B" link set "cm$$y" up
 head -c 48 /dev/urandom | base64 >"$T/token"
 head -c 48 /dev/urandom | base64 >"$T/token2"
 chmod 600 "$T/token" "$T/token2"
-mkdir -m 700 "$T/recv-$A" "$T/recv-$B"
+mkdir -m 700 "$T/recv-$A" "$T/recv-$B" "$T/stage"
 
 in_ns() { local h=$1; shift; nsenter --net="/run/netns/$h" "$@"; }
 tok() { echo "--token-file $T/token"; }
@@ -132,7 +133,7 @@ start_receiver() {
 	rm -f "$T/rpid" "$T/recv.out" "$T/recv.err"
 	nsenter --net="/run/netns/$h" "$CKPT" receive --listen "${IP[$h]}:7000" --image-path "$T/recv-$h" --empty-ns network \
 		--network-lock nftables --veth "eth0:cm${net}h${hop}:10.77.$net.2/24:10.77.$net.1/24" \
-		--pid-file "$T/rpid" --accept-timeout 120 "$@" >"$T/recv.out" 2>"$T/recv.err" &
+		--pid-file "$T/rpid" --accept-timeout 40 "$@" >"$T/recv.out" 2>"$T/recv.err" &
 	RCV=$!
 	PIDS+=("$RCV")
 	for i in $(seq 200); do
@@ -141,13 +142,18 @@ start_receiver() {
 	done
 	return 1
 }
-wait_receiver() { wait "$RCV"; RRC=$?; }
+wait_receiver() {
+	wait "$RCV"
+	RRC=$?
+	[ -s "$T/rpid" ] && PIDS+=("$(cat "$T/rpid")")
+}
 stop_receiver() { kill -9 "$RCV" 2>/dev/null; wait "$RCV" 2>/dev/null; }
 # migrate FROM TO FLAGS...: ckpt migrate TP from FROM to TO's receiver; MRC its exit code
 migrate() {
 	local from=$1 to=$2
 	shift 2
-	in_ns "$from" "$CKPT" migrate --to "${IP[$to]}:7000" --empty-ns network --network-lock nftables "$@" "$TP" \
+	in_ns "$from" "$CKPT" migrate --to "${IP[$to]}:7000" --staging-dir "$T/stage" --empty-ns network \
+		--network-lock nftables "$@" "$TP" \
 		>"$T/mig.out" 2>"$T/mig.err"
 	MRC=$?
 }
@@ -299,7 +305,7 @@ group_faults() {
 	start_receiver "$B" "$NET" 1 $(tok) --page-port 7100
 	migrate "$A" "$B" $(tok) --page-port 7200
 	case_ "handshake refused: exit 1" rc_is "$MRC" 1
-	case_ "handshake refused: the error names the stage and the reason" bash -c "grep -q handshake '$T/mig.err' &&
+	case_ "handshake refused: the error names the stage and the reason" bash -c "grep -q 'migrate: handshake: ' '$T/mig.err' &&
 		grep -q 'page port' '$T/mig.err'"
 	case_ "handshake refused: the source runs on with its state" intact "$A" "$NET"
 	case_ "handshake refused: nothing written or restored on the receiver" empty_dir "$T/recv-$B"
@@ -307,12 +313,12 @@ group_faults() {
 	stop_receiver
 
 	# the restore fails on the receiver (copy): its veth host name is taken there
-	ip -n "$B" link add "cm${NET}h2" type dummy
+	ip -n "$B" link add "cm${NET}h2" type veth peer name "cm${NET}h2p"
 	start_receiver "$B" "$NET" 2 $(tok)
 	migrate "$A" "$B" $(tok)
 	wait_receiver
 	case_ "restore fails (copy): exit 1" rc_is "$MRC" 1
-	case_ "restore fails (copy): the error names the restore stage" has "$T/mig.err" "failed at restore"
+	case_ "restore fails (copy): the error names the restore stage" has "$T/mig.err" "migrate: restore: "
 	case_ "restore fails (copy): the source runs on with its state, network unlocked" intact "$A" "$NET"
 	case_ "restore fails (copy): the receiver exits 1" rc_is "$RRC" 1
 	case_ "restore fails (copy): nothing restored, no images left on the receiver" bash -c \
@@ -325,7 +331,7 @@ group_faults() {
 	wait_receiver
 	set_pipe "$PIPE_OLD"
 	case_ "restore fails (lazy): exit 1" rc_is "$MRC" 1
-	case_ "restore fails (lazy): the error names the restore stage" has "$T/mig.err" "restore"
+	case_ "restore fails (lazy): the error names the restore stage" has "$T/mig.err" "migrate: restore: "
 	case_ "restore fails (lazy): the source was resumed with its state, network unlocked" intact "$A" "$NET"
 	case_ "restore fails (lazy): nothing restored, no images left" bash -c \
 		"[ ! -e '$T/rpid' ] && ! ls -d '$T/recv-$B'/*/images >/dev/null 2>&1"
@@ -340,13 +346,14 @@ group_faults() {
 	kill -9 "$TP" 2>/dev/null
 	start_server "$A" 64
 	start_receiver "$B" "$NET" 1 $(tok)
-	in_ns "$A" "$CKPT" migrate --to 10.99.0.1:7500 --empty-ns network --network-lock nftables $(tok) "$TP" \
+	in_ns "$A" "$CKPT" migrate --to 10.99.0.1:7500 --page-port 7001 --staging-dir "$T/stage" --empty-ns network \
+		--network-lock nftables $(tok) "$TP" \
 		>"$T/mig.out" 2>"$T/mig.err"
 	MRC=$?
 	wait_receiver
-	kill -9 "$w" 2>/dev/null
+	{ kill -9 "$w"; wait "$w"; } 2>/dev/null
 	case_ "connection drops mid-transfer: exit 1" rc_is "$MRC" 1
-	case_ "connection drops mid-transfer: the error names the transfer" has "$T/mig.err" "transfer"
+	case_ "connection drops mid-transfer: the error names the transfer stage" has "$T/mig.err" "migrate: transfer: "
 	case_ "connection drops mid-transfer: the source runs on with its state" intact "$A" "$NET"
 	case_ "connection drops mid-transfer: the receiver exits 1, nothing restored, no images left" bash -c \
 		"[ '$RRC' = 1 ] && [ ! -e '$T/rpid' ] && ! ls -d '$T/recv-$B'/*/images >/dev/null 2>&1"
@@ -382,11 +389,12 @@ group_faults() {
 	start_server "$A" 16
 	start_receiver "$B" "$NET" 1 $(tok)
 	local old=$TP
-	in_ns "$A" "$CKPT" migrate --to 10.99.0.1:7500 --empty-ns network --network-lock nftables $(tok) "$TP" \
+	in_ns "$A" "$CKPT" migrate --to 10.99.0.1:7500 --page-port 7001 --staging-dir "$T/stage" --empty-ns network \
+		--network-lock nftables $(tok) "$TP" \
 		>"$T/mig.out" 2>"$T/mig.err"
 	MRC=$?
 	wait_receiver
-	kill -9 "$w" 2>/dev/null
+	{ kill -9 "$w"; wait "$w"; } 2>/dev/null
 	case_ "answer lost: the source was held and told so" has "$T/mig.err" "outcome unknown.*held by criu pid"
 	case_ "answer lost: resolved by asking the receiver again (exit 0)" rc_is "$MRC" 0
 	case_ "answer lost: the receiver exits 0 once the source acked" rc_is "$RRC" 0
