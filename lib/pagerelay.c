@@ -57,6 +57,13 @@ int page_relay_new(struct page_relay **ret, ckpt_err *err)
 		page_relay_free(r);
 		return err_sys(err, CKPT_ESYS, e, "lazy pages relay: socketpair");
 	}
+	/* pages come in bursts of up to 4 MiB per request: room for them between us and the daemon */
+	for (int i = 0; i < 2; i++) {
+		int sz = 4 << 20;
+
+		setsockopt(r->sv[i], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+		setsockopt(r->sv[i], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	}
 	*ret = r;
 	return 0;
 }
@@ -113,7 +120,7 @@ struct relay_run {
 	size_t out_len;
 	bool out_again; /* gnutls_record_send said EAGAIN: call it again with the same data */
 	uint8_t *down;	 /* from the source, not yet written to the daemon */
-	size_t down_off, down_len;
+	size_t down_len;
 	bool held;	 /* the daemon's close is held */
 	bool close_sent; /* ... or passed on */
 	bool daemon_eof, source_eof;
@@ -311,10 +318,10 @@ static int relay_loop(struct relay_run *x)
 					.events = (short)((!x->daemon_eof && x->up_len < RELAY_BUF ? POLLIN : 0) |
 							  (x->down_len ? POLLOUT : 0)) };
 		p[1] = (struct pollfd){ .fd = r->tcp,
-					.events = (short)((!x->source_eof && !x->down_len ? POLLIN : 0) |
+					.events = (short)((!x->source_eof && x->down_len < RELAY_BUF - 16384 ? POLLIN : 0) |
 							  (x->out_len ? POLLOUT : 0)) };
 		p[2] = (struct pollfd){ .fd = r->wake[0], .events = POLLIN };
-		if (!x->source_eof && !x->down_len && gnutls_record_check_pending(x->tls) > 0)
+		if (!x->source_eof && x->down_len < RELAY_BUF - 16384 && gnutls_record_check_pending(x->tls) > 0)
 			pending = true;
 		n = poll(p, 3, pending ? 0 : -1);
 		if (n < 0 && errno != EINTR)
@@ -343,31 +350,34 @@ static int relay_loop(struct relay_run *x)
 			if (e < 0)
 				return e;
 		}
-		/* source -> daemon */
+		/* source -> daemon: as many records as have come, up to the buffer, then one write */
 		if (pending || (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-			ssize_t got = gnutls_record_recv(x->tls, x->down, RELAY_BUF);
+			while (!x->source_eof && x->down_len < RELAY_BUF - 16384) {
+				ssize_t got = gnutls_record_recv(x->tls, x->down + x->down_len, RELAY_BUF - x->down_len);
 
-			if (got > 0) {
-				x->down_off = 0;
-				x->down_len = (size_t)got;
-				atomic_fetch_add(&r->bytes_in, (uint64_t)got);
-			} else if (got == 0) {
-				x->source_eof = true;
-			} else if (got != GNUTLS_E_AGAIN && got != GNUTLS_E_INTERRUPTED) {
-				if (x->close_sent) {
-					x->source_eof = true; /* the answer came; how it closed does not matter */
-				} else {
-					return fail(x, CKPT_ESYS,
-						    "lazy pages: receiving from the source's page server %s:%u failed: %s",
-						    gnutls_strerror((int)got));
+				if (got > 0) {
+					x->down_len += (size_t)got;
+					atomic_fetch_add(&r->bytes_in, (uint64_t)got);
+					continue;
 				}
+				if (got == 0) {
+					x->source_eof = true;
+				} else if (got != GNUTLS_E_AGAIN && got != GNUTLS_E_INTERRUPTED) {
+					if (!x->close_sent)
+						return fail(x, CKPT_ESYS,
+							    "lazy pages: receiving from the source's page server %s:%u failed: "
+							    "%s",
+							    gnutls_strerror((int)got));
+					x->source_eof = true; /* the answer came; how it closed does not matter */
+				}
+				break;
 			}
 		}
 		if (x->down_len) {
-			ssize_t w = send(r->sv[0], x->down + x->down_off, x->down_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+			ssize_t w = send(r->sv[0], x->down, x->down_len, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 			if (w > 0) {
-				x->down_off += (size_t)w;
+				memmove(x->down, x->down + w, x->down_len - (size_t)w);
 				x->down_len -= (size_t)w;
 			} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
 				x->daemon_eof = true;
