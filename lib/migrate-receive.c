@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -53,6 +54,7 @@ struct rcv {
 	char hex[2 * CHAN_SESSION_SIZE + 1];
 	bool lazy;
 	int sess_fd, img_fd, work_fd;
+	int lock_fd; /* BASE/<session>.lock, flock'ed while the session is ours */
 	char sess_path[PATH_MAX];
 	/* copy mode: CRIU's page server, on a swrk kept open for WAIT_PID */
 	struct call ps_call;
@@ -164,8 +166,107 @@ static uint64_t pages_bytes(int dirfd)
 	return sum;
 }
 
+/* BASE/<hex>.lock, flock'ed: 0 ours (fd in *ret_fd), 1 held by a live receiver, <0 -errno. */
+static int session_lock(int basefd, const char *hex, int *ret_fd)
+{
+	char name[64];
+	int fd;
+
+	snprintf(name, sizeof(name), "%s.lock", hex);
+	fd = openat(basefd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+
+		close(fd);
+		return e == EWOULDBLOCK ? 1 : -e;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+static void session_unlock(struct rcv *r)
+{
+	char name[64];
+
+	if (r->lock_fd < 0)
+		return;
+	snprintf(name, sizeof(name), "%s.lock", r->hex);
+	unlinkat(r->base.fd, name, 0);
+	close(r->lock_fd);
+	r->lock_fd = -1;
+}
+
+/*
+ * What a receiver that died (SIGKILL) left: the images of sessions whose
+ * record never got past "restoring" and whose lock no live receiver holds.
+ * The record stays (a source may still ask about it); "receiving" and
+ * "images" become "failed" (that session cannot go on).
+ */
+static void clean_stale(struct rcv *r)
+{
+	int fd = openat(r->base.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *e;
+	DIR *d;
+
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(d))) {
+		char hex[2 * CHAN_SESSION_SIZE + 1], rec[64];
+		size_t l = strlen(e->d_name);
+		int lfd = -1, sfd;
+
+		if (l != 2 * CHAN_SESSION_SIZE + 6 || strcmp(e->d_name + 2 * CHAN_SESSION_SIZE, ".state") ||
+		    strspn(e->d_name, "0123456789abcdef") != 2 * CHAN_SESSION_SIZE)
+			continue;
+		memcpy(hex, e->d_name, 2 * CHAN_SESSION_SIZE);
+		hex[2 * CHAN_SESSION_SIZE] = '\0';
+		record_read(r, hex, rec, sizeof(rec));
+		if (strcmp(rec, "receiving") && strcmp(rec, "images") && strcmp(rec, "restoring"))
+			continue;
+		if (session_lock(r->base.fd, hex, &lfd) != 0)
+			continue; /* a live receiver's session */
+		sfd = openat(r->base.fd, hex, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sfd >= 0) {
+			remove_flat(sfd, "images");
+			remove_flat(sfd, "cpu");
+			close(sfd);
+		}
+		if (strcmp(rec, "restoring")) {
+			char keep[sizeof(r->hex)];
+
+			memcpy(keep, r->hex, sizeof(keep));
+			memcpy(r->hex, hex, sizeof(r->hex));
+			record_write(r, "failed");
+			memcpy(r->hex, keep, sizeof(keep));
+		}
+		log_at(&r->c->log, CKPT_LOG_INFO, "receive: removed the images of session %s, left by a receiver "
+		       "that ended at '%s'", hex, rec);
+		{
+			char name[64];
+
+			snprintf(name, sizeof(name), "%s.lock", hex);
+			unlinkat(r->base.fd, name, 0);
+		}
+		close(lfd);
+	}
+	closedir(d);
+}
+
 static int session_dirs(struct rcv *r, ckpt_err *err)
 {
+	int rc = session_lock(r->base.fd, r->hex, &r->lock_fd);
+
+	if (rc != 0)
+		return rc > 0 ? err_set(err, CKPT_EEXIST, "session %s is being received by another receiver", r->hex)
+			      : err_sys(err, CKPT_EIMAGES, -rc, "session %s: cannot lock it in '%s'", r->hex,
+					dir_ref_name(&r->base));
 	if (mkdirat(r->base.fd, r->hex, 0700) < 0)
 		return err_sys(err, errno == EEXIST ? CKPT_EEXIST : CKPT_EIMAGES, errno,
 			       "session %s: cannot make its directory in '%s'", r->hex, dir_ref_name(&r->base));
@@ -198,6 +299,7 @@ static void session_dirs_end(struct rcv *r, bool keep_logs)
 		if (!keep_logs)
 			unlinkat(r->base.fd, r->hex, AT_REMOVEDIR);
 	}
+	session_unlock(r);
 }
 
 /* ---- CRIU's page server (copy mode) ---- */
@@ -382,6 +484,7 @@ static void daemon_kill(struct rcv *r)
 
 static void session_free(struct rcv *r)
 {
+	session_unlock(r);
 	page_server_end(r, false);
 	page_relay_free(r->relay);
 	r->relay = NULL;
@@ -858,7 +961,7 @@ int ckpt_migrate_receive(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_
 			 ckpt_migration *mg, ckpt_err *err)
 {
 	struct rcv r = { .c = c, .o = o, .m = m, .mg = mg, .listen_fd = listen_fd, .base = DIR_REF_INIT,
-			 .ctl_fd = -1, .sess_fd = -1, .img_fd = -1, .work_fd = -1, .pages_fd = -1,
+			 .ctl_fd = -1, .sess_fd = -1, .img_fd = -1, .work_fd = -1, .pages_fd = -1, .lock_fd = -1,
 			 .daemon = PROC_INIT };
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
@@ -898,6 +1001,7 @@ int ckpt_migrate_receive(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_
 		rc = dir_check_private(&r.base, "receive", err);
 	if (rc < 0)
 		goto out;
+	clean_stale(&r);
 	r.accept_deadline = m->accept_timeout_ms ? r.t_start + (uint64_t)m->accept_timeout_ms * 1000 : 0;
 	for (;;) {
 		int fd = -1;

@@ -859,10 +859,14 @@ CKPT_EXPORT int ckpt_migrate_source(ckpt_client *c, const ckpt_opts *o, const ck
  * Receiver: accept one migration on listen_fd (a listening TCP socket,
  * borrowed) and restore it with o (restore options: empty-ns network,
  * tcp-established, ...; the client's veth setup applies). o's images dir
- * (by path) must be set: each migration gets a private directory in it,
- * removed when the migration fails. Connections that fail authentication
- * or the handshake are refused (nothing is written for them) and the
- * receiver goes on listening. Returns 0 when the tree runs here
+ * (by path) must be set: each migration gets a private directory in it
+ * (SESSION/images, removed at the end; SESSION/work, CRIU's logs, kept) and
+ * a record, SESSION.state, that answers a source which lost the answer;
+ * images that a receiver killed before its end left there are removed when
+ * the next one starts. Connections that fail authentication or the
+ * handshake are refused (nothing is written for them) and the receiver
+ * goes on listening. In swrk mode the restored root becomes the caller's
+ * child, as with ckpt_restore. Returns 0 when the tree runs here
  * (ckpt_migration_pid), with outcome CKPT_MIG_DONE, or CKPT_MIG_UNKNOWN when
  * the source's final word was lost (the tree runs here; the source may still
  * hold its copy frozen).

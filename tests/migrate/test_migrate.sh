@@ -374,10 +374,18 @@ group_faults() {
 	migrate "$A" "$B" $(tok)
 	wait "$w"
 	stop_receiver
+	case_ "receiver killed: it left a session behind (images, record)" bash -c \
+		"ls -d '$T/recv-$B'/*/images >/dev/null 2>&1 && grep -qx -e receiving -e images '$T/recv-$B'/*.state"
 	case_ "receiver killed: exit 1" rc_is "$MRC" 1
 	case_ "receiver killed: the source runs on with its state" intact "$A" "$NET"
 	case_ "receiver killed: nothing restored on the receiver" no_restore
 	case_ "receiver killed: no restored tree answers on the receiver's side" bash -c "! ip -n '$B' link show cm${NET}h1 >/dev/null 2>&1"
+	start_receiver "$B" "$NET" 1 $(tok)
+	eventually() { for _ in $(seq 100); do "$@" && return 0; sleep 0.05; done; return 1; }
+	case_ "receiver killed: the next receiver removes the images it left, and records the session failed" \
+		bash -c "$(declare -f eventually no_images_left); T='$T'; eventually no_images_left '$B' &&
+			! grep -qx -e receiving -e images '$T/recv-$B'/*.state"
+	stop_receiver
 
 	# the receiver's answer is lost (a relay cuts the control connection right after RESTORE)
 	rm -f "$T/proxy.ready"
