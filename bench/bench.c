@@ -301,11 +301,18 @@ static int do_exec(const char *contender, const char *op, char **argv)
 	int st, r;
 	double t0, t1;
 
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	r = posix_spawn_file_actions_init(&fa);
+	if (r != 0) {
+		fprintf(stderr, "bench: spawn %s: %s\n", argv[0], strerror(r));
+		return 1;
+	}
+	r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (r == 0)
+		r = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	t0 = now_ms();
-	r = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	if (r == 0)
+		r = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
 	if (r != 0) {
 		fprintf(stderr, "bench: spawn %s: %s\n", argv[0], strerror(r));
 		return 1;

@@ -42,8 +42,10 @@ if [ -z "${BENCH_INNER:-}" ]; then
 	export LIBCRIU_ROOT BENCH_INNER=1 BENCH_T0=$SECONDS
 	# Everything below runs under a child subreaper: a killed or orphaned
 	# workload is reaped at once, a CLI-restored tree is adopted by it.
+	quick_arg=()
+	[ "$MODE" = quick ] && quick_arg=(--mode-quick)
 	exec "$WORK/build/bench/bench_ckpt" reaper "$0" --runs "$RUNS" --sizes "$SIZES" --fs "$FSES" \
-		$([ $MODE = quick ] && echo --mode-quick)
+		"${quick_arg[@]}"
 fi
 
 B=$WORK/build/bench
@@ -61,8 +63,8 @@ export PATH=$WORK/path:$PATH
 
 SVC_PID=
 cleanup() {
-	[ -n "$SVC_PID" ] && kill "$SVC_PID" 2>/dev/null || true
-	[ -n "${WL_LR:-}" ] && kill -9 "$WL_LR" 2>/dev/null || true
+	if [ -n "$SVC_PID" ]; then kill "$SVC_PID" 2>/dev/null || true; fi
+	if [ -n "${WL_LR:-}" ]; then kill -9 "$WL_LR" 2>/dev/null || true; fi
 	if mountpoint -q "$WORK/tmpfs" 2>/dev/null; then umount "$WORK/tmpfs" || umount -l "$WORK/tmpfs"; fi
 	rm -f "$SOCK"
 }
@@ -88,7 +90,7 @@ record() {
 # op CONTENDER OP [ARGS] -> one JSON line on stdout
 # dump: PID IMG; dump-lr: PID IMG; restore: IMG WDIR
 op() {
-	local c=$1 o=$2 pid= img= w= j v
+	local c=$1 o=$2 pid='' img='' w='' j v
 	shift 2
 	case $o in
 	dump|dump-lr) pid=$1 img=$2 ;;
@@ -107,7 +109,7 @@ op() {
 	libcriu-service) "$B/bench_libcriu" --service "$SOCK" "${lib_args[@]}" ;;
 	criu-cli|ckpt-cli)
 		local cmd=()
-		if [ $c = criu-cli ]; then
+		if [ "$c" = criu-cli ]; then
 			case $o in
 			version) cmd=("$CKPT_CRIU" --version) ;;
 			check) cmd=("$CKPT_CRIU" check) ;;
@@ -127,15 +129,19 @@ op() {
 			esac
 		fi
 		rm -f "$WORK/restored.pid"
-		j=$("$B/bench_ckpt" --contender $c exec "-$o" "${cmd[@]}" 2>>"$WORK/ops.log" | grep '^{"op"' || true)
-		if [ $o = restore ]; then
+		j=$("$B/bench_ckpt" --contender "$c" exec "-$o" "${cmd[@]}" 2>>"$WORK/ops.log" | grep '^{"op"' || true)
+		if [ "$o" = restore ]; then
 			# The CLI left the restored tree detached (reparented to our subreaper).
 			local rp
 			rp=$(cat "$WORK/restored.pid" 2>/dev/null || echo 0)
 			v=$("$B/bench_ckpt" verify "$rp" "$w")
 			case $v in
-			*'"verified":true'*) j=${j%\}},\"restored_pid\":$rp,\"verified\":true} ;;
-			*) j=${j/\"ok\":true/\"ok\":false}; j=${j%\}},\"restored_pid\":$rp,\"verified\":false,\"error\":\"verify: ${v//\"/\'}\"} ;;
+			*'"verified":true'*) j="${j%\}},\"restored_pid\":$rp,\"verified\":true}" ;;
+			*)
+				local vq=${v//\"/\'}
+				j=${j/\"ok\":true/\"ok\":false}
+				j="${j%\}},\"restored_pid\":$rp,\"verified\":false,\"error\":\"verify: $vq\"}"
+				;;
 			esac
 		fi
 		echo "$j"
@@ -162,13 +168,13 @@ log "mode $MODE, runs $RUNS, sizes $SIZES, fs $FSES; criu $("$CKPT_CRIU" --versi
 for o in version check feature-check; do
 	for r in $(seq "$RUNS"); do
 		for c in $CONTENDERS; do
-			record - - "$(run_op $c $o)" "\"run\":$r"
+			record - - "$(run_op "$c" "$o")" "\"run\":$r"
 		done
 	done
 done
 # Spawn cost from a big caller: 1 GiB resident in the driver, then `version`.
 # (--quick: skipped, like the prepared-client rows, to stay under 3 minutes.)
-for r in $( [ $MODE = quick ] || seq "$RUNS"); do
+for r in $( [ "$MODE" = quick ] || seq "$RUNS"); do
 	record - - "$("$B/bench_ckpt" --hold-mib 1024 --contender libckpt-swrk version | grep '^{"op"')" \
 		"\"run\":$r,\"extra\":\"hold-1GiB\""
 	record - - "$("$B/bench_libcriu" --hold-mib 1024 --contender libcriu-swrk version | grep '^{"op"')" \
@@ -179,13 +185,13 @@ log "short ops done ($SECONDS s)"
 # ---------------------------------------------------------------- per size/fs
 mkdir -p "$WORK/disk"
 for fs in $FSES; do
-	if [ $fs = tmpfs ]; then
+	if [ "$fs" = tmpfs ]; then
 		mkdir -p "$WORK/tmpfs"
 		mountpoint -q "$WORK/tmpfs" || mount -t tmpfs -o size=6g,mode=0700 bench-tmpfs "$WORK/tmpfs"
 	fi
 done
 # A pre-generated incompressible file, in the page cache, for the dd reference.
-maxsize=0; for s in $SIZES; do [ "$s" -gt $maxsize ] && maxsize=$s; done
+maxsize=0; for s in $SIZES; do [ "$s" -gt "$maxsize" ] && maxsize=$s; done
 REF=$WORK/disk/ref.bin
 if [ ! -e "$REF" ] || [ "$(stat -c %s "$REF")" -lt $((maxsize << 20)) ]; then
 	head -c $((maxsize << 20)) /dev/urandom >"$REF"
@@ -201,14 +207,18 @@ for size in $SIZES; do
 		# Machine limits, same run, same filesystem: dd of the same size
 		# (plain bs=1M from a page-cached file, no fsync: CRIU does not fsync),
 		# and filling anonymous memory from a file of that size.
-		for r in $(seq $([ $MODE = quick ] && echo 3 || echo "$RUNS")); do
+		nlim=$RUNS
+		if [ "$MODE" = quick ]; then nlim=3; fi
+		for r in $(seq "$nlim"); do
 			t0=$(date +%s%N)
 			dd if="$REF" of="$D/dd.bin" bs=1M count="$size" status=none
 			t1=$(date +%s%N)
-			ms=$(awk -v a=$t0 -v b=$t1 'BEGIN{printf "%.3f", (b-a)/1e6}')
+			ms=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", (b-a)/1e6}')
 			echo "{\"size\":\"$size\",\"fs\":\"$fs\",\"run\":$r,\"op\":\"limit-dd\",\"contender\":\"dd\",\"wall_ms\":$ms,\"ok\":true}" >>"$RAW"
 			f=$("$B/bench_ckpt" fill "$D/dd.bin")
-			echo "{\"size\":\"$size\",\"fs\":\"$fs\",\"run\":$r,\"op\":\"limit-fill\",\"contender\":\"fill\",\"wall_ms\":$(echo "$f" | sed 's/.*"fill_ms":\([0-9.]*\).*/\1/'),\"ok\":true}" >>"$RAW"
+			fill_ms=
+			[[ $f =~ \"fill_ms\":([0-9.]+) ]] && fill_ms=${BASH_REMATCH[1]}
+			echo "{\"size\":\"$size\",\"fs\":\"$fs\",\"run\":$r,\"op\":\"limit-fill\",\"contender\":\"fill\",\"wall_ms\":$fill_ms,\"ok\":true}" >>"$RAW"
 			rm -f "$D/dd.bin"
 		done
 
@@ -218,10 +228,10 @@ for size in $SIZES; do
 			for c in $CONTENDERS; do
 				pid=$("$B/bench_ckpt" spawn "$B/bench_workload" "$W" "$size")
 				img=$D/img-dump-$c-$r; mkdir -p "$img"
-				j=$(run_op $c dump "$pid" "$img")
+				j=$(run_op "$c" dump "$pid" "$img")
 				kill -9 "$pid" 2>/dev/null || true   # only if the dump failed
 				gone "$pid" || log "workload $pid not reaped"
-				record $size $fs "$j" "\"run\":$r,$(stats_of "$img")"
+				record "$size" "$fs" "$j" "\"run\":$r,$(stats_of "$img")"
 				if [ -z "$RIMG" ] && [[ $j == *'"ok":true'* ]]; then
 					RIMG=$D/restore-img; mv "$img" "$RIMG"
 				else
@@ -235,21 +245,21 @@ for size in $SIZES; do
 		for r in $(seq "$RUNS"); do
 			for c in $CONTENDERS; do
 				img=$D/img-lr; rm -rf "$img"; mkdir -p "$img"
-				j=$(run_op $c dump-lr "$WL_LR" "$img")
-				record $size $fs "$j" "\"run\":$r,$(stats_of "$img")"
+				j=$(run_op "$c" dump-lr "$WL_LR" "$img")
+				record "$size" "$fs" "$j" "\"run\":$r,$(stats_of "$img")"
 			done
 		done
 		# ckpt_client_prepare: criu started ahead (while the workload runs, here
 		# 100 ms before the request) vs started by the request; timed from the request.
-		for r in $( [ $MODE = quick ] || seq "$RUNS"); do
+		for r in $( [ "$MODE" = quick ] || seq "$RUNS"); do
 			for p in no yes; do
 				img=$D/img-lr; rm -rf "$img"; mkdir -p "$img"
-				if [ $p = yes ]; then
+				if [ "$p" = yes ]; then
 					j=$("$B/bench_ckpt" --prepare-ms 100 --contender libckpt-swrk-prepared dump-lr "$WL_LR" "$img" | grep '^{"op"')
 				else
 					j=$("$B/bench_ckpt" --contender libckpt-swrk-unprepared dump-lr "$WL_LR" "$img" | grep '^{"op"')
 				fi
-				record $size $fs "$j" "\"run\":$r,\"extra\":\"prepare\""
+				record "$size" "$fs" "$j" "\"run\":$r,\"extra\":\"prepare\""
 			done
 		done
 		rm -rf "$D/img-lr"
@@ -259,8 +269,8 @@ for size in $SIZES; do
 		if [ -n "$RIMG" ]; then
 			for r in $(seq "$RUNS"); do
 				for c in $CONTENDERS; do
-					j=$(run_op $c restore "$RIMG" "$W")
-					record $size $fs "$j" "\"run\":$r"
+					j=$(run_op "$c" restore "$RIMG" "$W")
+					record "$size" "$fs" "$j" "\"run\":$r"
 				done
 			done
 		else

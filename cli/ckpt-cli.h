@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include <ckpt/ckpt.h>
+#include <ckpt/experimental.h>
 
 /* Exit codes (documented in `ckpt --help` and ckpt(1)). */
 enum {
@@ -121,6 +122,8 @@ int cli_bad_value(struct cli *cli, const char *flag, const char *value, const ck
  * also a {"error": ...} object on stdout. Returns the exit code for it.
  */
 int cli_report(struct cli *cli, const ckpt_err *err, const char *log_path);
+/* errno's text; thread-safe for one call at a time per thread (a per-thread buffer). */
+const char *cli_strerror(int errnum);
 /* A library hint with ckpt's own flag names into buf: 0, or negative if it does not fit. */
 int cli_hint(const char *hint, char *buf, size_t size);
 /* Exit code for a CKPT_E* code. */

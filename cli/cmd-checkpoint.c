@@ -329,7 +329,7 @@ static int checkpoint_prepare(struct cli *cli, ckpt_opts *o, const struct checkp
 	if ((r = split_image_path(cli, a->image_path, pdir, sizeof(pdir), name, sizeof(name))))
 		return r;
 	if (cli_mkdir_p(pdir, 0700) < 0)
-		return cli_fail(cli, EXIT_FAILED, "cannot create '%s': %s", pdir, strerrordesc_np(errno));
+		return cli_fail(cli, EXIT_FAILED, "cannot create '%s': %s", pdir, cli_strerror(errno));
 	if (ckpt_opts_set_images_dir(o, a->image_path, &err) < 0)
 		return cli_report(cli, &err, NULL);
 	if (a->work_path && (r = cli_set_work_dir(cli, o, a->work_path)))

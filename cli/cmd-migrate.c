@@ -30,8 +30,7 @@ static const char help_text[] =
 	"  --page-port N               the page port, PAGE (default PORT+1; same on both hosts)\n"
 	"  --channel-timeout SEC       deadline of each control message (default 30)\n"
 	"  --staging-dir DIR           where the non-memory images are staged (default /tmp)\n"
-	"  --tcp-established           migrate established TCP connections\n"
-	CLI_CRIU_HELP
+	"  --tcp-established           migrate established TCP connections\n" CLI_CRIU_HELP
 	"  --ext-unix-sk               allow external unix sockets\n"
 	"  --shell-job                 the tree was started from a shell\n"
 	"  --file-locks                migrate file locks\n"
@@ -43,9 +42,7 @@ static const char help_text[] =
 	"  -q, --quiet                 no progress lines\n"
 	"  -v, --verbose               libckpt's diagnostics on stderr\n"
 	"  -h, --help                  this help\n"
-	"\n"
-	CLI_MIG_AUTH_HELP
-	"\n"
+	"\n" CLI_MIG_AUTH_HELP "\n"
 	"Ports (only these): PORT on the receiver carries the control channel. The\n"
 	"memory pages:\n"
 	"  copy, --token-file only:  a second connection to PORT (no other port)\n"
@@ -92,8 +89,9 @@ static void on_decision(int sig)
 
 static void on_ignored(int sig)
 {
-	static const char note[] = "ckpt migrate: a termination signal is ignored during the migration (it ends "
-				   "by itself; when held, SIGUSR1 kills the source, SIGUSR2 resumes it)\n";
+	static const char note[] =
+		"ckpt migrate: a termination signal is ignored during the migration (it ends "
+		"by itself; when held, SIGUSR1 kills the source, SIGUSR2 resumes it)\n";
 
 	ignored_sig = sig;
 	if (write(STDERR_FILENO, note, sizeof(note) - 1) < 0) {
@@ -120,7 +118,8 @@ static int decide(void *userdata, const ckpt_migration *mg)
 			"ckpt migrate: outcome unknown: the source tree is frozen, held by criu pid %d; the receiver "
 			"%s may be running it. Asking it again; kill -USR1 %d if it runs there (the source is then "
 			"killed), kill -USR2 %d to resume it here\n",
-			(int)ckpt_migration_held_by(mg), ckpt_migration_peer(mg), (int)getpid(), (int)getpid());
+			(int)ckpt_migration_held_by(mg), ckpt_migration_peer(mg), (int)getpid(),
+			(int)getpid());
 		clock_gettime(CLOCK_MONOTONIC, &h->last);
 		h->said = true;
 	}
@@ -166,7 +165,8 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		if (cli_common_opt(cli, c))
 			continue;
-		if ((r = cli_criu_opt(cli, o, c, optarg)) != 0 || (r = cli_mig_opt(cli, m, &tls, c, optarg)) != 0) {
+		if ((r = cli_criu_opt(cli, o, c, optarg)) != 0 ||
+		    (r = cli_mig_opt(cli, m, &tls, c, optarg)) != 0) {
 			if (r < 0) {
 				r = -r;
 				goto out;
@@ -177,12 +177,8 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 			continue;
 		}
 		switch (c) {
-		case 'h':
-			fputs(help_text, stdout);
-			goto out;
-		case O_TO:
-			to = optarg;
-			break;
+		case 'h': fputs(help_text, stdout); goto out;
+		case O_TO: to = optarg; break;
 		case O_LAZY:
 			lazy = true;
 			ckpt_migrate_opts_set_int(m, CKPT_MIG_LAZY, 1, NULL);
@@ -203,24 +199,17 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 		case O_FILE_LOCKS:
 			r = cli_set_bool(cli, o, CKPT_OPT_FILE_LOCKS, "--file-locks");
 			break;
-		case O_CGROUPS_MODE:
-			r = cli_set_cgroup_mode(cli, o, optarg);
-			break;
-		case O_EMPTY_NS:
-			r = cli_add_empty_ns(cli, o, &ns_mask, optarg);
-			break;
-		case O_NETWORK_LOCK:
-			r = cli_set_network_lock(cli, o, optarg);
-			break;
-		default:
-			r = cli_getopt_error(cli, c, argv);
-			break;
+		case O_CGROUPS_MODE: r = cli_set_cgroup_mode(cli, o, optarg); break;
+		case O_EMPTY_NS: r = cli_add_empty_ns(cli, o, &ns_mask, optarg); break;
+		case O_NETWORK_LOCK: r = cli_set_network_lock(cli, o, optarg); break;
+		default: r = cli_getopt_error(cli, c, argv); break;
 		}
 		if (r)
 			goto out;
 	}
 	if (!to) {
-		r = cli_usage_error(cli, "--to HOST:PORT is required (the `ckpt receive` on the other host)");
+		r = cli_usage_error(
+			cli, "--to HOST:PORT is required (the `ckpt receive` on the other host)");
 		goto out;
 	}
 	if (optind >= argc) {
@@ -232,14 +221,17 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (!cli_parse_pid(argv[optind], &pid)) {
-		r = cli_usage_error(cli, "PID '%s': not a process id (a positive integer)", argv[optind]);
+		r = cli_usage_error(cli, "PID '%s': not a process id (a positive integer)",
+				    argv[optind]);
 		goto out;
 	}
 	if ((r = cli_mig_finish_auth(cli, m, &tls, token)))
 		goto out;
 	if (lazy && !tls.cacert) {
-		r = cli_usage_error(cli, "--lazy needs mutual TLS (--tls-cacert, --tls-cert, --tls-key): CRIU's lazy "
-				    "page server serves the frozen tree's memory to whoever connects to PAGE first");
+		r = cli_usage_error(
+			cli,
+			"--lazy needs mutual TLS (--tls-cacert, --tls-cert, --tls-key): CRIU's lazy "
+			"page server serves the frozen tree's memory to whoever connects to PAGE first");
 		goto out;
 	}
 	if (ckpt_opts_set_pid(o, pid, &err) < 0) {
@@ -268,9 +260,10 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 	r = ckpt_migrate_source(client, o, m, to, mg, &err);
 	if (r < 0) {
 		if (ckpt_migration_outcome(mg) != CKPT_MIG_NONE && !cli->json)
-			cli_mig_summary(cli, mg, ckpt_migration_outcome(mg) == CKPT_MIG_UNKNOWN
-							 ? "migration: outcome unknown"
-							 : "migration failed; the tree runs here");
+			cli_mig_summary(cli, mg,
+					ckpt_migration_outcome(mg) == CKPT_MIG_UNKNOWN ?
+						"migration: outcome unknown" :
+						"migration failed; the tree runs here");
 		r = cli_report(cli, &err, NULL);
 		if (ckpt_migration_outcome(mg) == CKPT_MIG_UNKNOWN)
 			r = EXIT_UNKNOWN;
@@ -279,8 +272,9 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 	{
 		char what[512];
 
-		snprintf(what, sizeof(what), "migrated pid %d to %s (%s): it runs there as pid %d", (int)pid,
-			 ckpt_migration_peer(mg), lazy ? "lazy" : "copy", (int)ckpt_migration_pid(mg));
+		snprintf(what, sizeof(what), "migrated pid %d to %s (%s): it runs there as pid %d",
+			 (int)pid, ckpt_migration_peer(mg), lazy ? "lazy" : "copy",
+			 (int)ckpt_migration_pid(mg));
 		cli_mig_summary(cli, mg, what);
 	}
 	r = EXIT_OK;

@@ -86,7 +86,7 @@ int cmd_page_server(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (cli_mkdir_p(image_path, 0700) < 0) {
-		r = cli_fail(cli, EXIT_FAILED, "--image-path '%s': %s", image_path, strerrordesc_np(errno));
+		r = cli_fail(cli, EXIT_FAILED, "--image-path '%s': %s", image_path, cli_strerror(errno));
 		goto out;
 	}
 	if (ckpt_opts_set_images_dir(o, image_path, &err) < 0 ||

@@ -34,8 +34,7 @@ static const char help_text[] =
 	"  --resolve-timeout SEC       after restoring, how long to answer a source that lost\n"
 	"                              the answer (default 60)\n"
 	"  --pid-file FILE             write the restored pid to FILE\n"
-	"  --tcp-established           restore established TCP connections\n"
-	CLI_CRIU_HELP
+	"  --tcp-established           restore established TCP connections\n" CLI_CRIU_HELP
 	"  --ext-unix-sk               allow external unix sockets\n"
 	"  --shell-job                 the tree was a shell job\n"
 	"  --file-locks                restore file locks\n"
@@ -49,9 +48,7 @@ static const char help_text[] =
 	"  -q, --quiet                 no progress lines\n"
 	"  -v, --verbose               libckpt's diagnostics on stderr\n"
 	"  -h, --help                  this help\n"
-	"\n"
-	CLI_MIG_AUTH_HELP
-	"\n"
+	"\n" CLI_MIG_AUTH_HELP "\n"
 	"Ports (only these): PORT (--listen) carries the control channel. The pages:\n"
 	"  copy, --token-file only:  a second connection to PORT (no other port)\n"
 	"  copy, TLS:                CRIU's page server here on ADDR, port PAGE\n"
@@ -135,7 +132,8 @@ int cmd_receive(struct cli *cli, int argc, char **argv)
 	ckpt_migration *mg = ckpt_migration_new();
 	struct cli_mig_tls tls = { 0 };
 	struct cli_mig_progress prog = { .cli = cli };
-	const char *listen_at = NULL, *image_path = "/var/lib/ckpt/receive", *veth = NULL, *pid_file = NULL;
+	const char *listen_at = NULL, *image_path = "/var/lib/ckpt/receive", *veth = NULL,
+		   *pid_file = NULL;
 	bool token = false;
 	uint32_t ns_mask = 0;
 	unsigned long v;
@@ -148,7 +146,8 @@ int cmd_receive(struct cli *cli, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		if (cli_common_opt(cli, c))
 			continue;
-		if ((r = cli_criu_opt(cli, o, c, optarg)) != 0 || (r = cli_mig_opt(cli, m, &tls, c, optarg)) != 0) {
+		if ((r = cli_criu_opt(cli, o, c, optarg)) != 0 ||
+		    (r = cli_mig_opt(cli, m, &tls, c, optarg)) != 0) {
 			if (r < 0) {
 				r = -r;
 				goto out;
@@ -159,29 +158,25 @@ int cmd_receive(struct cli *cli, int argc, char **argv)
 			continue;
 		}
 		switch (c) {
-		case 'h':
-			fputs(help_text, stdout);
-			goto out;
-		case O_LISTEN:
-			listen_at = optarg;
-			break;
-		case O_IMAGE_PATH:
-			image_path = optarg;
-			break;
+		case 'h': fputs(help_text, stdout); goto out;
+		case O_LISTEN: listen_at = optarg; break;
+		case O_IMAGE_PATH: image_path = optarg; break;
 		case O_ACCEPT_TIMEOUT:
 		case O_RESOLVE_TIMEOUT:
-			if (!cli_parse_uint(optarg, 86400, &v) || (c == O_RESOLVE_TIMEOUT && v == 0))
+			if (!cli_parse_uint(optarg, 86400, &v) ||
+			    (c == O_RESOLVE_TIMEOUT && v == 0))
 				r = cli_usage_error(cli, "%s '%s': expected seconds (%s to 86400)",
-						    c == O_ACCEPT_TIMEOUT ? "--accept-timeout" : "--resolve-timeout", optarg,
-						    c == O_ACCEPT_TIMEOUT ? "0" : "1");
+						    c == O_ACCEPT_TIMEOUT ? "--accept-timeout" :
+									    "--resolve-timeout",
+						    optarg, c == O_ACCEPT_TIMEOUT ? "0" : "1");
 			else
-				ckpt_migrate_opts_set_int(m, c == O_ACCEPT_TIMEOUT ? CKPT_MIG_ACCEPT_TIMEOUT_MS
-										  : CKPT_MIG_RESOLVE_TIMEOUT_MS,
+				ckpt_migrate_opts_set_int(m,
+							  c == O_ACCEPT_TIMEOUT ?
+								  CKPT_MIG_ACCEPT_TIMEOUT_MS :
+								  CKPT_MIG_RESOLVE_TIMEOUT_MS,
 							  (int64_t)v * 1000, NULL);
 			break;
-		case O_PID_FILE:
-			pid_file = optarg;
-			break;
+		case O_PID_FILE: pid_file = optarg; break;
 		case O_TCP_ESTABLISHED:
 			r = cli_set_bool(cli, o, CKPT_OPT_TCP_ESTABLISHED, "--tcp-established");
 			break;
@@ -194,27 +189,18 @@ int cmd_receive(struct cli *cli, int argc, char **argv)
 		case O_FILE_LOCKS:
 			r = cli_set_bool(cli, o, CKPT_OPT_FILE_LOCKS, "--file-locks");
 			break;
-		case O_CGROUPS_MODE:
-			r = cli_set_cgroup_mode(cli, o, optarg);
-			break;
-		case O_EMPTY_NS:
-			r = cli_add_empty_ns(cli, o, &ns_mask, optarg);
-			break;
-		case O_NETWORK_LOCK:
-			r = cli_set_network_lock(cli, o, optarg);
-			break;
-		case O_VETH:
-			veth = optarg;
-			break;
-		default:
-			r = cli_getopt_error(cli, c, argv);
-			break;
+		case O_CGROUPS_MODE: r = cli_set_cgroup_mode(cli, o, optarg); break;
+		case O_EMPTY_NS: r = cli_add_empty_ns(cli, o, &ns_mask, optarg); break;
+		case O_NETWORK_LOCK: r = cli_set_network_lock(cli, o, optarg); break;
+		case O_VETH: veth = optarg; break;
+		default: r = cli_getopt_error(cli, c, argv); break;
 		}
 		if (r)
 			goto out;
 	}
 	if (optind < argc) {
-		r = cli_usage_error(cli, "unexpected argument '%s' (see `ckpt help receive`)", argv[optind]);
+		r = cli_usage_error(cli, "unexpected argument '%s' (see `ckpt help receive`)",
+				    argv[optind]);
 		goto out;
 	}
 	if (!listen_at) {
@@ -228,7 +214,8 @@ int cmd_receive(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (cli_mkdir_p(image_path, 0700) < 0) {
-		r = cli_fail(cli, EXIT_FAILED, "--image-path '%s': %s", image_path, strerrordesc_np(errno));
+		r = cli_fail(cli, EXIT_FAILED, "--image-path '%s': %s", image_path,
+			     strerrordesc_np(errno));
 		goto out;
 	}
 	if (ckpt_opts_set_images_dir(o, image_path, &err) < 0) {
@@ -242,7 +229,8 @@ int cmd_receive(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (ckpt_migrate_listen(listen_at, &lfd, &err) < 0) {
-		r = err.code == CKPT_ESYS ? cli_report(cli, &err, NULL) : cli_bad_value(cli, "--listen", listen_at, &err);
+		r = err.code == CKPT_ESYS ? cli_report(cli, &err, NULL) :
+					    cli_bad_value(cli, "--listen", listen_at, &err);
 		goto out;
 	}
 	signal(SIGPIPE, SIG_IGN); /* a closed stderr must not end a migration half-way */
@@ -254,12 +242,14 @@ int cmd_receive(struct cli *cli, int argc, char **argv)
 		int e = write_pid_file(pid_file, ckpt_migration_pid(mg));
 
 		if (e < 0)
-			fprintf(stderr, "%s %s: warning: --pid-file '%s': %s\n", cli->prog, cli->cmd, pid_file,
-				strerrordesc_np(-e));
+			fprintf(stderr, "%s %s: warning: --pid-file '%s': %s\n", cli->prog,
+				cli->cmd, pid_file, strerrordesc_np(-e));
 	}
 	if (r < 0) {
 		if (!cli->json && ckpt_migration_outcome(mg) == CKPT_MIG_UNKNOWN)
-			cli_mig_summary(cli, mg, "received: the tree runs here, but the source's final word was lost");
+			cli_mig_summary(
+				cli, mg,
+				"received: the tree runs here, but the source's final word was lost");
 		r = cli_report(cli, &err, NULL);
 		if (ckpt_migration_outcome(mg) == CKPT_MIG_UNKNOWN)
 			r = EXIT_UNKNOWN;
@@ -268,7 +258,8 @@ int cmd_receive(struct cli *cli, int argc, char **argv)
 	{
 		char what[512];
 
-		snprintf(what, sizeof(what), "received a %s migration from %s: it runs here as pid %d",
+		snprintf(what, sizeof(what),
+			 "received a %s migration from %s: it runs here as pid %d",
 			 ckpt_migration_lazy(mg) == 1 ? "lazy" : "copy", ckpt_migration_peer(mg),
 			 (int)ckpt_migration_pid(mg));
 		cli_mig_summary(cli, mg, what);

@@ -99,11 +99,17 @@ static int write_pid_file(const char *path, pid_t pid)
 		return -EIO;
 	}
 	fprintf(f, "%d", (int)pid);
-	if (fchmod(fd, 0644) < 0 || fclose(f) != 0 || rename(tmp, path) < 0) {
-		int e = errno;
+	{
+		int e = fchmod(fd, 0644) < 0 ? errno : 0;
 
-		unlink(tmp);
-		return -e;
+		if (fclose(f) != 0 && !e)
+			e = errno;
+		if (!e && rename(tmp, path) < 0)
+			e = errno;
+		if (e) {
+			unlink(tmp);
+			return -e;
+		}
 	}
 	return 0;
 }
@@ -276,7 +282,7 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 	}
 	/* The restored tree is re-parented to us, and so are its orphans. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
-		r = cli_fail(cli, EXIT_FAILED, "prctl(PR_SET_CHILD_SUBREAPER): %s", strerrordesc_np(errno));
+		r = cli_fail(cli, EXIT_FAILED, "prctl(PR_SET_CHILD_SUBREAPER): %s", cli_strerror(errno));
 		goto out;
 	}
 
@@ -292,7 +298,7 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 
 		if (e < 0)
 			fprintf(stderr, "%s %s: warning: --pid-file '%s': %s\n", cli->prog, cli->cmd, pid_file,
-				strerrordesc_np(-e));
+				cli_strerror(-e));
 	}
 	if (detach) {
 		if (cli->json) {

@@ -103,7 +103,7 @@ int cli_set_work_dir(struct cli *cli, ckpt_opts *o, const char *work_path)
 	int e = cli_mkdir_p(work_path, 0700);
 
 	if (e < 0)
-		return cli_fail(cli, EXIT_FAILED, "--work-path '%s': %s", work_path, strerrordesc_np(-e));
+		return cli_fail(cli, EXIT_FAILED, "--work-path '%s': %s", work_path, cli_strerror(-e));
 	if (ckpt_opts_set_work_dir(o, work_path, &err) < 0)
 		return cli_report(cli, &err, NULL);
 	return 0;

@@ -136,6 +136,13 @@ int cli_hint(const char *hint, char *buf, size_t size)
 	return ckpt_hint_rewrite(hint, cli_spell, &sp, buf, size, NULL);
 }
 
+const char *cli_strerror(int errnum)
+{
+	static __thread char buf[128];
+
+	return strerror_r(errnum, buf, sizeof(buf)); /* the GNU strerror_r: a static text or buf */
+}
+
 int cli_exit_code(int code)
 {
 	switch (code) {

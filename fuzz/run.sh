@@ -3,9 +3,9 @@
 #   fuzz/run.sh BUILD_DIR [SECONDS]     (default 60)
 # Each target starts from a copy of fuzz/corpus/<target> (the seeds stay
 # untouched), with -max_total_time, -rss_limit_mb=1024 and -max_len=65536.
-# Crashes go to BUILD_DIR/fuzz-artifacts/<target>/. Prints one line per
-# target ("fuzz: <target>: ok|FAILED, N runs, N exec/s") and exits non-zero if
-# any target crashed, leaked, timed out or could not run.
+# Crashes go to BUILD_DIR/fuzz-artifacts/<target>/. Prints per target its runs
+# and rate, then "case: fuzz:<target>: ok|FAILED", and exits non-zero if any
+# target crashed, leaked, timed out or could not run.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:?usage: fuzz/run.sh BUILD_DIR [SECONDS]}
@@ -20,7 +20,8 @@ for t in "${TARGETS[@]}"; do
 	rm -rf "$work"
 	mkdir -p "$work" "$art"
 	if [ ! -x "$bin" ]; then
-		echo "fuzz: $t: FAILED (no $bin)"
+		echo "fuzz: $t: no $bin"
+		echo "case: fuzz:$t: FAILED"
 		fail=1
 		continue
 	fi
@@ -31,10 +32,12 @@ for t in "${TARGETS[@]}"; do
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n1)
 	if [ $rc -eq 0 ]; then
-		echo "fuzz: $t: ok, ${runs:-?} runs, ${rate:-?} exec/s"
+		echo "fuzz: $t: ${runs:-?} runs, ${rate:-?} exec/s"
+		echo "case: fuzz:$t: ok"
 	else
-		echo "fuzz: $t: FAILED (exit $rc), ${runs:-?} runs; log $log, artifacts $art"
+		echo "fuzz: $t: exit $rc, ${runs:-?} runs; log $log, artifacts $art"
 		grep -E 'ERROR|SUMMARY|runtime error' "$log" | head -n 5
+		echo "case: fuzz:$t: FAILED"
 		fail=1
 	fi
 done

@@ -318,7 +318,9 @@ int ckpt_client_set_env(ckpt_client *c, const char *const *envp, ckpt_err *err)
 	for (size_t i = 0; i < n; i++) {
 		v[i] = strdup(envp[i]);
 		if (!v[i]) {
-			strv_free(v);
+			while (i-- > 0)
+				free(v[i]);
+			free(v);
 			return err_set(err, CKPT_ENOMEM, "env: out of memory");
 		}
 	}

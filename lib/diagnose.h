@@ -53,8 +53,6 @@ struct diag_probe {
 	void *userdata;
 };
 
-/* The probe that reads /proc of the calling process's pid namespace (lib/procfs.c). */
-extern const struct diag_probe diag_probe_proc;
 
 /* One failure to diagnose. Only log and op matter much; the rest may be 0/NULL. */
 struct diag_in {

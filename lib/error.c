@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#define CKPT_ERROR_IMPL /* the functions themselves, not the macros of error.h */
 #include "error.h"
 
 const char *ckpt_strerror(int code)

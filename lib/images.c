@@ -376,8 +376,10 @@ static int img_first(struct rd *rd, struct img_file *f, const ProtobufCMessageDe
 {
 	int r = img_next(rd, f, d, ret);
 
-	if (r == 0)
-		return err_set(rd->err, CKPT_EBADIMG, "%s/%s: no entry", rd->dir, f->name);
+	if (r == 0) {
+		err_set(rd->err, CKPT_EBADIMG, "%s/%s: no entry", rd->dir, f->name);
+		return CKPT_EBADIMG; /* itself: gcc -fanalyzer cannot see that err_set returns it */
+	}
 	return r < 0 ? r : 0;
 }
 

@@ -229,10 +229,15 @@ int dir_snap_take(int dirfd, struct dir_snap *s)
 			s->v = nv;
 			cap = nc;
 		}
-		s->v[s->n].name = strdup(de->d_name);
-		if (!s->v[s->n].name)
-			goto oom;
-		s->v[s->n++].ino = de->d_ino;
+		{
+			char *name = strdup(de->d_name);
+
+			if (!name)
+				goto oom;
+			s->v[s->n].name = name;
+			s->v[s->n].ino = de->d_ino;
+			s->n++;
+		}
 	}
 	closedir(d);
 	return 0;

@@ -28,8 +28,8 @@
 
 /* The fds criu lazy-pages gets. */
 #define LP_FD_IMAGES 4
-#define LP_FD_WORK   5
-#define LP_FD_PS     6
+#define LP_FD_WORK 5
+#define LP_FD_PS 6
 #define LP_FD_STATUS 7
 
 enum { CONT = 1 }; /* serve_connection: refused; listen on */
@@ -160,7 +160,8 @@ static uint64_t pages_bytes(int dirfd)
 		return 0;
 	}
 	while ((e = readdir(d)))
-		if (!strncmp(e->d_name, "pages-", 6) && fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		if (!strncmp(e->d_name, "pages-", 6) &&
+		    fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			sum += (uint64_t)st.st_size;
 	closedir(d);
 	return sum;
@@ -222,7 +223,8 @@ static void clean_stale(struct rcv *r)
 		size_t l = strlen(e->d_name);
 		int lfd = -1, sfd;
 
-		if (l != 2 * CHAN_SESSION_SIZE + 6 || strcmp(e->d_name + 2 * CHAN_SESSION_SIZE, ".state") ||
+		if (l != 2 * CHAN_SESSION_SIZE + 6 ||
+		    strcmp(e->d_name + 2 * CHAN_SESSION_SIZE, ".state") ||
 		    strspn(e->d_name, "0123456789abcdef") != 2 * CHAN_SESSION_SIZE)
 			continue;
 		memcpy(hex, e->d_name, 2 * CHAN_SESSION_SIZE);
@@ -246,8 +248,10 @@ static void clean_stale(struct rcv *r)
 			record_write(r, "failed");
 			memcpy(r->hex, keep, sizeof(keep));
 		}
-		log_at(&r->c->log, CKPT_LOG_INFO, "receive: removed the images of session %s, left by a receiver "
-		       "that ended at '%s'", hex, rec);
+		log_at(&r->c->log, CKPT_LOG_INFO,
+		       "receive: removed the images of session %s, left by a receiver "
+		       "that ended at '%s'",
+		       hex, rec);
 		{
 			char name[64];
 
@@ -264,15 +268,19 @@ static int session_dirs(struct rcv *r, ckpt_err *err)
 	int rc = session_lock(r->base.fd, r->hex, &r->lock_fd);
 
 	if (rc != 0)
-		return rc > 0 ? err_set(err, CKPT_EEXIST, "session %s is being received by another receiver", r->hex)
-			      : err_sys(err, CKPT_EIMAGES, -rc, "session %s: cannot lock it in '%s'", r->hex,
-					dir_ref_name(&r->base));
+		return rc > 0 ?
+			       err_set(err, CKPT_EEXIST,
+				       "session %s is being received by another receiver", r->hex) :
+			       err_sys(err, CKPT_EIMAGES, -rc, "session %s: cannot lock it in '%s'",
+				       r->hex, dir_ref_name(&r->base));
 	if (mkdirat(r->base.fd, r->hex, 0700) < 0)
 		return err_sys(err, errno == EEXIST ? CKPT_EEXIST : CKPT_EIMAGES, errno,
-			       "session %s: cannot make its directory in '%s'", r->hex, dir_ref_name(&r->base));
+			       "session %s: cannot make its directory in '%s'", r->hex,
+			       dir_ref_name(&r->base));
 	snprintf(r->sess_path, sizeof(r->sess_path), "%s/%s", dir_ref_name(&r->base), r->hex);
 	r->sess_fd = openat(r->base.fd, r->hex, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (r->sess_fd < 0 || mkdirat(r->sess_fd, "images", 0700) < 0 || mkdirat(r->sess_fd, "work", 0700) < 0)
+	if (r->sess_fd < 0 || mkdirat(r->sess_fd, "images", 0700) < 0 ||
+	    mkdirat(r->sess_fd, "work", 0700) < 0)
 		return err_sys(err, CKPT_EIMAGES, errno, "session directory '%s'", r->sess_path);
 	r->img_fd = openat(r->sess_fd, "images", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	r->work_fd = openat(r->sess_fd, "work", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -318,8 +326,10 @@ static int page_server_start(struct rcv *r, ckpt_err *err)
 	if (ckpt_opts_get_int(r->o, CKPT_OPT_LOG_LEVEL, &level, NULL) == 1)
 		ckpt_opts_set_int(r->ps_opts, CKPT_OPT_LOG_LEVEL, level, NULL);
 	if (r->tls) {
-		const char *addr = strcmp(r->listen_host, "0.0.0.0") && strcmp(r->listen_host, "::") ? r->listen_host
-												     : NULL;
+		const char *addr = strcmp(r->listen_host, "0.0.0.0") &&
+						   strcmp(r->listen_host, "::") ?
+					   r->listen_host :
+					   NULL;
 
 		rc = ckpt_opts_set_page_server_addr(r->ps_opts, addr, r->page_port, err);
 		if (rc < 0)
@@ -362,9 +372,11 @@ static int page_server_start(struct rcv *r, ckpt_err *err)
 		return rc;
 	/* CRIU answers PAGE_SERVER_CHLD as PAGE_SERVER, once the server has its socket */
 	if (!resp->success)
-		rc = reply_failed("page server", &r->ps_rq.req, resp, &r->ps_call.lp, r->ps_opts, err);
+		rc = reply_failed("page server", &r->ps_rq.req, resp, &r->ps_call.lp, r->ps_opts,
+				  err);
 	else if (!resp->ps || !resp->ps->has_pid || resp->ps->pid <= 0)
-		rc = err_set(err, CKPT_EPROTO, "page server: criu's reply names no page server pid");
+		rc = err_set(err, CKPT_EPROTO,
+			     "page server: criu's reply names no page server pid");
 	else
 		r->ps_pid = resp->ps->pid;
 	criu_resp__free_unpacked(resp, NULL);
@@ -387,12 +399,15 @@ static int page_server_wait(struct rcv *r, ckpt_err *err)
 		return rc;
 	st = resp->has_status ? resp->status : -1;
 	if (!resp->success)
-		rc = err_set(err, CKPT_ECRIU, "page server: criu cannot wait for it (pid %d)", (int)r->ps_pid);
+		rc = err_set(err, CKPT_ECRIU, "page server: criu cannot wait for it (pid %d)",
+			     (int)r->ps_pid);
 	else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		rc = err_set(err, CKPT_ECRIU,
-			     "CRIU's page server (pid %d) ended with %s %d: not every page arrived (see %s/work/%s)",
-			     (int)r->ps_pid, WIFEXITED(st) ? "exit code" : "signal",
-			     WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), r->sess_path, r->ps_rq.log_name);
+		rc = err_set(
+			err, CKPT_ECRIU,
+			"CRIU's page server (pid %d) ended with %s %d: not every page arrived (see %s/work/%s)",
+			(int)r->ps_pid, WIFEXITED(st) ? "exit code" : "signal",
+			WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), r->sess_path,
+			r->ps_rq.log_name);
 	criu_resp__free_unpacked(resp, NULL);
 	return rc;
 }
@@ -400,7 +415,8 @@ static int page_server_wait(struct rcv *r, ckpt_err *err)
 static void page_server_end(struct rcv *r, bool ok)
 {
 	if (r->ps_open) {
-		call_close(&r->ps_call, &r->ps_conn, ok ? 0 : CKPT_ESYS); /* a failure kills it and what it forked */
+		call_close(&r->ps_call, &r->ps_conn,
+			   ok ? 0 : CKPT_ESYS); /* a failure kills it and what it forked */
 		exchange_done(&r->ps_call.x);
 		r->ps_open = false;
 	}
@@ -415,9 +431,11 @@ static int daemon_start(struct rcv *r, ckpt_err *err)
 {
 	_cleanup_free_ char *criu = NULL;
 	char level[8] = "-v2";
-	char *argv[] = { "criu",	 "lazy-pages",		"-D", "/proc/self/fd/4", "-W", "/proc/self/fd/5",
-			 "--page-server", "--ps-socket",	"6",  "--status-fd",	  "7",  "-o",
-			 "lazy-pages.log", level,		NULL };
+	char *argv[] = {
+		"criu",		  "lazy-pages",	 "-D", "/proc/self/fd/4", "-W", "/proc/self/fd/5",
+		"--page-server",  "--ps-socket", "6",  "--status-fd",	  "7",	"-o",
+		"lazy-pages.log", level,	 NULL
+	};
 	struct spawn_cfg cfg;
 	struct fdpass fds[4];
 	int pipefd[2] = { -1, -1 }, rc;
@@ -505,7 +523,8 @@ static int session_fail(struct rcv *r, const char *stage, int code, ckpt_err *er
 	struct chan_result res = { .status = CHAN_RESULT_FAILED, .code = code };
 
 	if (r->relay)
-		page_relay_abort(r->relay); /* before the daemon can close cleanly: the source resumes its tree */
+		page_relay_abort(
+			r->relay); /* before the daemon can close cleanly: the source resumes its tree */
 	daemon_kill(r);
 	page_server_end(r, false);
 	record_write(r, "failed");
@@ -513,8 +532,10 @@ static int session_fail(struct rcv *r, const char *stage, int code, ckpt_err *er
 		snprintf(res.stage, sizeof(res.stage), "%s", stage);
 		bool say_log = err && err->log_path[0] && !strstr(err->msg, err->log_path);
 
-		snprintf(res.msg, sizeof(res.msg), "%s%s%s%s", err && err->msg[0] ? err->msg : ckpt_strerror(code),
-			 say_log ? " (log on the receiver: " : "", say_log ? err->log_path : "", say_log ? ")" : "");
+		snprintf(res.msg, sizeof(res.msg), "%s%s%s%s",
+			 err && err->msg[0] ? err->msg : ckpt_strerror(code),
+			 say_log ? " (log on the receiver: " : "", say_log ? err->log_path : "",
+			 say_log ? ")" : "");
 		chan_send_result(r->ch, &res, NULL);
 	}
 	session_dirs_end(r, true);
@@ -546,20 +567,25 @@ static int check_source(struct rcv *r, const struct chan_hello *h)
 	uint32_t have = 0;
 
 	if (h->role != CHAN_ROLE_SOURCE || (h->mode != CHAN_MODE_COPY && h->mode != CHAN_MODE_LAZY))
-		return refuse(r, r->ch, "expected a migration source's HELLO (role %u, mode %u)", h->role, h->mode);
+		return refuse(r, r->ch, "expected a migration source's HELLO (role %u, mode %u)",
+			      h->role, h->mode);
 	if (h->page_port != r->page_port)
-		return refuse(r, r->ch,
-			      "the source uses page port %u, this receiver %u: give both the same page port "
-			      "(--page-port)",
-			      h->page_port, r->page_port);
+		return refuse(
+			r, r->ch,
+			"the source uses page port %u, this receiver %u: give both the same page port "
+			"(--page-port)",
+			h->page_port, r->page_port);
 	if (h->mode == CHAN_MODE_LAZY && !r->tls)
 		return refuse(r, r->ch, "lazy migration needs mutual TLS on both sides");
 	if (ckpt_criu_version(r->c, &v, &e) < 0)
 		return refuse(r, r->ch, "criu version here: %s", e.msg);
 	r->criu_version = v;
 	if (v < h->criu_version)
-		return refuse(r, r->ch, "criu %u.%u.%u here is older than the source's %s: restore needs the same or "
-			      "a newer CRIU", v / 10000, v / 100 % 100, v % 100, h->criu_version_str);
+		return refuse(
+			r, r->ch,
+			"criu %u.%u.%u here is older than the source's %s: restore needs the same or "
+			"a newer CRIU",
+			v / 10000, v / 100 % 100, v % 100, h->criu_version_str);
 	if (ckpt_check(r->c, &e) < 0)
 		return refuse(r, r->ch, "criu check failed here: %s", e.msg);
 	if (h->cpuinfo_len) {
@@ -567,10 +593,13 @@ static int check_source(struct rcv *r, const struct chan_hello *h)
 		int fd, cpu_fd, rc = -1;
 
 		if (mkdirat(r->sess_fd, "cpu", 0700) == 0 &&
-		    (cpu_fd = openat(r->sess_fd, "cpu", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
-			fd = openat(cpu_fd, "cpuinfo.img", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-			if (fd >= 0 && write(fd, h->cpuinfo, h->cpuinfo_len) == (ssize_t)h->cpuinfo_len && co &&
-			    ckpt_opts_set_images_dir_fd(co, cpu_fd, &e) == 0)
+		    (cpu_fd = openat(r->sess_fd, "cpu",
+				     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+			fd = openat(cpu_fd, "cpuinfo.img",
+				    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+			if (fd >= 0 &&
+			    write(fd, h->cpuinfo, h->cpuinfo_len) == (ssize_t)h->cpuinfo_len &&
+			    co && ckpt_opts_set_images_dir_fd(co, cpu_fd, &e) == 0)
 				rc = ckpt_cpuinfo_check(r->c, co, &e);
 			if (fd >= 0)
 				close(fd);
@@ -579,11 +608,14 @@ static int check_source(struct rcv *r, const struct chan_hello *h)
 		ckpt_opts_free(co);
 		remove_flat(r->sess_fd, "cpu");
 		if (rc < 0)
-			return refuse(r, r->ch, "CPU check failed: %s", e.msg[0] ? e.msg : "cannot write cpuinfo.img");
+			return refuse(r, r->ch, "CPU check failed: %s",
+				      e.msg[0] ? e.msg : "cannot write cpuinfo.img");
 	}
 	if (h->mode == CHAN_MODE_LAZY &&
-	    (ckpt_feature_check(r->c, CKPT_FEATURE_LAZY_PAGES, &have, &e) < 0 || !(have & CKPT_FEATURE_LAZY_PAGES)))
-		return refuse(r, r->ch, "lazy pages (userfaultfd) do not work here%s%s", e.msg[0] ? ": " : "", e.msg);
+	    (ckpt_feature_check(r->c, CKPT_FEATURE_LAZY_PAGES, &have, &e) < 0 ||
+	     !(have & CKPT_FEATURE_LAZY_PAGES)))
+		return refuse(r, r->ch, "lazy pages (userfaultfd) do not work here%s%s",
+			      e.msg[0] ? ": " : "", e.msg);
 	return 0;
 }
 
@@ -611,7 +643,8 @@ static int accept_one(struct rcv *r, uint64_t deadline, int *ret_fd, ckpt_err *e
 		if (n < 0)
 			return err_sys(err, CKPT_ESYS, errno, "receive: poll");
 		if (n == 0)
-			return err_set(err, CKPT_ETIMEDOUT, "receive: no migration arrived in time");
+			return err_set(err, CKPT_ETIMEDOUT,
+				       "receive: no migration arrived in time");
 		fd = accept4(r->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED)
@@ -640,11 +673,13 @@ static int accept_pages(struct rcv *r, ckpt_err *err)
 		if (rc < 0)
 			return rc;
 		if (chan_open(fd, CHAN_ACCEPTING, &auth, r->m->timeout_ms, &pc, &e) < 0) {
-			mig_event(r->m, r->mg, CKPT_MIG_EV_REFUSED, "refused a connection: %s", e.msg);
+			mig_event(r->m, r->mg, CKPT_MIG_EV_REFUSED, "refused a connection: %s",
+				  e.msg);
 			close(fd);
 			continue;
 		}
-		if (chan_recv(pc, &msg, &e) == 0 && msg.type == CHAN_MSG_HELLO && msg.u.hello.role == CHAN_ROLE_PAGES &&
+		if (chan_recv(pc, &msg, &e) == 0 && msg.type == CHAN_MSG_HELLO &&
+		    msg.u.hello.role == CHAN_ROLE_PAGES &&
 		    !memcmp(msg.u.hello.session, r->session, CHAN_SESSION_SIZE)) {
 			r->pages_fd = fd;
 			rc = page_server_start(r, err);
@@ -656,8 +691,10 @@ static int accept_pages(struct rcv *r, ckpt_err *err)
 			r->pages_fd = -1;
 			return rc;
 		}
-		chan_send_error(pc, CKPT_EPERM, "handshake", "this receiver is busy with another migration");
-		mig_event(r->m, r->mg, CKPT_MIG_EV_REFUSED, "refused %s: busy with another migration", chan_peer(pc));
+		chan_send_error(pc, CKPT_EPERM, "handshake",
+				"this receiver is busy with another migration");
+		mig_event(r->m, r->mg, CKPT_MIG_EV_REFUSED,
+			  "refused %s: busy with another migration", chan_peer(pc));
 		chan_free(pc);
 		close(fd);
 	}
@@ -683,7 +720,8 @@ static void answer_resolve(struct rcv *r, struct chan *ch, const uint8_t *sessio
 		snprintf(res.stage, sizeof(res.stage), "restore");
 		snprintf(res.msg, sizeof(res.msg), "session %s did not run here", hex);
 	} else {
-		snprintf(res.msg, sizeof(res.msg), "session %s: %s", hex, rec[0] ? rec : "no record here");
+		snprintf(res.msg, sizeof(res.msg), "session %s: %s", hex,
+			 rec[0] ? rec : "no record here");
 	}
 	if (chan_send_result(ch, &res, NULL) < 0)
 		return;
@@ -718,7 +756,8 @@ static int resolve_window(struct rcv *r)
 			return 1;
 		if (accept_one(r, deadline, &fd, &e) < 0)
 			return 0;
-		if (chan_open(fd, CHAN_ACCEPTING, &auth, r->m->timeout_ms, &ch, &e) == 0 && chan_recv(ch, &msg, &e) == 0) {
+		if (chan_open(fd, CHAN_ACCEPTING, &auth, r->m->timeout_ms, &ch, &e) == 0 &&
+		    chan_recv(ch, &msg, &e) == 0) {
 			if (msg.type == CHAN_MSG_RESOLVE)
 				answer_resolve(r, ch, msg.u.resolve.session);
 			else
@@ -761,7 +800,8 @@ static int run_session(struct rcv *r, ckpt_err *err)
 		  r->lazy ? "lazy" : "copy", r->mg->peer, r->mg->peer_versions);
 
 	/* the images (copy mode: the pages arrive meanwhile through CRIU's page server) */
-	chan_set_timeout(r->ch, r->m->timeout_ms * 20u > r->m->timeout_ms ? r->m->timeout_ms * 20u : r->m->timeout_ms);
+	chan_set_timeout(r->ch, r->m->timeout_ms * 20u > r->m->timeout_ms ? r->m->timeout_ms * 20u :
+									    r->m->timeout_ms);
 	rc = chan_recv_files(r->ch, r->img_fd, &lim, &rx, err);
 	chan_set_timeout(r->ch, r->m->timeout_ms);
 	if (rc < 0)
@@ -785,29 +825,36 @@ static int run_session(struct rcv *r, ckpt_err *err)
 	record_write(r, "images");
 	res.status = CHAN_RESULT_READY;
 	if (!r->lazy)
-		snprintf(res.msg, sizeof(res.msg), "%.1f MiB of pages here", (double)r->page_bytes / 1048576.0);
+		snprintf(res.msg, sizeof(res.msg), "%.1f MiB of pages here",
+			 (double)r->page_bytes / 1048576.0);
 	rc = chan_send_result(r->ch, &res, err);
 	if (rc == 0)
 		rc = chan_expect(r->ch, CHAN_MSG_RESTORE, &msg, err);
 	if (rc < 0)
-		return session_fail(r, err && err->step[0] && strcmp(err->step, "recv") ? err->step : "transfer", rc,
-				    err);
-	mig_event(r->m, r->mg, CKPT_MIG_EV_IMAGES, "images: %u files, %.1f KiB", rx.files, (double)rx.total / 1024.0);
+		return session_fail(r,
+				    err && err->step[0] && strcmp(err->step, "recv") ? err->step :
+										       "transfer",
+				    rc, err);
+	mig_event(r->m, r->mg, CKPT_MIG_EV_IMAGES, "images: %u files, %.1f KiB", rx.files,
+		  (double)rx.total / 1024.0);
 
 	/* the restore */
 	mig_stage(r->mg, "restore");
 	if (r->lazy) {
-		struct relay_cfg cfg = { .host = msg.u.restore.page_addr[0] ? msg.u.restore.page_addr : r->peer_host,
-					 .port = msg.u.restore.page_port ? msg.u.restore.page_port : r->page_port,
-					 .tls_cacert = r->m->tls_cacert,
-					 .tls_cert = r->m->tls_cert,
-					 .tls_key = r->m->tls_key,
-					 .tls_cacrl = r->m->tls_cacrl,
-					 .no_cn_verify = r->m->tls_no_cn_verify,
-					 .timeout_ms = r->m->timeout_ms };
+		struct relay_cfg cfg = {
+			.host = msg.u.restore.page_addr[0] ? msg.u.restore.page_addr : r->peer_host,
+			.port = msg.u.restore.page_port ? msg.u.restore.page_port : r->page_port,
+			.tls_cacert = r->m->tls_cacert,
+			.tls_cert = r->m->tls_cert,
+			.tls_key = r->m->tls_key,
+			.tls_cacrl = r->m->tls_cacrl,
+			.no_cn_verify = r->m->tls_no_cn_verify,
+			.timeout_ms = r->m->timeout_ms
+		};
 
 		if (!(msg.u.restore.flags & CHAN_RESTORE_F_LAZY)) {
-			rc = err_set(err, CKPT_EPROTO, "the source asked for a copy-mode restore in a lazy session");
+			rc = err_set(err, CKPT_EPROTO,
+				     "the source asked for a copy-mode restore in a lazy session");
 			return session_fail(r, "restore", rc, err);
 		}
 		/* the strings in cfg: kept in r (page_addr is copied into peer_host) */
@@ -833,7 +880,8 @@ static int run_session(struct rcv *r, ckpt_err *err)
 	if (rc < 0) {
 		err_prefix(err, "restore of the migrated tree");
 		if (err && !err->log_path[0])
-			snprintf(err->log_path, sizeof(err->log_path), "%s/work/restore.log", r->sess_path);
+			snprintf(err->log_path, sizeof(err->log_path), "%s/work/restore.log",
+				 r->sess_path);
 		return session_fail(r, "restore", rc, err);
 	}
 	/* it runs here */
@@ -865,14 +913,18 @@ static int run_session(struct rcv *r, ckpt_err *err)
 			struct proc t;
 
 			if (rc == 0)
-				err_set(&re, CKPT_ECRIU, "criu lazy-pages failed (see %s/work/lazy-pages.log)",
+				err_set(&re, CKPT_ECRIU,
+					"criu lazy-pages failed (see %s/work/lazy-pages.log)",
 					r->sess_path);
 			err_copy(err, &re);
 			if (proc_adopt_child(&t, pid) == 0 && !t.reaped) {
 				proc_signal(&t, SIGKILL);
 				proc_reap(&t, now_us() + CALL_REAP_GRACE_US);
 				proc_close(&t);
-				err_append(err, "; the restored tree (pid %d) lacked pages and was killed", (int)pid);
+				err_append(
+					err,
+					"; the restored tree (pid %d) lacked pages and was killed",
+					(int)pid);
 			}
 			r->mg->pid = 0;
 			return session_fail(r, "pages", err ? err->code : CKPT_ECRIU, err);
@@ -881,9 +933,11 @@ static int run_session(struct rcv *r, ckpt_err *err)
 		mig_set(r->mg, FIG_PAGES_DONE, r->t_pages_done - r->t_start);
 		res = (struct chan_result){ .status = CHAN_RESULT_PAGES_DONE, .pid = pid };
 		/* the source's CRIU does not count what its lazy server sent: say it (docs/migration.md) */
-		snprintf(res.msg, sizeof(res.msg), "%llu bytes", (unsigned long long)page_relay_bytes_in(r->relay));
+		snprintf(res.msg, sizeof(res.msg), "%llu bytes",
+			 (unsigned long long)page_relay_bytes_in(r->relay));
 		chan_send_result(r->ch, &res, NULL);
-		mig_event(r->m, r->mg, CKPT_MIG_EV_PAGES_DONE, "pages: every page is here (%.1f MiB)",
+		mig_event(r->m, r->mg, CKPT_MIG_EV_PAGES_DONE,
+			  "pages: every page is here (%.1f MiB)",
 			  (double)page_relay_bytes_in(r->relay) / 1048576.0);
 	}
 
@@ -895,17 +949,20 @@ static int run_session(struct rcv *r, ckpt_err *err)
 			r->mg->outcome = CKPT_MIG_DONE;
 		} else {
 			r->mg->outcome = CKPT_MIG_UNKNOWN;
-			rc = err_set(err, CKPT_ECALLBACK,
-				     "the source resumed its tree although it runs here too (pid %d): keep one", (int)pid);
+			rc = err_set(
+				err, CKPT_ECALLBACK,
+				"the source resumed its tree although it runs here too (pid %d): keep one",
+				(int)pid);
 		}
 	} else if (resolve_window(r)) {
 		r->mg->outcome = CKPT_MIG_DONE;
 	} else {
 		r->mg->outcome = CKPT_MIG_UNKNOWN;
-		rc = err_set(err, CKPT_ETIMEDOUT,
-			     "the tree runs here (pid %d), but the source's final word did not come: it may still hold "
-			     "its copy frozen",
-			     (int)pid);
+		rc = err_set(
+			err, CKPT_ETIMEDOUT,
+			"the tree runs here (pid %d), but the source's final word did not come: it may still hold "
+			"its copy frozen",
+			(int)pid);
 		if (err)
 			err->flags |= CKPT_ERR_F_OUTCOME_UNKNOWN;
 	}
@@ -930,7 +987,8 @@ static int serve_connection(struct rcv *r, int fd, ckpt_err *err)
 		return CONT;
 	}
 	if (chan_recv(r->ch, &msg, &e) < 0) {
-		mig_event(r->m, r->mg, CKPT_MIG_EV_REFUSED, "refused %s: %s", chan_peer(r->ch), e.msg);
+		mig_event(r->m, r->mg, CKPT_MIG_EV_REFUSED, "refused %s: %s", chan_peer(r->ch),
+			  e.msg);
 		return CONT;
 	}
 	if (msg.type == CHAN_MSG_RESOLVE) {
@@ -938,7 +996,8 @@ static int serve_connection(struct rcv *r, int fd, ckpt_err *err)
 		return CONT;
 	}
 	if (msg.type != CHAN_MSG_HELLO || msg.u.hello.role != CHAN_ROLE_SOURCE)
-		return refuse(r, r->ch, "expected a migration source's HELLO, got %s", chan_type_name(msg.type));
+		return refuse(r, r->ch, "expected a migration source's HELLO, got %s",
+			      chan_type_name(msg.type));
 	h = msg.u.hello;
 	memcpy(r->session, h.session, sizeof(r->session));
 	mig_session_hex(r->session, r->hex);
@@ -957,11 +1016,21 @@ static int serve_connection(struct rcv *r, int fd, ckpt_err *err)
 	return run_session(r, err);
 }
 
-int ckpt_migrate_receive(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_opts *m, int listen_fd,
-			 ckpt_migration *mg, ckpt_err *err)
+int ckpt_migrate_receive(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_opts *m,
+			 int listen_fd, ckpt_migration *mg, ckpt_err *err)
 {
-	struct rcv r = { .c = c, .o = o, .m = m, .mg = mg, .listen_fd = listen_fd, .base = DIR_REF_INIT,
-			 .ctl_fd = -1, .sess_fd = -1, .img_fd = -1, .work_fd = -1, .pages_fd = -1, .lock_fd = -1,
+	struct rcv r = { .c = c,
+			 .o = o,
+			 .m = m,
+			 .mg = mg,
+			 .listen_fd = listen_fd,
+			 .base = DIR_REF_INIT,
+			 .ctl_fd = -1,
+			 .sess_fd = -1,
+			 .img_fd = -1,
+			 .work_fd = -1,
+			 .pages_fd = -1,
+			 .lock_fd = -1,
 			 .daemon = PROC_INIT };
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
@@ -977,22 +1046,26 @@ int ckpt_migrate_receive(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_
 	if (rc < 0)
 		goto out;
 	if (!o->images.path) {
-		rc = err_set(err, CKPT_EINVAL,
-			     "receive: no images directory set by path (ckpt_opts_set_images_dir): each migration gets "
-			     "a private directory in it");
+		rc = err_set(
+			err, CKPT_EINVAL,
+			"receive: no images directory set by path (ckpt_opts_set_images_dir): each migration gets "
+			"a private directory in it");
 		goto out;
 	}
 	if (getsockopt(listen_fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_STREAM ||
 	    getsockname(listen_fd, (struct sockaddr *)&ss, &sl) < 0 ||
 	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
-		rc = err_set(err, CKPT_EINVAL, "receive: fd %d is not a listening TCP socket", listen_fd);
+		rc = err_set(err, CKPT_EINVAL, "receive: fd %d is not a listening TCP socket",
+			     listen_fd);
 		goto out;
 	}
 	if (ss.ss_family == AF_INET) {
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, r.listen_host, sizeof(r.listen_host));
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, r.listen_host,
+			  sizeof(r.listen_host));
 		r.listen_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	} else {
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, r.listen_host, sizeof(r.listen_host));
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, r.listen_host,
+			  sizeof(r.listen_host));
 		r.listen_port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
 	r.page_port = m->page_port ? (uint16_t)m->page_port : (uint16_t)(r.listen_port + 1);
@@ -1002,7 +1075,8 @@ int ckpt_migrate_receive(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_
 	if (rc < 0)
 		goto out;
 	clean_stale(&r);
-	r.accept_deadline = m->accept_timeout_ms ? r.t_start + (uint64_t)m->accept_timeout_ms * 1000 : 0;
+	r.accept_deadline =
+		m->accept_timeout_ms ? r.t_start + (uint64_t)m->accept_timeout_ms * 1000 : 0;
 	for (;;) {
 		int fd = -1;
 

@@ -44,14 +44,17 @@ struct src {
 	/* what happened */
 	ckpt_err fail; /* why the source refused or failed (copied to the caller's err) */
 	bool have_fail;
-	bool post_dump_seen, acked, refused, restore_sent, running, dest_failed, pages_done, chan_broken;
-	bool decided;	/* the decide callback or a resolve chose */
+	bool post_dump_seen, acked, refused, restore_sent, running, dest_failed, pages_done,
+		chan_broken;
+	bool decided; /* the decide callback or a resolve chose */
 	bool dest_killed_copy;
 	uint64_t lazy_bytes; /* what the receiver says arrived lazily */
-	uint64_t t_start, t_hs, t_predump, t_postdump, t_ready, t_restore_sent, t_running, t_pages_done, t_end;
+	uint64_t t_start, t_hs, t_predump, t_postdump, t_ready, t_restore_sent, t_running,
+		t_pages_done, t_end;
 };
 
-static int src_fail(struct src *s, const char *stage, int code, const char *fmt, ...) _printf_(4, 5);
+static int src_fail(struct src *s, const char *stage, int code, const char *fmt, ...)
+	_printf_(4, 5);
 static int src_fail(struct src *s, const char *stage, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -103,34 +106,39 @@ static int check_pipe_size(ckpt_err *err)
 		max = strtoull(buf, NULL, 10);
 	free(buf);
 	if (r < 0)
-		return err_sys(err, CKPT_ESYS, -r, "--lazy: cannot read /proc/sys/fs/pipe-max-size");
+		return err_sys(err, CKPT_ESYS, -r,
+			       "--lazy: cannot read /proc/sys/fs/pipe-max-size");
 	if (max >= MIG_LAZY_PIPE_MIN)
 		return 0;
-	return err_set(err, CKPT_ENOTSUP,
-		       "--lazy: /proc/sys/fs/pipe-max-size is %llu; CRIU's lazy page server needs %d (or "
-		       "CAP_SYS_RESOURCE), else it fails after the tree is frozen: sysctl -w fs.pipe-max-size=%d",
-		       max, MIG_LAZY_PIPE_MIN, MIG_LAZY_PIPE_MIN);
+	return err_set(
+		err, CKPT_ENOTSUP,
+		"--lazy: /proc/sys/fs/pipe-max-size is %llu; CRIU's lazy page server needs %d (or "
+		"CAP_SYS_RESOURCE), else it fails after the tree is frozen: sysctl -w fs.pipe-max-size=%d",
+		max, MIG_LAZY_PIPE_MIN, MIG_LAZY_PIPE_MIN);
 }
 
 static int staging_make(struct src *s, ckpt_err *err)
 {
 	const char *parent = s->m->staging_dir ? s->m->staging_dir : "/tmp";
 
-	if (snprintf(s->staging, sizeof(s->staging), "%s/ckpt-migrate-XXXXXX", parent) >= (int)sizeof(s->staging))
+	if (snprintf(s->staging, sizeof(s->staging), "%s/ckpt-migrate-XXXXXX", parent) >=
+	    (int)sizeof(s->staging))
 		return err_set(err, CKPT_EINVAL, "staging dir '%s': path too long", parent);
 	if (!mkdtemp(s->staging)) {
 		int e = errno;
 
 		s->staging[0] = '\0';
-		return err_sys(err, CKPT_EIMAGES, e, "cannot make a staging directory in '%s'", parent);
+		return err_sys(err, CKPT_EIMAGES, e, "cannot make a staging directory in '%s'",
+			       parent);
 	}
 	s->staging_fd = open(s->staging, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (s->staging_fd < 0)
 		return err_sys(err, CKPT_EIMAGES, errno, "staging directory '%s'", s->staging);
-	if (mkdirat(s->staging_fd, "images", 0700) < 0 || mkdirat(s->staging_fd, "work", 0700) < 0 ||
-	    mkdirat(s->staging_fd, "cpu", 0700) < 0)
+	if (mkdirat(s->staging_fd, "images", 0700) < 0 ||
+	    mkdirat(s->staging_fd, "work", 0700) < 0 || mkdirat(s->staging_fd, "cpu", 0700) < 0)
 		return err_sys(err, CKPT_EIMAGES, errno, "staging directory '%s'", s->staging);
-	s->img_fd = openat(s->staging_fd, "images", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	s->img_fd =
+		openat(s->staging_fd, "images", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	s->work_fd = openat(s->staging_fd, "work", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	s->cpu_fd = openat(s->staging_fd, "cpu", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (s->img_fd < 0 || s->work_fd < 0 || s->cpu_fd < 0)
@@ -195,7 +203,8 @@ static int cpuinfo_blob(struct src *s, uint8_t **ret, uint32_t *ret_len, ckpt_er
 		return r;
 	fd = openat(s->cpu_fd, "cpuinfo.img", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > CHAN_CPUINFO_MAX) {
-		r = err_set(err, CKPT_EBADIMG, "cpuinfo dump: cpuinfo.img is missing or larger than %d bytes",
+		r = err_set(err, CKPT_EBADIMG,
+			    "cpuinfo dump: cpuinfo.img is missing or larger than %d bytes",
 			    CHAN_CPUINFO_MAX);
 		goto out;
 	}
@@ -253,14 +262,16 @@ static int handshake(struct src *s, ckpt_err *err)
 	if (r < 0)
 		goto out;
 	mig_note_peer(s->mg, s->ch, &msg.u.hello);
-	if (msg.u.hello.role != CHAN_ROLE_RECEIVER || memcmp(msg.u.hello.session, s->session, CHAN_SESSION_SIZE)) {
-		r = err_set(err, CKPT_EPROTO, "migration peer %s did not answer as the receiver of this session",
+	if (msg.u.hello.role != CHAN_ROLE_RECEIVER ||
+	    memcmp(msg.u.hello.session, s->session, CHAN_SESSION_SIZE)) {
+		r = err_set(err, CKPT_EPROTO,
+			    "migration peer %s did not answer as the receiver of this session",
 			    chan_peer(s->ch));
 		goto out;
 	}
 	if (msg.u.hello.check_code < 0) {
-		r = err_set(err, msg.u.hello.check_code, "the receiver %s refused: %s", chan_peer(s->ch),
-			    msg.u.hello.check_msg);
+		r = err_set(err, msg.u.hello.check_code, "the receiver %s refused: %s",
+			    chan_peer(s->ch), msg.u.hello.check_msg);
 		goto out;
 	}
 out:
@@ -290,8 +301,10 @@ static int pages_connection(struct src *s, ckpt_err *err)
 	r = chan_send_hello(pc, &h, err);
 	if (r == 0)
 		r = chan_expect(pc, CHAN_MSG_HELLO, &msg, err);
-	if (r == 0 && (msg.u.hello.role != CHAN_ROLE_RECEIVER || memcmp(msg.u.hello.session, s->session, 16)))
-		r = err_set(err, CKPT_EPROTO, "the receiver's page connection answered for another session");
+	if (r == 0 &&
+	    (msg.u.hello.role != CHAN_ROLE_RECEIVER || memcmp(msg.u.hello.session, s->session, 16)))
+		r = err_set(err, CKPT_EPROTO,
+			    "the receiver's page connection answered for another session");
 	/* from here the socket is CRIU's: nothing more is read or written on it by us */
 	chan_free(pc);
 	return r;
@@ -310,7 +323,8 @@ static int send_images(struct src *s, ckpt_err *err)
 	if (!d) {
 		if (fd >= 0)
 			close(fd);
-		return err_sys(err, CKPT_EIMAGES, errno, "cannot list the staged images in '%s/images'", s->staging);
+		return err_sys(err, CKPT_EIMAGES, errno,
+			       "cannot list the staged images in '%s/images'", s->staging);
 	}
 	rewinddir(d);
 	while (r == 0 && (e = readdir(d))) {
@@ -344,7 +358,8 @@ static int recv_result(struct src *s, unsigned timeout_ms, struct chan_result *r
 		return 0;
 	}
 	if (msg.type == CHAN_MSG_ERROR) {
-		*res = (struct chan_result){ .status = CHAN_RESULT_FAILED, .code = msg.u.error.code };
+		*res = (struct chan_result){ .status = CHAN_RESULT_FAILED,
+					     .code = msg.u.error.code };
 		snprintf(res->stage, sizeof(res->stage), "%s", msg.u.error.stage);
 		snprintf(res->msg, sizeof(res->msg), "%s", msg.u.error.msg);
 		return 1;
@@ -359,7 +374,8 @@ static void note_running(struct src *s, const struct chan_result *res)
 	s->t_running = now_us();
 	s->mg->pid = res->pid;
 	mig_stage(s->mg, s->lazy ? "pages" : "decision");
-	mig_event(s->m, s->mg, CKPT_MIG_EV_RUNNING, "restore: pid %d runs on %s", (int)res->pid, s->mg->peer);
+	mig_event(s->m, s->mg, CKPT_MIG_EV_RUNNING, "restore: pid %d runs on %s", (int)res->pid,
+		  s->mg->peer);
 }
 
 static void note_dest_failure(struct src *s, const struct chan_result *res)
@@ -368,7 +384,8 @@ static void note_dest_failure(struct src *s, const struct chan_result *res)
 	if (s->running)
 		s->dest_killed_copy = true; /* the receiver killed the copy it could not complete */
 	src_fail(s, res->stage[0] ? res->stage : "restore", res->code < 0 ? res->code : CKPT_ECRIU,
-		 "the receiver %s failed at %s: %s", s->mg->peer, res->stage[0] ? res->stage : "restore", res->msg);
+		 "the receiver %s failed at %s: %s", s->mg->peer,
+		 res->stage[0] ? res->stage : "restore", res->msg);
 }
 
 /* Ask the receiver over a new connection how the session ended: 1 running, 2 failed, 0 unknown or unreachable. */
@@ -384,7 +401,8 @@ static int resolve_once(struct src *s)
 		goto out;
 	if (chan_open(fd, CHAN_CONNECTING, &auth, s->m->timeout_ms, &rc, &e) < 0)
 		goto out;
-	if (chan_send_resolve(rc, s->session, &e) < 0 || chan_expect(rc, CHAN_MSG_RESULT, &msg, &e) < 0)
+	if (chan_send_resolve(rc, s->session, &e) < 0 ||
+	    chan_expect(rc, CHAN_MSG_RESULT, &msg, &e) < 0)
 		goto out;
 	if (msg.u.result.status == CHAN_RESULT_RUNNING) {
 		s->mg->pid = msg.u.result.pid;
@@ -412,10 +430,11 @@ static int hold_and_resolve(struct src *s)
 	s->chan_broken = true;
 	s->mg->held_by = s->conn->criu.pid;
 	mig_stage(s->mg, "decision");
-	mig_event(s->m, s->mg, CKPT_MIG_EV_HELD,
-		  "outcome unknown: the receiver's answer to the restore was lost; the source tree is frozen, held by "
-		  "criu pid %d; the receiver %s may be running it; asking it again",
-		  (int)s->conn->criu.pid, s->mg->peer);
+	mig_event(
+		s->m, s->mg, CKPT_MIG_EV_HELD,
+		"outcome unknown: the receiver's answer to the restore was lost; the source tree is frozen, held by "
+		"criu pid %d; the receiver %s may be running it; asking it again",
+		(int)s->conn->criu.pid, s->mg->peer);
 	for (;;) {
 		int ans = resolve_once(s), d;
 
@@ -424,8 +443,8 @@ static int hold_and_resolve(struct src *s)
 			s->t_running = now_us();
 			s->decided = true;
 			s->mg->held_by = 0;
-			mig_event(s->m, s->mg, CKPT_MIG_EV_RUNNING, "restore: the receiver says pid %d runs there",
-				  (int)s->mg->pid);
+			mig_event(s->m, s->mg, CKPT_MIG_EV_RUNNING,
+				  "restore: the receiver says pid %d runs there", (int)s->mg->pid);
 			return 0;
 		}
 		if (ans == 2) {
@@ -444,10 +463,11 @@ static int hold_and_resolve(struct src *s)
 			if (d == CKPT_MIG_RESUME_SOURCE) {
 				s->decided = true;
 				s->mg->held_by = 0;
-				src_fail(s, "decision", CKPT_ECALLBACK,
-					 "the source was resumed by the caller's decision while the outcome at the "
-					 "receiver %s was unknown: check that the receiver does not run it too",
-					 s->mg->peer);
+				src_fail(
+					s, "decision", CKPT_ECALLBACK,
+					"the source was resumed by the caller's decision while the outcome at the "
+					"receiver %s was unknown: check that the receiver does not run it too",
+					s->mg->peer);
 				return -1;
 			}
 		}
@@ -474,14 +494,16 @@ static int on_post_dump(struct src *s)
 
 	s->t_postdump = now_us();
 	s->post_dump_seen = true;
-	s->conn->deadline_us = 0; /* held: the decision is ours, and waits on the network, not on a clock */
+	s->conn->deadline_us =
+		0; /* held: the decision is ours, and waits on the network, not on a clock */
 	took = s->t_postdump - (s->t_predump ? s->t_predump : s->t_hs);
 	sent = pages_sent_so_far(s);
 	mig_stage(s->mg, "transfer");
 	if (sent) {
 		mig_set(s->mg, FIG_PAGE_BYTES, sent);
-		mig_event(s->m, s->mg, CKPT_MIG_EV_DUMPED, "pages: %.1f MiB to %s in %.3f s (%.1f MB/s)",
-			  (double)sent / 1048576.0, s->mg->peer, (double)took / 1e6,
+		mig_event(s->m, s->mg, CKPT_MIG_EV_DUMPED,
+			  "pages: %.1f MiB to %s in %.3f s (%.1f MB/s)", (double)sent / 1048576.0,
+			  s->mg->peer, (double)took / 1e6,
 			  took ? (double)sent / (double)took : 0.0);
 	} else {
 		mig_event(s->m, s->mg, CKPT_MIG_EV_DUMPED, "dumped in %.3f s%s", (double)took / 1e6,
@@ -494,8 +516,10 @@ static int on_post_dump(struct src *s)
 		if (res.status == CHAN_RESULT_FAILED)
 			note_dest_failure(s, &res);
 		else
-			r = err_set(&e, CKPT_EPROTO, "the receiver answered the images with status %u (expected ready)",
-				    res.status);
+			r = err_set(
+				&e, CKPT_EPROTO,
+				"the receiver answered the images with status %u (expected ready)",
+				res.status);
 		r = r < 0 ? r : -1;
 	}
 	if (r < 0) {
@@ -510,9 +534,9 @@ static int on_post_dump(struct src *s)
 	s->t_ready = now_us();
 	mig_set(s->mg, FIG_IMAGE_BYTES, chan_file_bytes_out(s->ch));
 	mig_set(s->mg, FIG_IMAGE_FILES, chan_files_out(s->ch));
-	mig_event(s->m, s->mg, CKPT_MIG_EV_IMAGES, "images: %u files, %.1f KiB in %.3f s%s%s", chan_files_out(s->ch),
-		  (double)chan_file_bytes_out(s->ch) / 1024.0, (double)(s->t_ready - s->t_postdump) / 1e6,
-		  res.msg[0] ? "; " : "", res.msg);
+	mig_event(s->m, s->mg, CKPT_MIG_EV_IMAGES, "images: %u files, %.1f KiB in %.3f s%s%s",
+		  chan_files_out(s->ch), (double)chan_file_bytes_out(s->ch) / 1024.0,
+		  (double)(s->t_ready - s->t_postdump) / 1e6, res.msg[0] ? "; " : "", res.msg);
 	if (s->lazy) {
 		/* the point of no return: CRIU keeps the network locked and serves the pages from here on */
 		s->acked = true;
@@ -539,8 +563,8 @@ static int on_post_dump(struct src *s)
 		if (res.status == CHAN_RESULT_FAILED)
 			note_dest_failure(s, &res);
 		else
-			src_fail(s, "restore", CKPT_EPROTO, "the receiver answered the restore with status %u",
-				 res.status);
+			src_fail(s, "restore", CKPT_EPROTO,
+				 "the receiver answered the restore with status %u", res.status);
 		s->refused = true;
 		return -1;
 	}
@@ -568,7 +592,8 @@ static void on_channel(void *userdata)
 			return;
 		}
 		if (msg.type == CHAN_MSG_ERROR) {
-			struct chan_result res = { .status = CHAN_RESULT_FAILED, .code = msg.u.error.code };
+			struct chan_result res = { .status = CHAN_RESULT_FAILED,
+						   .code = msg.u.error.code };
 
 			snprintf(res.stage, sizeof(res.stage), "%s", msg.u.error.stage);
 			snprintf(res.msg, sizeof(res.msg), "%s", msg.u.error.msg);
@@ -592,14 +617,16 @@ static void on_channel(void *userdata)
 			if (end && end != msg.u.result.msg && !strcmp(end, " bytes"))
 				s->lazy_bytes = bytes;
 			if (s->lazy_bytes && s->t_pages_done > s->t_restore_sent)
-				mig_event(s->m, s->mg, CKPT_MIG_EV_PAGES_DONE,
-					  "pages: every page is at %s: %.1f MiB in %.3f s (%.1f MB/s)", s->mg->peer,
-					  (double)s->lazy_bytes / 1048576.0,
-					  (double)(s->t_pages_done - s->t_restore_sent) / 1e6,
-					  (double)s->lazy_bytes / (double)(s->t_pages_done - s->t_restore_sent));
+				mig_event(
+					s->m, s->mg, CKPT_MIG_EV_PAGES_DONE,
+					"pages: every page is at %s: %.1f MiB in %.3f s (%.1f MB/s)",
+					s->mg->peer, (double)s->lazy_bytes / 1048576.0,
+					(double)(s->t_pages_done - s->t_restore_sent) / 1e6,
+					(double)s->lazy_bytes /
+						(double)(s->t_pages_done - s->t_restore_sent));
 			else
-				mig_event(s->m, s->mg, CKPT_MIG_EV_PAGES_DONE, "pages: every page is at %s",
-					  s->mg->peer);
+				mig_event(s->m, s->mg, CKPT_MIG_EV_PAGES_DONE,
+					  "pages: every page is at %s", s->mg->peer);
 		} else if (msg.u.result.status == CHAN_RESULT_FAILED) {
 			note_dest_failure(s, &msg.u.result);
 		}
@@ -650,8 +677,10 @@ static int src_notify(void *userdata, ckpt_notify *ev)
 		int r = slot->fn(slot->userdata, ev);
 
 		if (r < 0) {
-			src_fail(s, s->post_dump_seen ? "decision" : "transfer", CKPT_ECALLBACK,
-				 "the '%s' notification callback failed (returned %d); criu resumes the tree", name, r);
+			src_fail(
+				s, s->post_dump_seen ? "decision" : "transfer", CKPT_ECALLBACK,
+				"the '%s' notification callback failed (returned %d); criu resumes the tree",
+				name, r);
 			if (!strcmp(name, "post-dump")) {
 				s->post_dump_seen = true;
 				s->refused = true;
@@ -744,8 +773,9 @@ static void read_dump_stats(struct src *s, uint64_t t_reply)
 		 * they fall between our pre-dump and post-dump.
 		 */
 		if (!s->lazy && ckpt_image_info_stat(info, CKPT_STAT_FROZEN_TIME, &frozen) == 0 &&
-		    ckpt_image_info_stat(info, CKPT_STAT_FREEZING_TIME, &freezing) == 0 && frozen + freezing < t_reply &&
-		    t_reply - frozen - freezing >= t_freeze && (!s->t_postdump || t_reply - frozen - freezing <= s->t_postdump))
+		    ckpt_image_info_stat(info, CKPT_STAT_FREEZING_TIME, &freezing) == 0 &&
+		    frozen + freezing < t_reply && t_reply - frozen - freezing >= t_freeze &&
+		    (!s->t_postdump || t_reply - frozen - freezing <= s->t_postdump))
 			t_freeze = t_reply - frozen - freezing;
 		ckpt_image_info_stat(info, CKPT_STAT_PAGES_WRITTEN, &written);
 		ckpt_image_info_stat(info, CKPT_STAT_PAGES_LAZY, &lazy);
@@ -763,8 +793,9 @@ static void read_dump_stats(struct src *s, uint64_t t_reply)
 	if (s->t_ready) {
 		mig_set(s->mg, FIG_TRANSFER, s->t_ready - t_freeze);
 		if (s->t_ready > s->t_postdump)
-			mig_set(s->mg, FIG_IMAGE_RATE, s->mg->fig[FIG_IMAGE_BYTES] * 1000000ull /
-							   (s->t_ready - s->t_postdump));
+			mig_set(s->mg, FIG_IMAGE_RATE,
+				s->mg->fig[FIG_IMAGE_BYTES] * 1000000ull /
+					(s->t_ready - s->t_postdump));
 	}
 	if (s->running && s->t_running > s->t_restore_sent && s->t_restore_sent) {
 		mig_set(s->mg, FIG_RESTORE, s->t_running - s->t_restore_sent);
@@ -772,11 +803,13 @@ static void read_dump_stats(struct src *s, uint64_t t_reply)
 	}
 	mig_set(s->mg, FIG_FROZEN, t_reply - t_freeze);
 	if (s->mg->have[FIG_PAGE_BYTES]) {
-		uint64_t span = s->lazy ? (s->t_pages_done ? s->t_pages_done : t_reply) - s->t_restore_sent
-					: s->t_postdump - t_freeze;
+		uint64_t span = s->lazy ? (s->t_pages_done ? s->t_pages_done : t_reply) -
+						  s->t_restore_sent :
+					  s->t_postdump - t_freeze;
 
 		if (span)
-			mig_set(s->mg, FIG_PAGE_RATE, s->mg->fig[FIG_PAGE_BYTES] * 1000000ull / span);
+			mig_set(s->mg, FIG_PAGE_RATE,
+				s->mg->fig[FIG_PAGE_BYTES] * 1000000ull / span);
 	}
 }
 
@@ -785,8 +818,8 @@ static void drain_channel(struct src *s, bool want_pages_done)
 {
 	uint64_t until = now_us() + (uint64_t)s->m->timeout_ms * 1000;
 
-	while (!s->chan_broken && !s->dest_failed && (!s->running || (want_pages_done && !s->pages_done)) &&
-	       now_us() < until) {
+	while (!s->chan_broken && !s->dest_failed &&
+	       (!s->running || (want_pages_done && !s->pages_done)) && now_us() < until) {
 		struct pollfd p = { .fd = chan_fd(s->ch), .events = POLLIN };
 
 		if (!chan_pending(s->ch) && poll(&p, 1, poll_ms_until(until)) <= 0)
@@ -796,11 +829,20 @@ static void drain_channel(struct src *s, bool want_pages_done)
 	}
 }
 
-int ckpt_migrate_source(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_opts *m, const char *to,
-			ckpt_migration *mg, ckpt_err *err)
+int ckpt_migrate_source(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_opts *m,
+			const char *to, ckpt_migration *mg, ckpt_err *err)
 {
-	struct src s = { .c = c, .o = o, .m = m, .mg = mg, .ctl_fd = -1, .pages_fd = -1, .target = PROC_INIT,
-			 .staging_fd = -1, .img_fd = -1, .work_fd = -1, .cpu_fd = -1 };
+	struct src s = { .c = c,
+			 .o = o,
+			 .m = m,
+			 .mg = mg,
+			 .ctl_fd = -1,
+			 .pages_fd = -1,
+			 .target = PROC_INIT,
+			 .staging_fd = -1,
+			 .img_fd = -1,
+			 .work_fd = -1,
+			 .cpu_fd = -1 };
 	ckpt_opts *dopts = NULL;
 	struct request rq;
 	struct request_env env;
@@ -827,41 +869,49 @@ int ckpt_migrate_source(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_o
 	if (r < 0)
 		goto early;
 	if (c->service_path) {
-		r = err_set(err, CKPT_ENOTSUP, "migrate: needs a criu spawned by libckpt (swrk), not a criu service");
+		r = err_set(err, CKPT_ENOTSUP,
+			    "migrate: needs a criu spawned by libckpt (swrk), not a criu service");
 		goto early;
 	}
 	if (!o->pb->has_pid) {
 		r = err_set(err, CKPT_EINVAL, "migrate: no target pid set (ckpt_opts_set_pid)");
 		goto early;
 	}
-	if ((o->pb->has_leave_running && o->pb->leave_running) || (o->pb->has_leave_stopped && o->pb->leave_stopped)) {
-		r = err_set(err, CKPT_EINVAL,
-			    "migrate: leave-running and leave-stopped are refused: the tree would run on both hosts");
+	if ((o->pb->has_leave_running && o->pb->leave_running) ||
+	    (o->pb->has_leave_stopped && o->pb->leave_stopped)) {
+		r = err_set(
+			err, CKPT_EINVAL,
+			"migrate: leave-running and leave-stopped are refused: the tree would run on both hosts");
 		goto early;
 	}
 	if (s.lazy && !s.tls) {
-		r = err_set(err, CKPT_EINVAL,
-			    "migrate --lazy needs mutual TLS (--tls-cacert, --tls-cert, --tls-key): CRIU's lazy page "
-			    "server listens on all addresses of the source and serves the frozen tree's memory to "
-			    "whoever connects first, so only a TLS peer may connect");
+		r = err_set(
+			err, CKPT_EINVAL,
+			"migrate --lazy needs mutual TLS (--tls-cacert, --tls-cert, --tls-key): CRIU's lazy page "
+			"server listens on all addresses of the source and serves the frozen tree's memory to "
+			"whoever connects first, so only a TLS peer may connect");
 		goto early;
 	}
 	r = ckpt_parse_address_port(to, s.host, sizeof(s.host), &s.port, err);
 	if (r < 0)
 		goto early;
 	if (!s.host[0] || s.port == 0) {
-		r = err_set(err, CKPT_EINVAL, "migrate: '%s': expected HOST:PORT of a `ckpt receive`", to);
+		r = err_set(err, CKPT_EINVAL,
+			    "migrate: '%s': expected HOST:PORT of a `ckpt receive`", to);
 		goto early;
 	}
 	s.page_port = m->page_port ? (uint16_t)m->page_port : (uint16_t)(s.port + 1);
 	if (!m->page_port && s.port == 65535) {
-		r = err_set(err, CKPT_EINVAL, "migrate: port 65535 leaves no PORT+1 for the pages: set the page port");
+		r = err_set(
+			err, CKPT_EINVAL,
+			"migrate: port 65535 leaves no PORT+1 for the pages: set the page port");
 		goto early;
 	}
 	if (s.lazy && (r = check_pipe_size(err)) < 0)
 		goto early;
 	if (proc_open(&s.target, o->pb->pid) == -ESRCH) {
-		r = err_set(err, CKPT_ENOTARGET, "migrate: pid %d: no such process", (int)o->pb->pid);
+		r = err_set(err, CKPT_ENOTARGET, "migrate: pid %d: no such process",
+			    (int)o->pb->pid);
 		goto early;
 	}
 	r = staging_make(&s, err);
@@ -880,8 +930,9 @@ int ckpt_migrate_source(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_o
 	}
 	s.t_hs = now_us();
 	mig_set(mg, FIG_HANDSHAKE, s.t_hs - s.t_start);
-	mig_event(m, mg, CKPT_MIG_EV_CONNECTED, "handshake: receiver %s (%s), %s mode, criu check and cpu ok",
-		  mg->peer, mg->peer_versions, s.lazy ? "lazy" : "copy");
+	mig_event(m, mg, CKPT_MIG_EV_CONNECTED,
+		  "handshake: receiver %s (%s), %s mode, criu check and cpu ok", mg->peer,
+		  mg->peer_versions, s.lazy ? "lazy" : "copy");
 	chan_set_timeout(s.ch, m->timeout_ms);
 
 	/* ---- the dump, held at post-dump ---- */
@@ -889,7 +940,9 @@ int ckpt_migrate_source(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_o
 	r = dump_opts(&s, &dopts, err);
 	if (r < 0)
 		goto early;
-	env = (struct request_env){ .swrk = true, .notify = true, .images_fd = s.img_fd, .work_fd = s.work_fd };
+	env = (struct request_env){
+		.swrk = true, .notify = true, .images_fd = s.img_fd, .work_fd = s.work_fd
+	};
 	r = request_build(&rq, CRIU_REQ_TYPE__DUMP, dopts, &env, err);
 	if (r < 0)
 		goto early;
@@ -924,7 +977,8 @@ int ckpt_migrate_source(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_o
 	if (r == 0 && s.acked) {
 		/* CRIU killed the tree (copy) or served every page and then killed it (lazy) */
 		mig_set(mg, FIG_RELEASED, s.t_end - s.t_start);
-		mig_event(m, mg, CKPT_MIG_EV_SOURCE_RELEASED, "the source tree is gone: the source can go");
+		mig_event(m, mg, CKPT_MIG_EV_SOURCE_RELEASED,
+			  "the source tree is gone: the source can go");
 		if (s.lazy)
 			drain_channel(&s, true);
 		read_dump_stats(&s, s.t_end);
@@ -949,9 +1003,10 @@ int ckpt_migrate_source(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_o
 			ckpt_err ae = CKPT_ERR_INIT;
 
 			if (!s.have_fail)
-				src_fail(&s, "restore", CKPT_ECRIU,
-					 "the lazy page transfer to %s failed before the restored tree ran there",
-					 mg->peer);
+				src_fail(
+					&s, "restore", CKPT_ECRIU,
+					"the lazy page transfer to %s failed before the restored tree ran there",
+					mg->peer);
 			err_copy(err, &s.fail);
 			err_append(err, "(the source tree was resumed)");
 			keep_logs = false;
@@ -961,13 +1016,14 @@ int ckpt_migrate_source(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_o
 			mg->outcome = CKPT_MIG_FAILED;
 			r = err->code ? err->code : CKPT_ECRIU;
 		} else {
-			r = err_set(err, CKPT_ECRIU,
-				    "the lazy page transfer to %s failed after the restored tree ran there (pid %d): "
-				    "its memory was not all copied, so that copy is incomplete; %s",
-				    mg->peer, (int)mg->pid,
-				    alive ? "CRIU resumed the source tree with its network still locked (left so: "
-					    "decide which copy to keep)"
-					  : "the source tree is gone");
+			r = err_set(
+				err, CKPT_ECRIU,
+				"the lazy page transfer to %s failed after the restored tree ran there (pid %d): "
+				"its memory was not all copied, so that copy is incomplete; %s",
+				mg->peer, (int)mg->pid,
+				alive ? "CRIU resumed the source tree with its network still locked (left so: "
+					"decide which copy to keep)" :
+					"the source tree is gone");
 			err_at(err, "pages", r);
 			if (err)
 				err->flags |= CKPT_ERR_F_OUTCOME_UNKNOWN;
@@ -982,7 +1038,8 @@ int ckpt_migrate_source(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_o
 		if (!s.have_fail)
 			src_fail_err(&s, "transfer", &e);
 		if (s.restore_sent || s.dest_failed)
-			keep_logs = false; /* the dump went well: the log that matters is the receiver's */
+			keep_logs =
+				false; /* the dump went well: the log that matters is the receiver's */
 		err_copy(err, &s.fail);
 		err_append(err, "(the source tree was resumed by criu)");
 		if (!s.chan_broken && s.restore_sent && s.dest_failed)
@@ -1009,13 +1066,15 @@ int ckpt_migrate_source(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_o
 			chan_send_error(s.ch, r, "transfer", "the source's criu failed");
 			mg->outcome = CKPT_MIG_FAILED;
 		} else if (!alive && s.acked) {
-			mg->outcome = CKPT_MIG_DONE; /* acked, and the tree is gone: it runs on the receiver */
+			mg->outcome =
+				CKPT_MIG_DONE; /* acked, and the tree is gone: it runs on the receiver */
 			mig_stage(mg, "done");
 			keep_logs = false;
 			r = 0;
 		} else {
 			err_append(err, "; outcome unknown: the tree %s here and the receiver %s",
-				   alive ? "still exists" : "is gone", s.running ? "runs it" : "may not run it");
+				   alive ? "still exists" : "is gone",
+				   s.running ? "runs it" : "may not run it");
 			if (err)
 				err->flags |= CKPT_ERR_F_OUTCOME_UNKNOWN;
 			mg->outcome = CKPT_MIG_UNKNOWN;
@@ -1038,10 +1097,12 @@ out:
 	}
 	mig_set(mg, FIG_TOTAL, now_us() - s.t_start);
 	if (r < 0 && mg->stage[0] && strcmp(mg->stage, "done"))
-		err_prefix(err, "%s", mg->stage); /* the stage first: handshake, transfer, restore, pages, decision */
+		err_prefix(
+			err, "%s",
+			mg->stage); /* the stage first: handshake, transfer, restore, pages, decision */
 	if (r < 0 && keep_logs && err && s.staging[0])
-		snprintf(err->log_path, sizeof(err->log_path), "%s/work/%s", s.staging, rq.log_name[0] ? rq.log_name :
-			 "dump.log");
+		snprintf(err->log_path, sizeof(err->log_path), "%s/work/%s", s.staging,
+			 rq.log_name[0] ? rq.log_name : "dump.log");
 	staging_end(&s, r < 0 && keep_logs);
 	mig_event(m, mg, CKPT_MIG_EV_DONE, "%s", r == 0 ? "done" : err ? err->msg : "failed");
 	exchange_done(&call.x);

@@ -55,8 +55,9 @@ static int file_arg(const char *what, const char *path, char **ret, ckpt_err *er
 		return err_set(err, CKPT_EINVAL, "%s: the path holds control characters", what);
 	r = path_absolute(path, &abs);
 	if (r < 0)
-		return r == -ENOMEM ? err_set(err, CKPT_ENOMEM, "%s: out of memory", what)
-				    : err_sys(err, CKPT_ESYS, -r, "%s: cannot make '%s' absolute", what, path);
+		return r == -ENOMEM ? err_set(err, CKPT_ENOMEM, "%s: out of memory", what) :
+				      err_sys(err, CKPT_ESYS, -r, "%s: cannot make '%s' absolute",
+					      what, path);
 	if (stat(abs, &st) < 0) {
 		r = err_sys(err, CKPT_EINVAL, errno, "%s '%s'", what, path);
 		free(abs);
@@ -64,7 +65,8 @@ static int file_arg(const char *what, const char *path, char **ret, ckpt_err *er
 	}
 	if (!S_ISREG(st.st_mode) || access(abs, R_OK) < 0) {
 		free(abs);
-		return err_set(err, CKPT_EINVAL, "%s '%s' is not a readable regular file", what, path);
+		return err_set(err, CKPT_EINVAL, "%s '%s' is not a readable regular file", what,
+			       path);
 	}
 	*ret = abs;
 	return 0;
@@ -86,24 +88,27 @@ int ckpt_migrate_opts_set_token_file(ckpt_migrate_opts *m, const char *path, ckp
 	if (r < 0)
 		return r;
 	if (stat(abs, &st) == 0 && (st.st_mode & 077)) {
-		r = err_set(err, CKPT_EPERM,
-			    "token file '%s' has mode %04o: readable by others (expected owner-only, chmod 600)", path,
-			    (unsigned)(st.st_mode & 07777));
+		r = err_set(
+			err, CKPT_EPERM,
+			"token file '%s' has mode %04o: readable by others (expected owner-only, chmod 600)",
+			path, (unsigned)(st.st_mode & 07777));
 		free(abs);
 		return r;
 	}
 	if (st.st_size < CHAN_TOKEN_MIN || st.st_size > CHAN_TOKEN_MAX + 1) {
 		free(abs);
-		return err_set(err, CKPT_EINVAL, "token file '%s' holds %lld bytes (expected %d to %d bytes of secret)",
-			       path, (long long)st.st_size, CHAN_TOKEN_MIN, CHAN_TOKEN_MAX);
+		return err_set(
+			err, CKPT_EINVAL,
+			"token file '%s' holds %lld bytes (expected %d to %d bytes of secret)",
+			path, (long long)st.st_size, CHAN_TOKEN_MIN, CHAN_TOKEN_MAX);
 	}
 	free(m->token_file);
 	m->token_file = abs;
 	return 0;
 }
 
-int ckpt_migrate_opts_set_tls(ckpt_migrate_opts *m, const char *cacert, const char *cert, const char *key,
-			      ckpt_err *err)
+int ckpt_migrate_opts_set_tls(ckpt_migrate_opts *m, const char *cacert, const char *cert,
+			      const char *key, ckpt_err *err)
 {
 	char *a = NULL, *b = NULL, *c = NULL;
 	int r;
@@ -117,10 +122,13 @@ int ckpt_migrate_opts_set_tls(ckpt_migrate_opts *m, const char *cacert, const ch
 		return 0;
 	}
 	if (!cacert || !cert || !key)
-		return err_set(err, CKPT_EINVAL,
-			       "mutual TLS needs all three files: the CA certificate, this side's certificate and its "
-			       "key (%s is missing)",
-			       !cacert ? "the CA certificate" : !cert ? "the certificate" : "the key");
+		return err_set(
+			err, CKPT_EINVAL,
+			"mutual TLS needs all three files: the CA certificate, this side's certificate and its "
+			"key (%s is missing)",
+			!cacert ? "the CA certificate" :
+			!cert	? "the certificate" :
+				  "the key");
 	r = file_arg("TLS CA certificate", cacert, &a, err);
 	if (r == 0)
 		r = file_arg("TLS certificate", cert, &b, err);
@@ -148,7 +156,8 @@ int ckpt_migrate_opts_set_int(ckpt_migrate_opts *m, ckpt_migrate_opt key, int64_
 	case CKPT_MIG_LAZY:
 	case CKPT_MIG_TLS_NO_CN_VERIFY:
 		if (v != 0 && v != 1)
-			return err_set(err, CKPT_EINVAL, "migrate option %d: %lld (expected 0 or 1)", (int)key,
+			return err_set(err, CKPT_EINVAL,
+				       "migrate option %d: %lld (expected 0 or 1)", (int)key,
 				       (long long)v);
 		if (key == CKPT_MIG_LAZY)
 			m->lazy = v;
@@ -157,7 +166,8 @@ int ckpt_migrate_opts_set_int(ckpt_migrate_opts *m, ckpt_migrate_opt key, int64_
 		return 0;
 	case CKPT_MIG_PAGE_PORT:
 		if (v < 1 || v > 65535)
-			return err_set(err, CKPT_EINVAL, "page port %lld is out of range (expected 1 to 65535)",
+			return err_set(err, CKPT_EINVAL,
+				       "page port %lld is out of range (expected 1 to 65535)",
 				       (long long)v);
 		m->page_port = (int)v;
 		return 0;
@@ -165,8 +175,10 @@ int ckpt_migrate_opts_set_int(ckpt_migrate_opts *m, ckpt_migrate_opt key, int64_
 	case CKPT_MIG_RESOLVE_TIMEOUT_MS:
 	case CKPT_MIG_ACCEPT_TIMEOUT_MS:
 		if (v < (key == CKPT_MIG_ACCEPT_TIMEOUT_MS ? 0 : 1) || v > 24LL * 3600 * 1000)
-			return err_set(err, CKPT_EINVAL, "migrate timeout of %lld ms (expected %s to 86400000)",
-				       (long long)v, key == CKPT_MIG_ACCEPT_TIMEOUT_MS ? "0 (none)" : "1");
+			return err_set(err, CKPT_EINVAL,
+				       "migrate timeout of %lld ms (expected %s to 86400000)",
+				       (long long)v,
+				       key == CKPT_MIG_ACCEPT_TIMEOUT_MS ? "0 (none)" : "1");
 		if (key == CKPT_MIG_TIMEOUT_MS)
 			m->timeout_ms = (unsigned)v;
 		else if (key == CKPT_MIG_RESOLVE_TIMEOUT_MS)
@@ -176,22 +188,25 @@ int ckpt_migrate_opts_set_int(ckpt_migrate_opts *m, ckpt_migrate_opt key, int64_
 		return 0;
 	case CKPT_MIG_MAX_FILES:
 		if (v < 1 || v > UINT32_MAX)
-			return err_set(err, CKPT_EINVAL, "image file cap %lld (expected 1 to %u)", (long long)v,
-				       UINT32_MAX);
+			return err_set(err, CKPT_EINVAL, "image file cap %lld (expected 1 to %u)",
+				       (long long)v, UINT32_MAX);
 		m->max_files = (uint32_t)v;
 		return 0;
 	case CKPT_MIG_MAX_IMAGE_BYTES:
 		if (v < 1)
-			return err_set(err, CKPT_EINVAL, "image byte cap %lld (expected a positive number)",
+			return err_set(err, CKPT_EINVAL,
+				       "image byte cap %lld (expected a positive number)",
 				       (long long)v);
 		m->max_bytes = (uint64_t)v;
 		return 0;
 	default:
-		return err_set(err, CKPT_EINVAL, "migrate option %d is not an int option of this libckpt", (int)key);
+		return err_set(err, CKPT_EINVAL,
+			       "migrate option %d is not an int option of this libckpt", (int)key);
 	}
 }
 
-int ckpt_migrate_opts_set_str(ckpt_migrate_opts *m, ckpt_migrate_opt key, const char *v, ckpt_err *err)
+int ckpt_migrate_opts_set_str(ckpt_migrate_opts *m, ckpt_migrate_opt key, const char *v,
+			      ckpt_err *err)
 {
 	char *copy = NULL;
 	int r;
@@ -209,14 +224,16 @@ int ckpt_migrate_opts_set_str(ckpt_migrate_opts *m, ckpt_migrate_opt key, const 
 
 		if (v) {
 			if (!*v || has_control_chars(v))
-				return err_set(err, CKPT_EINVAL, "staging dir '%s': not a usable path", v);
+				return err_set(err, CKPT_EINVAL,
+					       "staging dir '%s': not a usable path", v);
 			r = path_absolute(v, &copy);
 			if (r < 0)
 				return err_sys(err, r == -ENOMEM ? CKPT_ENOMEM : CKPT_ESYS, -r,
 					       "staging dir '%s': cannot make it absolute", v);
 			if (stat(copy, &st) < 0 || !S_ISDIR(st.st_mode)) {
 				free(copy);
-				return err_set(err, CKPT_EINVAL, "staging dir '%s' is not a directory", v);
+				return err_set(err, CKPT_EINVAL,
+					       "staging dir '%s' is not a directory", v);
 			}
 		}
 		free(m->staging_dir);
@@ -224,12 +241,14 @@ int ckpt_migrate_opts_set_str(ckpt_migrate_opts *m, ckpt_migrate_opt key, const 
 		return 0;
 	}
 	default:
-		return err_set(err, CKPT_EINVAL, "migrate option %d is not a string option of this libckpt", (int)key);
+		return err_set(err, CKPT_EINVAL,
+			       "migrate option %d is not a string option of this libckpt",
+			       (int)key);
 	}
 }
 
-int ckpt_migrate_opts_set_progress(ckpt_migrate_opts *m, ckpt_migrate_progress_fn fn, void *userdata,
-				   ckpt_err *err)
+int ckpt_migrate_opts_set_progress(ckpt_migrate_opts *m, ckpt_migrate_progress_fn fn,
+				   void *userdata, ckpt_err *err)
 {
 	assert_return(m, err, "migrate: the options are NULL");
 	m->progress = fn;
@@ -237,7 +256,8 @@ int ckpt_migrate_opts_set_progress(ckpt_migrate_opts *m, ckpt_migrate_progress_f
 	return 0;
 }
 
-int ckpt_migrate_opts_set_decide(ckpt_migrate_opts *m, ckpt_migrate_decide_fn fn, void *userdata, ckpt_err *err)
+int ckpt_migrate_opts_set_decide(ckpt_migrate_opts *m, ckpt_migrate_decide_fn fn, void *userdata,
+				 ckpt_err *err)
 {
 	assert_return(m, err, "migrate: the options are NULL");
 	m->decide = fn;
@@ -254,9 +274,10 @@ int mig_auth_check(const ckpt_migrate_opts *m, ckpt_err *err)
 {
 	if (m->token_file || mig_has_tls(m))
 		return 0;
-	return err_set(err, CKPT_EINVAL,
-		       "migration refuses to run unauthenticated: give a token file (--token-file) or TLS files "
-		       "(--tls-cacert, --tls-cert, --tls-key); a receiver restores whatever images reach it, as root");
+	return err_set(
+		err, CKPT_EINVAL,
+		"migration refuses to run unauthenticated: give a token file (--token-file) or TLS files "
+		"(--tls-cacert, --tls-cert, --tls-key); a receiver restores whatever images reach it, as root");
 }
 
 struct chan_auth mig_auth(const ckpt_migrate_opts *m, const char *peer_name)
@@ -307,7 +328,8 @@ void mig_stage(ckpt_migration *mg, const char *stage)
 	snprintf(mg->stage, sizeof(mg->stage), "%s", stage);
 }
 
-void mig_event(const ckpt_migrate_opts *m, ckpt_migration *mg, ckpt_mig_event ev, const char *fmt, ...)
+void mig_event(const ckpt_migrate_opts *m, ckpt_migration *mg, ckpt_mig_event ev, const char *fmt,
+	       ...)
 {
 	va_list ap;
 
@@ -427,21 +449,28 @@ char *ckpt_migration_to_json(const ckpt_migration *mg)
 		json_object_put(figs);
 		return NULL;
 	}
-	json_object_object_add(j, "side", json_object_new_string(mg->receiver ? "receiver" : "source"));
+	json_object_object_add(j, "side",
+			       json_object_new_string(mg->receiver ? "receiver" : "source"));
 	json_object_object_add(j, "outcome", json_object_new_string(outcome_name(mg->outcome)));
 	json_object_object_add(j, "stage", json_object_new_string(mg->stage));
-	json_object_object_add(j, "mode", mg->lazy < 0 ? NULL : json_object_new_string(mg->lazy ? "lazy" : "copy"));
+	json_object_object_add(j, "mode",
+			       mg->lazy < 0 ? NULL :
+					      json_object_new_string(mg->lazy ? "lazy" : "copy"));
 	json_object_object_add(j, "peer", json_object_new_string(mg->peer));
 	json_object_object_add(j, "peer_versions", json_object_new_string(mg->peer_versions));
-	json_object_object_add(j, "restored_pid", mg->pid > 0 ? json_object_new_int(mg->pid) : NULL);
-	json_object_object_add(j, "held_by_criu_pid", mg->held_by > 0 ? json_object_new_int(mg->held_by) : NULL);
+	json_object_object_add(j, "restored_pid",
+			       mg->pid > 0 ? json_object_new_int(mg->pid) : NULL);
+	json_object_object_add(j, "held_by_criu_pid",
+			       mg->held_by > 0 ? json_object_new_int(mg->held_by) : NULL);
 	json_object_object_add(j, "message", json_object_new_string(mg->message));
 	for (size_t i = 0; i < ARRAY_SIZE(stat_defs); i++)
 		json_object_object_add(figs, stat_defs[i].name,
-				       mg->have[stat_defs[i].fig] ? json_object_new_uint64(mg->fig[stat_defs[i].fig])
-								  : NULL);
+				       mg->have[stat_defs[i].fig] ?
+					       json_object_new_uint64(mg->fig[stat_defs[i].fig]) :
+					       NULL);
 	json_object_object_add(j, "figures", figs);
-	s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	s = json_object_to_json_string_ext(j,
+					   JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	out = s ? strdup(s) : NULL;
 	json_object_put(j);
 	return out;
@@ -463,8 +492,8 @@ void mig_note_peer(ckpt_migration *mg, const struct chan *ch, const struct chan_
 {
 	snprintf(mg->peer, sizeof(mg->peer), "%s (%s)", chan_addr(ch), chan_peer(ch));
 	if (h)
-		snprintf(mg->peer_versions, sizeof(mg->peer_versions), "libckpt %s, criu %s", h->libckpt_version_str,
-			 h->criu_version_str);
+		snprintf(mg->peer_versions, sizeof(mg->peer_versions), "libckpt %s, criu %s",
+			 h->libckpt_version_str, h->criu_version_str);
 }
 
 void mig_session_hex(const uint8_t session[CHAN_SESSION_SIZE], char *buf)
@@ -487,7 +516,8 @@ void mig_keepalive(int fd)
 
 int mig_connect(const char *host, uint16_t port, unsigned timeout_ms, int *ret_fd, ckpt_err *err)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL, *ai;
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL,
+			*ai;
 	uint64_t deadline = now_us() + (uint64_t)timeout_ms * 1000;
 	char service[8];
 	int r, e = 0, fd = -1;
@@ -495,12 +525,14 @@ int mig_connect(const char *host, uint16_t port, unsigned timeout_ms, int *ret_f
 	snprintf(service, sizeof(service), "%u", port);
 	r = getaddrinfo(host, service, &hints, &res);
 	if (r != 0)
-		return err_set(err, CKPT_EINVAL, "'%s': %s (expected a host name or address)", host, gai_strerror(r));
+		return err_set(err, CKPT_EINVAL, "'%s': %s (expected a host name or address)", host,
+			       gai_strerror(r));
 	for (ai = res; ai; ai = ai->ai_next) {
 		struct pollfd pfd;
 		socklen_t sl = sizeof(e);
 
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			    ai->ai_protocol);
 		if (fd < 0) {
 			e = errno;
 			continue;
@@ -525,8 +557,8 @@ int mig_connect(const char *host, uint16_t port, unsigned timeout_ms, int *ret_f
 	}
 	freeaddrinfo(res);
 	if (fd < 0)
-		return err_sys(err, e == ETIMEDOUT ? CKPT_ETIMEDOUT : CKPT_ESYS, e, "cannot connect to %s:%u", host,
-			       port);
+		return err_sys(err, e == ETIMEDOUT ? CKPT_ETIMEDOUT : CKPT_ESYS, e,
+			       "cannot connect to %s:%u", host, port);
 	/* the channel polls itself: blocking from here on */
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
 		close(fd);
@@ -545,16 +577,23 @@ int mig_peer_host(int fd, char *buf, size_t n)
 	if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
 		return -errno;
 	if (ss.ss_family == AF_INET)
-		return inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, buf, (socklen_t)n) ? 0 : -errno;
+		return inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, buf,
+				 (socklen_t)n) ?
+			       0 :
+			       -errno;
 	if (ss.ss_family == AF_INET6)
-		return inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, buf, (socklen_t)n) ? 0 : -errno;
+		return inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, buf,
+				 (socklen_t)n) ?
+			       0 :
+			       -errno;
 	return -EAFNOSUPPORT;
 }
 
 int ckpt_migrate_listen(const char *address_port, int *ret_fd, ckpt_err *err)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE |
-			AI_NUMERICSERV };
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
 	struct addrinfo *res = NULL;
 	char host[256], service[8];
 	uint16_t port;
@@ -565,7 +604,8 @@ int ckpt_migrate_listen(const char *address_port, int *ret_fd, ckpt_err *err)
 	if (r < 0)
 		return r;
 	if (port == 0)
-		return err_set(err, CKPT_EINVAL, "listen: '%s' names port 0 (expected the port the source will dial)",
+		return err_set(err, CKPT_EINVAL,
+			       "listen: '%s' names port 0 (expected the port the source will dial)",
 			       address_port);
 	snprintf(service, sizeof(service), "%u", port);
 	r = getaddrinfo(host[0] ? host : NULL, service, &hints, &res);

@@ -4,13 +4,14 @@
 #define CKPT_MIGRATE_H
 
 #include <ckpt/ckpt.h>
+#include <ckpt/experimental.h>
 
 #include "channel.h"
 #include "error.h"
 
 #define MIG_DEFAULT_TIMEOUT_MS 30000
 #define MIG_DEFAULT_RESOLVE_MS 60000
-#define MIG_RESOLVE_PERIOD_MS  2000
+#define MIG_RESOLVE_PERIOD_MS 2000
 /* CRIU's lazy page server needs a pipe of 819 pages, rounded up by the kernel (docs/migration.md, "Pipe size"). */
 #define MIG_LAZY_PIPE_MIN 4194304
 
@@ -71,8 +72,8 @@ void mig_reset(ckpt_migration *mg, bool receiver);
 void mig_set(ckpt_migration *mg, enum mig_figure f, uint64_t v);
 void mig_stage(ckpt_migration *mg, const char *stage);
 /* Set the message and tell the caller's progress callback. */
-void mig_event(const ckpt_migrate_opts *m, ckpt_migration *mg, ckpt_mig_event ev, const char *fmt, ...)
-	_printf_(4, 5);
+void mig_event(const ckpt_migrate_opts *m, ckpt_migration *mg, ckpt_mig_event ev, const char *fmt,
+	       ...) _printf_(4, 5);
 
 /* Is authentication configured? CKPT_EINVAL saying what to give when not. */
 int mig_auth_check(const ckpt_migrate_opts *m, ckpt_err *err);

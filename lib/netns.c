@@ -190,7 +190,7 @@ static int add_addr(struct nl_sock *sk, const char *ifname, const char *cidr, ck
 
 static int add_default_route(struct nl_sock *sk, const char *ifname, const char *gw_cidr, ckpt_err *err)
 {
-	char gw[INET6_ADDRSTRLEN + 4];
+	char gw[INET6_ADDRSTRLEN + 4], *slash;
 	struct nl_addr *via = NULL, *dst = NULL;
 	struct rtnl_route *route = NULL;
 	struct rtnl_nexthop *nh;
@@ -198,7 +198,9 @@ static int add_default_route(struct nl_sock *sk, const char *ifname, const char 
 	int r, family;
 
 	snprintf(gw, sizeof(gw), "%s", gw_cidr);
-	*strchr(gw, '/') = '\0';
+	slash = strchr(gw, '/');
+	if (slash) /* always there: the CIDR was checked when set */
+		*slash = '\0';
 	family = strchr(gw, ':') ? AF_INET6 : AF_INET;
 	r = rtnl_link_get_kernel(sk, 0, ifname, &link);
 	if (r < 0)

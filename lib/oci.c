@@ -229,6 +229,7 @@ static const char *criu_join_name(uint32_t flag)
 static int add_join(const char *path, const char *where, const ckpt_opts *o, struct oci_join *js,
 		    const char *ns, const char *ns_file, ckpt_err *err)
 {
+	_cleanup_free_ char *ns_copy = NULL, *file_copy = NULL;
 	JoinNamespace *j;
 
 	for (size_t i = 0; i < o->pb->n_join_ns; i++)
@@ -238,15 +239,16 @@ static int add_join(const char *path, const char *where, const ckpt_opts *o, str
 				       path, where, ns_file, ns,
 				       o->pb->join_ns[i]->ns_file ? o->pb->join_ns[i]->ns_file : "");
 	assert(js->n < OCI_MAX_JOINS);
-	j = malloc(sizeof(*j));
+	ns_copy = strdup(ns);
+	file_copy = strdup(ns_file);
+	j = ns_copy && file_copy ? malloc(sizeof(*j)) : NULL;
 	if (!j)
 		return err_set(err, CKPT_ENOMEM, "OCI config \"%s\": out of memory", path);
 	join_namespace__init(j);
+	j->ns = ns_copy;
+	j->ns_file = file_copy;
+	ns_copy = file_copy = NULL;
 	js->j[js->n++] = j;
-	j->ns = strdup(ns);
-	j->ns_file = strdup(ns_file);
-	if (!j->ns || !j->ns_file)
-		return err_set(err, CKPT_ENOMEM, "OCI config \"%s\": out of memory", path);
 	return 0;
 }
 

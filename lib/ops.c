@@ -178,7 +178,7 @@ int ckpt_feature_check(ckpt_client *c, uint32_t want, uint32_t *ret_have, ckpt_e
 	request_free(&rq);
 	if (r < 0)
 		return r;
-	if (resp->features) {
+	if (resp && resp->features) {
 		if (resp->features->has_mem_track && resp->features->mem_track)
 			have |= CKPT_FEATURE_MEM_TRACK;
 		if (resp->features->has_lazy_pages && resp->features->lazy_pages)

@@ -137,20 +137,30 @@ static const ProtobufCFieldDescriptor *field_of(const struct opt_def *d)
 static int lookup(const ckpt_opts *o, ckpt_opt key, enum opt_type want, const struct opt_def **ret_d,
 		  const ProtobufCFieldDescriptor **ret_f, ckpt_err *err)
 {
+	static const char *const tn[] = { "bool", "int", "string", "repeated string", "its own" };
 	const struct opt_def *d = opt_find(key);
+	const ProtobufCFieldDescriptor *f = NULL;
 
+	/*
+	 * Every failure returns CKPT_EINVAL itself, not err_set's value: gcc -fanalyzer cannot
+	 * see that err_set returns its code, and would take a failure for a success here.
+	 */
 	if (!o)
-		return err_set(err, CKPT_EINVAL, "options: NULL ckpt_opts");
-	if (!d)
-		return err_set(err, CKPT_EINVAL, "options: unknown option key %d", (int)key);
-	if (d->type != want) {
-		static const char *const tn[] = { "bool", "int", "string", "repeated string", "its own" };
-		return err_set(err, CKPT_EINVAL, "options: '%s' is not a %s option (use the %s setter)", d->name,
-			       tn[want], tn[d->type]);
+		err_set(err, CKPT_EINVAL, "options: NULL ckpt_opts");
+	else if (!d)
+		err_set(err, CKPT_EINVAL, "options: unknown option key %d", (int)key);
+	else if (d->type != want)
+		err_set(err, CKPT_EINVAL, "options: '%s' is not a %s option (use the %s setter)", d->name,
+			tn[want], tn[d->type]);
+	/* Every option of a typed setter is a CriuOpts field, but libckpt's own switches (handled apart). */
+	else if (!(f = field_of(d)) && !(want == T_BOOL && !d->field))
+		err_set(err, CKPT_EINVAL, "options: '%s' has no CRIU field", d->name);
+	else {
+		*ret_d = d;
+		*ret_f = f;
+		return 0;
 	}
-	*ret_d = d;
-	*ret_f = field_of(d);
-	return 0;
+	return CKPT_EINVAL;
 }
 
 CriuOpts *opts_pb_new(void)
@@ -297,6 +307,8 @@ int ckpt_opts_set_bool(ckpt_opts *o, ckpt_opt key, bool value, ckpt_err *err)
 		*own_switch(o, key) = value;
 		return 0;
 	}
+	if (!f)
+		return err_set(err, CKPT_EINVAL, "options: '%s' has no CRIU field", d->name);
 	if (key == CKPT_OPT_RST_SIBLING)
 		o->rst_sibling_set = true;
 	*FIELD(o->pb, f->quantifier_offset, protobuf_c_boolean) = 1;
@@ -480,6 +492,8 @@ int ckpt_opts_clear(ckpt_opts *o, ckpt_opt key, ckpt_err *err)
 		break;
 	}
 	f = field_of(d);
+	if (!f) /* every key without a CriuOpts field is handled above */
+		return err_set(err, CKPT_EINVAL, "options: '%s' has no CRIU field", d->name);
 	field_clear(o->pb, f);
 	return 0;
 }
@@ -498,6 +512,8 @@ bool ckpt_opts_is_set(const ckpt_opts *o, ckpt_opt key)
 	if (key == CKPT_OPT_WORK_DIR)
 		return dirspec_is_set(&o->work);
 	f = field_of(d);
+	if (!f)
+		return false;
 	if (f->label == PROTOBUF_C_LABEL_REPEATED)
 		return *FIELD(o->pb, f->quantifier_offset, size_t) > 0;
 	if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_MESSAGE)
@@ -603,6 +619,8 @@ int ckpt_opts_get_int(const ckpt_opts *o, ckpt_opt key, int64_t *ret_value, ckpt
 	if (d->type != T_BOOL && d->type != T_INT && key != CKPT_OPT_PID)
 		return err_set(err, CKPT_EINVAL, "options: '%s' is not a bool or int option", d->name);
 	f = field_of(d);
+	if (!f)
+		return err_set(err, CKPT_EINVAL, "options: '%s' has no CRIU field", d->name);
 	if (!*FIELD(o->pb, f->quantifier_offset, protobuf_c_boolean))
 		return 0;
 	switch (f->type) {

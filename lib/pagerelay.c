@@ -20,11 +20,11 @@
  * 32 bytes. The lazy-pages daemon sends only these (PS_IOV_GET, then one
  * PS_IOV_CLOSE); the low 16 bits of cmd are the command.
  */
-#define PS_IOV_SIZE	   32
-#define PS_CMD_MASK	   0xffffu
-#define PS_IOV_CLOSE	   0x1023u
+#define PS_IOV_SIZE 32
+#define PS_CMD_MASK 0xffffu
+#define PS_IOV_CLOSE 0x1023u
 #define PS_IOV_FORCE_CLOSE 0x1024u
-#define RELAY_BUF	   (256 * 1024)
+#define RELAY_BUF (256 * 1024)
 
 enum { CMD_NONE, CMD_COMMIT, CMD_ABORT };
 
@@ -51,7 +51,8 @@ int page_relay_new(struct page_relay **ret, ckpt_err *err)
 	r->sv[0] = r->sv[1] = r->wake[0] = r->wake[1] = r->tcp = -1;
 	r->err.version = CKPT_ERR_VERSION;
 	atomic_init(&r->cmd, CMD_NONE);
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, r->sv) < 0 || pipe2(r->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, r->sv) < 0 ||
+	    pipe2(r->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
 		int e = errno;
 
 		page_relay_free(r);
@@ -114,12 +115,12 @@ struct relay_run {
 	gnutls_session_t tls;
 	gnutls_certificate_credentials_t cred;
 	uint64_t deadline;
-	uint8_t *up;	 /* from the daemon: whole commands are forwarded */
+	uint8_t *up; /* from the daemon: whole commands are forwarded */
 	size_t up_len;
-	uint8_t *out;	 /* to the source, not yet taken by gnutls */
+	uint8_t *out; /* to the source, not yet taken by gnutls */
 	size_t out_len;
 	bool out_again; /* gnutls_record_send said EAGAIN: call it again with the same data */
-	uint8_t *down;	 /* from the source, not yet written to the daemon */
+	uint8_t *down;	/* from the source, not yet written to the daemon */
 	size_t down_len;
 	bool held;	 /* the daemon's close is held */
 	bool close_sent; /* ... or passed on */
@@ -127,19 +128,23 @@ struct relay_run {
 };
 
 /* Record the failure (fmt names the source as %s:%u, then one more %s) and return its code. */
-#define fail(x, code, fmt, detail) err_set(&(x)->r->err, code, fmt, (x)->r->cfg.host, (unsigned)(x)->r->cfg.port, detail)
+#define fail(x, code, fmt, detail) \
+	err_set(&(x)->r->err, code, fmt, (x)->r->cfg.host, (unsigned)(x)->r->cfg.port, detail)
 
 /* Wait for fd (events) or a wake-up, until the setup deadline. */
 static int wait_setup(struct relay_run *x, int fd, short events)
 {
-	struct pollfd p[2] = { { .fd = fd, .events = events }, { .fd = x->r->wake[0], .events = POLLIN } };
+	struct pollfd p[2] = { { .fd = fd, .events = events },
+			       { .fd = x->r->wake[0], .events = POLLIN } };
 	int n;
 
 	do
 		n = poll(p, 2, poll_ms_until(x->deadline));
 	while (n < 0 && errno == EINTR);
 	if (n == 0)
-		return fail(x, CKPT_ETIMEDOUT, "lazy pages: the source's page server %s:%u did not answer in time%s", "");
+		return fail(x, CKPT_ETIMEDOUT,
+			    "lazy pages: the source's page server %s:%u did not answer in time%s",
+			    "");
 	if (p[1].revents && atomic_load(&x->r->cmd) == CMD_ABORT)
 		return fail(x, CKPT_ECALLBACK, "lazy pages: the relay to %s:%u was aborted%s", "");
 	return 0;
@@ -162,15 +167,20 @@ static int relay_connect(struct relay_run *x)
 		return fail(x, CKPT_ESYS, "lazy pages: %s:%u: fcntl%s", "");
 	if (gnutls_certificate_allocate_credentials(&x->cred) < 0)
 		return fail(x, CKPT_ENOMEM, "lazy pages: %s:%u: TLS credentials%s", "");
-	if (gnutls_certificate_set_x509_trust_file(x->cred, r->cfg.tls_cacert, GNUTLS_X509_FMT_PEM) <= 0 ||
-	    (r->cfg.tls_cacrl && gnutls_certificate_set_x509_crl_file(x->cred, r->cfg.tls_cacrl, GNUTLS_X509_FMT_PEM) < 0) ||
-	    gnutls_certificate_set_x509_key_file(x->cred, r->cfg.tls_cert, r->cfg.tls_key, GNUTLS_X509_FMT_PEM) < 0)
-		return fail(x, CKPT_EINVAL, "lazy pages: %s:%u: the TLS files cannot be loaded%s", "");
+	if (gnutls_certificate_set_x509_trust_file(x->cred, r->cfg.tls_cacert,
+						   GNUTLS_X509_FMT_PEM) <= 0 ||
+	    (r->cfg.tls_cacrl && gnutls_certificate_set_x509_crl_file(x->cred, r->cfg.tls_cacrl,
+								      GNUTLS_X509_FMT_PEM) < 0) ||
+	    gnutls_certificate_set_x509_key_file(x->cred, r->cfg.tls_cert, r->cfg.tls_key,
+						 GNUTLS_X509_FMT_PEM) < 0)
+		return fail(x, CKPT_EINVAL, "lazy pages: %s:%u: the TLS files cannot be loaded%s",
+			    "");
 	if (gnutls_init(&x->tls, GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL) < 0) {
 		x->tls = NULL;
 		return fail(x, CKPT_ENOMEM, "lazy pages: %s:%u: TLS session%s", "");
 	}
-	if (gnutls_set_default_priority(x->tls) < 0 || gnutls_credentials_set(x->tls, GNUTLS_CRD_CERTIFICATE, x->cred) < 0)
+	if (gnutls_set_default_priority(x->tls) < 0 ||
+	    gnutls_credentials_set(x->tls, GNUTLS_CRD_CERTIFICATE, x->cred) < 0)
 		return fail(x, CKPT_ENOMEM, "lazy pages: %s:%u: TLS session setup%s", "");
 	gnutls_session_set_verify_cert(x->tls, r->cfg.no_cn_verify ? NULL : r->cfg.host, 0);
 	gnutls_transport_set_int(x->tls, r->tcp);
@@ -187,10 +197,12 @@ static int relay_connect(struct relay_run *x)
 	if (rc == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
 		gnutls_datum_t out = { 0 };
 
-		if (gnutls_certificate_verification_status_print(gnutls_session_get_verify_cert_status(x->tls),
-								 GNUTLS_CRT_X509, &out, 0) == 0)
+		if (gnutls_certificate_verification_status_print(
+			    gnutls_session_get_verify_cert_status(x->tls), GNUTLS_CRT_X509, &out,
+			    0) == 0)
 			why = (char *)out.data;
-		fail(x, CKPT_EPERM, "lazy pages: the source's page server %s:%u: its TLS certificate is refused: %s",
+		fail(x, CKPT_EPERM,
+		     "lazy pages: the source's page server %s:%u: its TLS certificate is refused: %s",
 		     why ? why : "not trusted");
 		gnutls_free(out.data);
 		return CKPT_EPERM;
@@ -204,12 +216,14 @@ static void take_commands(struct relay_run *x)
 {
 	size_t off = 0;
 
-	while (!x->held && x->up_len - off >= PS_IOV_SIZE && x->out_len + PS_IOV_SIZE <= RELAY_BUF) {
+	while (!x->held && x->up_len - off >= PS_IOV_SIZE &&
+	       x->out_len + PS_IOV_SIZE <= RELAY_BUF) {
 		uint32_t cmd;
 
 		memcpy(&cmd, x->up + off, sizeof(cmd));
 		cmd &= PS_CMD_MASK;
-		if ((cmd == PS_IOV_CLOSE || cmd == PS_IOV_FORCE_CLOSE) && atomic_load(&x->r->cmd) != CMD_COMMIT) {
+		if ((cmd == PS_IOV_CLOSE || cmd == PS_IOV_FORCE_CLOSE) &&
+		    atomic_load(&x->r->cmd) != CMD_COMMIT) {
 			x->held = true;
 			break;
 		}
@@ -237,7 +251,8 @@ static int push_out(struct relay_run *x)
 	}
 	x->out_again = false;
 	if (n < 0)
-		return fail(x, CKPT_ESYS, "lazy pages: sending to the source's page server %s:%u failed: %s",
+		return fail(x, CKPT_ESYS,
+			    "lazy pages: sending to the source's page server %s:%u failed: %s",
 			    gnutls_strerror((int)n));
 	memmove(x->out, x->out + n, x->out_len - (size_t)n);
 	x->out_len -= (size_t)n;
@@ -299,7 +314,8 @@ static int relay_loop(struct relay_run *x)
 		int n, cmd = atomic_load(&r->cmd);
 
 		if (cmd == CMD_ABORT)
-			return fail(x, CKPT_ECALLBACK, "lazy pages: the relay to %s:%u was aborted%s", "");
+			return fail(x, CKPT_ECALLBACK,
+				    "lazy pages: the relay to %s:%u was aborted%s", "");
 		if (cmd == CMD_COMMIT && x->held) {
 			x->held = false;
 			take_commands(x);
@@ -307,21 +323,32 @@ static int relay_loop(struct relay_run *x)
 		if (x->source_eof && !x->down_len) {
 			/* the source answered the close (or went away): the end */
 			if (!x->close_sent)
-				return fail(x, CKPT_ECRIU_DIED,
-					    "lazy pages: the source's page server %s:%u closed the connection%s", "");
+				return fail(
+					x, CKPT_ECRIU_DIED,
+					"lazy pages: the source's page server %s:%u closed the connection%s",
+					"");
 			return 0;
 		}
 		if (x->daemon_eof && !x->close_sent && !x->held)
-			return fail(x, CKPT_ECRIU_DIED,
-				    "lazy pages: criu lazy-pages closed its connection to %s:%u before the end%s", "");
-		p[0] = (struct pollfd){ .fd = r->sv[0],
-					.events = (short)((!x->daemon_eof && x->up_len < RELAY_BUF ? POLLIN : 0) |
-							  (x->down_len ? POLLOUT : 0)) };
-		p[1] = (struct pollfd){ .fd = r->tcp,
-					.events = (short)((!x->source_eof && x->down_len < RELAY_BUF - 16384 ? POLLIN : 0) |
-							  (x->out_len ? POLLOUT : 0)) };
+			return fail(
+				x, CKPT_ECRIU_DIED,
+				"lazy pages: criu lazy-pages closed its connection to %s:%u before the end%s",
+				"");
+		p[0] = (struct pollfd){
+			.fd = r->sv[0],
+			.events = (short)((!x->daemon_eof && x->up_len < RELAY_BUF ? POLLIN : 0) |
+					  (x->down_len ? POLLOUT : 0))
+		};
+		p[1] = (struct pollfd){
+			.fd = r->tcp,
+			.events = (short)((!x->source_eof && x->down_len < RELAY_BUF - 16384 ?
+						   POLLIN :
+						   0) |
+					  (x->out_len ? POLLOUT : 0))
+		};
 		p[2] = (struct pollfd){ .fd = r->wake[0], .events = POLLIN };
-		if (!x->source_eof && x->down_len < RELAY_BUF - 16384 && gnutls_record_check_pending(x->tls) > 0)
+		if (!x->source_eof && x->down_len < RELAY_BUF - 16384 &&
+		    gnutls_record_check_pending(x->tls) > 0)
 			pending = true;
 		n = poll(p, 3, pending ? 0 : -1);
 		if (n < 0 && errno != EINTR)
@@ -353,7 +380,8 @@ static int relay_loop(struct relay_run *x)
 		/* source -> daemon: as many records as have come, up to the buffer, then one write */
 		if (pending || (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
 			while (!x->source_eof && x->down_len < RELAY_BUF - 16384) {
-				ssize_t got = gnutls_record_recv(x->tls, x->down + x->down_len, RELAY_BUF - x->down_len);
+				ssize_t got = gnutls_record_recv(x->tls, x->down + x->down_len,
+								 RELAY_BUF - x->down_len);
 
 				if (got > 0) {
 					x->down_len += (size_t)got;
@@ -364,17 +392,20 @@ static int relay_loop(struct relay_run *x)
 					x->source_eof = true;
 				} else if (got != GNUTLS_E_AGAIN && got != GNUTLS_E_INTERRUPTED) {
 					if (!x->close_sent)
-						return fail(x, CKPT_ESYS,
-							    "lazy pages: receiving from the source's page server %s:%u failed: "
-							    "%s",
-							    gnutls_strerror((int)got));
-					x->source_eof = true; /* the answer came; how it closed does not matter */
+						return fail(
+							x, CKPT_ESYS,
+							"lazy pages: receiving from the source's page server %s:%u failed: "
+							"%s",
+							gnutls_strerror((int)got));
+					x->source_eof =
+						true; /* the answer came; how it closed does not matter */
 				}
 				break;
 			}
 		}
 		if (x->down_len) {
-			ssize_t w = send(r->sv[0], x->down, x->down_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+			ssize_t w =
+				send(r->sv[0], x->down, x->down_len, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 			if (w > 0) {
 				memmove(x->down, x->down + w, x->down_len - (size_t)w);
@@ -404,7 +435,8 @@ static void *relay_main(void *arg)
 	if (rc == 0)
 		rc = relay_loop(&x);
 	if (rc < 0 || !x.close_sent)
-		reset_source(r); /* never a clean end unless the restore was committed and the daemon closed */
+		reset_source(
+			r); /* never a clean end unless the restore was committed and the daemon closed */
 	else
 		close_source(&x);
 	/* the daemon sees its page server go away */

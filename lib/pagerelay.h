@@ -21,7 +21,7 @@ struct relay_cfg {
 	const char *host; /* the source's address */
 	uint16_t port;	  /* its lazy page server */
 	const char *tls_cacert, *tls_cert, *tls_key, *tls_cacrl;
-	bool no_cn_verify; /* else the source's certificate must name host */
+	bool no_cn_verify;   /* else the source's certificate must name host */
 	unsigned timeout_ms; /* connect and TLS handshake */
 };
 

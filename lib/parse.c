@@ -12,14 +12,8 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "compat.h"
 #include "parse.h"
-
-#ifndef CLONE_NEWCGROUP
-#define CLONE_NEWCGROUP 0x02000000
-#endif
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
 
 /* ------------------------------------------------------------------ */
 /* Page server address                                                 */

@@ -35,6 +35,14 @@ static int waitid_pidfd(int pidfd, siginfo_t *si, int options)
 	return waitid((idtype_t)P_PIDFD, (id_t)pidfd, si, options);
 }
 
+/* The start time of the process at pid now, 0 if it cannot be read. */
+static unsigned long long start_of(pid_t pid)
+{
+	struct procfs_stat st;
+
+	return procfs_stat(pid, &st) == 0 ? st.start : 0;
+}
+
 int proc_open(struct proc *p, pid_t pid)
 {
 	int fd;
@@ -47,6 +55,10 @@ int proc_open(struct proc *p, pid_t pid)
 		return -errno;
 	p->pid = pid;
 	p->pidfd = fd;
+	/* read after the pidfd is open: while the pidfd's process is not reaped, this is its start time */
+	p->start = start_of(pid);
+	if (syscall(SYS_pidfd_send_signal, fd, 0, NULL, 0) < 0 && errno == ESRCH)
+		p->start = 0; /* gone already: whatever we read was not it */
 	return 0;
 }
 
@@ -84,9 +96,14 @@ int proc_signal(const struct proc *p, int sig)
 {
 	if (p->pidfd < 0 || p->reaped)
 		return -EBADF;
-	if (syscall(SYS_pidfd_send_signal, p->pidfd, sig, NULL, 0) < 0)
+	if (syscall(SYS_pidfd_send_signal, p->pidfd, sig, NULL, 0) == 0)
+		return 0;
+	if (errno != ENOSYS)
 		return -errno;
-	return 0;
+	/* no pidfd_send_signal here: only a pid shown to be the same process, right before */
+	if (!p->start || start_of(p->pid) != p->start)
+		return -ESRCH;
+	return kill(p->pid, sig) < 0 ? -errno : 0;
 }
 
 static int status_of(const siginfo_t *si)

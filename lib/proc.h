@@ -19,8 +19,9 @@ struct proc {
 	bool reaped;       /* waited for by us, or found gone (reaped by someone else) */
 	bool status_known; /* reaped by us: status is its wait status */
 	int status;
+	unsigned long long start; /* its start time, read once the pidfd was open (0: unknown) */
 };
-#define PROC_INIT { 0, -1, false, false, 0 }
+#define PROC_INIT { 0, -1, false, false, 0, 0 }
 
 /*
  * Take our child `pid`, just spawned: open its pidfd and prove it is still our
@@ -32,7 +33,12 @@ int proc_adopt_child(struct proc *p, pid_t pid);
 int proc_open(struct proc *p, pid_t pid);
 /* Has it terminated (a zombie, or reaped)? True also when there is no pidfd. */
 bool proc_exited(const struct proc *p);
-/* pidfd_send_signal: 0, or -errno (-EBADF without a pidfd, -ESRCH once reaped). */
+/*
+ * pidfd_send_signal: 0, or -errno (-EBADF without a pidfd, -ESRCH once
+ * reaped). Where the kernel or a tool (valgrind) lacks pidfd_send_signal, the
+ * signal goes by kill() only right after the pid was shown to be the same
+ * process the pidfd was opened on (its start time): never to a reused pid.
+ */
 int proc_signal(const struct proc *p, int sig);
 /*
  * Reap our child p, waiting until until_us (0: look once). 1 once reaped (the

@@ -38,6 +38,10 @@ int procfs_stat(pid_t pid, struct procfs_stat *ret)
 		return -1;
 	if (sscanf(close_ + 1, " %c %d %d %d", &ret->state, &ppid, &pgrp, &session) != 4)
 		return -1;
+	/* field 22, starttime: with the pid, it names one process for good */
+	if (sscanf(close_ + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+		   &ret->start) != 1)
+		ret->start = 0;
 	n = (size_t)(close_ - open_ - 1);
 	if (n >= sizeof(ret->comm))
 		n = sizeof(ret->comm) - 1;

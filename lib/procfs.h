@@ -12,6 +12,7 @@ struct procfs_stat {
 	pid_t pid, ppid, session;
 	char state;
 	char comm[17]; /* control characters replaced by '?' */
+	unsigned long long start; /* clock ticks after boot: with the pid, one process for good */
 };
 
 /* Read a whole small file (up to size-1 bytes) into buf, NUL-terminated; its length or -1. */
@@ -22,5 +23,8 @@ int procfs_stat(pid_t pid, struct procfs_stat *ret);
 int procfs_ids(pid_t pid, const char *key, unsigned ids[3]);
 /* The inode of /proc/PID/ns/NS (pid 0: ours), 0 if it cannot be read. */
 ino_t procfs_ns_ino(pid_t pid, const char *ns);
+
+/* The diagnosis's probe (diagnose.h) that reads /proc of the calling process's pid namespace. */
+extern const struct diag_probe diag_probe_proc;
 
 #endif

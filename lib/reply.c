@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "diagnose.h"
+#include "procfs.h"
 #include "reply.h"
 
 #define LOG_TAIL (256 * 1024)
@@ -80,8 +81,8 @@ static enum diag_op diag_op_of(CriuReqType t)
 }
 
 /* Diagnose the failure from CRIU's log and what CRIU said. */
-static void diagnose_failure(const CriuReq *req, const CriuResp *resp, const struct log_place *lp,
-			     const ckpt_opts *o, struct diag_result *dr)
+static void diagnose_failure(const CriuReq *req, int criu_errno, const char *criu_errmsg,
+			     const struct log_place *lp, const ckpt_opts *o, struct diag_result *dr)
 {
 	struct diag_opts d;
 	size_t len = 0;
@@ -90,8 +91,8 @@ static void diagnose_failure(const CriuReq *req, const CriuResp *resp, const str
 		.op = diag_op_of(req->type),
 		.log = log,
 		.log_len = len,
-		.criu_errno = resp && resp->has_cr_errno ? resp->cr_errno : 0,
-		.criu_errmsg = resp ? resp->cr_errmsg : NULL,
+		.criu_errno = criu_errno,
+		.criu_errmsg = criu_errmsg,
 		.opts = &d,
 		.probe = &diag_probe_proc,
 	};
@@ -107,7 +108,7 @@ int reply_failed(const char *op, const CriuReq *req, const CriuResp *resp, const
 	struct diag_result dr;
 	int r;
 
-	diagnose_failure(req, resp, lp, o, &dr);
+	diagnose_failure(req, resp->has_cr_errno ? resp->cr_errno : 0, resp->cr_errmsg, lp, o, &dr);
 	if (dr.headline[0])
 		sanitize_copy(why, sizeof(why), dr.headline);
 	else if (resp->cr_errmsg && *resp->cr_errmsg)
@@ -143,7 +144,7 @@ void reply_log(const struct log_place *lp, const CriuReq *req, const ckpt_opts *
 	if (!err || !log_usable(lp) || err->log_path[0])
 		return;
 	fill_log_path(err, lp);
-	diagnose_failure(req, NULL, lp, o, &dr);
+	diagnose_failure(req, 0, NULL, lp, o, &dr);
 	diag_apply(err, &dr);
 }
 

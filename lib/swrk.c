@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include "compat.h"
 #include "swrk.h"
 
 static const char *const default_env[] = { "PATH=" CKPT_DEFAULT_PATH, NULL };
@@ -18,23 +19,6 @@ static void close_all(int *fds, size_t n)
 			close(fds[i]);
 			fds[i] = -1;
 		}
-}
-
-/* In the child, close every fd from min up: glibc 2.34's file action, else one close per open fd. */
-static int add_closefrom(posix_spawn_file_actions_t *fa, int min)
-{
-#ifdef CKPT_HAVE_SPAWN_CLOSEFROM
-	return posix_spawn_file_actions_addclosefrom_np(fa, min);
-#else
-	/* glibc < 2.34: our fds as they are now (all CLOEXEC but the caller's own); a closed one is ignored */
-	long max = sysconf(_SC_OPEN_MAX);
-	int r = 0;
-
-	for (long fd = min; r == 0 && fd < max && fd < 65536; fd++)
-		if (fcntl((int)fd, F_GETFD) >= 0)
-			r = posix_spawn_file_actions_addclose(fa, (int)fd);
-	return r;
-#endif
 }
 
 /*
@@ -163,7 +147,7 @@ static int spawn_core(const struct spawn_cfg *cfg, char *const argv[], int sock,
 			r = moves[i][0] >= 0 ? posix_spawn_file_actions_adddup2(&fa, moves[i][0], moves[i][1])
 					     : posix_spawn_file_actions_addopen(&fa, moves[i][1], "/dev/null", O_RDWR, 0);
 		if (r == 0)
-			r = add_closefrom(&fa, min_fd);
+			r = compat_spawn_closefrom(&fa, min_fd);
 		sigemptyset(&none);
 		sigfillset(&all);
 		if (r == 0)

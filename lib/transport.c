@@ -37,6 +37,11 @@ static int died(struct conn *conn, const char *what, ckpt_err *err)
 			    "%s: criu (pid %d) went away before replying; its exit status is unknown (another "
 			    "reaper in this process took it)",
 			    what, (int)p->pid);
+	else if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
+		/* what a shell (a criu wrapper script) or a spawn that cannot report exec's errno says */
+		r = err_set(err, CKPT_ECRIU_EXEC,
+			    "%s: criu (pid %d) exited with status 127 before replying: it could not be executed",
+			    what, (int)p->pid);
 	else if (WIFSIGNALED(st))
 		r = err_set(err, CKPT_ECRIU_DIED, "%s: criu (pid %d) was killed by signal %d before replying", what,
 			    (int)p->pid, WTERMSIG(st));

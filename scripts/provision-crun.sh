@@ -35,8 +35,10 @@ log() { echo "provision-crun: $*" >&2; }
 CRIU=$("$HERE/provision-criu.sh")
 # The CRIU prefix: the wrapper is PREFIX/bin/criu and execs PREFIX/root/usr/lib64/ld-linux...
 CRIU_ROOT=$(sed -n 's/^exec "\([^"]*\)\/usr\/lib64\/ld-linux-x86-64.so.2".*/\1/p' "$CRIU")
-[ -n "$CRIU_ROOT" ] && [ -x "$CRIU_ROOT/usr/lib64/ld-linux-x86-64.so.2" ] ||
-	{ log "$CRIU is not the private-prefix wrapper of provision-criu.sh; set CKPT_CRIU_PREFIX"; exit 3; }
+if [ -z "$CRIU_ROOT" ] || [ ! -x "$CRIU_ROOT/usr/lib64/ld-linux-x86-64.so.2" ]; then
+	log "$CRIU is not the private-prefix wrapper of provision-criu.sh; set CKPT_CRIU_PREFIX"
+	exit 3
+fi
 
 R=$PREFIX/root
 if [ ! -x "$R/usr/bin/crun" ] || [ -z "$(find "$R/libcriu" -name libcriu.so.2 2>/dev/null)" ]; then

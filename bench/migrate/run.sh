@@ -63,12 +63,12 @@ ask() { in_ns "$1" timeout 10 bash -c "exec 3<>/dev/tcp/10.77.$2.2/8080 && cat <
 
 # start_server MIB: sets TP, NET; waits until it answers (its memory is filled)
 start_server() {
-	local u i
+	local u
 	NET=$((NET + 1))
 	nsenter --net="/run/netns/$A" unshare -p -n -f setsid "$SERVER" 8080 "$1" </dev/null >/dev/null 2>&1 &
 	u=$!
 	PIDS+=("$u")
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		TP=$(awk '{print $1}' /proc/$u/task/*/children 2>/dev/null)
 		[ -n "$TP" ] && break
 		sleep 0.05
@@ -78,7 +78,7 @@ start_server() {
 	ip -n "$A" addr add "10.77.$NET.1/24" dev "cb${NET}h0" && ip -n "$A" link set "cb${NET}h0" up
 	nsenter -t "$TP" -n sh -c "ip link set lo up && ip addr add 10.77.$NET.2/24 dev eth0 && ip link set eth0 up &&
 		ip route add default via 10.77.$NET.1"
-	for i in $(seq 1200); do
+	for _ in $(seq 1200); do
 		START=$(ask "$A" "$NET" | sed -n 's/.*start=\([0-9a-f]*\).*/\1/p')
 		[ -n "$START" ] && return 0
 		sleep 0.05

@@ -719,6 +719,7 @@ static int client_for(criu_opts *opts, ckpt_client **ret)
 	char path[PATH_MAX];
 	int r = 0;
 
+	*ret = NULL;
 	memset(&opts->err, 0, sizeof(opts->err));
 	drop_pts_fd(opts);
 	if (opts->deferred) {

@@ -1,4 +1,5 @@
-/* The public header compiles alone, as C99 with -pedantic. */
+/* The public headers compile alone, as C99 with -pedantic (experimental.h includes ckpt.h first). */
+#include <ckpt/experimental.h>
 #include <ckpt/ckpt.h>
 
 int main(void)

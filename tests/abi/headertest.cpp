@@ -1,4 +1,5 @@
-// The public header compiles as C++.
+// The public headers compile as C++.
+#include <ckpt/experimental.h>
 #include <ckpt/ckpt.h>
 
 int main()

@@ -1,7 +1,7 @@
 #!/bin/bash
 # CLI tests of `ckpt` against real CRIU. Usage: test_cli.sh PATH/TO/ckpt
 # Needs root, $CKPT_CRIU (or criu on $PATH), python3 and curl.
-# Prints "ok N - ..." / "not ok N - ..."; exits non-zero if any check failed.
+# Prints "case: N - ...: ok|FAILED" per check; exits non-zero if any check failed.
 set -u
 CKPT=${1:?usage: test_cli.sh PATH/TO/ckpt}
 CKPT=$(realpath "$CKPT")
@@ -22,8 +22,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ok() { N=$((N + 1)); echo "ok $N - $1"; }
-notok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N - $1"; [ -n "${2:-}" ] && sed 's/^/#   /' <<<"$2"; }
+ok() { N=$((N + 1)); echo "case: $N - $1: ok"; }
+notok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "case: $N - $1: FAILED"; [ -n "${2:-}" ] && sed 's/^/#   /' <<<"$2"; }
 check() { # check DESC CMD...: ok if CMD succeeds
 	local d=$1; shift
 	if "$@"; then ok "$d"; else notok "$d"; fi

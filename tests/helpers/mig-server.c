@@ -57,7 +57,8 @@ int main(int argc, char **argv)
 	a.sin_port = htons((uint16_t)atoi(argv[1]));
 	n = strtoul(argv[2], NULL, 10) * 1024 * 1024 / sizeof(uint64_t);
 	tick = argc > 3 ? strtol(argv[3], NULL, 10) : 10;
-	mem = mmap(NULL, n ? n * sizeof(uint64_t) : 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	mem = mmap(NULL, n ? n * sizeof(uint64_t) : 4096, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED)
 		return 1;
 	for (size_t i = 0; i < n; i++) { /* xorshift64: incompressible, no zero pages */
@@ -86,9 +87,11 @@ int main(int argc, char **argv)
 		c = accept4(s, NULL, NULL, SOCK_CLOEXEC);
 		if (c >= 0) {
 			char line[160];
-			int len = snprintf(line, sizeof(line), "sum=%016llx start=%016llx count=%llu pid=%d\n",
-					   (unsigned long long)checksum(mem, n), (unsigned long long)start,
-					   (unsigned long long)count, (int)getpid());
+			int len = snprintf(line, sizeof(line),
+					   "sum=%016llx start=%016llx count=%llu pid=%d\n",
+					   (unsigned long long)checksum(mem, n),
+					   (unsigned long long)start, (unsigned long long)count,
+					   (int)getpid());
 
 			if (write(c, line, (size_t)len) < 0) {
 				/* the client went away */

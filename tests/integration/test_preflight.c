@@ -17,6 +17,7 @@
 
 #include "common.h"
 #include "diagnose.h"
+#include "procfs.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

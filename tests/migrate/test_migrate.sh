@@ -72,7 +72,10 @@ case_() { # case_ NAME CMD...
 }
 
 # ---- the two hosts ----
-ip netns add "$A" && ip netns add "$B" || { echo "case: migrate setup: FAILED (ip netns add)"; exit 1; }
+if ! ip netns add "$A" || ! ip netns add "$B"; then
+	echo "case: migrate setup: FAILED (ip netns add)"
+	exit 1
+fi
 ip -n "$A" link set lo up
 ip -n "$B" link set lo up
 ip link add "cm$$x" netns "$A" type veth peer name "cm$$y" netns "$B"
@@ -85,8 +88,9 @@ chmod 600 "$T/token" "$T/token2"
 mkdir -m 700 "$T/recv-$A" "$T/recv-$B" "$T/stage"
 
 in_ns() { local h=$1; shift; nsenter --net="/run/netns/$h" "$@"; }
-tok() { echo "--token-file $T/token"; }
-tls() { echo "--tls-cacert $T/certs/ca.pem --tls-cert $T/certs/${CERT[$1]}.pem --tls-key $T/certs/${CERT[$1]}-key.pem"; }
+TOK=(--token-file "$T/token")
+TLS_A=(--tls-cacert "$T/certs/ca.pem" --tls-cert "$T/certs/${CERT[$A]}.pem" --tls-key "$T/certs/${CERT[$A]}-key.pem")
+TLS_B=(--tls-cacert "$T/certs/ca.pem" --tls-cert "$T/certs/${CERT[$B]}.pem" --tls-key "$T/certs/${CERT[$B]}-key.pem")
 
 # ask HOST NET: the server of subnet NET, through HOST's end of its veth
 ask() { in_ns "$1" timeout 5 bash -c "exec 3<>/dev/tcp/10.77.$2.2/8080 && cat <&3" 2>/dev/null; }
@@ -99,14 +103,14 @@ state() {
 }
 # start_server HOST MIB: a new tree in HOST; sets TP (its root), NET (its subnet), COUNT0, START0
 start_server() {
-	local h=$1 u i
+	local h=$1 u
 	NSRV=$((NSRV + 1))
 	NET=$NSRV
 	nsenter --net="/run/netns/$h" unshare -p -n -f setsid "$SERVER" 8080 "$2" </dev/null >/dev/null 2>&1 &
 	u=$!
 	PIDS+=("$u")
 	TP=
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		TP=$(awk '{print $1}' /proc/$u/task/*/children 2>/dev/null)
 		[ -n "$TP" ] && break
 		sleep 0.05
@@ -117,7 +121,7 @@ start_server() {
 	ip -n "$h" addr add "10.77.$NET.1/24" dev "cm${NET}h0" && ip -n "$h" link set "cm${NET}h0" up
 	nsenter -t "$TP" -n sh -c "ip link set lo up && ip addr add 10.77.$NET.2/24 dev eth0 && ip link set eth0 up &&
 		ip route add default via 10.77.$NET.1" || return 1
-	for i in $(seq 400); do
+	for _ in $(seq 400); do
 		if state "$h" "$NET"; then
 			COUNT0=$COUNT START0=$START
 			return 0
@@ -128,7 +132,7 @@ start_server() {
 }
 # start_receiver HOST NET HOP FLAGS...: ckpt receive in HOST; the tree's host end there is cmNETh HOP
 start_receiver() {
-	local h=$1 net=$2 hop=$3 i
+	local h=$1 net=$2 hop=$3
 	shift 3
 	rm -f "$T/rpid" "$T/recv.out" "$T/recv.err"
 	nsenter --net="/run/netns/$h" "$CKPT" receive --listen "${IP[$h]}:7000" --image-path "$T/recv-$h" --empty-ns network \
@@ -136,7 +140,7 @@ start_receiver() {
 		--pid-file "$T/rpid" --accept-timeout 40 "$@" >"$T/recv.out" 2>"$T/recv.err" &
 	RCV=$!
 	PIDS+=("$RCV")
-	for i in $(seq 200); do
+	for _ in $(seq 200); do
 		in_ns "$h" ss -Hltn "sport = :7000" | grep -q . && return 0
 		sleep 0.05
 	done
@@ -160,8 +164,7 @@ migrate() {
 
 alive() { [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 gone() {
-	local i
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		alive "$1" || return 0
 		sleep 0.05
 	done
@@ -176,8 +179,7 @@ no_restore() { [ ! -e "$T/rpid" ]; }
 intact() { state "$1" "$2" && [ "$SUM" = "$START0" ] && [ "$START" = "$START0" ] && [ "$COUNT" -ge "$COUNT0" ] && COUNT0=$COUNT; }
 # moved FROM TO NET OLD_PID: the tree answers at TO with its state, and is gone at FROM
 moved() {
-	local i
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		state "$2" "$3" && break
 		sleep 0.05
 	done
@@ -213,7 +215,7 @@ group_auth() {
 	case_ "receive without authentication refuses to start" has "$T/mig.err" "unauthenticated"
 
 	start_server "$A" 16 || { echo "case: migrate auth: server: FAILED"; FAILED=$((FAILED + 1)); return; }
-	start_receiver "$B" "$NET" 1 $(tok)
+	start_receiver "$B" "$NET" 1 "${TOK[@]}"
 	migrate "$A" "$B" --token-file "$T/token2"
 	case_ "wrong token: refused (exit 1)" rc_is "$MRC" 1
 	case_ "wrong token: the error says the tokens differ" has "$T/mig.err" "token"
@@ -222,7 +224,7 @@ group_auth() {
 	case_ "wrong token: the receiver listens on" alive "$RCV"
 	stop_receiver
 
-	start_receiver "$B" "$NET" 1 $(tls "$B")
+	start_receiver "$B" "$NET" 1 "${TLS_B[@]}"
 	in_ns "$A" "$PY" "$HERE/nocert.py" "${IP[$B]}" 7000 "$T/certs/ca.pem" >"$T/mig.err" 2>&1
 	case_ "no client certificate: refused" rc_is $? 0
 	case_ "no client certificate: nothing written" empty_dir "$T/recv-$B"
@@ -235,7 +237,7 @@ group_auth() {
 	case_ "certificate of another CA: the source is untouched" intact "$A" "$NET"
 
 	set_pipe 1048576
-	migrate "$A" "$B" --lazy $(tls "$A")
+	migrate "$A" "$B" --lazy "${TLS_A[@]}"
 	case_ "--lazy with fs.pipe-max-size 1 MiB: refused before freezing (exit 1)" rc_is "$MRC" 1
 	case_ "--lazy pipe size: the error gives the sysctl" has "$T/mig.err" "sysctl -w fs.pipe-max-size=4194304"
 	case_ "--lazy pipe size: the source is untouched" intact "$A" "$NET"
@@ -250,9 +252,9 @@ group_live() {
 	set_pipe 4194304
 
 	# 1: copy, token, A -> B
-	start_receiver "$B" "$NET" 1 $(tok)
+	start_receiver "$B" "$NET" 1 "${TOK[@]}"
 	old=$TP
-	migrate "$A" "$B" $(tok)
+	migrate "$A" "$B" "${TOK[@]}"
 	wait_receiver
 	case_ "copy A->B (token): migrate exit 0" rc_is "$MRC" 0
 	case_ "copy A->B (token): receive exit 0" rc_is "$RRC" 0
@@ -262,9 +264,9 @@ group_live() {
 	TP=$(cat "$T/rpid")
 
 	# 2: lazy, TLS, B -> A
-	start_receiver "$A" "$NET" 2 $(tls "$A")
+	start_receiver "$A" "$NET" 2 "${TLS_A[@]}"
 	old=$TP
-	migrate "$B" "$A" --lazy $(tls "$B")
+	migrate "$B" "$A" --lazy "${TLS_B[@]}"
 	wait_receiver
 	case_ "lazy B->A (TLS): migrate exit 0" rc_is "$MRC" 0
 	case_ "lazy B->A (TLS): receive exit 0" rc_is "$RRC" 0
@@ -274,9 +276,9 @@ group_live() {
 	TP=$(cat "$T/rpid")
 
 	# 3: copy, TLS, A -> B, --json
-	start_receiver "$B" "$NET" 3 $(tls "$B")
+	start_receiver "$B" "$NET" 3 "${TLS_B[@]}"
 	old=$TP
-	migrate "$A" "$B" --json $(tls "$A")
+	migrate "$A" "$B" --json "${TLS_A[@]}"
 	wait_receiver
 	case_ "copy A->B (TLS): migrate exit 0" rc_is "$MRC" 0
 	case_ "copy A->B (TLS): the tree answers on B; gone on A" moved "$A" "$B" "$NET" "$old"
@@ -284,9 +286,9 @@ group_live() {
 	TP=$(cat "$T/rpid")
 
 	# 4: lazy, TLS, B -> A, --json
-	start_receiver "$A" "$NET" 4 $(tls "$A")
+	start_receiver "$A" "$NET" 4 "${TLS_A[@]}"
 	old=$TP
-	migrate "$B" "$A" --lazy --json $(tls "$B")
+	migrate "$B" "$A" --lazy --json "${TLS_B[@]}"
 	wait_receiver
 	case_ "lazy B->A --json: migrate exit 0" rc_is "$MRC" 0
 	case_ "lazy B->A: the tree answers on A; gone on B" moved "$B" "$A" "$NET" "$old"
@@ -302,8 +304,8 @@ group_faults() {
 
 	# the receiver refuses the handshake (page ports differ)
 	start_server "$A" 16 || { echo "case: migrate faults: server: FAILED"; FAILED=$((FAILED + 1)); return; }
-	start_receiver "$B" "$NET" 1 $(tok) --page-port 7100
-	migrate "$A" "$B" $(tok) --page-port 7200
+	start_receiver "$B" "$NET" 1 "${TOK[@]}" --page-port 7100
+	migrate "$A" "$B" "${TOK[@]}" --page-port 7200
 	case_ "handshake refused: exit 1" rc_is "$MRC" 1
 	case_ "handshake refused: the error names the stage and the reason" bash -c "grep -q 'migrate: handshake: ' '$T/mig.err' &&
 		grep -q 'page port' '$T/mig.err'"
@@ -314,8 +316,8 @@ group_faults() {
 
 	# the restore fails on the receiver (copy): its veth host name is taken there
 	ip -n "$B" link add "cm${NET}h2" type veth peer name "cm${NET}h2p"
-	start_receiver "$B" "$NET" 2 $(tok)
-	migrate "$A" "$B" $(tok)
+	start_receiver "$B" "$NET" 2 "${TOK[@]}"
+	migrate "$A" "$B" "${TOK[@]}"
 	wait_receiver
 	case_ "restore fails (copy): exit 1" rc_is "$MRC" 1
 	case_ "restore fails (copy): the error names the restore stage" has "$T/mig.err" "migrate: restore: "
@@ -326,8 +328,8 @@ group_faults() {
 
 	# the restore fails on the receiver (lazy: after the source's point of no return)
 	set_pipe 4194304
-	start_receiver "$B" "$NET" 2 $(tls "$B")
-	migrate "$A" "$B" --lazy $(tls "$A")
+	start_receiver "$B" "$NET" 2 "${TLS_B[@]}"
+	migrate "$A" "$B" --lazy "${TLS_A[@]}"
 	wait_receiver
 	set_pipe "$PIPE_OLD"
 	case_ "restore fails (lazy): exit 1" rc_is "$MRC" 1
@@ -345,9 +347,9 @@ group_faults() {
 	for _ in $(seq 100); do [ -e "$T/proxy.ready" ] && break; sleep 0.05; done
 	kill -9 "$TP" 2>/dev/null
 	start_server "$A" 64
-	start_receiver "$B" "$NET" 1 $(tok)
+	start_receiver "$B" "$NET" 1 "${TOK[@]}"
 	in_ns "$A" "$CKPT" migrate --to 10.99.0.1:7500 --page-port 7001 --staging-dir "$T/stage" --empty-ns network \
-		--network-lock nftables $(tok) "$TP" \
+		--network-lock nftables "${TOK[@]}" "$TP" \
 		>"$T/mig.out" 2>"$T/mig.err"
 	MRC=$?
 	wait_receiver
@@ -361,7 +363,7 @@ group_faults() {
 	# the receiver is killed while the pages arrive
 	kill -9 "$TP" 2>/dev/null
 	start_server "$A" 256
-	start_receiver "$B" "$NET" 1 $(tok)
+	start_receiver "$B" "$NET" 1 "${TOK[@]}"
 	(
 		for _ in $(seq 600); do
 			n=$(cat "$T/recv-$B"/*/images/pages-*.img 2>/dev/null | head -c 33554432 | wc -c)
@@ -371,7 +373,7 @@ group_faults() {
 		kill -9 "$RCV"
 	) &
 	w=$!
-	migrate "$A" "$B" $(tok)
+	migrate "$A" "$B" "${TOK[@]}"
 	wait "$w"
 	stop_receiver
 	case_ "receiver killed: it left a session behind (images, record)" bash -c \
@@ -380,7 +382,7 @@ group_faults() {
 	case_ "receiver killed: the source runs on with its state" intact "$A" "$NET"
 	case_ "receiver killed: nothing restored on the receiver" no_restore
 	case_ "receiver killed: no restored tree answers on the receiver's side" bash -c "! ip -n '$B' link show cm${NET}h1 >/dev/null 2>&1"
-	start_receiver "$B" "$NET" 1 $(tok)
+	start_receiver "$B" "$NET" 1 "${TOK[@]}"
 	eventually() { for _ in $(seq 100); do "$@" && return 0; sleep 0.05; done; return 1; }
 	case_ "receiver killed: the next receiver removes the images it left, and records the session failed" \
 		bash -c "$(declare -f eventually no_images_left); T='$T'; eventually no_images_left '$B' &&
@@ -395,10 +397,10 @@ group_faults() {
 	for _ in $(seq 100); do [ -e "$T/proxy.ready" ] && break; sleep 0.05; done
 	kill -9 "$TP" 2>/dev/null
 	start_server "$A" 16
-	start_receiver "$B" "$NET" 1 $(tok)
+	start_receiver "$B" "$NET" 1 "${TOK[@]}"
 	local old=$TP
 	in_ns "$A" "$CKPT" migrate --to 10.99.0.1:7500 --page-port 7001 --staging-dir "$T/stage" --empty-ns network \
-		--network-lock nftables $(tok) "$TP" \
+		--network-lock nftables "${TOK[@]}" "$TP" \
 		>"$T/mig.out" 2>"$T/mig.err"
 	MRC=$?
 	wait_receiver

@@ -138,12 +138,16 @@ static void *attach_tracer(void *arg)
 	}
 	if (!t->criu)
 		return NULL;
-	t->tracer = fork();
-	if (t->tracer == 0) {
-		if (ptrace(PTRACE_SEIZE, t->criu, NULL, NULL) < 0)
-			_exit(1);
-		sleep(6); /* never waits for it: until we exit, criu cannot be reaped by its parent */
-		_exit(0);
+	{
+		pid_t criu = t->criu, tracer = fork();
+
+		if (tracer == 0) {
+			if (ptrace(PTRACE_SEIZE, criu, NULL, NULL) < 0)
+				_exit(1);
+			sleep(6); /* never waits for it: until we exit, criu cannot be reaped by its parent */
+			_exit(0);
+		}
+		t->tracer = tracer;
 	}
 	return NULL;
 }

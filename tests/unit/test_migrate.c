@@ -25,8 +25,9 @@
 
 #include <json-c/json.h>
 
-#define ck_assert_msg_has(err, sub) \
-	ck_assert_msg(strstr((err).msg, (sub)) != NULL, "message \"%s\" lacks \"%s\"", (err).msg, (sub))
+#define ck_assert_msg_has(err, sub)                                                               \
+	ck_assert_msg(strstr((err).msg, (sub)) != NULL, "message \"%s\" lacks \"%s\"", (err).msg, \
+		      (sub))
 
 static char dir[256];
 static char tok[300], tok2[300], tok_open[300], tok_short[300];
@@ -107,14 +108,16 @@ START_TEST(opts_checked_when_set)
 	ck_assert_msg_has(err, "nope");
 
 	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIG_PAGE_PORT, 0, &err), CKPT_EINVAL);
-	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIG_PAGE_PORT, 70000, &err), CKPT_EINVAL);
+	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIG_PAGE_PORT, 70000, &err),
+			 CKPT_EINVAL);
 	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIG_PAGE_PORT, 7001, &err), 0);
 	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIG_LAZY, 2, &err), CKPT_EINVAL);
 	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIG_TIMEOUT_MS, 0, &err), CKPT_EINVAL);
 	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIG_ACCEPT_TIMEOUT_MS, 0, &err), 0);
 	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIG_STAGING_DIR, 1, &err), CKPT_EINVAL);
 	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, (ckpt_migrate_opt)999, 1, &err), CKPT_EINVAL);
-	ck_assert_int_eq(ckpt_migrate_opts_set_str(m, CKPT_MIG_STAGING_DIR, tok, &err), CKPT_EINVAL);
+	ck_assert_int_eq(ckpt_migrate_opts_set_str(m, CKPT_MIG_STAGING_DIR, tok, &err),
+			 CKPT_EINVAL);
 	ck_assert_msg_has(err, "not a directory");
 	ck_assert_int_eq(ckpt_migrate_opts_set_str(m, CKPT_MIG_STAGING_DIR, dir, &err), 0);
 	ck_assert_int_eq(ckpt_migrate_opts_set_str(m, CKPT_MIG_PAGE_PORT, "1", &err), CKPT_EINVAL);
@@ -158,7 +161,8 @@ START_TEST(record_figures_and_json)
 	ck_assert(json_object_object_get_ex(j, "figures", &f));
 	ck_assert(json_object_object_get_ex(f, "downtime_us", &v));
 	ck_assert_int_eq(json_object_get_int64(v), 1234);
-	ck_assert(json_object_object_get_ex(f, "total_us", &v)); /* every key, null when not known */
+	ck_assert(
+		json_object_object_get_ex(f, "total_us", &v)); /* every key, null when not known */
 	ck_assert(json_object_is_type(v, json_type_null));
 	json_object_put(j);
 	ckpt_free(s);
@@ -181,7 +185,8 @@ static void count_event(void *userdata, ckpt_mig_event ev, const ckpt_migration 
 		e->n[ev]++;
 }
 
-static int source_refused(ckpt_opts *o, ckpt_migrate_opts *m, const char *to, ckpt_client *c, ckpt_err *err)
+static int source_refused(ckpt_opts *o, ckpt_migrate_opts *m, const char *to, ckpt_client *c,
+			  ckpt_err *err)
 {
 	ckpt_migration *mg = ckpt_migration_new();
 	struct events ev = { { 0 } };
@@ -310,7 +315,8 @@ static void rcv_start(struct rcv_thread *t, unsigned accept_ms)
 	ck_assert_int_eq(ckpt_opts_set_images_dir(t->o, t->base, &err), 0);
 	ck_assert_int_eq(ckpt_migrate_opts_set_token_file(t->m, tok, &err), 0);
 	ck_assert_int_eq(ckpt_migrate_opts_set_int(t->m, CKPT_MIG_TIMEOUT_MS, 2000, &err), 0);
-	ck_assert_int_eq(ckpt_migrate_opts_set_int(t->m, CKPT_MIG_ACCEPT_TIMEOUT_MS, accept_ms, &err), 0);
+	ck_assert_int_eq(
+		ckpt_migrate_opts_set_int(t->m, CKPT_MIG_ACCEPT_TIMEOUT_MS, accept_ms, &err), 0);
 	ckpt_migrate_opts_set_progress(t->m, count_event, &t->ev, NULL);
 	t->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	memset(&a, 0, sizeof(a));
@@ -370,7 +376,8 @@ START_TEST(receiver_refuses_and_writes_nothing)
 END_TEST
 
 /* A source asking about a session: the answer of the record, acked when it says "running". */
-static int ask_resolve(uint16_t port, const uint8_t session[CHAN_SESSION_SIZE], struct chan_result *res)
+static int ask_resolve(uint16_t port, const uint8_t session[CHAN_SESSION_SIZE],
+		       struct chan_result *res)
 {
 	struct chan_auth good = { .token_file = tok };
 	struct chan *ch = NULL;
@@ -415,7 +422,8 @@ START_TEST(receiver_answers_from_its_records)
 	ck_assert_int_eq(res.status, CHAN_RESULT_RUNNING);
 	ck_assert_int_eq(res.pid, 4242);
 	ck_assert_int_eq(ask_resolve(t.port, s2, &res), 0);
-	ck_assert_int_eq(res.status, CHAN_RESULT_FAILED); /* its connection is gone: it never runs here */
+	ck_assert_int_eq(res.status,
+			 CHAN_RESULT_FAILED); /* its connection is gone: it never runs here */
 	ck_assert_int_eq(ask_resolve(t.port, s3, &res), 0);
 	ck_assert_int_eq(res.status, CHAN_RESULT_UNKNOWN); /* no record: not known here */
 	rcv_end(&t);

@@ -3,6 +3,7 @@
  * Unit tests of lib/oci.c (OCI config.json → options) and lib/json.c
  * (options → JSON).
  */
+#include "compat.h" /* CLONE_NEWTIME */
 #include "opts.h"
 #include "parse.h"
 

@@ -3,6 +3,7 @@
  * Unit tests of lib/parse.c: page-server addresses, cgroup modes, network
  * lock methods and namespace masks.
  */
+#include "compat.h" /* CLONE_NEWTIME */
 #include "opts.h"
 #include "parse.h"
 
