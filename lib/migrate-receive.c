@@ -1045,6 +1045,12 @@ int ckpt_migrate_receive(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_
 	rc = mig_auth_check(m, err);
 	if (rc < 0)
 		goto out;
+	if (c->service_path) {
+		rc = err_set(err, CKPT_ENOTSUP,
+			     "receive: needs a criu spawned by libckpt (swrk), not a criu service: the page server "
+			     "takes a connected socket, and criu lazy-pages is run by libckpt");
+		goto out;
+	}
 	if (!o->images.path) {
 		rc = err_set(
 			err, CKPT_EINVAL,

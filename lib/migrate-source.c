@@ -110,11 +110,16 @@ static int check_pipe_size(ckpt_err *err)
 			       "--lazy: cannot read /proc/sys/fs/pipe-max-size");
 	if (max >= MIG_LAZY_PIPE_MIN)
 		return 0;
-	return err_set(
-		err, CKPT_ENOTSUP,
-		"--lazy: /proc/sys/fs/pipe-max-size is %llu; CRIU's lazy page server needs %d (or "
-		"CAP_SYS_RESOURCE), else it fails after the tree is frozen: sysctl -w fs.pipe-max-size=%d",
-		max, MIG_LAZY_PIPE_MIN, MIG_LAZY_PIPE_MIN);
+	r = err_set(err, CKPT_ENOTSUP,
+		    "--lazy: /proc/sys/fs/pipe-max-size is %llu; CRIU's lazy page server needs %d (or "
+		    "CAP_SYS_RESOURCE), else it fails after the tree is frozen",
+		    max, MIG_LAZY_PIPE_MIN);
+	if (err)
+		snprintf(err->hint, sizeof(err->hint),
+			 "raise it on the source before migrating: sysctl -w fs.pipe-max-size=%d (nothing was "
+			 "frozen)",
+			 MIG_LAZY_PIPE_MIN);
+	return r;
 }
 
 static int staging_make(struct src *s, ckpt_err *err)

@@ -265,6 +265,9 @@ START_TEST(listen_and_receive_refusals)
 	ck_assert_int_eq(ckpt_migrate_receive(c, o, m, p[0], mg, &err), CKPT_EINVAL);
 	ck_assert_msg_has(err, "listening TCP socket");
 	ck_assert_int_eq(ckpt_migration_outcome(mg), CKPT_MIG_FAILED);
+	ck_assert_int_eq(ckpt_client_set_service(c, "/run/nothing.sock", &err), 0);
+	ck_assert_int_eq(ckpt_migrate_receive(c, o, m, p[0], mg, &err), CKPT_ENOTSUP);
+	ck_assert_msg_has(err, "swrk");
 	close(p[0]);
 	close(p[1]);
 	ckpt_migration_free(mg);
