@@ -95,11 +95,17 @@ static int write_pid_file(const char *path, pid_t pid)
 		return -EIO;
 	}
 	fprintf(f, "%d", (int)pid);
-	if (fchmod(fd, 0644) < 0 || fclose(f) != 0 || rename(tmp, path) < 0) {
-		int e = errno;
+	{
+		int e = fchmod(fd, 0644) < 0 ? errno : 0;
 
-		unlink(tmp);
-		return -e;
+		if (fclose(f) != 0 && !e)
+			e = errno;
+		if (!e && rename(tmp, path) < 0)
+			e = errno;
+		if (e) {
+			unlink(tmp);
+			return -e;
+		}
 	}
 	return 0;
 }
