@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include <ckpt/ckpt.h>
+#include <ckpt/experimental.h>
 
 /* Exit codes (documented in `ckpt --help` and ckpt(1)). */
 enum {
@@ -21,6 +22,7 @@ enum {
 	EXIT_USAGE = 2,   /* unknown flag, bad value, missing argument */
 	EXIT_CRIU = 3,    /* criu missing or unusable */
 	EXIT_TIMEOUT = 4, /* the request did not finish in time */
+	EXIT_UNKNOWN = 5, /* migrate/receive: where the tree runs is not known for sure */
 };
 
 /* Flags given before the subcommand (and some repeated after it). */
@@ -49,6 +51,8 @@ int cmd_version(struct cli *cli, int argc, char **argv);
 int cmd_features(struct cli *cli, int argc, char **argv);
 int cmd_page_server(struct cli *cli, int argc, char **argv);
 int cmd_inspect(struct cli *cli, int argc, char **argv);
+int cmd_migrate(struct cli *cli, int argc, char **argv);
+int cmd_receive(struct cli *cli, int argc, char **argv);
 
 /* Long option values shared by the subcommands (beyond any short option char). */
 enum {
@@ -57,6 +61,14 @@ enum {
 	OPT_LOG_LEVEL = 0x1100,
 	OPT_UNPRIVILEGED,
 	OPT_TCP_CLOSE,
+	OPT_MIG_TOKEN_FILE = 0x1200,
+	OPT_MIG_TLS_CACERT,
+	OPT_MIG_TLS_CERT,
+	OPT_MIG_TLS_KEY,
+	OPT_MIG_TLS_CACRL,
+	OPT_MIG_TLS_NO_CN_VERIFY,
+	OPT_MIG_PAGE_PORT,
+	OPT_MIG_CHANNEL_TIMEOUT,
 };
 
 /* The options every subcommand accepts too: --json, -q, -v, -h/--help. */
@@ -140,6 +152,46 @@ int cli_set_bool(struct cli *cli, ckpt_opts *o, ckpt_opt key, const char *flag);
 int cli_set_work_dir(struct cli *cli, ckpt_opts *o, const char *work_path);
 /* Create a directory and missing parents (mode for each); 0 or -errno. */
 int cli_mkdir_p(const char *path, mode_t mode);
+
+/* ---- migrate-common.c: what ckpt migrate and ckpt receive share ---- */
+
+#define CLI_MIG_LONGOPTS                                                          \
+	{ "token-file", required_argument, NULL, OPT_MIG_TOKEN_FILE },           \
+	{ "tls-cacert", required_argument, NULL, OPT_MIG_TLS_CACERT },           \
+	{ "tls-cert", required_argument, NULL, OPT_MIG_TLS_CERT },               \
+	{ "tls-key", required_argument, NULL, OPT_MIG_TLS_KEY },                 \
+	{ "tls-cacrl", required_argument, NULL, OPT_MIG_TLS_CACRL },             \
+	{ "tls-no-cn-verify", no_argument, NULL, OPT_MIG_TLS_NO_CN_VERIFY },     \
+	{ "page-port", required_argument, NULL, OPT_MIG_PAGE_PORT },             \
+	{ "channel-timeout", required_argument, NULL, OPT_MIG_CHANNEL_TIMEOUT }
+#define CLI_MIG_AUTH_HELP                                                                              \
+	"Authentication (one is required; both may be given):\n"                                       \
+	"  --token-file FILE           a shared secret (16 to 4096 bytes, mode 0600) on both hosts,\n" \
+	"                              proven by HMAC challenge-response, never sent\n"                \
+	"  --tls-cacert FILE           mutual TLS: the CA both certificates are signed by (PEM)\n"    \
+	"  --tls-cert FILE             this host's certificate (PEM)\n"                                \
+	"  --tls-key FILE              its key (PEM)\n"                                                \
+	"  --tls-cacrl FILE            revoked certificates (PEM)\n"                                   \
+	"  --tls-no-cn-verify          do not check that the peer's certificate names its address\n"
+
+struct cli_mig_tls {
+	const char *cacert, *cert, *key;
+};
+/* One of CLI_MIG_LONGOPTS: 1 applied, 0 not one, or -(exit code) of a usage error (reported). */
+int cli_mig_opt(struct cli *cli, ckpt_migrate_opts *m, struct cli_mig_tls *tls, int c, const char *arg);
+/* The TLS files into m; a usage error when neither a token nor TLS was given. 0 or the exit code. */
+int cli_mig_finish_auth(struct cli *cli, ckpt_migrate_opts *m, const struct cli_mig_tls *tls, bool have_token);
+
+struct cli_mig_progress {
+	struct cli *cli;
+	struct timespec start;
+};
+/* The progress callback: one line per event on stderr (unless -q). */
+void cli_mig_progress(void *userdata, ckpt_mig_event ev, const ckpt_migration *mg);
+/* The summary on stdout: `what` then the figures; with --json, the record as JSON instead. */
+void cli_mig_summary(struct cli *cli, const ckpt_migration *mg, const char *what);
+/* Exit code: 0 done, 5 outcome unknown, else the error's. */
+int cli_mig_exit(const ckpt_migration *mg, int r, const ckpt_err *err);
 
 /* ---- fsutil.c ---- */
 

@@ -19,6 +19,8 @@ static const struct command commands[] = {
 	{ "version", cmd_version, "show the versions of libckpt and criu" },
 	{ "page-server", cmd_page_server, "receive a checkpoint's memory over the network" },
 	{ "inspect", cmd_inspect, "show what a checkpoint holds" },
+	{ "migrate", cmd_migrate, "move a running process tree to a `ckpt receive` on another host" },
+	{ "receive", cmd_receive, "receive a migrated process tree and restore it here" },
 	{ "help", cmd_help, "show help for a command" },
 };
 
@@ -52,6 +54,7 @@ static void usage(FILE *f)
 		"  2  usage error: unknown flag, bad value, missing or malformed argument\n"
 		"  3  criu is missing or unusable (not found, too old, service unreachable)\n"
 		"  4  timeout: criu did not finish before the deadline\n"
+		"  5  migrate/receive: where the tree runs is not known for sure\n"
 		"\n"
 		"Run `ckpt help COMMAND` or `ckpt COMMAND --help` for a command's flags.\n");
 }

@@ -526,7 +526,7 @@ static int writer_setup(struct writer *w, const ckpt_archive_write_opts *o, int 
 	/* Large blocks, so the compressor gets big pieces; no padding of the last one. */
 	archive_write_set_bytes_per_block(w->a, AR_BUF);
 	archive_write_set_bytes_in_last_block(w->a, 1);
-	if (w->z.cctx ? archive_write_open2(w->a, &w->z, NULL, zout_cb_write, zout_cb_close, NULL)
+	if (w->z.cctx ? archive_write_open(w->a, &w->z, NULL, zout_cb_write, zout_cb_close)
 		      : archive_write_open_fd(w->a, fd))
 		return ar_fail(w, "open");
 	return 0;

@@ -1602,6 +1602,21 @@ void chan_set_timeout(struct chan *c, unsigned timeout_ms)
 	c->timeout_ms = timeout_ms ? timeout_ms : 1;
 }
 
+bool chan_pending(const struct chan *c)
+{
+	return c->tls && gnutls_record_check_pending(c->tls) > 0;
+}
+
+const char *chan_addr(const struct chan *c)
+{
+	return c->addr;
+}
+
+int chan_fd(const struct chan *c)
+{
+	return c->fd;
+}
+
 const char *chan_peer(const struct chan *c)
 {
 	return c->peer;

@@ -185,6 +185,12 @@ int chan_open(int fd, enum chan_side side, const struct chan_auth *auth, unsigne
 void chan_free(struct chan *c);
 void chan_set_timeout(struct chan *c, unsigned timeout_ms);
 
+/* Bytes of a message already read from the socket and buffered (TLS): a poll on the fd would miss them. */
+bool chan_pending(const struct chan *c);
+/* The peer's address, "HOST:PORT". */
+const char *chan_addr(const struct chan *c);
+/* The socket (borrowed from the caller of chan_open). */
+int chan_fd(const struct chan *c);
 /* Who the peer is: its certificate's DN, or "token holder", and its address. */
 const char *chan_peer(const struct chan *c);
 /* Byte counters: on the wire (framing, MACs, TLS records included) and of file data. */

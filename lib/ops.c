@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The requests other than dumps: version, check, feature check, restore, page server. */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 
@@ -188,6 +189,68 @@ int ckpt_feature_check(ckpt_client *c, uint32_t want, uint32_t *ret_have, ckpt_e
 	criu_resp__free_unpacked(resp, NULL);
 	*ret_have = have & want;
 	return 0;
+}
+
+/* ---- CPU compatibility: cpuinfo.img written here, checked there ---- */
+
+static int cpuinfo_request(ckpt_client *c, const ckpt_opts *o, CriuReqType type, const char *op, ckpt_err *err)
+{
+	struct dir_ref img = DIR_REF_INIT, work = DIR_REF_INIT;
+	struct request rq;
+	struct request_env env;
+	struct call call;
+	CriuResp *resp = NULL;
+	int r;
+
+	assert_return(c && o, err, "%s: NULL argument", op);
+	if (!dirspec_is_set(&o->images))
+		return err_set(err, CKPT_EINVAL, "%s: no images directory set (ckpt_opts_set_images_dir)", op);
+	memset(&rq, 0, sizeof(rq));
+	call_init(&call, c, op, true);
+	r = dir_ref_open(&o->images, "images-dir", o->follow_symlinks, &img, err);
+	if (r == 0)
+		r = dir_ref_open(&o->work, "work-dir", o->follow_symlinks, &work, err);
+	if (r < 0) {
+		err_prefix(err, "%s", op);
+		goto out;
+	}
+	if (type == CRIU_REQ_TYPE__CPUINFO_CHECK && faccessat(img.fd, "cpuinfo.img", F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+		r = err_sys(err, CKPT_EIMAGES, errno, "%s: '%s' holds no cpuinfo.img (expected one written by "
+			    "ckpt_cpuinfo_dump)", op, dir_ref_name(&img));
+		goto out;
+	}
+	env = env_for(c);
+	env.images_fd = img.fd;
+	env.work_fd = work.fd;
+	r = request_build(&rq, type, o, &env, err);
+	if (r < 0)
+		goto out;
+	call.lp.dirfd = work.fd >= 0 ? work.fd : img.fd;
+	call.lp.dirpath = work.fd >= 0 ? work.path : img.path;
+	call.lp.name = rq.log_name;
+	call.opts = o;
+	r = call_run(&call, &rq, &resp, err);
+	if (r == 0)
+		criu_resp__free_unpacked(resp, NULL);
+	else if (r == CKPT_ECRIU && type == CRIU_REQ_TYPE__CPUINFO_CHECK)
+		err_prefix(err, "the CPU of this host cannot run what was dumped on the CPU described in '%s/cpuinfo.img'",
+			   dir_ref_name(&img));
+out:
+	exchange_done(&call.x);
+	request_free(&rq);
+	dir_ref_close(&img);
+	dir_ref_close(&work);
+	return r;
+}
+
+int ckpt_cpuinfo_dump(ckpt_client *c, const ckpt_opts *o, ckpt_err *err)
+{
+	return cpuinfo_request(c, o, CRIU_REQ_TYPE__CPUINFO_DUMP, "cpuinfo dump", err);
+}
+
+int ckpt_cpuinfo_check(ckpt_client *c, const ckpt_opts *o, ckpt_err *err)
+{
+	return cpuinfo_request(c, o, CRIU_REQ_TYPE__CPUINFO_CHECK, "cpuinfo check", err);
 }
 
 /* ---- restore ---- */

@@ -13,6 +13,8 @@ const char *request_log_default(CriuReqType t)
 	case CRIU_REQ_TYPE__RESTORE: return "restore.log";
 	case CRIU_REQ_TYPE__PAGE_SERVER:
 	case CRIU_REQ_TYPE__PAGE_SERVER_CHLD: return "page-server.log";
+	case CRIU_REQ_TYPE__CPUINFO_DUMP: return "cpuinfo-dump.log";
+	case CRIU_REQ_TYPE__CPUINFO_CHECK: return "cpuinfo-check.log";
 	default: return NULL;
 	}
 }

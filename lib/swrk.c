@@ -66,29 +66,34 @@ static int spawn_detached(const char *criu, char *const argv[], char *const envp
 	return 0;
 }
 
-int swrk_spawn(const struct spawn_cfg *cfg, const struct fdpass *fds, size_t n, struct conn *conn, ckpt_err *err)
+/*
+ * Spawn criu with argv: sock (>= 0) as SWRK_FD, stdio, fds[i].src as
+ * fds[i].dst, nothing else; *ret_pid gets its pid (0 when detached).
+ */
+static int spawn_core(const struct spawn_cfg *cfg, char *const argv[], int sock, const struct fdpass *fds, size_t n,
+		      pid_t *ret_pid, ckpt_err *err)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, all;
-	int sv[2] = { -1, -1 };
 	int staged[SWRK_PASS_MAX + 4];
 	int moves[SWRK_PASS_MAX + 4][2];
 	size_t n_staged = 0, n_moves = 0;
-	int min_fd, r, e = 0;
+	int min_fd = SWRK_PASS_BASE, r, e = 0;
 	pid_t pid = 0;
-	char *argv[] = { "criu", "swrk", "3", NULL };
 	char *const *envp = cfg->env ? cfg->env : (char *const *)default_env;
 
 	if (n > SWRK_PASS_MAX)
 		return err_set(err, CKPT_EINVAL, "spawn: %zu fds to pass to criu (at most %d)", n, SWRK_PASS_MAX);
 	for (size_t i = 0; i < ARRAY_SIZE(staged); i++)
 		staged[i] = -1;
-
 	/* Stage every fd that moves into the child above the target range, so no dup2 clobbers a source. */
-	min_fd = SWRK_PASS_BASE + (int)n;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return err_sys(err, CKPT_ESYS, errno, "spawn: socketpair");
+	for (size_t i = 0; i < n; i++) {
+		if (fds[i].dst < 3 || fds[i].dst == SWRK_FD || fds[i].dst >= 1024)
+			return err_set(err, CKPT_EINVAL, "spawn: fd number %d in criu is not usable", fds[i].dst);
+		if (fds[i].dst >= min_fd)
+			min_fd = fds[i].dst + 1;
+	}
 	for (int i = 0; i < 3; i++) {
 		int s = -1;
 
@@ -100,13 +105,15 @@ int swrk_spawn(const struct spawn_cfg *cfg, const struct fdpass *fds, size_t n, 
 		moves[n_moves][0] = s;
 		moves[n_moves++][1] = i;
 	}
-	staged[n_staged] = fcntl(sv[1], F_DUPFD_CLOEXEC, min_fd);
-	if (staged[n_staged] < 0) {
-		r = err_sys(err, CKPT_ESYS, errno, "spawn: fcntl");
-		goto fail;
+	if (sock >= 0) {
+		staged[n_staged] = fcntl(sock, F_DUPFD_CLOEXEC, min_fd);
+		if (staged[n_staged] < 0) {
+			r = err_sys(err, CKPT_ESYS, errno, "spawn: fcntl");
+			goto fail;
+		}
+		moves[n_moves][0] = staged[n_staged++];
+		moves[n_moves++][1] = SWRK_FD;
 	}
-	moves[n_moves][0] = staged[n_staged++];
-	moves[n_moves++][1] = SWRK_FD;
 	for (size_t i = 0; i < n; i++) {
 		int s = fcntl(fds[i].src, F_DUPFD_CLOEXEC, min_fd);
 
@@ -121,7 +128,7 @@ int swrk_spawn(const struct spawn_cfg *cfg, const struct fdpass *fds, size_t n, 
 
 	if (cfg->detach) {
 		if (spawn_detached(cfg->criu, argv, envp, (const int(*)[2])moves, n_moves, min_fd, &e) < 0) {
-			r = err_sys(err, CKPT_ECRIU_EXEC, e, "spawn: cannot start '%s swrk' detached", cfg->criu);
+			r = err_sys(err, CKPT_ECRIU_EXEC, e, "spawn: cannot start '%s %s' detached", cfg->criu, argv[1]);
 			goto fail;
 		}
 	} else {
@@ -160,13 +167,34 @@ int swrk_spawn(const struct spawn_cfg *cfg, const struct fdpass *fds, size_t n, 
 		posix_spawnattr_destroy(&attr);
 		if (r != 0) {
 			r = err_sys(err, r > 0 ? CKPT_ECRIU_EXEC : CKPT_ENOMEM, e,
-				    r > 0 ? "spawn: cannot run '%s swrk'" : "spawn: preparing to run '%s'", cfg->criu);
+				    r > 0 ? "spawn: cannot run '%s %s'" : "spawn: preparing to run '%s %s'", cfg->criu,
+				    argv[1]);
 			goto fail;
 		}
 	}
 	close_all(staged, n_staged);
+	*ret_pid = pid;
+	return 0;
+fail:
+	close_all(staged, n_staged);
+	return r;
+}
+
+int swrk_spawn(const struct spawn_cfg *cfg, const struct fdpass *fds, size_t n, struct conn *conn, ckpt_err *err)
+{
+	char *argv[] = { "criu", "swrk", "3", NULL };
+	int sv[2] = { -1, -1 };
+	pid_t pid = 0;
+	int r;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return err_sys(err, CKPT_ESYS, errno, "spawn: socketpair");
+	r = spawn_core(cfg, argv, sv[1], fds, n, &pid, err);
 	close(sv[1]);
-	sv[1] = -1;
+	if (r < 0) {
+		close(sv[0]);
+		return r;
+	}
 	conn->fd = sv[0];
 	conn->criu = (struct proc)PROC_INIT;
 	if (pid > 0) {
@@ -182,8 +210,23 @@ int swrk_spawn(const struct spawn_cfg *cfg, const struct fdpass *fds, size_t n, 
 	if (fcntl(conn->fd, F_SETFL, O_NONBLOCK) < 0)
 		return err_sys(err, CKPT_ESYS, errno, "spawn: fcntl");
 	return 0;
-fail:
-	close_all(staged, n_staged);
-	close_all(sv, 2);
-	return r;
+}
+
+int criu_spawn_argv(const struct spawn_cfg *cfg, char *const argv[], const struct fdpass *fds, size_t n,
+		    struct proc *ret, ckpt_err *err)
+{
+	pid_t pid = 0;
+	int r;
+
+	if (cfg->detach || !argv || !argv[0] || !argv[1])
+		return err_set(err, CKPT_EINVAL, "spawn: a criu command and an attached child are expected");
+	r = spawn_core(cfg, argv, -1, fds, n, &pid, err);
+	if (r < 0)
+		return r;
+	*ret = (struct proc)PROC_INIT;
+	r = proc_adopt_child(ret, pid);
+	if (r < 0)
+		return err_sys(err, CKPT_ESYS, -r, "spawn: cannot open a pidfd for criu %s (pid %d)", argv[1],
+			       (int)pid);
+	return 0;
 }

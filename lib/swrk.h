@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Starting `criu swrk 3` on a socketpair: the environment, stdio and exactly the fds it is given. */
+/* Starting criu: `criu swrk 3` on a socketpair, or another criu command; a bare environment, stdio and exactly the fds it is given. */
 #ifndef CKPT_SWRK_H
 #define CKPT_SWRK_H
 
@@ -25,5 +25,14 @@ struct spawn_cfg {
  */
 int swrk_spawn(const struct spawn_cfg *cfg, const struct fdpass *fds, size_t n, struct conn *conn,
 	       ckpt_err *err);
+
+/*
+ * Spawn criu with its own argv (argv[0] "criu", argv[1] the command: `criu
+ * lazy-pages ...`), attached, with the same environment, stdio and closing of
+ * every other fd as swrk_spawn; fds[i].src becomes fds[i].dst (4..1023). ret
+ * gets the child and its pidfd.
+ */
+int criu_spawn_argv(const struct spawn_cfg *cfg, char *const argv[], const struct fdpass *fds, size_t n,
+		    struct proc *ret, ckpt_err *err);
 
 #endif

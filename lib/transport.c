@@ -164,9 +164,10 @@ static int do_recv(struct conn *conn, CriuResp **ret, int *ret_fd, ckpt_err *err
 
 	*ret_fd = -1;
 	for (;;) {
-		struct pollfd pfd[2] = { { .fd = conn->fd, .events = POLLIN },
-					 { .fd = conn->criu.pidfd, .events = POLLIN } };
-		int pr = poll(pfd, conn->criu.pidfd >= 0 ? 2 : 1, poll_ms_until(conn->deadline_us));
+		struct pollfd pfd[3] = { { .fd = conn->fd, .events = POLLIN },
+					 { .fd = conn->criu.pidfd, .events = POLLIN },
+					 { .fd = conn->watch ? conn->watch->fd : -1, .events = POLLIN } };
+		int pr = poll(pfd, 3, poll_ms_until(conn->deadline_us));
 
 		if (pr < 0 && errno == EINTR)
 			continue;
@@ -174,6 +175,11 @@ static int do_recv(struct conn *conn, CriuResp **ret, int *ret_fd, ckpt_err *err
 			return err_sys(err, CKPT_ESYS, errno, "recv: poll");
 		if (pr == 0)
 			return timed_out("recv", err);
+		if (pfd[2].revents && !pfd[0].revents) {
+			/* the watched fd only: serve it, then wait again */
+			conn->watch->fn(conn->watch->userdata);
+			continue;
+		}
 		len = recv(conn->fd, NULL, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
 		if (len < 0 && errno == EINTR)
 			continue;

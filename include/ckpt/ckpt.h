@@ -482,6 +482,17 @@ enum {
 CKPT_EXPORT int ckpt_feature_check(ckpt_client *c, uint32_t want, uint32_t *ret_have, ckpt_err *err);
 
 /*
+ * CPU compatibility, through CRIU (0.2): ckpt_cpuinfo_dump writes
+ * cpuinfo.img, CRIU's description of this host's CPU, into o's images dir;
+ * ckpt_cpuinfo_check, run on another host with that file in o's images dir,
+ * tells whether this host's CPU can run what is dumped on that one
+ * (CKPT_ECRIU naming the file when it cannot; CKPT_EIMAGES without the file).
+ * Like version and check, each has a 30 s deadline unless the client set one.
+ */
+CKPT_EXPORT int ckpt_cpuinfo_dump(ckpt_client *c, const ckpt_opts *o, ckpt_err *err);
+CKPT_EXPORT int ckpt_cpuinfo_check(ckpt_client *c, const ckpt_opts *o, ckpt_err *err);
+
+/*
  * Dump the tree rooted at the pid in o into the images dir. Without
  * leave-running the tree is killed once dumped.
  *

@@ -16,7 +16,8 @@
  *  - The conventions of <ckpt/ckpt.h> hold here too: ckpt_<object>_<verb>
  *    names, CKPT_EXPORT, negative CKPT_E* returns, an optional ckpt_err.
  *
- * Nothing is experimental in this release yet.
+ * Experimental in this release: live migration (ckpt_migrate_*,
+ * ckpt_migration_*), the API under `ckpt migrate` and `ckpt receive`.
  */
 #ifndef CKPT_EXPERIMENTAL_H
 #define CKPT_EXPERIMENTAL_H
@@ -29,6 +30,216 @@ extern "C" {
 
 /* The symbol node of this header's functions (the release it belongs to). */
 #define CKPT_EXPERIMENTAL_NODE "LIBCKPT_EXPERIMENTAL_0.2"
+
+/* ------------------------------------------------------------------ */
+/* Migration (0.2)                                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Live migration of a process tree to another host (docs/migration.md):
+ * ckpt_migrate_source on the source host, ckpt_migrate_receive on the
+ * destination, joined by an authenticated control channel over TCP. See
+ * ckpt_migrate(3) and docs/migration.md.
+ *
+ * Ports. The receiver listens on one port, PORT. Pages use PAGE (PORT+1
+ * unless CKPT_MIG_PAGE_PORT says otherwise; both sides must agree):
+ *  - copy mode, token: no other port; the pages take a second connection
+ *    to PORT, authenticated like the first and handed to CRIU;
+ *  - copy mode, TLS: CRIU's page server on the receiver listens on
+ *    the receiver's address, port PAGE (CRIU's own TLS);
+ *  - lazy mode (TLS only): CRIU's lazy page server on the SOURCE listens on
+ *    0.0.0.0:PAGE, and the receiver connects to it.
+ *
+ * Authentication is required: a token file (a shared secret proven by
+ * HMAC challenge-response, never sent) or mutual TLS (a CA, a certificate
+ * and its key on each side), or both. With neither, the calls refuse to
+ * start (CKPT_EINVAL). A peer that fails it is refused before anything is
+ * written or restored.
+ *
+ * The tree is never lost and never runs twice, as far as CRIU allows: the
+ * source's dump is held at CRIU's post-dump notification until the
+ * receiver reports the restored tree running; any failure before that makes
+ * CRIU resume the source (outcome CKPT_MIG_FAILED, ckpt_migration_stage
+ * names where it failed). If the receiver's answer is lost after the restore
+ * was asked for, the source tree stays frozen (held by criu) while the
+ * receiver is asked again over new connections; the decide callback, if
+ * set, is called every few seconds and may end the wait. In lazy mode the
+ * restored tree runs before its memory has arrived: once it runs, its
+ * memory lives on the source until every page is copied, and a source, criu
+ * or network that fails before then leaves the destination's copy without
+ * those pages (the receiver then kills it); nothing can recover that. The
+ * event CKPT_MIG_EV_SOURCE_RELEASED says when the source host can go.
+ */
+typedef struct ckpt_migrate_opts ckpt_migrate_opts;
+typedef struct ckpt_migration ckpt_migration;
+
+/* NULL only when out of memory. */
+CKPT_EXPORT ckpt_migrate_opts *ckpt_migrate_opts_new(void);
+/* Accepts NULL. */
+CKPT_EXPORT void ckpt_migrate_opts_free(ckpt_migrate_opts *m);
+/*
+ * The shared secret: a regular file, not readable by group or others, 16 to
+ * 4096 bytes (one trailing newline is not part of it). Checked now.
+ */
+CKPT_EXPORT int ckpt_migrate_opts_set_token_file(ckpt_migrate_opts *m, const char *path,
+						 ckpt_err *err);
+/* Mutual TLS: PEM files, all three readable (checked now); the same files CRIU's page server gets. */
+CKPT_EXPORT int ckpt_migrate_opts_set_tls(ckpt_migrate_opts *m, const char *cacert,
+					  const char *cert, const char *key, ckpt_err *err);
+
+/*
+ * Keys of ckpt_migrate_opts_set_int / _set_str. Values are pinned.
+ *   CKPT_MIG_LAZY               int 0/1: post-copy (lazy pages; needs TLS), source only
+ *   CKPT_MIG_PAGE_PORT          int 1..65535: PAGE (default PORT+1)
+ *   CKPT_MIG_TIMEOUT_MS         int: deadline of each control message (default 30000)
+ *   CKPT_MIG_TLS_NO_CN_VERIFY   int 0/1: do not check the peer certificate's name or address
+ *   CKPT_MIG_TLS_CACRL          str: PEM certificate revocation list
+ *   CKPT_MIG_MAX_FILES          int: receiver: at most this many image files (default 65536)
+ *   CKPT_MIG_MAX_IMAGE_BYTES    int: receiver: at most this many bytes of them (default 16 GiB)
+ *   CKPT_MIG_RESOLVE_TIMEOUT_MS int: receiver: how long it answers a source that lost its
+ *                               answer (default 60000)
+ *   CKPT_MIG_ACCEPT_TIMEOUT_MS  int: receiver: how long it waits for a migration (default 0:
+ *                               no limit)
+ *   CKPT_MIG_STAGING_DIR        str: source: where its private staging directory is made
+ *                               (default /tmp); the receiver's is in its options' images dir
+ */
+typedef enum ckpt_migrate_opt {
+	CKPT_MIG_LAZY = 1,
+	CKPT_MIG_PAGE_PORT = 2,
+	CKPT_MIG_TIMEOUT_MS = 3,
+	CKPT_MIG_TLS_NO_CN_VERIFY = 4,
+	CKPT_MIG_TLS_CACRL = 5,
+	CKPT_MIG_MAX_FILES = 6,
+	CKPT_MIG_MAX_IMAGE_BYTES = 7,
+	CKPT_MIG_RESOLVE_TIMEOUT_MS = 8,
+	CKPT_MIG_ACCEPT_TIMEOUT_MS = 9,
+	CKPT_MIG_STAGING_DIR = 10,
+} ckpt_migrate_opt;
+CKPT_EXPORT int ckpt_migrate_opts_set_int(ckpt_migrate_opts *m, ckpt_migrate_opt key, int64_t value,
+					  ckpt_err *err);
+CKPT_EXPORT int ckpt_migrate_opts_set_str(ckpt_migrate_opts *m, ckpt_migrate_opt key,
+					  const char *value, ckpt_err *err);
+
+/* What just happened, for the progress callback. Values are pinned. */
+typedef enum ckpt_mig_event {
+	CKPT_MIG_EV_CONNECTED = 1,	 /* authenticated; versions, criu check, CPU checked */
+	CKPT_MIG_EV_DUMPED = 2,		 /* frozen and dumped (copy: the pages are there) */
+	CKPT_MIG_EV_IMAGES = 3,		 /* the other images are at the receiver */
+	CKPT_MIG_EV_RUNNING = 4,	 /* the restored tree runs on the receiver */
+	CKPT_MIG_EV_PAGES_DONE = 5,	 /* lazy: every page is at the receiver */
+	CKPT_MIG_EV_SOURCE_RELEASED = 6, /* the source's tree is gone: the source can go */
+	CKPT_MIG_EV_HELD = 7,		 /* the answer was lost: the source is held frozen */
+	CKPT_MIG_EV_DONE = 8,		 /* the call ends (see ckpt_migration_outcome) */
+	CKPT_MIG_EV_REFUSED = 9,	 /* receiver: a connection refused; it listens on */
+	CKPT_MIG_EV_ACCEPTED = 10,	 /* receiver: a source connected and was accepted */
+} ckpt_mig_event;
+/* Called on the calling thread during ckpt_migrate_source / _receive; mg is valid during the call. */
+typedef void (*ckpt_migrate_progress_fn)(void *userdata, ckpt_mig_event ev,
+					 const ckpt_migration *mg);
+CKPT_EXPORT int ckpt_migrate_opts_set_progress(ckpt_migrate_opts *m, ckpt_migrate_progress_fn fn,
+					       void *userdata, ckpt_err *err);
+
+/* What a decide callback answers while the source is held. */
+enum {
+	CKPT_MIG_HOLD = 0,	    /* keep it frozen and keep asking the receiver */
+	CKPT_MIG_KILL_SOURCE = 1,   /* the destination runs it: CRIU kills the source */
+	CKPT_MIG_RESUME_SOURCE = 2, /* CRIU resumes the source (the destination must not run it) */
+};
+/*
+ * Source: called every few seconds while the outcome is unknown and the
+ * source is held. Without one, the source is held until the receiver answers.
+ */
+typedef int (*ckpt_migrate_decide_fn)(void *userdata, const ckpt_migration *mg);
+CKPT_EXPORT int ckpt_migrate_opts_set_decide(ckpt_migrate_opts *m, ckpt_migrate_decide_fn fn,
+					     void *userdata, ckpt_err *err);
+
+/*
+ * A listening TCP socket on "ADDRESS:PORT" ("0.0.0.0:7000", "[::]:7000"),
+ * CLOEXEC, for ckpt_migrate_receive; the caller closes it.
+ */
+CKPT_EXPORT int ckpt_migrate_listen(const char *address_port, int *ret_fd, ckpt_err *err);
+
+/*
+ * Source: migrate the tree rooted at o's pid (o: the dump options, such as
+ * tcp-established, empty-ns network, network-lock; its images dir is not
+ * used) to the receiver at to ("HOST:PORT"). Returns 0 when the tree runs
+ * there and is gone here. mg (from ckpt_migration_new) is filled as it goes
+ * and holds the outcome and figures, success or not. c must spawn criu (swrk).
+ */
+CKPT_EXPORT int ckpt_migrate_source(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_opts *m,
+				    const char *to, ckpt_migration *mg, ckpt_err *err);
+/*
+ * Receiver: accept one migration on listen_fd (a listening TCP socket,
+ * borrowed) and restore it with o (restore options: empty-ns network,
+ * tcp-established, ...; the client's veth setup applies). o's images dir
+ * (by path) must be set: each migration gets a private directory in it
+ * (SESSION/images, removed at the end; SESSION/work, CRIU's logs, kept) and
+ * a record, SESSION.state, that answers a source which lost the answer;
+ * images that a receiver killed before its end left there are removed when
+ * the next one starts. Connections that fail authentication or the
+ * handshake are refused (nothing is written for them) and the receiver
+ * goes on listening. In swrk mode the restored root becomes the caller's
+ * child, as with ckpt_restore. Returns 0 when the tree runs here
+ * (ckpt_migration_pid), with outcome CKPT_MIG_DONE, or CKPT_MIG_UNKNOWN when
+ * the source's final word was lost (the tree runs here; the source may still
+ * hold its copy frozen).
+ */
+CKPT_EXPORT int ckpt_migrate_receive(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_opts *m,
+				     int listen_fd, ckpt_migration *mg, ckpt_err *err);
+
+/* The record of one migration: progress while it runs, outcome and figures after. */
+CKPT_EXPORT ckpt_migration *ckpt_migration_new(void);
+CKPT_EXPORT void ckpt_migration_free(ckpt_migration *mg);
+
+typedef enum ckpt_mig_outcome {
+	CKPT_MIG_NONE = 0, /* not ended */
+	CKPT_MIG_DONE = 1, /* the tree runs on the destination; the source's copy is gone */
+	CKPT_MIG_FAILED =
+		2, /* it failed; the tree runs on at the source, nothing of it at the destination */
+	CKPT_MIG_UNKNOWN =
+		3, /* where the tree runs is not known for sure: the error says what is known */
+} ckpt_mig_outcome;
+CKPT_EXPORT ckpt_mig_outcome ckpt_migration_outcome(const ckpt_migration *mg);
+/* Where it is or where it ended: "handshake", "transfer", "restore", "pages", "decision", "done". */
+CKPT_EXPORT const char *ckpt_migration_stage(const ckpt_migration *mg);
+/* 1 for lazy (post-copy), 0 for copy mode, -1 before the handshake. */
+CKPT_EXPORT int ckpt_migration_lazy(const ckpt_migration *mg);
+/* The restored tree's root pid on the destination (0 if none). */
+CKPT_EXPORT pid_t ckpt_migration_pid(const ckpt_migration *mg);
+/* While held: the criu that holds the source frozen (0 if none). */
+CKPT_EXPORT pid_t ckpt_migration_held_by(const ckpt_migration *mg);
+/* The peer: its address and who it proved to be. "" before it connected. */
+CKPT_EXPORT const char *ckpt_migration_peer(const ckpt_migration *mg);
+/* The peer's libckpt and CRIU versions as text, "" if unknown. */
+CKPT_EXPORT const char *ckpt_migration_peer_versions(const ckpt_migration *mg);
+/* The text of the last event (why a connection was refused, what is held), "" if none. */
+CKPT_EXPORT const char *ckpt_migration_message(const ckpt_migration *mg);
+
+/* Figures. Times in microseconds, bytes, and bytes per second. Values are pinned. */
+typedef enum ckpt_mig_stat {
+	CKPT_MIG_STAT_TOTAL_US = 1,	/* start to end of the call */
+	CKPT_MIG_STAT_HANDSHAKE_US = 2, /* connect, authenticate, versions, checks */
+	CKPT_MIG_STAT_FROZEN_US = 3,	/* source: the freeze to CRIU's DUMP reply */
+	CKPT_MIG_STAT_TRANSFER_US = 4, /* freeze to every image at the receiver (copy: pages too) */
+	CKPT_MIG_STAT_RESTORE_US = 5,  /* restore asked to the tree running at the receiver */
+	CKPT_MIG_STAT_DOWNTIME_US = 6, /* freeze to the restored tree running */
+	CKPT_MIG_STAT_SOURCE_RELEASED_US = 7, /* start to the source's tree gone */
+	CKPT_MIG_STAT_PAGES_DONE_US = 8,      /* lazy: start to every page at the receiver */
+	CKPT_MIG_STAT_PAGE_BYTES = 20,	      /* memory pages sent (CRIU's count) */
+	CKPT_MIG_STAT_IMAGE_BYTES = 21,	      /* the other images, bytes */
+	CKPT_MIG_STAT_IMAGE_FILES = 22,	      /* the other images, files */
+	CKPT_MIG_STAT_CONTROL_BYTES_OUT = 23, /* the control channel on the wire, out */
+	CKPT_MIG_STAT_CONTROL_BYTES_IN = 24,  /* and in */
+	CKPT_MIG_STAT_PAGE_RATE = 25,	      /* page bytes per second of their transfer */
+	CKPT_MIG_STAT_IMAGE_RATE = 26,	      /* image bytes per second of their transfer */
+} ckpt_mig_stat;
+/* 0 with the value; CKPT_ENOTSUP when not (yet) known; CKPT_EINVAL for an unknown key. */
+CKPT_EXPORT int ckpt_migration_stat(const ckpt_migration *mg, ckpt_mig_stat key,
+				    uint64_t *ret_value);
+/* "downtime_us", ... or NULL for an unknown key. */
+CKPT_EXPORT const char *ckpt_migration_stat_name(ckpt_mig_stat key);
+/* Everything above as a JSON object; free with ckpt_free. NULL on ENOMEM. */
+CKPT_EXPORT char *ckpt_migration_to_json(const ckpt_migration *mg);
 
 #ifdef __cplusplus
 }

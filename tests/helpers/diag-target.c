@@ -46,6 +46,7 @@
 #include <sys/ioctl.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -244,7 +245,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* nothing inherited goes along (flock(1)'s lock fd would be a file lock of the tree) */
-	close_range(3, ~0U, 0);
+	syscall(__NR_close_range, 3, ~0U, 0); /* close_range(2): glibc 2.34 has the wrapper, 2.31 not */
 	pidfile = argv[i];
 	mode = argv[i + 1];
 	arg = argc - i > 2 ? argv[i + 2] : NULL;

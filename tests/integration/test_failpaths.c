@@ -170,7 +170,7 @@ static pid_t holder_start(const char *file)
 		dup2(nul, 1);
 		dup2(nul, 2);
 		dup2(fd, 3);
-		close_range(4, ~0U, 0);
+		syscall(__NR_close_range, 4, ~0U, 0); /* no glibc wrapper before 2.34 */
 		execl("/bin/sleep", "sleep", "60", (char *)NULL);
 		_exit(127);
 	}
@@ -500,7 +500,7 @@ static pid_t logger_start(const char *imgs)
 		dup2(nul, 0);
 		dup2(out, 1);
 		dup2(nul, 2);
-		close_range(3, ~0U, 0);
+		syscall(__NR_close_range, 3, ~0U, 0); /* no glibc wrapper before 2.34 */
 		execl("/bin/sh", "sh", "-c", "i=0; while :; do i=$((i+1)); echo $i; sleep 0.05; done", (char *)NULL);
 		_exit(127);
 	}

@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* ckpt migrate: move a running process tree to a `ckpt receive` on another host. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ckpt-cli.h"
+
+static const char help_text[] =
+	"Usage: ckpt migrate --to HOST:PORT [--lazy] (--token-file F | --tls-*) [FLAGS] PID\n"
+	"\n"
+	"Move the process tree rooted at PID to the `ckpt receive` listening on HOST:PORT:\n"
+	"checkpoint it, send it, restore it there, and only then let it go here. Until the\n"
+	"receiver reports the restored tree running, any failure resumes the tree here, and\n"
+	"the error names the stage (handshake, transfer, restore). If that report is lost\n"
+	"after the restore was asked for, the tree stays frozen here (held by criu) and the\n"
+	"receiver is asked again every 2 s: two running copies are worse than a stopped one.\n"
+	"While held, a line says so every 30 s; SIGUSR1 says the destination runs it (the\n"
+	"tree here is killed), SIGUSR2 resumes it here. SIGINT, SIGTERM and SIGHUP are\n"
+	"ignored during a migration.\n"
+	"\n"
+	"  --to HOST:PORT              the receiver (required)\n"
+	"  --lazy                      post-copy: the tree runs there at once and its memory\n"
+	"                              follows on demand (needs TLS, and fs.pipe-max-size of at\n"
+	"                              least 4194304 here, checked before anything is frozen)\n"
+	"  --page-port N               the page port, PAGE (default PORT+1; same on both hosts)\n"
+	"  --channel-timeout SEC       deadline of each control message (default 30)\n"
+	"  --staging-dir DIR           where the non-memory images are staged (default /tmp)\n"
+	"  --tcp-established           migrate established TCP connections\n" CLI_CRIU_HELP
+	"  --ext-unix-sk               allow external unix sockets\n"
+	"  --shell-job                 the tree was started from a shell\n"
+	"  --file-locks                migrate file locks\n"
+	"  --manage-cgroups-mode MODE  soft, full, strict or ignore\n"
+	"  --empty-ns NS               do not dump namespace NS (network); the receiver must be\n"
+	"                              given the same, and --veth to wire it\n"
+	"  --network-lock METHOD       iptables, nftables or skip\n"
+	"  --json                      the summary as JSON on stdout\n"
+	"  -q, --quiet                 no progress lines\n"
+	"  -v, --verbose               libckpt's diagnostics on stderr\n"
+	"  -h, --help                  this help\n"
+	"\n" CLI_MIG_AUTH_HELP "\n"
+	"Ports (only these): PORT on the receiver carries the control channel. The\n"
+	"memory pages:\n"
+	"  copy, --token-file only:  a second connection to PORT (no other port)\n"
+	"  copy, TLS:                the receiver's CRIU page server on its address, port PAGE\n"
+	"  --lazy:                   this host's CRIU lazy page server listens on 0.0.0.0:PAGE\n"
+	"                            and the receiver connects to it (open it in firewalls)\n"
+	"\n"
+	"--lazy: once the tree runs on the receiver its memory lives here until every page\n"
+	"is copied; if this host, its criu or the network fails before then, the copy there\n"
+	"lacks those pages (the receiver kills it) and nothing can recover them. A line says\n"
+	"when this host can go (\"the source can go\").\n"
+	"\n"
+	"Progress goes to stderr, one line per stage with bytes and rates; the summary\n"
+	"(frozen, transfer, restore, downtime, total) to stdout. JSON keys: side, outcome\n"
+	"(done, failed, unknown), stage, mode, peer, peer_versions, restored_pid,\n"
+	"held_by_criu_pid, message, figures {total_us, handshake_us, frozen_us,\n"
+	"transfer_us, restore_us, downtime_us, source_released_us, pages_done_us,\n"
+	"page_bytes, image_bytes, image_files, control_bytes_out, control_bytes_in,\n"
+	"page_rate_bps, image_rate_bps}.\n"
+	"\n"
+	"Exit codes: 0 the tree runs on the receiver and is gone here; 1 failed (the tree\n"
+	"runs here, resumed or untouched); 2 usage error; 3 criu unusable; 4 timeout;\n"
+	"5 outcome unknown (the message says what is known).\n";
+
+enum {
+	O_TO = 0x100,
+	O_LAZY,
+	O_STAGING_DIR,
+	O_TCP_ESTABLISHED,
+	O_EXT_UNIX_SK,
+	O_SHELL_JOB,
+	O_FILE_LOCKS,
+	O_CGROUPS_MODE,
+	O_EMPTY_NS,
+	O_NETWORK_LOCK,
+};
+
+static volatile sig_atomic_t decision_sig, ignored_sig;
+
+static void on_decision(int sig)
+{
+	decision_sig = sig;
+}
+
+static void on_ignored(int sig)
+{
+	static const char note[] =
+		"ckpt migrate: a termination signal is ignored during the migration (it ends "
+		"by itself; when held, SIGUSR1 kills the source, SIGUSR2 resumes it)\n";
+
+	ignored_sig = sig;
+	if (write(STDERR_FILENO, note, sizeof(note) - 1) < 0) {
+		/* nothing to do */
+	}
+}
+
+struct held {
+	struct cli *cli;
+	struct timespec last;
+	bool said;
+};
+
+static int decide(void *userdata, const ckpt_migration *mg)
+{
+	struct held *h = userdata;
+
+	if (decision_sig == SIGUSR1)
+		return CKPT_MIG_KILL_SOURCE;
+	if (decision_sig == SIGUSR2)
+		return CKPT_MIG_RESUME_SOURCE;
+	if (!h->said || cli_elapsed(&h->last) >= 30.0) {
+		fprintf(stderr,
+			"ckpt migrate: outcome unknown: the source tree is frozen, held by criu pid %d; the receiver "
+			"%s may be running it. Asking it again; kill -USR1 %d if it runs there (the source is then "
+			"killed), kill -USR2 %d to resume it here\n",
+			(int)ckpt_migration_held_by(mg), ckpt_migration_peer(mg), (int)getpid(),
+			(int)getpid());
+		clock_gettime(CLOCK_MONOTONIC, &h->last);
+		h->said = true;
+	}
+	return CKPT_MIG_HOLD;
+}
+
+int cmd_migrate(struct cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "to", required_argument, NULL, O_TO },
+		{ "lazy", no_argument, NULL, O_LAZY },
+		{ "staging-dir", required_argument, NULL, O_STAGING_DIR },
+		{ "tcp-established", no_argument, NULL, O_TCP_ESTABLISHED },
+		{ "ext-unix-sk", no_argument, NULL, O_EXT_UNIX_SK },
+		{ "shell-job", no_argument, NULL, O_SHELL_JOB },
+		{ "file-locks", no_argument, NULL, O_FILE_LOCKS },
+		{ "manage-cgroups-mode", required_argument, NULL, O_CGROUPS_MODE },
+		{ "empty-ns", required_argument, NULL, O_EMPTY_NS },
+		{ "network-lock", required_argument, NULL, O_NETWORK_LOCK },
+		CLI_MIG_LONGOPTS,
+		CLI_CRIU_LONGOPTS,
+		CLI_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	ckpt_err err = CKPT_ERR_INIT;
+	ckpt_client *client = NULL;
+	ckpt_opts *o = ckpt_opts_new();
+	ckpt_migrate_opts *m = ckpt_migrate_opts_new();
+	ckpt_migration *mg = ckpt_migration_new();
+	struct cli_mig_tls tls = { 0 };
+	struct cli_mig_progress prog = { .cli = cli };
+	struct held held = { .cli = cli };
+	const char *to = NULL;
+	bool lazy = false, token = false;
+	uint32_t ns_mask = 0;
+	pid_t pid = 0;
+	int c, r = EXIT_OK;
+
+	if (!o || !m || !mg) {
+		r = cli_fail(cli, EXIT_FAILED, "out of memory");
+		goto out;
+	}
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		if (cli_common_opt(cli, c))
+			continue;
+		if ((r = cli_criu_opt(cli, o, c, optarg)) != 0 ||
+		    (r = cli_mig_opt(cli, m, &tls, c, optarg)) != 0) {
+			if (r < 0) {
+				r = -r;
+				goto out;
+			}
+			if (c == OPT_MIG_TOKEN_FILE)
+				token = true;
+			r = EXIT_OK;
+			continue;
+		}
+		switch (c) {
+		case 'h': fputs(help_text, stdout); goto out;
+		case O_TO: to = optarg; break;
+		case O_LAZY:
+			lazy = true;
+			ckpt_migrate_opts_set_int(m, CKPT_MIG_LAZY, 1, NULL);
+			break;
+		case O_STAGING_DIR:
+			if (ckpt_migrate_opts_set_str(m, CKPT_MIG_STAGING_DIR, optarg, &err) < 0)
+				r = cli_bad_value(cli, "--staging-dir", optarg, &err);
+			break;
+		case O_TCP_ESTABLISHED:
+			r = cli_set_bool(cli, o, CKPT_OPT_TCP_ESTABLISHED, "--tcp-established");
+			break;
+		case O_EXT_UNIX_SK:
+			r = cli_set_bool(cli, o, CKPT_OPT_EXT_UNIX_SK, "--ext-unix-sk");
+			break;
+		case O_SHELL_JOB:
+			r = cli_set_bool(cli, o, CKPT_OPT_SHELL_JOB, "--shell-job");
+			break;
+		case O_FILE_LOCKS:
+			r = cli_set_bool(cli, o, CKPT_OPT_FILE_LOCKS, "--file-locks");
+			break;
+		case O_CGROUPS_MODE: r = cli_set_cgroup_mode(cli, o, optarg); break;
+		case O_EMPTY_NS: r = cli_add_empty_ns(cli, o, &ns_mask, optarg); break;
+		case O_NETWORK_LOCK: r = cli_set_network_lock(cli, o, optarg); break;
+		default: r = cli_getopt_error(cli, c, argv); break;
+		}
+		if (r)
+			goto out;
+	}
+	if (!to) {
+		r = cli_usage_error(
+			cli, "--to HOST:PORT is required (the `ckpt receive` on the other host)");
+		goto out;
+	}
+	if (optind >= argc) {
+		r = cli_usage_error(cli, "missing PID (see `ckpt help migrate`)");
+		goto out;
+	}
+	if (optind + 1 < argc) {
+		r = cli_usage_error(cli, "expected one PID, got %d arguments", argc - optind);
+		goto out;
+	}
+	if (!cli_parse_pid(argv[optind], &pid)) {
+		r = cli_usage_error(cli, "PID '%s': not a process id (a positive integer)",
+				    argv[optind]);
+		goto out;
+	}
+	if ((r = cli_mig_finish_auth(cli, m, &tls, token)))
+		goto out;
+	if (lazy && !tls.cacert) {
+		r = cli_usage_error(
+			cli,
+			"--lazy needs mutual TLS (--tls-cacert, --tls-cert, --tls-key): CRIU's lazy "
+			"page server serves the frozen tree's memory to whoever connects to PAGE first");
+		goto out;
+	}
+	if (ckpt_opts_set_pid(o, pid, &err) < 0) {
+		r = cli_report(cli, &err, NULL);
+		goto out;
+	}
+	if ((r = cli_client(cli, &client)))
+		goto out;
+	ckpt_migrate_opts_set_progress(m, cli_mig_progress, &prog, NULL);
+	ckpt_migrate_opts_set_decide(m, decide, &held, NULL);
+	{
+		struct sigaction sa = { .sa_handler = on_decision };
+		struct sigaction si = { .sa_handler = on_ignored };
+
+		sigemptyset(&sa.sa_mask);
+		sigemptyset(&si.sa_mask);
+		sigaction(SIGUSR1, &sa, NULL);
+		sigaction(SIGUSR2, &sa, NULL);
+		sigaction(SIGINT, &si, NULL);
+		sigaction(SIGTERM, &si, NULL);
+		sigaction(SIGHUP, &si, NULL);
+		signal(SIGPIPE, SIG_IGN); /* a closed stderr must not end a migration half-way */
+	}
+	cli_progress(cli, "migrating pid %d to %s (%s)", (int)pid, to, lazy ? "lazy" : "copy");
+	clock_gettime(CLOCK_MONOTONIC, &prog.start);
+	r = ckpt_migrate_source(client, o, m, to, mg, &err);
+	if (r < 0) {
+		if (ckpt_migration_outcome(mg) != CKPT_MIG_NONE && !cli->json)
+			cli_mig_summary(cli, mg,
+					ckpt_migration_outcome(mg) == CKPT_MIG_UNKNOWN ?
+						"migration: outcome unknown" :
+						"migration failed; the tree runs here");
+		r = cli_report(cli, &err, NULL);
+		if (ckpt_migration_outcome(mg) == CKPT_MIG_UNKNOWN)
+			r = EXIT_UNKNOWN;
+		goto out;
+	}
+	{
+		char what[512];
+
+		snprintf(what, sizeof(what), "migrated pid %d to %s (%s): it runs there as pid %d",
+			 (int)pid, ckpt_migration_peer(mg), lazy ? "lazy" : "copy",
+			 (int)ckpt_migration_pid(mg));
+		cli_mig_summary(cli, mg, what);
+	}
+	r = EXIT_OK;
+out:
+	ckpt_client_free(client);
+	ckpt_migration_free(mg);
+	ckpt_migrate_opts_free(m);
+	ckpt_opts_free(o);
+	return r;
+}

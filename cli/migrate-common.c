@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* ckpt migrate / ckpt receive: the flags both take (authentication, ports, timeouts), progress and summary. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "ckpt-cli.h"
+
+int cli_mig_opt(struct cli *cli, ckpt_migrate_opts *m, struct cli_mig_tls *tls, int c,
+		const char *arg)
+{
+	ckpt_err err = CKPT_ERR_INIT;
+	unsigned long v;
+
+	switch (c) {
+	case OPT_MIG_TOKEN_FILE:
+		if (ckpt_migrate_opts_set_token_file(m, arg, &err) < 0)
+			return -cli_bad_value(cli, "--token-file", arg, &err);
+		return 1;
+	case OPT_MIG_TLS_CACERT: tls->cacert = arg; return 1;
+	case OPT_MIG_TLS_CERT: tls->cert = arg; return 1;
+	case OPT_MIG_TLS_KEY: tls->key = arg; return 1;
+	case OPT_MIG_TLS_CACRL:
+		if (ckpt_migrate_opts_set_str(m, CKPT_MIG_TLS_CACRL, arg, &err) < 0)
+			return -cli_bad_value(cli, "--tls-cacrl", arg, &err);
+		return 1;
+	case OPT_MIG_TLS_NO_CN_VERIFY:
+		ckpt_migrate_opts_set_int(m, CKPT_MIG_TLS_NO_CN_VERIFY, 1, NULL);
+		return 1;
+	case OPT_MIG_PAGE_PORT:
+		if (!cli_parse_uint(arg, 65535, &v) || v == 0 ||
+		    ckpt_migrate_opts_set_int(m, CKPT_MIG_PAGE_PORT, (int64_t)v, &err) < 0)
+			return -cli_usage_error(
+				cli, "--page-port '%s': expected a port number (1 to 65535)", arg);
+		return 1;
+	case OPT_MIG_CHANNEL_TIMEOUT:
+		if (!cli_parse_uint(arg, 86400, &v) || v == 0 ||
+		    ckpt_migrate_opts_set_int(m, CKPT_MIG_TIMEOUT_MS, (int64_t)v * 1000, &err) < 0)
+			return -cli_usage_error(
+				cli, "--channel-timeout '%s': expected seconds (1 to 86400)", arg);
+		return 1;
+	default: return 0;
+	}
+}
+
+int cli_mig_finish_auth(struct cli *cli, ckpt_migrate_opts *m, const struct cli_mig_tls *tls,
+			bool have_token)
+{
+	ckpt_err err = CKPT_ERR_INIT;
+
+	if (tls->cacert || tls->cert || tls->key) {
+		if (!tls->cacert || !tls->cert || !tls->key)
+			return cli_usage_error(
+				cli,
+				"mutual TLS needs all three of --tls-cacert, --tls-cert and --tls-key "
+				"(%s is missing)",
+				!tls->cacert ? "--tls-cacert" :
+				!tls->cert   ? "--tls-cert" :
+					       "--tls-key");
+		if (ckpt_migrate_opts_set_tls(m, tls->cacert, tls->cert, tls->key, &err) < 0)
+			return cli_usage_error(cli, "TLS files: %s", err.msg);
+	} else if (!have_token) {
+		return cli_usage_error(
+			cli,
+			"refusing to run unauthenticated: give --token-file FILE or --tls-cacert, "
+			"--tls-cert and --tls-key (a receiver restores whatever images reach it, as "
+			"root)");
+	}
+	return 0;
+}
+
+static const char *rate(uint64_t bytes_per_s, char *buf, size_t n)
+{
+	snprintf(buf, n, "%.1f MB/s", (double)bytes_per_s / 1e6);
+	return buf;
+}
+
+static bool fig(const ckpt_migration *mg, ckpt_mig_stat key, uint64_t *v)
+{
+	return ckpt_migration_stat(mg, key, v) == 0;
+}
+
+void cli_mig_progress(void *userdata, ckpt_mig_event ev, const ckpt_migration *mg)
+{
+	struct cli_mig_progress *p = userdata;
+	const char *msg = ckpt_migration_message(mg);
+
+	if (ev == CKPT_MIG_EV_DONE)
+		return; /* the summary says it */
+	cli_progress(p->cli, "[%7.3fs] %s", cli_elapsed(&p->start), msg && *msg ? msg : "?");
+}
+
+void cli_mig_summary(struct cli *cli, const ckpt_migration *mg, const char *what)
+{
+	uint64_t v, b, r;
+	char hb[32], hr[32];
+
+	if (cli->json) {
+		char *j = ckpt_migration_to_json(mg);
+
+		if (j)
+			printf("%s\n", j);
+		fflush(stdout);
+		ckpt_free(j);
+		return;
+	}
+	printf("%s\n", what);
+	if (fig(mg, CKPT_MIG_STAT_FROZEN_US, &v))
+		printf("  frozen     %8.3f s\n", (double)v / 1e6);
+	if (fig(mg, CKPT_MIG_STAT_TRANSFER_US, &v)) {
+		printf("  transfer   %8.3f s", (double)v / 1e6);
+		if (fig(mg, CKPT_MIG_STAT_PAGE_BYTES, &b))
+			printf("  pages %s%s%s", cli_human_bytes(b, hb, sizeof(hb)),
+			       fig(mg, CKPT_MIG_STAT_PAGE_RATE, &r) ? " at " : "",
+			       fig(mg, CKPT_MIG_STAT_PAGE_RATE, &r) ? rate(r, hr, sizeof(hr)) : "");
+		if (fig(mg, CKPT_MIG_STAT_IMAGE_BYTES, &b) &&
+		    fig(mg, CKPT_MIG_STAT_IMAGE_FILES, &v))
+			printf("; images %llu files, %s", (unsigned long long)v,
+			       cli_human_bytes(b, hb, sizeof(hb)));
+		printf("\n");
+	}
+	if (fig(mg, CKPT_MIG_STAT_RESTORE_US, &v))
+		printf("  restore    %8.3f s\n", (double)v / 1e6);
+	if (fig(mg, CKPT_MIG_STAT_DOWNTIME_US, &v))
+		printf("  downtime   %8.3f s\n", (double)v / 1e6);
+	if (fig(mg, CKPT_MIG_STAT_PAGES_DONE_US, &v))
+		printf("  all pages  %8.3f s after the start\n", (double)v / 1e6);
+	if (fig(mg, CKPT_MIG_STAT_SOURCE_RELEASED_US, &v))
+		printf("  source released %.3f s after the start\n", (double)v / 1e6);
+	if (fig(mg, CKPT_MIG_STAT_TOTAL_US, &v))
+		printf("  total      %8.3f s\n", (double)v / 1e6);
+	if (fig(mg, CKPT_MIG_STAT_CONTROL_BYTES_OUT, &v) &&
+	    fig(mg, CKPT_MIG_STAT_CONTROL_BYTES_IN, &b))
+		printf("  control channel %s out, %s in\n", cli_human_bytes(v, hb, sizeof(hb)),
+		       cli_human_bytes(b, hr, sizeof(hr)));
+	fflush(stdout);
+}
+
+int cli_mig_exit(const ckpt_migration *mg, int r, const ckpt_err *err)
+{
+	if (ckpt_migration_outcome(mg) == CKPT_MIG_UNKNOWN)
+		return EXIT_UNKNOWN;
+	if (r == 0)
+		return EXIT_OK;
+	return cli_exit_code(err->code);
+}

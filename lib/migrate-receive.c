@@ -1,0 +1,1109 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The migration's receiving side: accept and authenticate, check (versions,
+ * criu check, CPU), the page server or the lazy-pages daemon with its relay,
+ * the images, the restore, the durable record a source that lost our answer
+ * asks about, and the figures.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "call.h"
+#include "client.h"
+#include "imgdir.h"
+#include "migrate.h"
+#include "pagerelay.h"
+#include "swrk.h"
+
+/* The fds criu lazy-pages gets. */
+#define LP_FD_IMAGES 4
+#define LP_FD_WORK 5
+#define LP_FD_PS 6
+#define LP_FD_STATUS 7
+
+enum { CONT = 1 }; /* serve_connection: refused; listen on */
+
+struct rcv {
+	ckpt_client *c;
+	const ckpt_opts *o;
+	const ckpt_migrate_opts *m;
+	ckpt_migration *mg;
+	int listen_fd;
+	struct dir_ref base;
+	char listen_host[INET6_ADDRSTRLEN];
+	uint16_t listen_port, page_port;
+	bool tls;
+	unsigned criu_version;
+	uint64_t accept_deadline;
+
+	/* the session under way */
+	int ctl_fd;
+	struct chan *ch;
+	uint8_t session[CHAN_SESSION_SIZE];
+	char hex[2 * CHAN_SESSION_SIZE + 1];
+	bool lazy;
+	int sess_fd, img_fd, work_fd;
+	int lock_fd; /* BASE/<session>.lock, flock'ed while the session is ours */
+	char sess_path[PATH_MAX];
+	/* copy mode: CRIU's page server, on a swrk kept open for WAIT_PID */
+	struct call ps_call;
+	struct conn ps_conn;
+	struct request ps_rq;
+	ckpt_opts *ps_opts;
+	bool ps_open;
+	pid_t ps_pid;
+	int pages_fd;
+	/* lazy mode */
+	struct page_relay *relay;
+	struct proc daemon;
+	char peer_host[INET6_ADDRSTRLEN];
+	/* results */
+	pid_t restored;
+	uint64_t t_start, t_accept, t_hs, t_ready, t_restore, t_running, t_pages_done;
+	uint64_t page_bytes;
+};
+
+/* ---- the durable record: BASE/<session>.state ---- */
+
+static void record_write(struct rcv *r, const char *fmt, ...) _printf_(2, 3);
+static void record_write(struct rcv *r, const char *fmt, ...)
+{
+	char name[64], tmp[72], line[64];
+	va_list ap;
+	int fd, n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	line[n++] = '\n';
+	snprintf(name, sizeof(name), "%s.state", r->hex);
+	snprintf(tmp, sizeof(tmp), ".%s.state.tmp", r->hex);
+	fd = openat(r->base.fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (write(fd, line, (size_t)n) != n || fsync(fd) < 0) {
+		close(fd);
+		unlinkat(r->base.fd, tmp, 0);
+		return;
+	}
+	close(fd);
+	if (renameat(r->base.fd, tmp, r->base.fd, name) == 0)
+		fsync(r->base.fd);
+}
+
+/* The record of session hex: its line into buf, or "" when there is none. */
+static void record_read(const struct rcv *r, const char *hex, char *buf, size_t n)
+{
+	char name[64];
+	int fd;
+	ssize_t got;
+
+	buf[0] = '\0';
+	snprintf(name, sizeof(name), "%s.state", hex);
+	fd = openat(r->base.fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	got = read(fd, buf, n - 1);
+	close(fd);
+	buf[got > 0 ? got : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+/* ---- the session's directories ---- */
+
+static void remove_flat(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct dirent *e;
+	DIR *d;
+
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			unlinkat(fd, e->d_name, 0);
+	closedir(d);
+	unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
+static uint64_t pages_bytes(int dirfd)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *e;
+	struct stat st;
+	uint64_t sum = 0;
+	DIR *d;
+
+	if (fd < 0)
+		return 0;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return 0;
+	}
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "pages-", 6) &&
+		    fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			sum += (uint64_t)st.st_size;
+	closedir(d);
+	return sum;
+}
+
+/* BASE/<hex>.lock, flock'ed: 0 ours (fd in *ret_fd), 1 held by a live receiver, <0 -errno. */
+static int session_lock(int basefd, const char *hex, int *ret_fd)
+{
+	char name[64];
+	int fd;
+
+	snprintf(name, sizeof(name), "%s.lock", hex);
+	fd = openat(basefd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+
+		close(fd);
+		return e == EWOULDBLOCK ? 1 : -e;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+static void session_unlock(struct rcv *r)
+{
+	char name[64];
+
+	if (r->lock_fd < 0)
+		return;
+	snprintf(name, sizeof(name), "%s.lock", r->hex);
+	unlinkat(r->base.fd, name, 0);
+	close(r->lock_fd);
+	r->lock_fd = -1;
+}
+
+/*
+ * What a receiver that died (SIGKILL) left: the images of sessions whose
+ * record never got past "restoring" and whose lock no live receiver holds.
+ * The record stays (a source may still ask about it); "receiving" and
+ * "images" become "failed" (that session cannot go on).
+ */
+static void clean_stale(struct rcv *r)
+{
+	int fd = openat(r->base.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *e;
+	DIR *d;
+
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(d))) {
+		char hex[2 * CHAN_SESSION_SIZE + 1], rec[64];
+		size_t l = strlen(e->d_name);
+		int lfd = -1, sfd;
+
+		if (l != 2 * CHAN_SESSION_SIZE + 6 ||
+		    strcmp(e->d_name + 2 * CHAN_SESSION_SIZE, ".state") ||
+		    strspn(e->d_name, "0123456789abcdef") != 2 * CHAN_SESSION_SIZE)
+			continue;
+		memcpy(hex, e->d_name, 2 * CHAN_SESSION_SIZE);
+		hex[2 * CHAN_SESSION_SIZE] = '\0';
+		record_read(r, hex, rec, sizeof(rec));
+		if (strcmp(rec, "receiving") && strcmp(rec, "images") && strcmp(rec, "restoring"))
+			continue;
+		if (session_lock(r->base.fd, hex, &lfd) != 0)
+			continue; /* a live receiver's session */
+		sfd = openat(r->base.fd, hex, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sfd >= 0) {
+			remove_flat(sfd, "images");
+			remove_flat(sfd, "cpu");
+			close(sfd);
+		}
+		if (strcmp(rec, "restoring")) {
+			char keep[sizeof(r->hex)];
+
+			memcpy(keep, r->hex, sizeof(keep));
+			memcpy(r->hex, hex, sizeof(r->hex));
+			record_write(r, "failed");
+			memcpy(r->hex, keep, sizeof(keep));
+		}
+		log_at(&r->c->log, CKPT_LOG_INFO,
+		       "receive: removed the images of session %s, left by a receiver "
+		       "that ended at '%s'",
+		       hex, rec);
+		{
+			char name[64];
+
+			snprintf(name, sizeof(name), "%s.lock", hex);
+			unlinkat(r->base.fd, name, 0);
+		}
+		close(lfd);
+	}
+	closedir(d);
+}
+
+static int session_dirs(struct rcv *r, ckpt_err *err)
+{
+	int rc = session_lock(r->base.fd, r->hex, &r->lock_fd);
+
+	if (rc != 0)
+		return rc > 0 ?
+			       err_set(err, CKPT_EEXIST,
+				       "session %s is being received by another receiver", r->hex) :
+			       err_sys(err, CKPT_EIMAGES, -rc, "session %s: cannot lock it in '%s'",
+				       r->hex, dir_ref_name(&r->base));
+	if (mkdirat(r->base.fd, r->hex, 0700) < 0)
+		return err_sys(err, errno == EEXIST ? CKPT_EEXIST : CKPT_EIMAGES, errno,
+			       "session %s: cannot make its directory in '%s'", r->hex,
+			       dir_ref_name(&r->base));
+	snprintf(r->sess_path, sizeof(r->sess_path), "%s/%s", dir_ref_name(&r->base), r->hex);
+	r->sess_fd = openat(r->base.fd, r->hex, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (r->sess_fd < 0 || mkdirat(r->sess_fd, "images", 0700) < 0 ||
+	    mkdirat(r->sess_fd, "work", 0700) < 0)
+		return err_sys(err, CKPT_EIMAGES, errno, "session directory '%s'", r->sess_path);
+	r->img_fd = openat(r->sess_fd, "images", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	r->work_fd = openat(r->sess_fd, "work", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (r->img_fd < 0 || r->work_fd < 0)
+		return err_sys(err, CKPT_EIMAGES, errno, "session directory '%s'", r->sess_path);
+	return 0;
+}
+
+/* The images go; CRIU's logs stay (work/) unless nothing is worth keeping. */
+static void session_dirs_end(struct rcv *r, bool keep_logs)
+{
+	if (r->img_fd >= 0)
+		close(r->img_fd);
+	if (r->work_fd >= 0)
+		close(r->work_fd);
+	r->img_fd = r->work_fd = -1;
+	if (r->sess_fd >= 0) {
+		remove_flat(r->sess_fd, "images");
+		remove_flat(r->sess_fd, "cpu");
+		if (!keep_logs)
+			remove_flat(r->sess_fd, "work");
+		close(r->sess_fd);
+		r->sess_fd = -1;
+		if (!keep_logs)
+			unlinkat(r->base.fd, r->hex, AT_REMOVEDIR);
+	}
+	session_unlock(r);
+}
+
+/* ---- CRIU's page server (copy mode) ---- */
+
+static int page_server_start(struct rcv *r, ckpt_err *err)
+{
+	struct request_env env = { .swrk = true, .images_fd = r->img_fd, .work_fd = r->work_fd };
+	CriuResp *resp = NULL;
+	int64_t level;
+	CriuOpts *pb;
+	int rc;
+
+	r->ps_opts = ckpt_opts_new();
+	if (!r->ps_opts)
+		return err_set(err, CKPT_ENOMEM, "out of memory");
+	if (ckpt_opts_get_int(r->o, CKPT_OPT_LOG_LEVEL, &level, NULL) == 1)
+		ckpt_opts_set_int(r->ps_opts, CKPT_OPT_LOG_LEVEL, level, NULL);
+	if (r->tls) {
+		const char *addr = strcmp(r->listen_host, "0.0.0.0") &&
+						   strcmp(r->listen_host, "::") ?
+					   r->listen_host :
+					   NULL;
+
+		rc = ckpt_opts_set_page_server_addr(r->ps_opts, addr, r->page_port, err);
+		if (rc < 0)
+			return rc;
+		pb = r->ps_opts->pb;
+		pb->has_tls = pb->tls = true;
+		/* the page server would check the client's certificate against its own listen address */
+		pb->has_tls_no_cn_verify = pb->tls_no_cn_verify = true;
+		pb->tls_cacert = strdup(r->m->tls_cacert);
+		pb->tls_cert = strdup(r->m->tls_cert);
+		pb->tls_key = strdup(r->m->tls_key);
+		if (r->m->tls_cacrl)
+			pb->tls_cacrl = strdup(r->m->tls_cacrl);
+		if (!pb->tls_cacert || !pb->tls_cert || !pb->tls_key)
+			return err_set(err, CKPT_ENOMEM, "out of memory");
+	} else {
+		pb = r->ps_opts->pb;
+		pb->ps = malloc(sizeof(*pb->ps));
+		if (!pb->ps)
+			return err_set(err, CKPT_ENOMEM, "out of memory");
+		criu_page_server_info__init(pb->ps);
+		pb->ps->has_fd = true;
+		pb->ps->fd = r->pages_fd;
+	}
+	rc = request_build(&r->ps_rq, CRIU_REQ_TYPE__PAGE_SERVER_CHLD, r->ps_opts, &env, err);
+	if (rc < 0)
+		return rc;
+	r->ps_rq.req.has_keep_open = r->ps_rq.req.keep_open = true;
+	call_init(&r->ps_call, r->c, "page server", false);
+	r->ps_call.lp.dirfd = r->work_fd;
+	r->ps_call.lp.name = r->ps_rq.log_name;
+	r->ps_call.opts = r->ps_opts;
+	rc = call_open(&r->ps_call, &r->ps_rq, &r->ps_conn, err);
+	if (rc < 0)
+		return rc;
+	r->ps_open = true;
+	r->ps_conn.deadline_us = now_us() + (uint64_t)r->m->timeout_ms * 1000;
+	rc = exchange_run(&r->ps_call.x, &r->ps_conn, &r->ps_rq.req, &resp, err);
+	if (rc < 0)
+		return rc;
+	/* CRIU answers PAGE_SERVER_CHLD as PAGE_SERVER, once the server has its socket */
+	if (!resp->success)
+		rc = reply_failed("page server", &r->ps_rq.req, resp, &r->ps_call.lp, r->ps_opts,
+				  err);
+	else if (!resp->ps || !resp->ps->has_pid || resp->ps->pid <= 0)
+		rc = err_set(err, CKPT_EPROTO,
+			     "page server: criu's reply names no page server pid");
+	else
+		r->ps_pid = resp->ps->pid;
+	criu_resp__free_unpacked(resp, NULL);
+	return rc;
+}
+
+/* WAIT_PID: the page server must have received every page and exited 0. */
+static int page_server_wait(struct rcv *r, ckpt_err *err)
+{
+	CriuReq req = CRIU_REQ__INIT;
+	CriuResp *resp = NULL;
+	int rc, st;
+
+	req.type = CRIU_REQ_TYPE__WAIT_PID;
+	req.has_pid = true;
+	req.pid = r->ps_pid;
+	r->ps_conn.deadline_us = now_us() + (uint64_t)r->m->timeout_ms * 1000;
+	rc = exchange_run(&r->ps_call.x, &r->ps_conn, &req, &resp, err);
+	if (rc < 0)
+		return rc;
+	st = resp->has_status ? resp->status : -1;
+	if (!resp->success)
+		rc = err_set(err, CKPT_ECRIU, "page server: criu cannot wait for it (pid %d)",
+			     (int)r->ps_pid);
+	else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		rc = err_set(
+			err, CKPT_ECRIU,
+			"CRIU's page server (pid %d) ended with %s %d: not every page arrived (see %s/work/%s)",
+			(int)r->ps_pid, WIFEXITED(st) ? "exit code" : "signal",
+			WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), r->sess_path,
+			r->ps_rq.log_name);
+	criu_resp__free_unpacked(resp, NULL);
+	return rc;
+}
+
+static void page_server_end(struct rcv *r, bool ok)
+{
+	if (r->ps_open) {
+		call_close(&r->ps_call, &r->ps_conn,
+			   ok ? 0 : CKPT_ESYS); /* a failure kills it and what it forked */
+		exchange_done(&r->ps_call.x);
+		r->ps_open = false;
+	}
+	request_free(&r->ps_rq);
+	ckpt_opts_free(r->ps_opts);
+	r->ps_opts = NULL;
+}
+
+/* ---- criu lazy-pages (lazy mode) ---- */
+
+static int daemon_start(struct rcv *r, ckpt_err *err)
+{
+	_cleanup_free_ char *criu = NULL;
+	char level[8] = "-v2";
+	char *argv[] = {
+		"criu",		  "lazy-pages",	 "-D", "/proc/self/fd/4", "-W", "/proc/self/fd/5",
+		"--page-server",  "--ps-socket", "6",  "--status-fd",	  "7",	"-o",
+		"lazy-pages.log", level,	 NULL
+	};
+	struct spawn_cfg cfg;
+	struct fdpass fds[4];
+	int pipefd[2] = { -1, -1 }, rc;
+	int64_t lv;
+	struct pollfd p[2];
+	char c;
+
+	rc = page_relay_new(&r->relay, err);
+	if (rc < 0)
+		return rc;
+	if (ckpt_opts_get_int(r->o, CKPT_OPT_LOG_LEVEL, &lv, NULL) == 1)
+		snprintf(level, sizeof(level), "-v%d", (int)lv);
+	rc = client_criu_path(r->c, &criu, err);
+	if (rc < 0)
+		return rc;
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return err_sys(err, CKPT_ESYS, errno, "lazy pages: pipe");
+	fds[0] = (struct fdpass){ r->img_fd, LP_FD_IMAGES };
+	fds[1] = (struct fdpass){ r->work_fd, LP_FD_WORK };
+	fds[2] = (struct fdpass){ page_relay_daemon_fd(r->relay), LP_FD_PS };
+	fds[3] = (struct fdpass){ pipefd[1], LP_FD_STATUS };
+	cfg = (struct spawn_cfg){ .criu = criu, .env = r->c->env, .stdio = r->c->stdio };
+	rc = criu_spawn_argv(&cfg, argv, fds, 4, &r->daemon, err);
+	close(pipefd[1]);
+	page_relay_daemon_fd_close(r->relay);
+	if (rc < 0) {
+		close(pipefd[0]);
+		return rc;
+	}
+	/* its status byte: the images were read and the socket for the restore listens */
+	p[0] = (struct pollfd){ .fd = pipefd[0], .events = POLLIN };
+	p[1] = (struct pollfd){ .fd = r->daemon.pidfd, .events = POLLIN };
+	do
+		rc = poll(p, 2, (int)r->m->timeout_ms);
+	while (rc < 0 && errno == EINTR);
+	if (rc > 0 && (p[0].revents & POLLIN) && read(pipefd[0], &c, 1) == 1)
+		rc = 0;
+	else
+		rc = err_set(err, rc == 0 ? CKPT_ETIMEDOUT : CKPT_ECRIU,
+			     "criu lazy-pages did not get ready (%s; see %s/work/lazy-pages.log)",
+			     rc == 0 ? "no status byte in time" : "it exited", r->sess_path);
+	close(pipefd[0]);
+	return rc;
+}
+
+static void daemon_kill(struct rcv *r)
+{
+	if (r->daemon.pid > 0 && !r->daemon.reaped) {
+		proc_signal(&r->daemon, SIGKILL);
+		if (!proc_reap(&r->daemon, now_us() + CALL_REAP_GRACE_US)) {
+			struct proc_set left = { 0 };
+
+			if (proc_set_add(&left, &r->daemon) == 0) {
+				r->daemon = (struct proc)PROC_INIT;
+				client_keep_unreaped(r->c, &left);
+			}
+			proc_set_free(&left);
+		}
+	}
+	proc_close(&r->daemon);
+}
+
+/* ---- one session ---- */
+
+static void session_free(struct rcv *r)
+{
+	session_unlock(r);
+	page_server_end(r, false);
+	page_relay_free(r->relay);
+	r->relay = NULL;
+	daemon_kill(r);
+	if (r->pages_fd >= 0)
+		close(r->pages_fd);
+	r->pages_fd = -1;
+	chan_free(r->ch);
+	r->ch = NULL;
+	if (r->ctl_fd >= 0)
+		close(r->ctl_fd);
+	r->ctl_fd = -1;
+}
+
+/* The session failed before the tree ran here: nothing of it stays but CRIU's logs and the record. */
+static int session_fail(struct rcv *r, const char *stage, int code, ckpt_err *err)
+{
+	struct chan_result res = { .status = CHAN_RESULT_FAILED, .code = code };
+
+	if (r->relay)
+		page_relay_abort(
+			r->relay); /* before the daemon can close cleanly: the source resumes its tree */
+	daemon_kill(r);
+	page_server_end(r, false);
+	record_write(r, "failed");
+	if (r->ch) {
+		snprintf(res.stage, sizeof(res.stage), "%s", stage);
+		bool say_log = err && err->log_path[0] && !strstr(err->msg, err->log_path);
+
+		snprintf(res.msg, sizeof(res.msg), "%s%s%s%s",
+			 err && err->msg[0] ? err->msg : ckpt_strerror(code),
+			 say_log ? " (log on the receiver: " : "", say_log ? err->log_path : "",
+			 say_log ? ")" : "");
+		chan_send_result(r->ch, &res, NULL);
+	}
+	session_dirs_end(r, true);
+	err_at(err, stage, code);
+	mig_stage(r->mg, stage);
+	r->mg->outcome = CKPT_MIG_FAILED;
+	return code;
+}
+
+static int refuse(struct rcv *r, struct chan *ch, const char *fmt, ...) _printf_(3, 4);
+static int refuse(struct rcv *r, struct chan *ch, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	chan_send_error(ch, CKPT_EPERM, "handshake", msg);
+	mig_event(r->m, r->mg, CKPT_MIG_EV_REFUSED, "refused %s: %s", chan_peer(ch), msg);
+	return CONT;
+}
+
+/* The checks of a source's HELLO; 0, or CONT after refusing it (the session dir removed). */
+static int check_source(struct rcv *r, const struct chan_hello *h)
+{
+	ckpt_err e = CKPT_ERR_INIT;
+	unsigned v = 0;
+	uint32_t have = 0;
+
+	if (h->role != CHAN_ROLE_SOURCE || (h->mode != CHAN_MODE_COPY && h->mode != CHAN_MODE_LAZY))
+		return refuse(r, r->ch, "expected a migration source's HELLO (role %u, mode %u)",
+			      h->role, h->mode);
+	if (h->page_port != r->page_port)
+		return refuse(
+			r, r->ch,
+			"the source uses page port %u, this receiver %u: give both the same page port "
+			"(--page-port)",
+			h->page_port, r->page_port);
+	if (h->mode == CHAN_MODE_LAZY && !r->tls)
+		return refuse(r, r->ch, "lazy migration needs mutual TLS on both sides");
+	if (ckpt_criu_version(r->c, &v, &e) < 0)
+		return refuse(r, r->ch, "criu version here: %s", e.msg);
+	r->criu_version = v;
+	if (v < h->criu_version)
+		return refuse(
+			r, r->ch,
+			"criu %u.%u.%u here is older than the source's %s: restore needs the same or "
+			"a newer CRIU",
+			v / 10000, v / 100 % 100, v % 100, h->criu_version_str);
+	if (ckpt_check(r->c, &e) < 0)
+		return refuse(r, r->ch, "criu check failed here: %s", e.msg);
+	if (h->cpuinfo_len) {
+		ckpt_opts *co = ckpt_opts_new();
+		int fd, cpu_fd, rc = -1;
+
+		if (mkdirat(r->sess_fd, "cpu", 0700) == 0 &&
+		    (cpu_fd = openat(r->sess_fd, "cpu",
+				     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+			fd = openat(cpu_fd, "cpuinfo.img",
+				    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+			if (fd >= 0 &&
+			    write(fd, h->cpuinfo, h->cpuinfo_len) == (ssize_t)h->cpuinfo_len &&
+			    co && ckpt_opts_set_images_dir_fd(co, cpu_fd, &e) == 0)
+				rc = ckpt_cpuinfo_check(r->c, co, &e);
+			if (fd >= 0)
+				close(fd);
+			close(cpu_fd);
+		}
+		ckpt_opts_free(co);
+		remove_flat(r->sess_fd, "cpu");
+		if (rc < 0)
+			return refuse(r, r->ch, "CPU check failed: %s",
+				      e.msg[0] ? e.msg : "cannot write cpuinfo.img");
+	}
+	if (h->mode == CHAN_MODE_LAZY &&
+	    (ckpt_feature_check(r->c, CKPT_FEATURE_LAZY_PAGES, &have, &e) < 0 ||
+	     !(have & CKPT_FEATURE_LAZY_PAGES)))
+		return refuse(r, r->ch, "lazy pages (userfaultfd) do not work here%s%s",
+			      e.msg[0] ? ": " : "", e.msg);
+	return 0;
+}
+
+static int send_hello(struct rcv *r, struct chan *ch, uint8_t role, ckpt_err *err)
+{
+	struct chan_hello h = { 0 };
+
+	mig_hello_versions(&h, r->criu_version);
+	h.role = role;
+	h.mode = r->lazy ? CHAN_MODE_LAZY : CHAN_MODE_COPY;
+	memcpy(h.session, r->session, sizeof(h.session));
+	h.page_port = r->page_port;
+	return chan_send_hello(ch, &h, err);
+}
+
+/* Accept one connection before the deadline (0: none). */
+static int accept_one(struct rcv *r, uint64_t deadline, int *ret_fd, ckpt_err *err)
+{
+	for (;;) {
+		struct pollfd p = { .fd = r->listen_fd, .events = POLLIN };
+		int n = poll(&p, 1, poll_ms_until(deadline)), fd;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err_sys(err, CKPT_ESYS, errno, "receive: poll");
+		if (n == 0)
+			return err_set(err, CKPT_ETIMEDOUT,
+				       "receive: no migration arrived in time");
+		fd = accept4(r->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED)
+				continue;
+			return err_sys(err, CKPT_ESYS, errno, "receive: accept");
+		}
+		mig_keepalive(fd);
+		*ret_fd = fd;
+		return 0;
+	}
+}
+
+/* Token, copy mode: the source's second connection, which CRIU's page server gets. */
+static int accept_pages(struct rcv *r, ckpt_err *err)
+{
+	struct chan_auth auth = mig_auth(r->m, NULL);
+	uint64_t deadline = now_us() + (uint64_t)r->m->timeout_ms * 1000;
+
+	for (;;) {
+		ckpt_err e = CKPT_ERR_INIT;
+		struct chan *pc = NULL;
+		struct chan_msg msg;
+		int fd = -1, rc;
+
+		rc = accept_one(r, deadline, &fd, err);
+		if (rc < 0)
+			return rc;
+		if (chan_open(fd, CHAN_ACCEPTING, &auth, r->m->timeout_ms, &pc, &e) < 0) {
+			mig_event(r->m, r->mg, CKPT_MIG_EV_REFUSED, "refused a connection: %s",
+				  e.msg);
+			close(fd);
+			continue;
+		}
+		if (chan_recv(pc, &msg, &e) == 0 && msg.type == CHAN_MSG_HELLO &&
+		    msg.u.hello.role == CHAN_ROLE_PAGES &&
+		    !memcmp(msg.u.hello.session, r->session, CHAN_SESSION_SIZE)) {
+			r->pages_fd = fd;
+			rc = page_server_start(r, err);
+			if (rc == 0)
+				rc = send_hello(r, pc, CHAN_ROLE_RECEIVER, err);
+			chan_free(pc);
+			/* CRIU's page server has its own copy now */
+			close(r->pages_fd);
+			r->pages_fd = -1;
+			return rc;
+		}
+		chan_send_error(pc, CKPT_EPERM, "handshake",
+				"this receiver is busy with another migration");
+		mig_event(r->m, r->mg, CKPT_MIG_EV_REFUSED,
+			  "refused %s: busy with another migration", chan_peer(pc));
+		chan_free(pc);
+		close(fd);
+	}
+}
+
+/* Answer "how did session X end?" from the records; a source that hears "running" acks it. */
+static void answer_resolve(struct rcv *r, struct chan *ch, const uint8_t *session)
+{
+	struct chan_result res = { .status = CHAN_RESULT_UNKNOWN };
+	char hex[2 * CHAN_SESSION_SIZE + 1], rec[64];
+	struct chan_msg msg;
+	int pid = 0;
+
+	mig_session_hex(session, hex);
+	record_read(r, hex, rec, sizeof(rec));
+	if (sscanf(rec, "running %d", &pid) == 1 || sscanf(rec, "committed %d", &pid) == 1) {
+		res.status = CHAN_RESULT_RUNNING;
+		res.pid = pid;
+	} else if (!strcmp(rec, "failed") || !strcmp(rec, "receiving") || !strcmp(rec, "images")) {
+		/* it never ran here, and never will: its connection is gone */
+		res.status = CHAN_RESULT_FAILED;
+		res.code = CKPT_ECRIU;
+		snprintf(res.stage, sizeof(res.stage), "restore");
+		snprintf(res.msg, sizeof(res.msg), "session %s did not run here", hex);
+	} else {
+		snprintf(res.msg, sizeof(res.msg), "session %s: %s", hex,
+			 rec[0] ? rec : "no record here");
+	}
+	if (chan_send_result(ch, &res, NULL) < 0)
+		return;
+	if (res.status == CHAN_RESULT_RUNNING && chan_expect(ch, CHAN_MSG_ACK, &msg, NULL) == 0 &&
+	    msg.u.ack.decision == CHAN_ACK_COMMITTED) {
+		char line[32];
+
+		snprintf(line, sizeof(line), "committed %d", pid);
+		if (!strcmp(hex, r->hex))
+			record_write(r, "%s", line);
+	}
+}
+
+/*
+ * The tree runs here; the source's last word (ACK) did not come. Answer
+ * RESOLVE for this session until it is acked or the window closes: 1 acked.
+ */
+static int resolve_window(struct rcv *r)
+{
+	struct chan_auth auth = mig_auth(r->m, NULL);
+	uint64_t deadline = now_us() + (uint64_t)r->m->resolve_timeout_ms * 1000;
+	char rec[64];
+
+	for (;;) {
+		ckpt_err e = CKPT_ERR_INIT;
+		struct chan *ch = NULL;
+		struct chan_msg msg;
+		int fd = -1;
+
+		record_read(r, r->hex, rec, sizeof(rec));
+		if (!strncmp(rec, "committed", 9))
+			return 1;
+		if (accept_one(r, deadline, &fd, &e) < 0)
+			return 0;
+		if (chan_open(fd, CHAN_ACCEPTING, &auth, r->m->timeout_ms, &ch, &e) == 0 &&
+		    chan_recv(ch, &msg, &e) == 0) {
+			if (msg.type == CHAN_MSG_RESOLVE)
+				answer_resolve(r, ch, msg.u.resolve.session);
+			else
+				chan_send_error(ch, CKPT_EPERM, "handshake",
+						"this receiver is busy with another migration");
+		}
+		chan_free(ch);
+		close(fd);
+	}
+}
+
+/* After the handshake: pages, images, restore, decision. The return is final (no more listening). */
+static int run_session(struct rcv *r, ckpt_err *err)
+{
+	struct chan_rx rx;
+	struct chan_limits lim = { .max_files = r->m->max_files, .max_total = r->m->max_bytes };
+	struct chan_result res = { 0 };
+	struct chan_msg msg;
+	ckpt_opts *ro = NULL;
+	pid_t pid = 0;
+	int rc;
+
+	record_write(r, "receiving");
+	/* the page path, then our HELLO (the source dumps once it has it) */
+	if (!r->lazy && !r->tls) {
+		rc = send_hello(r, r->ch, CHAN_ROLE_RECEIVER, err);
+		if (rc == 0)
+			rc = accept_pages(r, err);
+	} else {
+		rc = r->lazy ? 0 : page_server_start(r, err);
+		if (rc == 0)
+			rc = send_hello(r, r->ch, CHAN_ROLE_RECEIVER, err);
+	}
+	if (rc < 0)
+		return session_fail(r, "handshake", rc, err);
+	r->t_hs = now_us();
+	mig_set(r->mg, FIG_HANDSHAKE, r->t_hs - r->t_accept);
+	mig_stage(r->mg, "transfer");
+	mig_event(r->m, r->mg, CKPT_MIG_EV_ACCEPTED, "accepted a %s migration from %s (%s)",
+		  r->lazy ? "lazy" : "copy", r->mg->peer, r->mg->peer_versions);
+
+	/* the images (copy mode: the pages arrive meanwhile through CRIU's page server) */
+	chan_set_timeout(r->ch, r->m->timeout_ms * 20u > r->m->timeout_ms ? r->m->timeout_ms * 20u :
+									    r->m->timeout_ms);
+	rc = chan_recv_files(r->ch, r->img_fd, &lim, &rx, err);
+	chan_set_timeout(r->ch, r->m->timeout_ms);
+	if (rc < 0)
+		return session_fail(r, "transfer", rc, err);
+	mig_set(r->mg, FIG_IMAGE_BYTES, rx.total);
+	mig_set(r->mg, FIG_IMAGE_FILES, rx.files);
+	if (!r->lazy) {
+		rc = page_server_wait(r, err);
+		page_server_end(r, rc == 0);
+		if (rc < 0)
+			return session_fail(r, "transfer", rc, err);
+		r->page_bytes = pages_bytes(r->img_fd);
+		mig_set(r->mg, FIG_PAGE_BYTES, r->page_bytes);
+	} else {
+		rc = daemon_start(r, err);
+		if (rc < 0)
+			return session_fail(r, "transfer", rc, err);
+	}
+	r->t_ready = now_us();
+	mig_set(r->mg, FIG_TRANSFER, r->t_ready - r->t_hs);
+	record_write(r, "images");
+	res.status = CHAN_RESULT_READY;
+	if (!r->lazy)
+		snprintf(res.msg, sizeof(res.msg), "%.1f MiB of pages here",
+			 (double)r->page_bytes / 1048576.0);
+	rc = chan_send_result(r->ch, &res, err);
+	if (rc == 0)
+		rc = chan_expect(r->ch, CHAN_MSG_RESTORE, &msg, err);
+	if (rc < 0)
+		return session_fail(r,
+				    err && err->step[0] && strcmp(err->step, "recv") ? err->step :
+										       "transfer",
+				    rc, err);
+	mig_event(r->m, r->mg, CKPT_MIG_EV_IMAGES, "images: %u files, %.1f KiB", rx.files,
+		  (double)rx.total / 1024.0);
+
+	/* the restore */
+	mig_stage(r->mg, "restore");
+	if (r->lazy) {
+		struct relay_cfg cfg = {
+			.host = msg.u.restore.page_addr[0] ? msg.u.restore.page_addr : r->peer_host,
+			.port = msg.u.restore.page_port ? msg.u.restore.page_port : r->page_port,
+			.tls_cacert = r->m->tls_cacert,
+			.tls_cert = r->m->tls_cert,
+			.tls_key = r->m->tls_key,
+			.tls_cacrl = r->m->tls_cacrl,
+			.no_cn_verify = r->m->tls_no_cn_verify,
+			.timeout_ms = r->m->timeout_ms
+		};
+
+		if (!(msg.u.restore.flags & CHAN_RESTORE_F_LAZY)) {
+			rc = err_set(err, CKPT_EPROTO,
+				     "the source asked for a copy-mode restore in a lazy session");
+			return session_fail(r, "restore", rc, err);
+		}
+		/* the strings in cfg: kept in r (page_addr is copied into peer_host) */
+		if (msg.u.restore.page_addr[0])
+			snprintf(r->peer_host, sizeof(r->peer_host), "%s", msg.u.restore.page_addr);
+		cfg.host = r->peer_host;
+		rc = page_relay_start(r->relay, &cfg, err);
+		if (rc < 0)
+			return session_fail(r, "restore", rc, err);
+	}
+	record_write(r, "restoring");
+	r->t_restore = now_us();
+	rc = ckpt_opts_clone(r->o, &ro, err);
+	if (rc == 0)
+		rc = ckpt_opts_set_images_dir_fd(ro, r->img_fd, err);
+	if (rc == 0)
+		rc = ckpt_opts_set_work_dir_fd(ro, r->work_fd, err);
+	if (rc == 0 && r->lazy)
+		rc = ckpt_opts_set_bool(ro, CKPT_OPT_LAZY_PAGES, true, err);
+	if (rc == 0)
+		rc = ckpt_restore(r->c, ro, &pid, err);
+	ckpt_opts_free(ro);
+	if (rc < 0) {
+		err_prefix(err, "restore of the migrated tree");
+		if (err && !err->log_path[0])
+			snprintf(err->log_path, sizeof(err->log_path), "%s/work/restore.log",
+				 r->sess_path);
+		return session_fail(r, "restore", rc, err);
+	}
+	/* it runs here */
+	r->restored = pid;
+	r->mg->pid = pid;
+	r->t_running = now_us();
+	mig_set(r->mg, FIG_RESTORE, r->t_running - r->t_restore);
+	record_write(r, "running %d", (int)pid);
+	if (r->relay)
+		page_relay_commit(r->relay);
+	res = (struct chan_result){ .status = CHAN_RESULT_RUNNING, .pid = pid };
+	chan_send_result(r->ch, &res, NULL);
+	mig_stage(r->mg, r->lazy ? "pages" : "decision");
+	mig_event(r->m, r->mg, CKPT_MIG_EV_RUNNING, "restore: pid %d runs here", (int)pid);
+
+	if (r->lazy) {
+		int st = 0;
+		ckpt_err re = CKPT_ERR_INIT;
+
+		/* every page comes over; then the daemon exits */
+		while (!proc_reap(&r->daemon, now_us() + 3600ull * 1000 * 1000))
+			;
+		if (r->daemon.status_known)
+			st = r->daemon.status;
+		rc = page_relay_join(r->relay, &re);
+		mig_set(r->mg, FIG_PAGE_BYTES, page_relay_bytes_in(r->relay));
+		if (rc < 0 || !r->daemon.status_known || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			/* the tree's memory did not all arrive: that copy is corrupt, and goes */
+			struct proc t;
+
+			if (rc == 0)
+				err_set(&re, CKPT_ECRIU,
+					"criu lazy-pages failed (see %s/work/lazy-pages.log)",
+					r->sess_path);
+			err_copy(err, &re);
+			if (proc_adopt_child(&t, pid) == 0 && !t.reaped) {
+				proc_signal(&t, SIGKILL);
+				proc_reap(&t, now_us() + CALL_REAP_GRACE_US);
+				proc_close(&t);
+				err_append(
+					err,
+					"; the restored tree (pid %d) lacked pages and was killed",
+					(int)pid);
+			}
+			r->mg->pid = 0;
+			return session_fail(r, "pages", err ? err->code : CKPT_ECRIU, err);
+		}
+		r->t_pages_done = now_us();
+		mig_set(r->mg, FIG_PAGES_DONE, r->t_pages_done - r->t_start);
+		res = (struct chan_result){ .status = CHAN_RESULT_PAGES_DONE, .pid = pid };
+		/* the source's CRIU does not count what its lazy server sent: say it (docs/migration.md) */
+		snprintf(res.msg, sizeof(res.msg), "%llu bytes",
+			 (unsigned long long)page_relay_bytes_in(r->relay));
+		chan_send_result(r->ch, &res, NULL);
+		mig_event(r->m, r->mg, CKPT_MIG_EV_PAGES_DONE,
+			  "pages: every page is here (%.1f MiB)",
+			  (double)page_relay_bytes_in(r->relay) / 1048576.0);
+	}
+
+	/* the source's last word */
+	mig_stage(r->mg, "decision");
+	if (chan_expect(r->ch, CHAN_MSG_ACK, &msg, NULL) == 0) {
+		if (msg.u.ack.decision == CHAN_ACK_COMMITTED) {
+			record_write(r, "committed %d", (int)pid);
+			r->mg->outcome = CKPT_MIG_DONE;
+		} else {
+			r->mg->outcome = CKPT_MIG_UNKNOWN;
+			rc = err_set(
+				err, CKPT_ECALLBACK,
+				"the source resumed its tree although it runs here too (pid %d): keep one",
+				(int)pid);
+		}
+	} else if (resolve_window(r)) {
+		r->mg->outcome = CKPT_MIG_DONE;
+	} else {
+		r->mg->outcome = CKPT_MIG_UNKNOWN;
+		rc = err_set(
+			err, CKPT_ETIMEDOUT,
+			"the tree runs here (pid %d), but the source's final word did not come: it may still hold "
+			"its copy frozen",
+			(int)pid);
+		if (err)
+			err->flags |= CKPT_ERR_F_OUTCOME_UNKNOWN;
+	}
+	session_dirs_end(r, true);
+	mig_stage(r->mg, r->mg->outcome == CKPT_MIG_DONE ? "done" : "decision");
+	return r->mg->outcome == CKPT_MIG_DONE ? 0 : rc;
+}
+
+/* One connection: 0 or <0 when a migration ran (final), CONT when it was refused or was a question. */
+static int serve_connection(struct rcv *r, int fd, ckpt_err *err)
+{
+	struct chan_auth auth = mig_auth(r->m, NULL);
+	ckpt_err e = CKPT_ERR_INIT;
+	struct chan_msg msg;
+	struct chan_hello h;
+	int rc;
+
+	r->ctl_fd = fd;
+	r->t_accept = now_us();
+	if (chan_open(fd, CHAN_ACCEPTING, &auth, r->m->timeout_ms, &r->ch, &e) < 0) {
+		mig_event(r->m, r->mg, CKPT_MIG_EV_REFUSED, "refused a connection: %s", e.msg);
+		return CONT;
+	}
+	if (chan_recv(r->ch, &msg, &e) < 0) {
+		mig_event(r->m, r->mg, CKPT_MIG_EV_REFUSED, "refused %s: %s", chan_peer(r->ch),
+			  e.msg);
+		return CONT;
+	}
+	if (msg.type == CHAN_MSG_RESOLVE) {
+		answer_resolve(r, r->ch, msg.u.resolve.session);
+		return CONT;
+	}
+	if (msg.type != CHAN_MSG_HELLO || msg.u.hello.role != CHAN_ROLE_SOURCE)
+		return refuse(r, r->ch, "expected a migration source's HELLO, got %s",
+			      chan_type_name(msg.type));
+	h = msg.u.hello;
+	memcpy(r->session, h.session, sizeof(r->session));
+	mig_session_hex(r->session, r->hex);
+	r->lazy = h.mode == CHAN_MODE_LAZY;
+	r->mg->lazy = r->lazy;
+	mig_note_peer(r->mg, r->ch, &h);
+	mig_peer_host(fd, r->peer_host, sizeof(r->peer_host));
+	/* authenticated: from here on a private directory for the session */
+	if (session_dirs(r, &e) < 0)
+		return refuse(r, r->ch, "%s", e.msg);
+	rc = check_source(r, &h);
+	if (rc == CONT) {
+		session_dirs_end(r, false);
+		return CONT;
+	}
+	return run_session(r, err);
+}
+
+int ckpt_migrate_receive(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_opts *m,
+			 int listen_fd, ckpt_migration *mg, ckpt_err *err)
+{
+	struct rcv r = { .c = c,
+			 .o = o,
+			 .m = m,
+			 .mg = mg,
+			 .listen_fd = listen_fd,
+			 .base = DIR_REF_INIT,
+			 .ctl_fd = -1,
+			 .sess_fd = -1,
+			 .img_fd = -1,
+			 .work_fd = -1,
+			 .pages_fd = -1,
+			 .lock_fd = -1,
+			 .daemon = PROC_INIT };
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int rc, type = 0;
+	socklen_t tl = sizeof(type);
+
+	assert_return(c && o && m && mg, err, "receive: NULL argument");
+	mig_reset(mg, true);
+	r.t_start = now_us();
+	r.tls = mig_has_tls(m);
+	mig_stage(mg, "handshake");
+	rc = mig_auth_check(m, err);
+	if (rc < 0)
+		goto out;
+	if (c->service_path) {
+		rc = err_set(err, CKPT_ENOTSUP,
+			     "receive: needs a criu spawned by libckpt (swrk), not a criu service: the page server "
+			     "takes a connected socket, and criu lazy-pages is run by libckpt");
+		goto out;
+	}
+	if (!o->images.path) {
+		rc = err_set(
+			err, CKPT_EINVAL,
+			"receive: no images directory set by path (ckpt_opts_set_images_dir): each migration gets "
+			"a private directory in it");
+		goto out;
+	}
+	if (getsockopt(listen_fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_STREAM ||
+	    getsockname(listen_fd, (struct sockaddr *)&ss, &sl) < 0 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
+		rc = err_set(err, CKPT_EINVAL, "receive: fd %d is not a listening TCP socket",
+			     listen_fd);
+		goto out;
+	}
+	if (ss.ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, r.listen_host,
+			  sizeof(r.listen_host));
+		r.listen_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	} else {
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, r.listen_host,
+			  sizeof(r.listen_host));
+		r.listen_port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	r.page_port = m->page_port ? (uint16_t)m->page_port : (uint16_t)(r.listen_port + 1);
+	rc = dir_ref_open(&o->images, "receive: images-dir", o->follow_symlinks, &r.base, err);
+	if (rc == 0)
+		rc = dir_check_private(&r.base, "receive", err);
+	if (rc < 0)
+		goto out;
+	clean_stale(&r);
+	r.accept_deadline =
+		m->accept_timeout_ms ? r.t_start + (uint64_t)m->accept_timeout_ms * 1000 : 0;
+	for (;;) {
+		int fd = -1;
+
+		rc = accept_one(&r, r.accept_deadline, &fd, err);
+		if (rc < 0)
+			goto out;
+		rc = serve_connection(&r, fd, err);
+		if (r.ch) {
+			mig_set(mg, FIG_CTL_OUT, chan_wire_out(r.ch));
+			mig_set(mg, FIG_CTL_IN, chan_wire_in(r.ch));
+		}
+		session_free(&r);
+		if (rc != CONT)
+			break;
+	}
+out:
+	if (mg->outcome == CKPT_MIG_NONE)
+		mg->outcome = CKPT_MIG_FAILED;
+	mig_set(mg, FIG_TOTAL, now_us() - r.t_start);
+	mig_event(m, mg, CKPT_MIG_EV_DONE, "%s", rc == 0 ? "done" : err ? err->msg : "failed");
+	session_free(&r);
+	dir_ref_close(&r.base);
+	return rc;
+}

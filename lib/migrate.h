@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Migration (private): the options, the record of one migration, and what the source and receiver share. */
+#ifndef CKPT_MIGRATE_H
+#define CKPT_MIGRATE_H
+
+#include <ckpt/ckpt.h>
+#include <ckpt/experimental.h>
+
+#include "channel.h"
+#include "error.h"
+
+#define MIG_DEFAULT_TIMEOUT_MS 30000
+#define MIG_DEFAULT_RESOLVE_MS 60000
+#define MIG_RESOLVE_PERIOD_MS 2000
+/* CRIU's lazy page server needs a pipe of 819 pages, rounded up by the kernel (docs/migration.md, "Pipe size"). */
+#define MIG_LAZY_PIPE_MIN 4194304
+
+struct ckpt_migrate_opts {
+	char *token_file;
+	char *tls_cacert, *tls_cert, *tls_key, *tls_cacrl;
+	char *staging_dir;
+	bool lazy;
+	bool tls_no_cn_verify;
+	int page_port;		     /* 0: PORT+1 */
+	unsigned timeout_ms;	     /* per control message */
+	unsigned resolve_timeout_ms; /* receiver */
+	unsigned accept_timeout_ms;  /* receiver; 0: none */
+	uint32_t max_files;
+	uint64_t max_bytes;
+	ckpt_migrate_progress_fn progress;
+	void *progress_ud;
+	ckpt_migrate_decide_fn decide;
+	void *decide_ud;
+};
+
+/* Indexes of the figures kept in a record (see stat_defs in migrate.c). */
+enum mig_figure {
+	FIG_TOTAL,
+	FIG_HANDSHAKE,
+	FIG_FROZEN,
+	FIG_TRANSFER,
+	FIG_RESTORE,
+	FIG_DOWNTIME,
+	FIG_RELEASED,
+	FIG_PAGES_DONE,
+	FIG_PAGE_BYTES,
+	FIG_IMAGE_BYTES,
+	FIG_IMAGE_FILES,
+	FIG_CTL_OUT,
+	FIG_CTL_IN,
+	FIG_PAGE_RATE,
+	FIG_IMAGE_RATE,
+	FIG_COUNT_,
+};
+
+struct ckpt_migration {
+	ckpt_mig_outcome outcome;
+	bool receiver; /* the receiving side's record */
+	int lazy;      /* -1 unknown */
+	pid_t pid;     /* restored root on the destination */
+	pid_t held_by; /* criu holding the source frozen */
+	char stage[32];
+	char peer[320];
+	char peer_versions[160];
+	char message[1024];
+	uint64_t fig[FIG_COUNT_];
+	bool have[FIG_COUNT_];
+};
+
+/* Clear a record for a new migration. */
+void mig_reset(ckpt_migration *mg, bool receiver);
+void mig_set(ckpt_migration *mg, enum mig_figure f, uint64_t v);
+void mig_stage(ckpt_migration *mg, const char *stage);
+/* Set the message and tell the caller's progress callback. */
+void mig_event(const ckpt_migrate_opts *m, ckpt_migration *mg, ckpt_mig_event ev, const char *fmt,
+	       ...) _printf_(4, 5);
+
+/* Is authentication configured? CKPT_EINVAL saying what to give when not. */
+int mig_auth_check(const ckpt_migrate_opts *m, ckpt_err *err);
+/* The channel's authentication from m; peer_name: the name the peer's certificate must carry, or NULL. */
+struct chan_auth mig_auth(const ckpt_migrate_opts *m, const char *peer_name);
+/* Has m TLS files? */
+bool mig_has_tls(const ckpt_migrate_opts *m);
+
+/* Connect a TCP socket to host:port (CLOEXEC, keepalive), bounded by timeout_ms. */
+int mig_connect(const char *host, uint16_t port, unsigned timeout_ms, int *ret_fd, ckpt_err *err);
+/* The numeric address of a connected socket's peer (for CRIU's page server address). */
+int mig_peer_host(int fd, char *buf, size_t n);
+/* Turn on TCP keepalive (a peer host that dies is noticed while a long restore runs). */
+void mig_keepalive(int fd);
+
+/* This host's versions into a HELLO. */
+void mig_hello_versions(struct chan_hello *h, unsigned criu_version);
+/* "libckpt X, criu Y" of a peer's HELLO into mg. */
+void mig_note_peer(ckpt_migration *mg, const struct chan *ch, const struct chan_hello *h);
+
+/* A session id as 32 hex digits (buf of 33). */
+void mig_session_hex(const uint8_t session[CHAN_SESSION_SIZE], char *buf);
+
+#endif

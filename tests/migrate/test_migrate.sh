@@ -1,0 +1,425 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# ckpt migrate / ckpt receive against real CRIU and real processes, between two "hosts" made
+# here: network namespaces joined by a veth pair (10.99.0.1 and 10.99.0.2). The migrated tree is
+# container-like: mig-server as the init of its own pid and network namespaces, wired to its
+# host by a veth (10.77.N.2, the host end 10.77.N.1), and on the destination by `--veth`.
+#
+#   test_migrate.sh CKPT MIG_SERVER GEN_CERTS GROUP
+#
+# GROUP: auth (refusals: no auth, wrong token, no or foreign client certificate, the pipe size
+# check), live (copy and lazy, three migrations back and forth, --json), faults (a failure at
+# each stage: handshake refused, restore fails (copy and lazy), the connection drops
+# mid-transfer, the receiver is killed, the receiver's answer is lost).
+# Needs root and $CKPT_CRIU. Prints one `case: NAME: ok|FAILED` line per check. Everything it
+# makes (namespaces, processes, files, fs.pipe-max-size) is undone at exit.
+set -u
+if [ -z "${CKPT_MIG_SUBREAPER:-}" ]; then
+	# a child subreaper: restored trees whose `ckpt receive` exits are reaped here, not by PID 1
+	export CKPT_MIG_SUBREAPER=1
+	exec /usr/bin/python3 -c 'import ctypes, os, sys
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)
+os.execv("/bin/bash", ["bash"] + sys.argv[1:])' "$0" "$@"
+fi
+CKPT=$(realpath "${1:?usage: test_migrate.sh CKPT MIG_SERVER GEN_CERTS GROUP}")
+SERVER=$(realpath "$2")
+GEN_CERTS=$(realpath "$3")
+GROUP=${4:-all}
+HERE=$(dirname "$(realpath "$0")")
+PY=/usr/bin/python3
+T=$(mktemp -d /tmp/ckpt-migrate-test.XXXXXX)
+chmod 700 "$T"
+A=ckm$$a
+B=ckm$$b
+declare -A IP=([$A]=10.99.0.1 [$B]=10.99.0.2)
+declare -A CERT=([$A]=source [$B]=receiver)
+PIPE_OLD=$(cat /proc/sys/fs/pipe-max-size)
+PIDS=()
+FAILED=0
+NSRV=0
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -9 "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	echo "$PIPE_OLD" >/proc/sys/fs/pipe-max-size
+	ip netns del "$A" 2>/dev/null
+	ip netns del "$B" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+show() { # the tail of what the commands said, for a failed case
+	local f
+	for f in "$T/mig.err" "$T/recv.err"; do
+		[ -s "$f" ] && tail -n 8 "$f" | sed "s|^|#   $(basename "$f"): |"
+	done
+}
+case_() { # case_ NAME CMD...
+	local name=$1
+	shift
+	if "$@"; then
+		echo "case: migrate $name: ok"
+		[ -n "${CKPT_MIG_VERBOSE:-}" ] && show
+	else
+		echo "case: migrate $name: FAILED"
+		FAILED=$((FAILED + 1))
+		show
+	fi
+}
+
+# ---- the two hosts ----
+if ! ip netns add "$A" || ! ip netns add "$B"; then
+	echo "case: migrate setup: FAILED (ip netns add)"
+	exit 1
+fi
+ip -n "$A" link set lo up
+ip -n "$B" link set lo up
+ip link add "cm$$x" netns "$A" type veth peer name "cm$$y" netns "$B"
+ip -n "$A" addr add 10.99.0.1/24 dev "cm$$x" && ip -n "$A" link set "cm$$x" up
+ip -n "$B" addr add 10.99.0.2/24 dev "cm$$y" && ip -n "$B" link set "cm$$y" up
+"$GEN_CERTS" "$T/certs" >/dev/null || { echo "case: migrate setup: FAILED (certificates)"; exit 1; }
+head -c 48 /dev/urandom | base64 >"$T/token"
+head -c 48 /dev/urandom | base64 >"$T/token2"
+chmod 600 "$T/token" "$T/token2"
+mkdir -m 700 "$T/recv-$A" "$T/recv-$B" "$T/stage"
+
+in_ns() { local h=$1; shift; nsenter --net="/run/netns/$h" "$@"; }
+TOK=(--token-file "$T/token")
+TLS_A=(--tls-cacert "$T/certs/ca.pem" --tls-cert "$T/certs/${CERT[$A]}.pem" --tls-key "$T/certs/${CERT[$A]}-key.pem")
+TLS_B=(--tls-cacert "$T/certs/ca.pem" --tls-cert "$T/certs/${CERT[$B]}.pem" --tls-key "$T/certs/${CERT[$B]}-key.pem")
+
+# ask HOST NET: the server of subnet NET, through HOST's end of its veth
+ask() { in_ns "$1" timeout 5 bash -c "exec 3<>/dev/tcp/10.77.$2.2/8080 && cat <&3" 2>/dev/null; }
+# state HOST NET: SUM START COUNT of the server's answer; false if it does not answer
+state() {
+	local line
+	line=$(ask "$1" "$2") || return 1
+	[[ $line =~ sum=([0-9a-f]+)\ start=([0-9a-f]+)\ count=([0-9]+) ]] || return 1
+	SUM=${BASH_REMATCH[1]} START=${BASH_REMATCH[2]} COUNT=${BASH_REMATCH[3]}
+}
+# start_server HOST MIB: a new tree in HOST; sets TP (its root), NET (its subnet), COUNT0, START0
+start_server() {
+	local h=$1 u
+	NSRV=$((NSRV + 1))
+	NET=$NSRV
+	nsenter --net="/run/netns/$h" unshare -p -n -f setsid "$SERVER" 8080 "$2" </dev/null >/dev/null 2>&1 &
+	u=$!
+	PIDS+=("$u")
+	TP=
+	for _ in $(seq 100); do
+		TP=$(awk '{print $1}' /proc/$u/task/*/children 2>/dev/null)
+		[ -n "$TP" ] && break
+		sleep 0.05
+	done
+	[ -n "$TP" ] || return 1
+	PIDS+=("$TP")
+	ip -n "$h" link add "cm${NET}h0" type veth peer name eth0 netns "$TP" || return 1
+	ip -n "$h" addr add "10.77.$NET.1/24" dev "cm${NET}h0" && ip -n "$h" link set "cm${NET}h0" up
+	nsenter -t "$TP" -n sh -c "ip link set lo up && ip addr add 10.77.$NET.2/24 dev eth0 && ip link set eth0 up &&
+		ip route add default via 10.77.$NET.1" || return 1
+	for _ in $(seq 400); do
+		if state "$h" "$NET"; then
+			COUNT0=$COUNT START0=$START
+			return 0
+		fi
+		sleep 0.05
+	done
+	return 1
+}
+# start_receiver HOST NET HOP FLAGS...: ckpt receive in HOST; the tree's host end there is cmNETh HOP
+start_receiver() {
+	local h=$1 net=$2 hop=$3
+	shift 3
+	rm -f "$T/rpid" "$T/recv.out" "$T/recv.err"
+	nsenter --net="/run/netns/$h" "$CKPT" receive --listen "${IP[$h]}:7000" --image-path "$T/recv-$h" --empty-ns network \
+		--network-lock nftables --veth "eth0:cm${net}h${hop}:10.77.$net.2/24:10.77.$net.1/24" \
+		--pid-file "$T/rpid" --accept-timeout 40 "$@" >"$T/recv.out" 2>"$T/recv.err" &
+	RCV=$!
+	PIDS+=("$RCV")
+	for _ in $(seq 200); do
+		in_ns "$h" ss -Hltn "sport = :7000" | grep -q . && return 0
+		sleep 0.05
+	done
+	return 1
+}
+wait_receiver() {
+	wait "$RCV"
+	RRC=$?
+	[ -s "$T/rpid" ] && PIDS+=("$(cat "$T/rpid")")
+}
+stop_receiver() { kill -9 "$RCV" 2>/dev/null; wait "$RCV" 2>/dev/null; }
+# migrate FROM TO FLAGS...: ckpt migrate TP from FROM to TO's receiver; MRC its exit code
+migrate() {
+	local from=$1 to=$2
+	shift 2
+	in_ns "$from" "$CKPT" migrate --to "${IP[$to]}:7000" --staging-dir "$T/stage" --empty-ns network \
+		--network-lock nftables "$@" "$TP" \
+		>"$T/mig.out" 2>"$T/mig.err"
+	MRC=$?
+}
+
+alive() { [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+gone() {
+	for _ in $(seq 100); do
+		alive "$1" || return 0
+		sleep 0.05
+	done
+	return 1
+}
+rc_is() { [ "$1" = "$2" ]; }
+has() { grep -q -- "$2" "$1"; }
+empty_dir() { [ -z "$(ls -A "$1")" ]; }
+no_images_left() { ! ls -d "$T/recv-$1"/*/images >/dev/null 2>&1; }
+no_restore() { [ ! -e "$T/rpid" ]; }
+# intact HOST NET: the server answers with its memory as it was and a counter that went on
+intact() { state "$1" "$2" && [ "$SUM" = "$START0" ] && [ "$START" = "$START0" ] && [ "$COUNT" -ge "$COUNT0" ] && COUNT0=$COUNT; }
+# moved FROM TO NET OLD_PID: the tree answers at TO with its state, and is gone at FROM
+moved() {
+	for _ in $(seq 100); do
+		state "$2" "$3" && break
+		sleep 0.05
+	done
+	intact "$2" "$3" && gone "$4" && [ -s "$T/rpid" ] && alive "$(cat "$T/rpid")"
+}
+json_ok() { # the summary of --json: outcome done and the figures of a real migration
+	"$PY" - "$1" "$2" <<'PYEOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+f = d["figures"]
+ok = d["outcome"] == "done" and d["mode"] == sys.argv[2] and d["restored_pid"] > 0
+for k in ("downtime_us", "frozen_us", "transfer_us", "restore_us", "total_us", "page_bytes", "image_bytes"):
+    ok = ok and isinstance(f.get(k), int) and f[k] > 0
+ok = ok and f["downtime_us"] <= f["total_us"] and f["page_bytes"] >= 64 << 20
+if not ok:
+    print("#   json: %s" % json.dumps(d))
+sys.exit(0 if ok else 1)
+PYEOF
+}
+set_pipe() { echo "$1" >/proc/sys/fs/pipe-max-size; }
+
+group_auth() {
+	"$CKPT" migrate --help >"$T/help" 2>&1
+	case_ "migrate --help names every port" bash -c "grep -q 'PORT on the receiver' '$T/help' &&
+		grep -q '0.0.0.0:PAGE' '$T/help' && grep -q 'PORT+1' '$T/help'"
+	"$CKPT" receive --help >"$T/help" 2>&1
+	case_ "receive --help names every port" bash -c "grep -q 'PORT (--listen)' '$T/help' && grep -q 'port PAGE' '$T/help'"
+	"$CKPT" migrate --to 10.99.0.2:7000 1 >"$T/mig.out" 2>"$T/mig.err"
+	MRC=$?
+	case_ "migrate without authentication refuses to start (exit 2)" rc_is "$MRC" 2
+	case_ "... and says why" has "$T/mig.err" "unauthenticated"
+	"$CKPT" receive --listen 127.0.0.1:7999 >"$T/mig.out" 2>"$T/mig.err"
+	case_ "receive without authentication refuses to start" has "$T/mig.err" "unauthenticated"
+
+	start_server "$A" 16 || { echo "case: migrate auth: server: FAILED"; FAILED=$((FAILED + 1)); return; }
+	start_receiver "$B" "$NET" 1 "${TOK[@]}"
+	migrate "$A" "$B" --token-file "$T/token2"
+	case_ "wrong token: refused (exit 1)" rc_is "$MRC" 1
+	case_ "wrong token: the error says the tokens differ" has "$T/mig.err" "token"
+	case_ "wrong token: nothing written on the receiver" empty_dir "$T/recv-$B"
+	case_ "wrong token: the source is untouched (same memory, counting)" intact "$A" "$NET"
+	case_ "wrong token: the receiver listens on" alive "$RCV"
+	stop_receiver
+
+	start_receiver "$B" "$NET" 1 "${TLS_B[@]}"
+	in_ns "$A" "$PY" "$HERE/nocert.py" "${IP[$B]}" 7000 "$T/certs/ca.pem" >"$T/mig.err" 2>&1
+	case_ "no client certificate: refused" rc_is $? 0
+	case_ "no client certificate: nothing written" empty_dir "$T/recv-$B"
+	case_ "no client certificate: the receiver listens on" alive "$RCV"
+	migrate "$A" "$B" --tls-cacert "$T/certs/ca.pem" --tls-cert "$T/certs/rogue.pem" --tls-key "$T/certs/rogue-key.pem" \
+		--tls-no-cn-verify
+	case_ "certificate of another CA: refused (exit 1)" rc_is "$MRC" 1
+	case_ "certificate of another CA: the error names the certificate" has "$T/mig.err" "certificate"
+	case_ "certificate of another CA: nothing written" empty_dir "$T/recv-$B"
+	case_ "certificate of another CA: the source is untouched" intact "$A" "$NET"
+
+	set_pipe 1048576
+	migrate "$A" "$B" --lazy "${TLS_A[@]}"
+	case_ "--lazy with fs.pipe-max-size 1 MiB: refused before freezing (exit 1)" rc_is "$MRC" 1
+	case_ "--lazy pipe size: the error gives the sysctl" has "$T/mig.err" "sysctl -w fs.pipe-max-size=4194304"
+	case_ "--lazy pipe size: the source is untouched" intact "$A" "$NET"
+	case_ "--lazy pipe size: nothing written" empty_dir "$T/recv-$B"
+	set_pipe "$PIPE_OLD"
+	stop_receiver
+}
+
+group_live() {
+	local old hop=0
+	start_server "$A" 64 || { echo "case: migrate live: server: FAILED"; FAILED=$((FAILED + 1)); return; }
+	set_pipe 4194304
+
+	# 1: copy, token, A -> B
+	start_receiver "$B" "$NET" 1 "${TOK[@]}"
+	old=$TP
+	migrate "$A" "$B" "${TOK[@]}"
+	wait_receiver
+	case_ "copy A->B (token): migrate exit 0" rc_is "$MRC" 0
+	case_ "copy A->B (token): receive exit 0" rc_is "$RRC" 0
+	case_ "copy A->B (token): the tree answers on B with its memory and counter; gone on A" moved "$A" "$B" "$NET" "$old"
+	case_ "copy A->B: progress with bytes and rates" has "$T/mig.err" "pages: .* MiB .* MB/s"
+	case_ "copy A->B: summary with downtime" has "$T/mig.out" "downtime"
+	TP=$(cat "$T/rpid")
+
+	# 2: lazy, TLS, B -> A
+	start_receiver "$A" "$NET" 2 "${TLS_A[@]}"
+	old=$TP
+	migrate "$B" "$A" --lazy "${TLS_B[@]}"
+	wait_receiver
+	case_ "lazy B->A (TLS): migrate exit 0" rc_is "$MRC" 0
+	case_ "lazy B->A (TLS): receive exit 0" rc_is "$RRC" 0
+	case_ "lazy B->A (TLS): the tree answers on A with its memory and counter; gone on B" moved "$B" "$A" "$NET" "$old"
+	case_ "lazy B->A: says when the source can go" has "$T/mig.err" "the source can go"
+	case_ "lazy B->A: every page arrived" has "$T/recv.err" "every page is here"
+	TP=$(cat "$T/rpid")
+
+	# 3: copy, TLS, A -> B, --json
+	start_receiver "$B" "$NET" 3 "${TLS_B[@]}"
+	old=$TP
+	migrate "$A" "$B" --json "${TLS_A[@]}"
+	wait_receiver
+	case_ "copy A->B (TLS): migrate exit 0" rc_is "$MRC" 0
+	case_ "copy A->B (TLS): the tree answers on B; gone on A" moved "$A" "$B" "$NET" "$old"
+	case_ "copy A->B --json: outcome, downtime, frozen, transfer, restore, total, bytes" json_ok "$T/mig.out" copy
+	TP=$(cat "$T/rpid")
+
+	# 4: lazy, TLS, B -> A, --json
+	start_receiver "$A" "$NET" 4 "${TLS_A[@]}"
+	old=$TP
+	migrate "$B" "$A" --lazy --json "${TLS_B[@]}"
+	wait_receiver
+	case_ "lazy B->A --json: migrate exit 0" rc_is "$MRC" 0
+	case_ "lazy B->A: the tree answers on A; gone on B" moved "$B" "$A" "$NET" "$old"
+	case_ "lazy B->A --json: outcome and figures" json_ok "$T/mig.out" lazy
+	TP=$(cat "$T/rpid")
+	PIDS+=("$TP")
+	set_pipe "$PIPE_OLD"
+	: "$hop"
+}
+
+group_faults() {
+	local w
+
+	# the receiver refuses the handshake (page ports differ)
+	start_server "$A" 16 || { echo "case: migrate faults: server: FAILED"; FAILED=$((FAILED + 1)); return; }
+	start_receiver "$B" "$NET" 1 "${TOK[@]}" --page-port 7100
+	migrate "$A" "$B" "${TOK[@]}" --page-port 7200
+	case_ "handshake refused: exit 1" rc_is "$MRC" 1
+	case_ "handshake refused: the error names the stage and the reason" bash -c "grep -q 'migrate: handshake: ' '$T/mig.err' &&
+		grep -q 'page port' '$T/mig.err'"
+	case_ "handshake refused: the source runs on with its state" intact "$A" "$NET"
+	case_ "handshake refused: nothing written or restored on the receiver" empty_dir "$T/recv-$B"
+	case_ "handshake refused: the receiver listens on" alive "$RCV"
+	stop_receiver
+
+	# the restore fails on the receiver (copy): its veth host name is taken there
+	ip -n "$B" link add "cm${NET}h2" type veth peer name "cm${NET}h2p"
+	start_receiver "$B" "$NET" 2 "${TOK[@]}"
+	migrate "$A" "$B" "${TOK[@]}"
+	wait_receiver
+	case_ "restore fails (copy): exit 1" rc_is "$MRC" 1
+	case_ "restore fails (copy): the error names the restore stage" has "$T/mig.err" "migrate: restore: "
+	case_ "restore fails (copy): the source runs on with its state, network unlocked" intact "$A" "$NET"
+	case_ "restore fails (copy): the receiver exits 1" rc_is "$RRC" 1
+	case_ "restore fails (copy): nothing restored, no images left on the receiver" bash -c \
+		"[ ! -e '$T/rpid' ] && ! ls -d '$T/recv-$B'/*/images >/dev/null 2>&1"
+
+	# the restore fails on the receiver (lazy: after the source's point of no return)
+	set_pipe 4194304
+	start_receiver "$B" "$NET" 2 "${TLS_B[@]}"
+	migrate "$A" "$B" --lazy "${TLS_A[@]}"
+	wait_receiver
+	set_pipe "$PIPE_OLD"
+	case_ "restore fails (lazy): exit 1" rc_is "$MRC" 1
+	case_ "restore fails (lazy): the error names the restore stage" has "$T/mig.err" "migrate: restore: "
+	case_ "restore fails (lazy): the source was resumed with its state, network unlocked" intact "$A" "$NET"
+	case_ "restore fails (lazy): nothing restored, no images left" bash -c \
+		"[ ! -e '$T/rpid' ] && ! ls -d '$T/recv-$B'/*/images >/dev/null 2>&1"
+	ip -n "$B" link del "cm${NET}h2"
+
+	# the connection drops mid-transfer (a relay on A cuts it after 8 MiB)
+	rm -f "$T/proxy.ready"
+	nsenter --net="/run/netns/$A" "$PY" "$HERE/proxy.py" 10.99.0.1 7500 10.99.0.2 7000 cut-bytes:8388608 "$T/proxy.ready" &
+	w=$!
+	PIDS+=("$w")
+	for _ in $(seq 100); do [ -e "$T/proxy.ready" ] && break; sleep 0.05; done
+	kill -9 "$TP" 2>/dev/null
+	start_server "$A" 64
+	start_receiver "$B" "$NET" 1 "${TOK[@]}"
+	in_ns "$A" "$CKPT" migrate --to 10.99.0.1:7500 --page-port 7001 --staging-dir "$T/stage" --empty-ns network \
+		--network-lock nftables "${TOK[@]}" "$TP" \
+		>"$T/mig.out" 2>"$T/mig.err"
+	MRC=$?
+	wait_receiver
+	{ kill -9 "$w"; wait "$w"; } 2>/dev/null
+	case_ "connection drops mid-transfer: exit 1" rc_is "$MRC" 1
+	case_ "connection drops mid-transfer: the error names the transfer stage" has "$T/mig.err" "migrate: transfer: "
+	case_ "connection drops mid-transfer: the source runs on with its state" intact "$A" "$NET"
+	case_ "connection drops mid-transfer: the receiver exits 1, nothing restored, no images left" bash -c \
+		"[ '$RRC' = 1 ] && [ ! -e '$T/rpid' ] && ! ls -d '$T/recv-$B'/*/images >/dev/null 2>&1"
+
+	# the receiver is killed while the pages arrive
+	kill -9 "$TP" 2>/dev/null
+	start_server "$A" 256
+	start_receiver "$B" "$NET" 1 "${TOK[@]}"
+	(
+		for _ in $(seq 600); do
+			n=$(cat "$T/recv-$B"/*/images/pages-*.img 2>/dev/null | head -c 33554432 | wc -c)
+			[ "$n" -ge 33554432 ] && break
+			sleep 0.01
+		done
+		kill -9 "$RCV"
+	) &
+	w=$!
+	migrate "$A" "$B" "${TOK[@]}"
+	wait "$w"
+	stop_receiver
+	case_ "receiver killed: it left a session behind (images, record)" bash -c \
+		"ls -d '$T/recv-$B'/*/images >/dev/null 2>&1 && grep -qx -e receiving -e images '$T/recv-$B'/*.state"
+	case_ "receiver killed: exit 1" rc_is "$MRC" 1
+	case_ "receiver killed: the source runs on with its state" intact "$A" "$NET"
+	case_ "receiver killed: nothing restored on the receiver" no_restore
+	case_ "receiver killed: no restored tree answers on the receiver's side" bash -c "! ip -n '$B' link show cm${NET}h1 >/dev/null 2>&1"
+	start_receiver "$B" "$NET" 1 "${TOK[@]}"
+	eventually() { for _ in $(seq 100); do "$@" && return 0; sleep 0.05; done; return 1; }
+	case_ "receiver killed: the next receiver removes the images it left, and records the session failed" \
+		bash -c "$(declare -f eventually no_images_left); T='$T'; eventually no_images_left '$B' &&
+			! grep -qx -e receiving -e images '$T/recv-$B'/*.state"
+	stop_receiver
+
+	# the receiver's answer is lost (a relay cuts the control connection right after RESTORE)
+	rm -f "$T/proxy.ready"
+	nsenter --net="/run/netns/$A" "$PY" "$HERE/proxy.py" 10.99.0.1 7500 10.99.0.2 7000 cut-after-restore "$T/proxy.ready" &
+	w=$!
+	PIDS+=("$w")
+	for _ in $(seq 100); do [ -e "$T/proxy.ready" ] && break; sleep 0.05; done
+	kill -9 "$TP" 2>/dev/null
+	start_server "$A" 16
+	start_receiver "$B" "$NET" 1 "${TOK[@]}"
+	local old=$TP
+	in_ns "$A" "$CKPT" migrate --to 10.99.0.1:7500 --page-port 7001 --staging-dir "$T/stage" --empty-ns network \
+		--network-lock nftables "${TOK[@]}" "$TP" \
+		>"$T/mig.out" 2>"$T/mig.err"
+	MRC=$?
+	wait_receiver
+	{ kill -9 "$w"; wait "$w"; } 2>/dev/null
+	case_ "answer lost: the source was held and told so" has "$T/mig.err" "outcome unknown.*held by criu pid"
+	case_ "answer lost: resolved by asking the receiver again (exit 0)" rc_is "$MRC" 0
+	case_ "answer lost: the receiver exits 0 once the source acked" rc_is "$RRC" 0
+	case_ "answer lost: the tree runs on B only" moved "$A" "$B" "$NET" "$old"
+	TP=$(cat "$T/rpid" 2>/dev/null)
+	[ -n "$TP" ] && PIDS+=("$TP")
+}
+
+case $GROUP in
+auth) group_auth ;;
+live) group_live ;;
+faults) group_faults ;;
+all) group_auth; group_live; group_faults ;;
+*) echo "test_migrate.sh: unknown group '$GROUP' (auth, live, faults, all)"; exit 2 ;;
+esac
+[ -n "${TP:-}" ] && PIDS+=("$TP")
+echo "migrate $GROUP: $FAILED case(s) failed"
+[ "$FAILED" = 0 ]
