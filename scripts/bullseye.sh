@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 ROOT=${CKPT_BULLSEYE_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/libckpt/bullseye}
 SUITE=bullseye
 # What the library and its unit tests build with (scripts/deps.sh, less what needs no root).
-PKGS=build-essential,cmake,pkg-config,libprotobuf-c-dev,protobuf-c-compiler,libjson-c-dev,libnl-3-dev,libnl-route-3-dev,check,libgnutls28-dev,libarchive-dev,libzstd-dev
+PKGS=build-essential,cmake,pkg-config,libprotobuf-c-dev,protobuf-c-compiler,libjson-c-dev,libnl-3-dev,libnl-route-3-dev,check,libgnutls28-dev,libarchive-dev,libzstd-dev,gnutls-bin
 # Built and run: the library, its examples and unit tests, the header and symbol checks. Not
 # the CLI (it sees only the public API, and calls strerrordesc_np itself) nor anything that
 # needs criu.

@@ -6,13 +6,15 @@
 # (tests/podman/podman-lib.sh, ../shared/runtimes.md section 7). Per library:
 #   cycles:        three `container checkpoint` / `container restore`, the counter continuing
 #   leave-running: `checkpoint --leave-running` (keeps counting), `checkpoint`, `restore`
-#   export:        `checkpoint --export F.tar.gz`, `restore --import F.tar.gz --name NEW`
+#   export:        `checkpoint --export F.tar.gz`, `restore --import F.tar.gz --name NEW`,
+#                  and `ckpt inspect` (text and --json) of that archive: engine Podman, the
+#                  container's name, its process tree (root sh)
 #   and LD_DEBUG's proof of which libcriu.so.2 crun loaded.
 # Each step is a `case: NAME: ok|FAILED` line; a table compares the two libraries. A
 # step fails when podman fails or the counter does not do what the step means; a
 # failing step fails the rest of its scenario ("not reached").
 #
-#   tests/podman/test_podman.sh DIR_WITH_OUR_LIBCRIU_SO_2
+#   tests/podman/test_podman.sh DIR_WITH_OUR_LIBCRIU_SO_2 CKPT
 #
 # Needs root; runs CRIU, so run it under flock /tmp/ckpt-criu.lock. Podman's state
 # lives in a scratch dir and is removed with its containers, cgroups and mounts.
@@ -20,6 +22,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 OUR_LIBCRIU_DIR=$(cd "${1:?usage: test_podman.sh DIR_WITH_OUR_LIBCRIU}" && pwd)
+CKPT=${2:?usage: test_podman.sh DIR_WITH_OUR_LIBCRIU CKPT}
 CYCLES=${CKPT_PODMAN_CYCLES:-3}
 
 bail() { echo "case: podman setup: FAILED"; echo "podman: $*" >&2; exit 1; }
@@ -134,6 +137,37 @@ do_restore() { # L STEP TAG C DATA ARGS...
 	fi
 }
 
+# ckpt inspect of an archive Podman exported: engine, name and the process tree, in JSON
+# and in text.
+do_inspect() { # L STEP FILE C
+	local L=$1 st=$2 f=$3 c=$4 out detail
+	[ -s "$f" ] || { result "$L" "$st" fail "no archive $f"; return 1; }
+	if ! out=$("$CKPT" --json inspect "$f" 2>&1); then
+		result "$L" "$st" fail "ckpt --json inspect failed: ${out:0:240}"
+		return 1
+	fi
+	if ! detail=$(python3 -c '
+import json, sys
+j = json.loads(sys.stdin.read())
+c = sys.argv[1]
+assert j.get("engine") == "Podman", "engine %r" % j.get("engine")
+assert j.get("name") == c, "name %r, want %r" % (j.get("name"), c)
+procs = j["checkpoint"]["processes"]
+pids = {p["pid"] for p in procs}
+roots = [p for p in procs if p["ppid"] not in pids]
+assert len(roots) == 1 and roots[0]["comm"] == "sh", "roots %r" % [(p["pid"], p["comm"]) for p in roots]
+print("engine Podman, name %s, %d processes, root sh (pid %d)" % (c, len(procs), roots[0]["pid"]))
+' "$c" <<<"$out" 2>&1); then
+		result "$L" "$st" fail "ckpt --json inspect: ${detail##*$'\n'}"
+		return 1
+	fi
+	if ! out=$("$CKPT" inspect "$f" 2>&1) || [[ $out != *Podman* || $out != *"$c"* || $out != *" sh"* ]]; then
+		result "$L" "$st" fail "ckpt inspect (text) lacks Podman, $c or sh: ${out:0:240}"
+		return 1
+	fi
+	result "$L" "$st" ok "$detail"
+}
+
 do_start() { # L STEP C DATA
 	local L=$1 st=$2 c=$3 data=$4 v
 	step "$L" "$st" || return 1
@@ -170,6 +204,8 @@ for L in debian ours; do
 		--compress=gzip --export="$WORK/$c.tar.gz"
 	do_restore "$L" "export:restore--import--name" "$c-rs" "$c-2" "$data" \
 		--import="$WORK/$c.tar.gz" --name "$c-2"
+	broken=
+	do_inspect "$L" "export:ckpt-inspect" "$WORK/$c.tar.gz" "$c"
 	# 4. the library crun loaded in every checkpoint and restore of this side
 	broken=
 	loaded=$(podman_loaded_libcriu "$L")
