@@ -466,7 +466,12 @@ START_TEST(deadline_while_locked_unlocks)
 	ck_assert_int_eq(seen.tables, 1); /* CRIU had locked it */
 	ck_assert(alive(seen.pid));
 	ck_assert_msg(criu_tables_in(seen.pid) == 0, "CRIU's lock table is left: %s", err.msg);
-	ck_assert_msg(strstr(err.msg, "was removed"), "%s", err.msg);
+	/*
+	 * The library removed the table ("was removed"), or CRIU did: it sees its socket close
+	 * an instant before it is killed and may undo its own lock first (seen under ASan, where
+	 * the library is slower). Either way no table is left, and the error never says one is.
+	 */
+	ck_assert_msg(!strstr(err.msg, "is left") && !strstr(err.msg, "could not be searched"), "%s", err.msg);
 	v = read_num(dir, "counter");
 	ck_assert_int_ge(counter_wait(dir, v + 3, 5000), v + 3);
 	kill_wait(seen.pid);
