@@ -61,8 +61,8 @@ int request_build(struct request *rq, CriuReqType type, const ckpt_opts *o, cons
 	if (!pb)
 		return CKPT_ENOMEM;
 	rq->req.opts = pb;
-	if ((type == CRIU_REQ_TYPE__PAGE_SERVER || type == CRIU_REQ_TYPE__PAGE_SERVER_CHLD) && !pb->ps) {
-		/* criu's page server wants the block, even empty; it is pb's, freed with it */
+	if (type == CRIU_REQ_TYPE__PAGE_SERVER && !pb->ps) {
+		/* ckpt_page_server_start sends the block, even empty; it is pb's, freed with it */
 		pb->ps = malloc(sizeof(*pb->ps));
 		if (!pb->ps)
 			return err_set(err, CKPT_ENOMEM, "page server: out of memory");
