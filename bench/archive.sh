@@ -43,6 +43,12 @@ trap '[ -n "$WL" ] && kill -9 "$WL" 2>/dev/null; true' EXIT
 
 t() { local s e; s=$(date +%s.%N); "$@"; e=$(date +%s.%N); echo "$e - $s" | bc; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+# jnum KEY JSON: the number KEY holds in bench_archive's one-line JSON report
+jnum() {
+	local re="\"$1\": *([0-9.]+)"
+	[[ $2 =~ $re ]] || { log "no $1 in: $2"; return 1; }
+	echo "${BASH_REMATCH[1]}"
+}
 
 for size in $SIZES; do
 	d=$WORK/s$size
@@ -65,10 +71,10 @@ for size in $SIZES; do
 		# (sync, not timed), so none pays for the one before it.
 		rm -f "$d/ours.tar.zst" "$d/tar.tar.zst"; sync
 		j=$("$B/bench/bench_archive" "$d/img" "$d/ours.tar.zst" "$LEVEL")
-		echo "$size libckpt $(sed 's/.*"wall_s": \([0-9.]*\).*"out_bytes": \([0-9]*\).*/\1 \2/' <<<"$j")" >>"$RAW"
+		echo "$size libckpt $(jnum wall_s "$j") $(jnum out_bytes "$j")" >>"$RAW"
 		rm -f "$d/ours.tar.zst"; sync
 		j=$("$B/bench/bench_archive" "$d/img" "$d/ours.tar.zst" "$LEVEL" 0 nosync)
-		echo "$size libckpt-nosync $(sed 's/.*"wall_s": \([0-9.]*\).*"out_bytes": \([0-9]*\).*/\1 \2/' <<<"$j")" >>"$RAW"
+		echo "$size libckpt-nosync $(jnum wall_s "$j") $(jnum out_bytes "$j")" >>"$RAW"
 		sync
 		w=$(t bash -c "tar -C '$d/img' -cf - . | zstd -q -T0 -$LEVEL -o '$d/tar.tar.zst'")
 		echo "$size tar-zstd $w $(stat -c %s "$d/tar.tar.zst")" >>"$RAW"
@@ -77,7 +83,7 @@ for size in $SIZES; do
 		echo "$size tar-zstd-fsync $w $(stat -c %s "$d/tar.tar.zst")" >>"$RAW"
 		mkdir -p "$d/x"; sync
 		j=$("$B/bench/bench_archive" --extract "$d/ours.tar.zst" "$d/x")
-		echo "$size libckpt-extract $(sed 's/.*"wall_s": \([0-9.]*\).*/\1/' <<<"$j")" >>"$RAW"
+		echo "$size libckpt-extract $(jnum wall_s "$j")" >>"$RAW"
 		rm -rf "$d/x"; mkdir -p "$d/x"; sync
 		w=$(t bash -c "zstd -q -dc '$d/tar.tar.zst' | tar -C '$d/x' -xf -")
 		echo "$size zstd-tar-extract $w" >>"$RAW"

@@ -315,6 +315,15 @@ int ckpt_client_set_env(ckpt_client *c, const char *const *envp, ckpt_err *err)
 	v = calloc(n + 1, sizeof(*v));
 	if (!v)
 		return err_set(err, CKPT_ENOMEM, "env: out of memory");
+	/*
+	 * Each copy is owned by v, and freed by the unwinding loop if a later one fails. gcc 12's
+	 * analyzer tracks v[i] at a symbolic index as one slot, so the next iteration's store
+	 * "overwrites" the last copy: a false malloc-leak.
+	 */
+#ifndef __clang__
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wanalyzer-malloc-leak"
+#endif
 	for (size_t i = 0; i < n; i++) {
 		v[i] = strdup(envp[i]);
 		if (!v[i]) {
@@ -324,6 +333,9 @@ int ckpt_client_set_env(ckpt_client *c, const char *const *envp, ckpt_err *err)
 			return err_set(err, CKPT_ENOMEM, "env: out of memory");
 		}
 	}
+#ifndef __clang__
+#pragma GCC diagnostic pop
+#endif
 	strv_free(c->env);
 	c->env = v;
 	return 0;

@@ -82,6 +82,7 @@ static int split_path(const char *path, char **ret_parent, char **ret_name)
 	if (!*ret_parent || !*ret_name) {
 		free(*ret_parent);
 		free(*ret_name);
+		*ret_parent = *ret_name = NULL; /* the callers' cleanup frees them again */
 		return -ENOMEM;
 	}
 	return 0;

@@ -9,7 +9,7 @@
 
 /*
  * Every libckpt JSON text (ckpt_opts_to_json, ckpt_image_info_to_json,
- * archive metadata) is written with this, never with json-c's serializer:
+ * ckpt_migration_to_json, archive metadata) is written with this, never with json-c's serializer:
  * json_object_to_json_string_ext() ignores allocation failures while
  * printing and then returns truncated or wrong JSON, and these functions
  * must return the whole text or NULL.

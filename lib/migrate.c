@@ -11,8 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include <json-c/json.h>
-
+#include "jsonw.h"
 #include "migrate.h"
 #include "opts.h"
 
@@ -436,44 +435,37 @@ static const char *outcome_name(ckpt_mig_outcome o)
 
 char *ckpt_migration_to_json(const ckpt_migration *mg)
 {
-	json_object *j, *figs;
-	const char *s;
-	char *out;
+	struct jsonw w;
 
 	if (!mg)
 		return NULL;
-	j = json_object_new_object();
-	figs = json_object_new_object();
-	if (!j || !figs) {
-		json_object_put(j);
-		json_object_put(figs);
-		return NULL;
+	jw_init(&w, false);
+	jw_object_begin(&w, NULL);
+	jw_string(&w, "side", mg->receiver ? "receiver" : "source");
+	jw_string(&w, "outcome", outcome_name(mg->outcome));
+	jw_string(&w, "stage", mg->stage);
+	jw_string(&w, "mode", mg->lazy < 0 ? NULL : mg->lazy ? "lazy" : "copy");
+	jw_string(&w, "peer", mg->peer);
+	jw_string(&w, "peer_versions", mg->peer_versions);
+	if (mg->pid > 0)
+		jw_int(&w, "restored_pid", mg->pid);
+	else
+		jw_null(&w, "restored_pid");
+	if (mg->held_by > 0)
+		jw_int(&w, "held_by_criu_pid", mg->held_by);
+	else
+		jw_null(&w, "held_by_criu_pid");
+	jw_string(&w, "message", mg->message);
+	jw_object_begin(&w, "figures");
+	for (size_t i = 0; i < ARRAY_SIZE(stat_defs); i++) {
+		if (mg->have[stat_defs[i].fig])
+			jw_uint(&w, stat_defs[i].name, mg->fig[stat_defs[i].fig]);
+		else
+			jw_null(&w, stat_defs[i].name);
 	}
-	json_object_object_add(j, "side",
-			       json_object_new_string(mg->receiver ? "receiver" : "source"));
-	json_object_object_add(j, "outcome", json_object_new_string(outcome_name(mg->outcome)));
-	json_object_object_add(j, "stage", json_object_new_string(mg->stage));
-	json_object_object_add(j, "mode",
-			       mg->lazy < 0 ? NULL :
-					      json_object_new_string(mg->lazy ? "lazy" : "copy"));
-	json_object_object_add(j, "peer", json_object_new_string(mg->peer));
-	json_object_object_add(j, "peer_versions", json_object_new_string(mg->peer_versions));
-	json_object_object_add(j, "restored_pid",
-			       mg->pid > 0 ? json_object_new_int(mg->pid) : NULL);
-	json_object_object_add(j, "held_by_criu_pid",
-			       mg->held_by > 0 ? json_object_new_int(mg->held_by) : NULL);
-	json_object_object_add(j, "message", json_object_new_string(mg->message));
-	for (size_t i = 0; i < ARRAY_SIZE(stat_defs); i++)
-		json_object_object_add(figs, stat_defs[i].name,
-				       mg->have[stat_defs[i].fig] ?
-					       json_object_new_uint64(mg->fig[stat_defs[i].fig]) :
-					       NULL);
-	json_object_object_add(j, "figures", figs);
-	s = json_object_to_json_string_ext(j,
-					   JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	out = s ? strdup(s) : NULL;
-	json_object_put(j);
-	return out;
+	jw_object_end(&w);
+	jw_object_end(&w);
+	return jw_finish(&w);
 }
 
 /* ---- versions ---- */

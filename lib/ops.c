@@ -400,13 +400,6 @@ int ckpt_page_server_start(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, i
 	env.work_fd = work.fd;
 	env.notify = c->notify.n > 0;
 	r = request_build(&rq, CRIU_REQ_TYPE__PAGE_SERVER, o, &env, err);
-	if (r == 0 && !rq.req.opts->ps) {
-		rq.req.opts->ps = malloc(sizeof(*rq.req.opts->ps));
-		if (!rq.req.opts->ps)
-			r = err_set(err, CKPT_ENOMEM, "page server: out of memory");
-		else
-			criu_page_server_info__init(rq.req.opts->ps);
-	}
 	if (r < 0)
 		goto out;
 	call.lp.dirfd = work.fd >= 0 ? work.fd : img.fd;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Options to request (pure): the CriuReq, criu's numbers for the fds it is handed, the log name. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "request.h"
 #include "swrk.h"
@@ -60,6 +61,13 @@ int request_build(struct request *rq, CriuReqType type, const ckpt_opts *o, cons
 	if (!pb)
 		return CKPT_ENOMEM;
 	rq->req.opts = pb;
+	if (type == CRIU_REQ_TYPE__PAGE_SERVER && !pb->ps) {
+		/* ckpt_page_server_start sends the block, even empty; it is pb's, freed with it */
+		pb->ps = malloc(sizeof(*pb->ps));
+		if (!pb->ps)
+			return err_set(err, CKPT_ENOMEM, "page server: out of memory");
+		criu_page_server_info__init(pb->ps);
+	}
 	if (type == CRIU_REQ_TYPE__RESTORE && env->swrk && env->rst_sibling && !(o && o->rst_sibling_set)) {
 		/* the restored tree becomes the caller's child, not an orphan of the exiting criu */
 		pb->has_rst_sibling = 1;

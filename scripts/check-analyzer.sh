@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # gcc -fanalyzer over the code libckpt ships (lib/, cli/, compat/, examples/): a full build in
 # BUILD_DIR (default build-analyzer) with the analyzer on; one "case: analyzer:FILE: ok|FAILED"
-# line per source file, its findings under a failed one. Zero findings is the rule; a false
+# line per source file or header (a finding in an inline function of a header is reported
+# there), its findings under a failed one. Zero findings is the rule; a false
 # positive is suppressed only where it is reported, with a comment saying why.
 #   scripts/check-analyzer.sh [BUILD_DIR]
 set -uo pipefail
@@ -34,7 +35,7 @@ while IFS= read -r f; do
 		while IFS= read -r line; do echo "  $line"; done <<<"$mine"
 		failed=1
 	fi
-done < <(git ls-files -- 'lib/*.c' 'cli/*.c' 'compat/*.c' 'examples/*.c')
+done < <(git ls-files -- 'lib/*.[ch]' 'cli/*.[ch]' 'compat/*.[ch]' 'examples/*.[ch]')
 other=$(grep -v -E '^(lib|cli|compat|examples)/' <<<"$findings" | grep .)
 if [ -n "$other" ]; then
 	echo "case: analyzer:generated: FAILED"

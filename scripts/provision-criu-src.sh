@@ -78,8 +78,9 @@ rm -rf "$PREFIX/unpack"
 mkdir -p "$PREFIX/unpack"
 tar -xf "$orig" -C "$PREFIX/unpack"
 top=$(find "$PREFIX/unpack" -mindepth 1 -maxdepth 1 -type d | head -n1)
-[ -n "$top" ] && [ -d "$top/test/others/libcriu" ] && [ -d "$top/test/zdtm" ] ||
+if [ -z "$top" ] || [ ! -d "$top/test/others/libcriu" ] || [ ! -d "$top/test/zdtm" ]; then
 	die "$oname holds no test/others/libcriu and test/zdtm"
+fi
 printf '%s %s\n' "$have" "$oname" >"$top/.ckpt-verified"
 rm -rf "$SRC"
 mv "$top" "$SRC"

@@ -39,7 +39,16 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 ok() { PASSED=$((PASSED + 1)); echo "case: $1: ok"; }
-notok() { FAILED=$((FAILED + 1)); echo "case: $1: FAILED"; [ -n "${2:-}" ] && sed 's/^/#   /' <<<"$2"; return 0; }
+notok() { # notok NAME [DETAIL]: a failed case, DETAIL's lines under it
+	local l
+	FAILED=$((FAILED + 1))
+	echo "case: $1: FAILED"
+	[ -n "${2:-}" ] || return 0
+	while IFS= read -r l; do echo "#   $l"; done <<<"$2"
+}
+# none_named DIR GLOB: no entry of DIR, hidden ones included, matches GLOB
+# shellcheck disable=SC2086 # GLOB is left unquoted to be expanded: that is the point
+none_named() { (shopt -s nullglob dotglob; set -- "$1"/$2; [ $# = 0 ]); }
 check() { # check NAME CMD...
 	local d=$1; shift
 	if "$@"; then ok "$d"; else notok "$d"; fi
@@ -115,9 +124,13 @@ for comp in zstd gzip none; do
 	"$CKPT" checkpoint --image-path "$D/img" --export "$F" \
 		--compress "$comp" "$TREE_PID" >"$T/out" 2>"$T/err"
 	rc=$?
-	[ $rc = 0 ] && ok "$comp: checkpoint --export" || notok "$comp: checkpoint --export (exit $rc)" "$(cat "$T/err")"
+	if [ $rc = 0 ]; then
+		ok "$comp: checkpoint --export"
+	else
+		notok "$comp: checkpoint --export (exit $rc)" "$(cat "$T/err")"
+	fi
 	check "$comp: the archive is mode 0600" test "$(stat -c %a "$F" 2>/dev/null)" = 600
-	check "$comp: no temporary file is left beside it" test -z "$(ls -A "$T" | grep '\.tmp-')"
+	check "$comp: no temporary file is left beside it" none_named "$T" '*.tmp-*'
 	case $comp in
 	zstd) want=28b52ffd ;;
 	gzip) want=1f8b ;;

@@ -23,7 +23,17 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 ok() { N=$((N + 1)); echo "case: $N - $1: ok"; }
-notok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "case: $N - $1: FAILED"; [ -n "${2:-}" ] && sed 's/^/#   /' <<<"$2"; }
+notok() { # notok DESC [DETAIL]: a failed case, DETAIL's lines under it
+	local l
+	N=$((N + 1))
+	FAILED=$((FAILED + 1))
+	echo "case: $N - $1: FAILED"
+	[ -n "${2:-}" ] || return 0
+	while IFS= read -r l; do echo "#   $l"; done <<<"$2"
+}
+# none_named DIR GLOB: no entry of DIR, hidden ones included, matches GLOB
+# shellcheck disable=SC2086 # GLOB is left unquoted to be expanded: that is the point
+none_named() { (shopt -s nullglob dotglob; set -- "$1"/$2; [ $# = 0 ]); }
 check() { # check DESC CMD...: ok if CMD succeeds
 	local d=$1; shift
 	if "$@"; then ok "$d"; else notok "$d"; fi
@@ -90,7 +100,7 @@ running() { [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev
 
 mkdir -p "$T/www"
 echo "hello from ckpt $$" >"$T/www/index.html"
-cd "$T"
+cd "$T" || exit 1
 
 # ---- version, check, features, help ----
 run 0 "version" version
@@ -149,7 +159,7 @@ check "progress shows phases and the final line" grep -q "^checkpointed pid $SRV
 check "target still running after --leave-running" running "$SRV_PID"
 check "server still answers after --leave-running" curl -sf "http://127.0.0.1:$PORT/index.html" -o /dev/null
 check "image dir is mode 0700" test "$(stat -c %a lr)" = 700
-check "no temporary dir left" test -z "$(ls -A "$T" | grep ckpt-tmp)"
+check "no temporary dir left" none_named "$T" '*ckpt-tmp*'
 check "checkpoint holds inventory.img" test -f lr/inventory.img
 
 run 0 "inspect" inspect lr
@@ -166,7 +176,7 @@ else
 	notok "inspect memory $MEM within 10% of the dumped (anonymous) RSS $RSS_ANON"
 fi
 
-SUM1=$(cd lr && sha256sum * | sha256sum)
+SUM1=$(cd lr && sha256sum -- * | sha256sum)
 # ---- the receiving side of a migration: ckpt page-server, then checkpoint --page-server ----
 PSPORT=$(free_port)
 mkdir -m 0700 psd
@@ -180,11 +190,11 @@ check "the server still runs after a page-server checkpoint" running "$SRV_PID"
 
 run 1 "second checkpoint into the same dir refused" checkpoint --leave-running --image-path lr "$SRV_PID"
 check "refusal says it already holds a checkpoint" grep -q "already holds a checkpoint" "$T/err"
-check "the first checkpoint is left intact" test "$(cd lr && sha256sum * | sha256sum)" = "$SUM1"
+check "the first checkpoint is left intact" test "$(cd lr && sha256sum -- * | sha256sum)" = "$SUM1"
 check "target still running after the refusal" running "$SRV_PID"
 run 0 "--force replaces it" checkpoint --leave-running --force -q --image-path lr "$SRV_PID"
 check "-q prints nothing" test ! -s "$T/err"
-check "no old dir left after --force" test -z "$(ls -A "$T" | grep ckpt-old)"
+check "no old dir left after --force" none_named "$T" '*ckpt-old*'
 check "replaced checkpoint is readable" quiet "$CKPT" inspect lr
 
 # ---- checkpoint (kill) and restore --detach ----
@@ -242,7 +252,7 @@ cp -r lr magic && printf '\x01\x02\x03\x04' | dd of=magic/inventory.img conv=not
 run 1 "inspect of a wrong magic" inspect magic
 cp -r lr random && for f in random/*.img; do head -c 4096 /dev/urandom >"$f"; done
 run 1 "inspect of random bytes" inspect random
-cp -r lr truncp && CORE=$(ls truncp/core-*.img | head -n1) && truncate -s 20 "$CORE"
+cp -r lr truncp && CORES=(truncp/core-*.img) && [ -f "${CORES[0]}" ] && truncate -s 20 "${CORES[0]}"
 run 1 "inspect of a truncated core image" inspect truncp
 run 1 "inspect --json of corrupt images still reports" --json inspect random
 check "error JSON parses with error.message and exit_code" json_has "$T/out" error.message error.exit_code

@@ -91,7 +91,7 @@ crun_wait_counter() {
 		sleep 0.05
 		t=$((t - 1))
 	done
-	echo "$(crun_counter "$mode")"
+	crun_counter "$mode"
 	return 1
 }
 

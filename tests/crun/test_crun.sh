@@ -80,8 +80,15 @@ for mode in nonet net abs; do
 	fi
 	crun_fg "$OUR_LIBCRIU_DIR" "$mode-del" delete -f "$id" || notok "$mode: crun delete"
 	crun_rm_cgroups "$id"
-	left=$(ls -d /sys/fs/cgroup/*/"$id" 2>/dev/null | wc -l)
-	[ "$left" = 0 ] && ok "$mode: container deleted, no cgroups left" || notok "$mode: $left cgroups left"
+	left=0
+	for cg in /sys/fs/cgroup/*/"$id"; do
+		[ -e "$cg" ] && left=$((left + 1))
+	done
+	if [ "$left" = 0 ]; then
+		ok "$mode: container deleted, no cgroups left"
+	else
+		notok "$mode: $left cgroups left"
+	fi
 done
 
 echo "1..$n"

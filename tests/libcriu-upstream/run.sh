@@ -41,7 +41,13 @@ SRC=$SRC/test/others/libcriu
 DEB_LIB=$CKPT_LIBCRIU_DEBIAN_DIR
 
 WORK=$(mktemp -d /tmp/ckpt-libcriu-upstream-XXXXXX)
-cleanup() { [ -n "${CKPT_KEEP:-}" ] && echo "libcriu-upstream: kept $WORK" >&2 || rm -rf "$WORK"; }
+cleanup() {
+	if [ -n "${CKPT_KEEP:-}" ]; then
+		echo "libcriu-upstream: kept $WORK" >&2
+	else
+		rm -rf "$WORK"
+	fi
+}
 trap cleanup EXIT
 
 # 2. Our header and library as installed (cmake --install into a private prefix).
@@ -49,8 +55,9 @@ cmake --install "$BUILD" --prefix "$WORK/prefix" >"$WORK/install.log" 2>&1 ||
 	{ cat "$WORK/install.log" >&2; bail "cmake --install $BUILD failed"; }
 OUR_INC=$WORK/prefix/include/libckpt/compat/criu
 OUR_LIB=$(dirname "$(find "$WORK/prefix" -name libcriu.so.2 | head -n1)")
-[ -e "$OUR_INC/criu.h" ] && [ -e "$OUR_LIB/libcriu.so.2" ] ||
+if [ ! -e "$OUR_INC/criu.h" ] || [ ! -e "$OUR_LIB/libcriu.so.2" ]; then
 	bail "no installed criu.h and libcriu.so.2 under $WORK/prefix (CKPT_BUILD_COMPAT_LIBCRIU off?)"
+fi
 
 # 3. Build the test programs once, against our criu.h (upstream's compiler flags).
 mkdir -p "$WORK/bin" "$WORK/tests"

@@ -93,6 +93,8 @@ podman_start() {
 	local name=$1 c=$2 data=$3
 	mkdir -p "$data"
 	rm -f "$data/counter"
+	# The single quotes are meant: the script is expanded by sh in the container.
+	# shellcheck disable=SC2016
 	podman_t "$name" "$c-run" run -d --name "$c" --network none -v "$data:/data" \
 		localhost/bbox:latest sh -c \
 		'i=0; while true; do i=$((i+1)); echo $i > /data/.c; mv /data/.c /data/counter; sleep 0.2; done'

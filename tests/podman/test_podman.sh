@@ -42,7 +42,11 @@ WORK=$(mktemp -d /tmp/ckpt-podman-XXXXXX)
 . "$HERE/podman-lib.sh"
 cleanup() {
 	podman_cleanup
-	[ -n "${CKPT_PODMAN_KEEP:-}" ] && echo "podman: kept $WORK" >&2 || rm -rf "$WORK"
+	if [ -n "${CKPT_PODMAN_KEEP:-}" ]; then
+		echo "podman: kept $WORK" >&2
+	else
+		rm -rf "$WORK"
+	fi
 }
 trap cleanup EXIT
 
