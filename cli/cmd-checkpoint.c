@@ -79,20 +79,13 @@ enum {
 	O_IMAGE_PATH = 0x100,
 	O_WORK_PATH,
 	O_LEAVE_RUNNING,
-	O_TCP_ESTABLISHED,
-	O_EXT_UNIX_SK,
-	O_SHELL_JOB,
 	O_PAGE_SERVER,
-	O_FILE_LOCKS,
-	O_CGROUPS_MODE,
-	O_EMPTY_NS,
 	O_PRE_DUMP,
 	O_PARENT_PATH,
 	O_AUTO_DEDUP,
 	O_LAZY_PAGES,
 	O_STATUS_FD,
 	O_LSM_PROFILE,
-	O_NETWORK_LOCK,
 	O_FORCE,
 	O_CHECK_ONLY,
 	O_EXPORT,
@@ -198,20 +191,13 @@ static int checkpoint_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o
 		{ "image-path", required_argument, NULL, O_IMAGE_PATH },
 		{ "work-path", required_argument, NULL, O_WORK_PATH },
 		{ "leave-running", no_argument, NULL, O_LEAVE_RUNNING },
-		{ "tcp-established", no_argument, NULL, O_TCP_ESTABLISHED },
-		{ "ext-unix-sk", no_argument, NULL, O_EXT_UNIX_SK },
-		{ "shell-job", no_argument, NULL, O_SHELL_JOB },
 		{ "page-server", required_argument, NULL, O_PAGE_SERVER },
-		{ "file-locks", no_argument, NULL, O_FILE_LOCKS },
-		{ "manage-cgroups-mode", required_argument, NULL, O_CGROUPS_MODE },
-		{ "empty-ns", required_argument, NULL, O_EMPTY_NS },
 		{ "pre-dump", no_argument, NULL, O_PRE_DUMP },
 		{ "parent-path", required_argument, NULL, O_PARENT_PATH },
 		{ "auto-dedup", no_argument, NULL, O_AUTO_DEDUP },
 		{ "lazy-pages", no_argument, NULL, O_LAZY_PAGES },
 		{ "status-fd", required_argument, NULL, O_STATUS_FD },
 		{ "lsm-profile", required_argument, NULL, O_LSM_PROFILE },
-		{ "network-lock", required_argument, NULL, O_NETWORK_LOCK },
 		{ "force", no_argument, NULL, O_FORCE },
 		{ "check-only", no_argument, NULL, O_CHECK_ONLY },
 		{ "export", required_argument, NULL, O_EXPORT },
@@ -221,20 +207,16 @@ static int checkpoint_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o
 		{ NULL, 0, NULL, 0 },
 	};
 	ckpt_err err = CKPT_ERR_INIT;
-	uint32_t ns_mask = 0;
+	struct cli_criu_flags criu = { 0 };
 	unsigned long ul;
 	int c, r = EXIT_OK;
 
 	a->image_path = "checkpoint";
 	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (cli_common_opt(cli, c))
+		if ((r = cli_criu_opt(cli, o, &criu, c, optarg)) > 0)
 			continue;
-		if ((r = cli_criu_opt(cli, o, c, optarg)) != 0) {
-			if (r < 0)
-				return -r;
-			r = EXIT_OK;
-			continue;
-		}
+		if (r < 0)
+			return -r;
 		switch (c) {
 		case 'h':
 			fputs(help_text, stdout);
@@ -261,18 +243,6 @@ static int checkpoint_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o
 			a->leave_running = true;
 			r = ckpt_opts_set_leave_running(o, true, &err) < 0 ? cli_usage_error(cli, "%s", err.msg) : 0;
 			break;
-		case O_TCP_ESTABLISHED:
-			r = cli_set_bool(cli, o, CKPT_OPT_TCP_ESTABLISHED, "--tcp-established");
-			break;
-		case O_EXT_UNIX_SK:
-			r = cli_set_bool(cli, o, CKPT_OPT_EXT_UNIX_SK, "--ext-unix-sk");
-			break;
-		case O_SHELL_JOB:
-			r = cli_set_bool(cli, o, CKPT_OPT_SHELL_JOB, "--shell-job");
-			break;
-		case O_FILE_LOCKS:
-			r = cli_set_bool(cli, o, CKPT_OPT_FILE_LOCKS, "--file-locks");
-			break;
 		case O_AUTO_DEDUP:
 			r = cli_set_bool(cli, o, CKPT_OPT_AUTO_DEDUP, "--auto-dedup");
 			break;
@@ -285,15 +255,6 @@ static int checkpoint_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o
 		case O_PAGE_SERVER:
 			if (ckpt_opts_set_page_server(o, optarg, &err) < 0)
 				r = cli_bad_value(cli, "--page-server", optarg, &err);
-			break;
-		case O_CGROUPS_MODE:
-			r = cli_set_cgroup_mode(cli, o, optarg);
-			break;
-		case O_EMPTY_NS:
-			r = cli_add_empty_ns(cli, o, &ns_mask, optarg);
-			break;
-		case O_NETWORK_LOCK:
-			r = cli_set_network_lock(cli, o, optarg);
 			break;
 		case O_PARENT_PATH:
 			a->parent = true;
