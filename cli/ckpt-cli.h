@@ -6,6 +6,7 @@
 #ifndef CKPT_CLI_H
 #define CKPT_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -175,6 +176,7 @@ int cli_mkdir_p(const char *path, mode_t mode);
 
 /* ---- migrate-common.c: what ckpt migrate and ckpt receive share ---- */
 
+/* What migrate and receive take besides their own flags: these, CRIU's and the common ones. */
 #define CLI_MIG_LONGOPTS                                                          \
 	{ "token-file", required_argument, NULL, OPT_MIG_TOKEN_FILE },           \
 	{ "tls-cacert", required_argument, NULL, OPT_MIG_TLS_CACERT },           \
@@ -183,7 +185,9 @@ int cli_mkdir_p(const char *path, mode_t mode);
 	{ "tls-cacrl", required_argument, NULL, OPT_MIG_TLS_CACRL },             \
 	{ "tls-no-cn-verify", no_argument, NULL, OPT_MIG_TLS_NO_CN_VERIFY },     \
 	{ "page-port", required_argument, NULL, OPT_MIG_PAGE_PORT },             \
-	{ "channel-timeout", required_argument, NULL, OPT_MIG_CHANNEL_TIMEOUT }
+	{ "channel-timeout", required_argument, NULL, OPT_MIG_CHANNEL_TIMEOUT }, \
+	CLI_CRIU_LONGOPTS,                                                        \
+	CLI_COMMON_LONGOPTS
 #define CLI_MIG_AUTH_HELP                                                                              \
 	"Authentication (one is required; both may be given):\n"                                       \
 	"  --token-file FILE           a shared secret (16 to 4096 bytes, mode 0600) on both hosts,\n" \
@@ -217,6 +221,13 @@ void cli_mig_fini(struct cli_mig *j);
  * applied, 0 none of them, or -(exit code) of a usage error (reported).
  */
 int cli_mig_opt(struct cli *cli, struct cli_mig *j, int c, const char *arg);
+/*
+ * getopt_long over argv with the subcommand's longopts (which end in
+ * CLI_MIG_LONGOPTS), applying the shared options: the next option that is the
+ * subcommand's own ('h', '?' and ':' included), 0 at the end, or -(exit code)
+ * of a usage error (reported).
+ */
+int cli_mig_getopt(struct cli *cli, struct cli_mig *j, int argc, char **argv, const struct option *longopts);
 /* The TLS files into j->m; a usage error when neither a token nor TLS was given. 0 or the exit code. */
 int cli_mig_finish_auth(struct cli *cli, struct cli_mig *j);
 /* The progress callback: one line per event on stderr (unless -q). */

@@ -150,18 +150,13 @@ static int migrate_parse(struct cli *cli, int argc, char **argv, struct cli_mig 
 		{ "lazy", no_argument, NULL, O_LAZY },
 		{ "staging-dir", required_argument, NULL, O_STAGING_DIR },
 		CLI_MIG_LONGOPTS,
-		CLI_CRIU_LONGOPTS,
-		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	ckpt_err err = CKPT_ERR_INIT;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if ((r = cli_mig_opt(cli, j, c, optarg)) > 0)
-			continue;
-		if (r < 0)
-			return -r;
+	while ((c = cli_mig_getopt(cli, j, argc, argv, longopts)) > 0) {
+		r = 0;
 		switch (c) {
 		case 'h': fputs(help_text, stdout); return -1;
 		case O_TO: a->to = optarg; break;
@@ -178,6 +173,8 @@ static int migrate_parse(struct cli *cli, int argc, char **argv, struct cli_mig 
 		if (r)
 			return r;
 	}
+	if (c < 0)
+		return -c;
 	if (!a->to)
 		return cli_usage_error(
 			cli, "--to HOST:PORT is required (the `ckpt receive` on the other host)");

@@ -98,18 +98,13 @@ static int receive_parse(struct cli *cli, int argc, char **argv, struct cli_mig 
 		{ "pid-file", required_argument, NULL, O_PID_FILE },
 		{ "veth", required_argument, NULL, O_VETH },
 		CLI_MIG_LONGOPTS,
-		CLI_CRIU_LONGOPTS,
-		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, r;
 
 	a->image_path = "/var/lib/ckpt/receive";
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if ((r = cli_mig_opt(cli, j, c, optarg)) > 0)
-			continue;
-		if (r < 0)
-			return -r;
+	while ((c = cli_mig_getopt(cli, j, argc, argv, longopts)) > 0) {
+		r = 0;
 		switch (c) {
 		case 'h': fputs(help_text, stdout); return -1;
 		case O_LISTEN: a->listen_at = optarg; break;
@@ -123,6 +118,8 @@ static int receive_parse(struct cli *cli, int argc, char **argv, struct cli_mig 
 		if (r)
 			return r;
 	}
+	if (c < 0)
+		return -c;
 	if (optind < argc)
 		return cli_usage_error(cli, "unexpected argument '%s' (see `ckpt help receive`)",
 				       argv[optind]);

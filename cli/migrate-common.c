@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* ckpt migrate / ckpt receive: the flags both take (authentication, ports, timeouts), progress and summary. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,20 @@ int cli_mig_opt(struct cli *cli, struct cli_mig *j, int c, const char *arg)
 		return 1;
 	default: return 0;
 	}
+}
+
+int cli_mig_getopt(struct cli *cli, struct cli_mig *j, int argc, char **argv, const struct option *longopts)
+{
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		r = cli_mig_opt(cli, j, c, optarg);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			return c;
+	}
+	return 0;
 }
 
 int cli_mig_finish_auth(struct cli *cli, struct cli_mig *j)
