@@ -6,6 +6,7 @@
 #ifndef CKPT_CLI_H
 #define CKPT_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -61,6 +62,13 @@ enum {
 	OPT_LOG_LEVEL = 0x1100,
 	OPT_UNPRIVILEGED,
 	OPT_TCP_CLOSE,
+	OPT_TCP_ESTABLISHED,
+	OPT_EXT_UNIX_SK,
+	OPT_SHELL_JOB,
+	OPT_FILE_LOCKS,
+	OPT_CGROUPS_MODE,
+	OPT_EMPTY_NS,
+	OPT_NETWORK_LOCK,
 	OPT_MIG_TOKEN_FILE = 0x1200,
 	OPT_MIG_TLS_CACERT,
 	OPT_MIG_TLS_CERT,
@@ -85,20 +93,33 @@ enum {
  */
 int cli_common_opt(struct cli *cli, int c);
 
-/* CRIU's flags that checkpoint and restore both take. */
-#define CLI_CRIU_LONGOPTS                                                \
-	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },         \
-	{ "unprivileged", no_argument, NULL, OPT_UNPRIVILEGED },         \
-	{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE }
+/* CRIU's flags that checkpoint, restore, migrate and receive all take. */
+#define CLI_CRIU_LONGOPTS                                                         \
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },                  \
+	{ "unprivileged", no_argument, NULL, OPT_UNPRIVILEGED },                  \
+	{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },                        \
+	{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },            \
+	{ "ext-unix-sk", no_argument, NULL, OPT_EXT_UNIX_SK },                    \
+	{ "shell-job", no_argument, NULL, OPT_SHELL_JOB },                        \
+	{ "file-locks", no_argument, NULL, OPT_FILE_LOCKS },                      \
+	{ "manage-cgroups-mode", required_argument, NULL, OPT_CGROUPS_MODE },     \
+	{ "empty-ns", required_argument, NULL, OPT_EMPTY_NS },                    \
+	{ "network-lock", required_argument, NULL, OPT_NETWORK_LOCK }
 #define CLI_CRIU_HELP                                                                             \
 	"  --log-level N               CRIU's log level 0..4 (default 2; 4 keeps CRIU's whole log)\n" \
 	"  --unprivileged              run CRIU without root (CAP_CHECKPOINT_RESTORE)\n"              \
 	"  --tcp-close                 established TCP connections are restored closed\n"
+/* What CLI_CRIU_LONGOPTS leave for the subcommand to look at. */
+struct cli_criu_flags {
+	uint32_t ns_mask; /* the --empty-ns given so far */
+	bool shell_job;
+};
 /*
- * Handle one of CLI_CRIU_LONGOPTS: 1 if c was one and was applied, 0 if c is
- * not one, or the exit code of a usage error (reported) as a negative number.
+ * Handle a common option (cli_common_opt) or one of CLI_CRIU_LONGOPTS: 1 if c
+ * was one and was applied, 0 if c is neither, or the exit code of a usage
+ * error (reported) as a negative number.
  */
-int cli_criu_opt(struct cli *cli, ckpt_opts *o, int c, const char *arg);
+int cli_criu_opt(struct cli *cli, ckpt_opts *o, struct cli_criu_flags *f, int c, const char *arg);
 
 /* Report getopt_long's '?' or ':' as a usage error; returns EXIT_USAGE. */
 int cli_getopt_error(struct cli *cli, int c, char **argv);
@@ -155,6 +176,7 @@ int cli_mkdir_p(const char *path, mode_t mode);
 
 /* ---- migrate-common.c: what ckpt migrate and ckpt receive share ---- */
 
+/* What migrate and receive take besides their own flags: these, CRIU's and the common ones. */
 #define CLI_MIG_LONGOPTS                                                          \
 	{ "token-file", required_argument, NULL, OPT_MIG_TOKEN_FILE },           \
 	{ "tls-cacert", required_argument, NULL, OPT_MIG_TLS_CACERT },           \
@@ -163,7 +185,9 @@ int cli_mkdir_p(const char *path, mode_t mode);
 	{ "tls-cacrl", required_argument, NULL, OPT_MIG_TLS_CACRL },             \
 	{ "tls-no-cn-verify", no_argument, NULL, OPT_MIG_TLS_NO_CN_VERIFY },     \
 	{ "page-port", required_argument, NULL, OPT_MIG_PAGE_PORT },             \
-	{ "channel-timeout", required_argument, NULL, OPT_MIG_CHANNEL_TIMEOUT }
+	{ "channel-timeout", required_argument, NULL, OPT_MIG_CHANNEL_TIMEOUT }, \
+	CLI_CRIU_LONGOPTS,                                                        \
+	CLI_COMMON_LONGOPTS
 #define CLI_MIG_AUTH_HELP                                                                              \
 	"Authentication (one is required; both may be given):\n"                                       \
 	"  --token-file FILE           a shared secret (16 to 4096 bytes, mode 0600) on both hosts,\n" \
@@ -174,28 +198,53 @@ int cli_mkdir_p(const char *path, mode_t mode);
 	"  --tls-cacrl FILE            revoked certificates (PEM)\n"                                   \
 	"  --tls-no-cn-verify          do not check that the peer's certificate names its address\n"
 
-struct cli_mig_tls {
-	const char *cacert, *cert, *key;
-};
-/* One of CLI_MIG_LONGOPTS: 1 applied, 0 not one, or -(exit code) of a usage error (reported). */
-int cli_mig_opt(struct cli *cli, ckpt_migrate_opts *m, struct cli_mig_tls *tls, int c, const char *arg);
-/* The TLS files into m; a usage error when neither a token nor TLS was given. 0 or the exit code. */
-int cli_mig_finish_auth(struct cli *cli, ckpt_migrate_opts *m, const struct cli_mig_tls *tls, bool have_token);
-
 struct cli_mig_progress {
 	struct cli *cli;
 	struct timespec start;
 };
+/* What ckpt migrate and ckpt receive both hold while they run. */
+struct cli_mig {
+	ckpt_opts *o;
+	ckpt_migrate_opts *m;
+	ckpt_migration *mg;
+	ckpt_client *client;
+	struct cli_criu_flags criu;
+	const char *cacert, *cert, *key; /* --tls-cacert, --tls-cert, --tls-key */
+	bool token;                      /* --token-file given */
+	struct cli_mig_progress prog;
+};
+/* Allocate j's objects: 0, or the exit code of the failure (reported). */
+int cli_mig_init(struct cli *cli, struct cli_mig *j);
+void cli_mig_fini(struct cli_mig *j);
+/*
+ * A common option, one of CLI_CRIU_LONGOPTS or one of CLI_MIG_LONGOPTS: 1
+ * applied, 0 none of them, or -(exit code) of a usage error (reported).
+ */
+int cli_mig_opt(struct cli *cli, struct cli_mig *j, int c, const char *arg);
+/*
+ * getopt_long over argv with the subcommand's longopts (which end in
+ * CLI_MIG_LONGOPTS), applying the shared options: the next option that is the
+ * subcommand's own ('h', '?' and ':' included), 0 at the end, or -(exit code)
+ * of a usage error (reported).
+ */
+int cli_mig_getopt(struct cli *cli, struct cli_mig *j, int argc, char **argv, const struct option *longopts);
+/* The TLS files into j->m; a usage error when neither a token nor TLS was given. 0 or the exit code. */
+int cli_mig_finish_auth(struct cli *cli, struct cli_mig *j);
 /* The progress callback: one line per event on stderr (unless -q). */
 void cli_mig_progress(void *userdata, ckpt_mig_event ev, const ckpt_migration *mg);
 /* The summary on stdout: `what` then the figures; with --json, the record as JSON instead. */
 void cli_mig_summary(struct cli *cli, const ckpt_migration *mg, const char *what);
-/* Exit code: 0 done, 5 outcome unknown, else the error's. */
-int cli_mig_exit(const ckpt_migration *mg, int r, const ckpt_err *err);
+/*
+ * A failed migration: the summary headed `what` (unless NULL or --json), the
+ * error reported; the exit code (5 when the outcome is unknown).
+ */
+int cli_mig_failed(struct cli *cli, const struct cli_mig *j, const ckpt_err *err, const char *what);
 
 /* ---- fsutil.c ---- */
 
 /* The sum of the sizes of the regular files in a directory. */
 uint64_t cli_dir_bytes(const char *path);
+/* --pid-file: write pid to path (replaced atomically, mode 0644); a failure is a warning on stderr. */
+void cli_write_pid_file(struct cli *cli, const char *path, pid_t pid);
 
 #endif

@@ -79,20 +79,13 @@ enum {
 	O_IMAGE_PATH = 0x100,
 	O_WORK_PATH,
 	O_LEAVE_RUNNING,
-	O_TCP_ESTABLISHED,
-	O_EXT_UNIX_SK,
-	O_SHELL_JOB,
 	O_PAGE_SERVER,
-	O_FILE_LOCKS,
-	O_CGROUPS_MODE,
-	O_EMPTY_NS,
 	O_PRE_DUMP,
 	O_PARENT_PATH,
 	O_AUTO_DEDUP,
 	O_LAZY_PAGES,
 	O_STATUS_FD,
 	O_LSM_PROFILE,
-	O_NETWORK_LOCK,
 	O_FORCE,
 	O_CHECK_ONLY,
 	O_EXPORT,
@@ -191,6 +184,75 @@ struct checkpoint_args {
 	struct cli_export ex; /* --export */
 };
 
+/* One of checkpoint's own flags into o and a: EXIT_OK, -1 after --help, or a usage error's exit code. */
+static int checkpoint_opt(struct cli *cli, ckpt_opts *o, struct checkpoint_args *a, int c, const char *arg,
+			  char **argv)
+{
+	ckpt_err err = CKPT_ERR_INIT;
+	unsigned long ul;
+	int r = EXIT_OK;
+
+	switch (c) {
+	case 'h':
+		fputs(help_text, stdout);
+		return -1;
+	case O_IMAGE_PATH:
+		a->image_path = arg;
+		break;
+	case O_WORK_PATH:
+		a->work_path = arg;
+		break;
+	case O_FORCE:
+		a->force = true;
+		break;
+	case O_CHECK_ONLY:
+		a->check_only = true;
+		break;
+	case O_EXPORT:
+		a->ex.file = arg;
+		break;
+	case O_COMPRESS:
+		a->ex.compress = arg;
+		break;
+	case O_LEAVE_RUNNING:
+		a->leave_running = true;
+		r = ckpt_opts_set_leave_running(o, true, &err) < 0 ? cli_usage_error(cli, "%s", err.msg) : 0;
+		break;
+	case O_AUTO_DEDUP:
+		r = cli_set_bool(cli, o, CKPT_OPT_AUTO_DEDUP, "--auto-dedup");
+		break;
+	case O_LAZY_PAGES:
+		r = cli_set_bool(cli, o, CKPT_OPT_LAZY_PAGES, "--lazy-pages");
+		break;
+	case O_PRE_DUMP:
+		a->pre_dump = true;
+		break;
+	case O_PAGE_SERVER:
+		if (ckpt_opts_set_page_server(o, arg, &err) < 0)
+			r = cli_bad_value(cli, "--page-server", arg, &err);
+		break;
+	case O_PARENT_PATH:
+		a->parent = true;
+		if (ckpt_opts_set_parent_images(o, arg, &err) < 0)
+			r = cli_bad_value(cli, "--parent-path", arg, &err);
+		break;
+	case O_LSM_PROFILE:
+		if (ckpt_opts_set_str(o, CKPT_OPT_LSM_PROFILE, arg, &err) < 0)
+			r = cli_bad_value(cli, "--lsm-profile", arg, &err);
+		break;
+	case O_STATUS_FD:
+		if (!cli_parse_uint(arg, INT_MAX, &ul) || fcntl((int)ul, F_GETFD) < 0)
+			r = cli_usage_error(cli, "--status-fd '%s': not an open file descriptor", arg);
+		else if (ckpt_opts_set_int(o, CKPT_OPT_STATUS_FD, (int64_t)ul, &err) < 0)
+			r = cli_bad_value(cli, "--status-fd", arg, &err);
+		break;
+	default:
+		r = cli_getopt_error(cli, c, argv);
+		break;
+	}
+	return r;
+}
+
 /* The flags into o and a; EXIT_OK, or the exit code of a usage error (reported). */
 static int checkpoint_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o, struct checkpoint_args *a)
 {
@@ -198,20 +260,13 @@ static int checkpoint_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o
 		{ "image-path", required_argument, NULL, O_IMAGE_PATH },
 		{ "work-path", required_argument, NULL, O_WORK_PATH },
 		{ "leave-running", no_argument, NULL, O_LEAVE_RUNNING },
-		{ "tcp-established", no_argument, NULL, O_TCP_ESTABLISHED },
-		{ "ext-unix-sk", no_argument, NULL, O_EXT_UNIX_SK },
-		{ "shell-job", no_argument, NULL, O_SHELL_JOB },
 		{ "page-server", required_argument, NULL, O_PAGE_SERVER },
-		{ "file-locks", no_argument, NULL, O_FILE_LOCKS },
-		{ "manage-cgroups-mode", required_argument, NULL, O_CGROUPS_MODE },
-		{ "empty-ns", required_argument, NULL, O_EMPTY_NS },
 		{ "pre-dump", no_argument, NULL, O_PRE_DUMP },
 		{ "parent-path", required_argument, NULL, O_PARENT_PATH },
 		{ "auto-dedup", no_argument, NULL, O_AUTO_DEDUP },
 		{ "lazy-pages", no_argument, NULL, O_LAZY_PAGES },
 		{ "status-fd", required_argument, NULL, O_STATUS_FD },
 		{ "lsm-profile", required_argument, NULL, O_LSM_PROFILE },
-		{ "network-lock", required_argument, NULL, O_NETWORK_LOCK },
 		{ "force", no_argument, NULL, O_FORCE },
 		{ "check-only", no_argument, NULL, O_CHECK_ONLY },
 		{ "export", required_argument, NULL, O_EXPORT },
@@ -220,100 +275,16 @@ static int checkpoint_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	ckpt_err err = CKPT_ERR_INIT;
-	uint32_t ns_mask = 0;
-	unsigned long ul;
+	struct cli_criu_flags criu = { 0 };
 	int c, r = EXIT_OK;
 
 	a->image_path = "checkpoint";
 	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (cli_common_opt(cli, c))
+		if ((r = cli_criu_opt(cli, o, &criu, c, optarg)) > 0)
 			continue;
-		if ((r = cli_criu_opt(cli, o, c, optarg)) != 0) {
-			if (r < 0)
-				return -r;
-			r = EXIT_OK;
-			continue;
-		}
-		switch (c) {
-		case 'h':
-			fputs(help_text, stdout);
-			return -1;
-		case O_IMAGE_PATH:
-			a->image_path = optarg;
-			break;
-		case O_WORK_PATH:
-			a->work_path = optarg;
-			break;
-		case O_FORCE:
-			a->force = true;
-			break;
-		case O_CHECK_ONLY:
-			a->check_only = true;
-			break;
-		case O_EXPORT:
-			a->ex.file = optarg;
-			break;
-		case O_COMPRESS:
-			a->ex.compress = optarg;
-			break;
-		case O_LEAVE_RUNNING:
-			a->leave_running = true;
-			r = ckpt_opts_set_leave_running(o, true, &err) < 0 ? cli_usage_error(cli, "%s", err.msg) : 0;
-			break;
-		case O_TCP_ESTABLISHED:
-			r = cli_set_bool(cli, o, CKPT_OPT_TCP_ESTABLISHED, "--tcp-established");
-			break;
-		case O_EXT_UNIX_SK:
-			r = cli_set_bool(cli, o, CKPT_OPT_EXT_UNIX_SK, "--ext-unix-sk");
-			break;
-		case O_SHELL_JOB:
-			r = cli_set_bool(cli, o, CKPT_OPT_SHELL_JOB, "--shell-job");
-			break;
-		case O_FILE_LOCKS:
-			r = cli_set_bool(cli, o, CKPT_OPT_FILE_LOCKS, "--file-locks");
-			break;
-		case O_AUTO_DEDUP:
-			r = cli_set_bool(cli, o, CKPT_OPT_AUTO_DEDUP, "--auto-dedup");
-			break;
-		case O_LAZY_PAGES:
-			r = cli_set_bool(cli, o, CKPT_OPT_LAZY_PAGES, "--lazy-pages");
-			break;
-		case O_PRE_DUMP:
-			a->pre_dump = true;
-			break;
-		case O_PAGE_SERVER:
-			if (ckpt_opts_set_page_server(o, optarg, &err) < 0)
-				r = cli_bad_value(cli, "--page-server", optarg, &err);
-			break;
-		case O_CGROUPS_MODE:
-			r = cli_set_cgroup_mode(cli, o, optarg);
-			break;
-		case O_EMPTY_NS:
-			r = cli_add_empty_ns(cli, o, &ns_mask, optarg);
-			break;
-		case O_NETWORK_LOCK:
-			r = cli_set_network_lock(cli, o, optarg);
-			break;
-		case O_PARENT_PATH:
-			a->parent = true;
-			if (ckpt_opts_set_parent_images(o, optarg, &err) < 0)
-				r = cli_bad_value(cli, "--parent-path", optarg, &err);
-			break;
-		case O_LSM_PROFILE:
-			if (ckpt_opts_set_str(o, CKPT_OPT_LSM_PROFILE, optarg, &err) < 0)
-				r = cli_bad_value(cli, "--lsm-profile", optarg, &err);
-			break;
-		case O_STATUS_FD:
-			if (!cli_parse_uint(optarg, INT_MAX, &ul) || fcntl((int)ul, F_GETFD) < 0)
-				r = cli_usage_error(cli, "--status-fd '%s': not an open file descriptor", optarg);
-			else if (ckpt_opts_set_int(o, CKPT_OPT_STATUS_FD, (int64_t)ul, &err) < 0)
-				r = cli_bad_value(cli, "--status-fd", optarg, &err);
-			break;
-		default:
-			r = cli_getopt_error(cli, c, argv);
-			break;
-		}
+		if (r < 0)
+			return -r;
+		r = checkpoint_opt(cli, o, a, c, optarg, argv);
 		if (r)
 			return r;
 	}

@@ -296,7 +296,8 @@ static json_object *parse_owned(char *s)
 	return o;
 }
 
-int cmd_inspect(struct cli *cli, int argc, char **argv)
+/* The flags into v and the path; EXIT_OK, -1 after --help, or the exit code of a usage error (reported). */
+static int inspect_parse(struct cli *cli, int argc, char **argv, struct view *v, const char **ret_path)
 {
 	static const struct option longopts[] = {
 		{ "ps-tree", no_argument, NULL, O_PS_TREE },
@@ -310,15 +311,7 @@ int cmd_inspect(struct cli *cli, int argc, char **argv)
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	ckpt_err err = CKPT_ERR_INIT;
-	ckpt_image_info *info = NULL;
-	ckpt_archive *ar = NULL;
-	json_object *ij = NULL, *aj = NULL;
-	struct view v = { 0 };
-	unsigned flags = 0;
-	const char *path, *tmp;
-	struct stat st;
-	int c, r = EXIT_OK;
+	int c;
 
 	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		if (cli_common_opt(cli, c))
@@ -326,15 +319,15 @@ int cmd_inspect(struct cli *cli, int argc, char **argv)
 		switch (c) {
 		case 'h':
 			fputs(help_text, stdout);
-			return EXIT_OK;
-		case O_PS_TREE: v.tree = true; break;
-		case O_PS_TREE_CMD: v.tree = v.cmd = true; break;
-		case O_PS_TREE_ENV: v.tree = v.env = true; break;
-		case O_FILES: v.tree = v.files = true; break;
-		case O_SOCKETS: v.tree = v.sockets = true; break;
-		case O_MOUNTS: v.mounts = true; break;
-		case O_MEMS: v.tree = v.mems = true; break;
-		case O_ALL: v = (struct view){ true, true, true, true, true, true, true }; break;
+			return -1;
+		case O_PS_TREE: v->tree = true; break;
+		case O_PS_TREE_CMD: v->tree = v->cmd = true; break;
+		case O_PS_TREE_ENV: v->tree = v->env = true; break;
+		case O_FILES: v->tree = v->files = true; break;
+		case O_SOCKETS: v->tree = v->sockets = true; break;
+		case O_MOUNTS: v->mounts = true; break;
+		case O_MEMS: v->tree = v->mems = true; break;
+		case O_ALL: *v = (struct view){ true, true, true, true, true, true, true }; break;
 		default:
 			return cli_getopt_error(cli, c, argv);
 		}
@@ -343,7 +336,44 @@ int cmd_inspect(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, "missing DIR or ARCHIVE (see `ckpt help inspect`)");
 	if (optind + 1 < argc)
 		return cli_usage_error(cli, "expected one DIR or ARCHIVE, got %d arguments", argc - optind);
-	path = argv[optind];
+	*ret_path = argv[optind];
+	return EXIT_OK;
+}
+
+/* An archive extracted (*ar, removed by the caller), its checkpoint read (*info), itself as JSON (*aj). */
+static int inspect_archive(struct cli *cli, const char *path, const struct view *v, unsigned flags,
+			   ckpt_archive **ar, ckpt_image_info **info, json_object **aj)
+{
+	ckpt_err err = CKPT_ERR_INIT;
+	const char *tmp = getenv("TMPDIR");
+
+	/* argv and the environment are in the pages: only then extract them. */
+	if (ckpt_archive_extract(path, NULL, tmp && *tmp ? tmp : "/tmp",
+				 v->cmd || v->env ? 0 : CKPT_ARCHIVE_SKIP_BULK, ar, &err) < 0)
+		return cli_report(cli, &err, NULL);
+	if (ckpt_archive_image_info(*ar, flags, info, &err) < 0)
+		return cli_report(cli, &err, NULL);
+	*aj = parse_owned(ckpt_archive_to_json(*ar));
+	if (!*aj)
+		return cli_fail(cli, EXIT_FAILED, "out of memory");
+	return EXIT_OK;
+}
+
+int cmd_inspect(struct cli *cli, int argc, char **argv)
+{
+	ckpt_err err = CKPT_ERR_INIT;
+	ckpt_image_info *info = NULL;
+	ckpt_archive *ar = NULL;
+	json_object *ij = NULL, *aj = NULL;
+	struct view v = { 0 };
+	unsigned flags = 0;
+	const char *path = NULL;
+	struct stat st;
+	int r;
+
+	r = inspect_parse(cli, argc, argv, &v, &path);
+	if (r)
+		return r < 0 ? EXIT_OK : r;
 	flags = (v.cmd ? CKPT_IMAGE_READ_CMDLINE : 0) | (v.env ? CKPT_IMAGE_READ_ENV : 0) |
 		(v.files ? CKPT_IMAGE_READ_FILES : 0) | (v.sockets ? CKPT_IMAGE_READ_SOCKETS : 0) |
 		(v.mems ? CKPT_IMAGE_READ_MEMS : 0);
@@ -352,20 +382,8 @@ int cmd_inspect(struct cli *cli, int argc, char **argv)
 		return cli_fail(cli, EXIT_FAILED, "'%s': %s (expected an images directory or a checkpoint archive)",
 				path, cli_strerror(errno));
 	if (S_ISREG(st.st_mode)) {
-		tmp = getenv("TMPDIR");
-		/* argv and the environment are in the pages: only then extract them. */
-		if (ckpt_archive_extract(path, NULL, tmp && *tmp ? tmp : "/tmp",
-					 v.cmd || v.env ? 0 : CKPT_ARCHIVE_SKIP_BULK, &ar, &err) < 0)
-			return cli_report(cli, &err, NULL);
-		if (ckpt_archive_image_info(ar, flags, &info, &err) < 0) {
-			r = cli_report(cli, &err, NULL);
+		if ((r = inspect_archive(cli, path, &v, flags, &ar, &info, &aj)))
 			goto out;
-		}
-		aj = parse_owned(ckpt_archive_to_json(ar));
-		if (!aj) {
-			r = cli_fail(cli, EXIT_FAILED, "out of memory");
-			goto out;
-		}
 	} else if (ckpt_image_info_read_detail(AT_FDCWD, path, flags, &info, &err) < 0) {
 		return cli_report(cli, &err, NULL);
 	}

@@ -71,13 +71,6 @@ enum {
 	O_TO = 0x100,
 	O_LAZY,
 	O_STAGING_DIR,
-	O_TCP_ESTABLISHED,
-	O_EXT_UNIX_SK,
-	O_SHELL_JOB,
-	O_FILE_LOCKS,
-	O_CGROUPS_MODE,
-	O_EMPTY_NS,
-	O_NETWORK_LOCK,
 };
 
 static volatile sig_atomic_t decision_sig, ignored_sig;
@@ -126,162 +119,121 @@ static int decide(void *userdata, const ckpt_migration *mg)
 	return CKPT_MIG_HOLD;
 }
 
-int cmd_migrate(struct cli *cli, int argc, char **argv)
+/* SIGUSR1/SIGUSR2 decide a held tree; the termination signals are ignored. */
+static void migrate_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_decision };
+	struct sigaction si = { .sa_handler = on_ignored };
+
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&si.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+	sigaction(SIGINT, &si, NULL);
+	sigaction(SIGTERM, &si, NULL);
+	sigaction(SIGHUP, &si, NULL);
+	signal(SIGPIPE, SIG_IGN); /* a closed stderr must not end a migration half-way */
+}
+
+struct migrate_args {
+	const char *to;
+	bool lazy;
+	pid_t pid;
+};
+
+/* The flags into j and a; EXIT_OK, -1 after --help, or the exit code of a usage error (reported). */
+static int migrate_parse(struct cli *cli, int argc, char **argv, struct cli_mig *j,
+			 struct migrate_args *a)
 {
 	static const struct option longopts[] = {
 		{ "to", required_argument, NULL, O_TO },
 		{ "lazy", no_argument, NULL, O_LAZY },
 		{ "staging-dir", required_argument, NULL, O_STAGING_DIR },
-		{ "tcp-established", no_argument, NULL, O_TCP_ESTABLISHED },
-		{ "ext-unix-sk", no_argument, NULL, O_EXT_UNIX_SK },
-		{ "shell-job", no_argument, NULL, O_SHELL_JOB },
-		{ "file-locks", no_argument, NULL, O_FILE_LOCKS },
-		{ "manage-cgroups-mode", required_argument, NULL, O_CGROUPS_MODE },
-		{ "empty-ns", required_argument, NULL, O_EMPTY_NS },
-		{ "network-lock", required_argument, NULL, O_NETWORK_LOCK },
 		CLI_MIG_LONGOPTS,
-		CLI_CRIU_LONGOPTS,
-		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	ckpt_err err = CKPT_ERR_INIT;
-	ckpt_client *client = NULL;
-	ckpt_opts *o = ckpt_opts_new();
-	ckpt_migrate_opts *m = ckpt_migrate_opts_new();
-	ckpt_migration *mg = ckpt_migration_new();
-	struct cli_mig_tls tls = { 0 };
-	struct cli_mig_progress prog = { .cli = cli };
-	struct held held = { .cli = cli };
-	const char *to = NULL;
-	bool lazy = false, token = false;
-	uint32_t ns_mask = 0;
-	pid_t pid = 0;
-	int c, r = EXIT_OK;
+	int c, r;
 
-	if (!o || !m || !mg) {
-		r = cli_fail(cli, EXIT_FAILED, "out of memory");
-		goto out;
-	}
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (cli_common_opt(cli, c))
-			continue;
-		if ((r = cli_criu_opt(cli, o, c, optarg)) != 0 ||
-		    (r = cli_mig_opt(cli, m, &tls, c, optarg)) != 0) {
-			if (r < 0) {
-				r = -r;
-				goto out;
-			}
-			if (c == OPT_MIG_TOKEN_FILE)
-				token = true;
-			r = EXIT_OK;
-			continue;
-		}
+	while ((c = cli_mig_getopt(cli, j, argc, argv, longopts)) > 0) {
+		r = 0;
 		switch (c) {
-		case 'h': fputs(help_text, stdout); goto out;
-		case O_TO: to = optarg; break;
+		case 'h': fputs(help_text, stdout); return -1;
+		case O_TO: a->to = optarg; break;
 		case O_LAZY:
-			lazy = true;
-			ckpt_migrate_opts_set_int(m, CKPT_MIG_LAZY, 1, NULL);
+			a->lazy = true;
+			ckpt_migrate_opts_set_int(j->m, CKPT_MIG_LAZY, 1, NULL);
 			break;
 		case O_STAGING_DIR:
-			if (ckpt_migrate_opts_set_str(m, CKPT_MIG_STAGING_DIR, optarg, &err) < 0)
+			if (ckpt_migrate_opts_set_str(j->m, CKPT_MIG_STAGING_DIR, optarg, &err) < 0)
 				r = cli_bad_value(cli, "--staging-dir", optarg, &err);
 			break;
-		case O_TCP_ESTABLISHED:
-			r = cli_set_bool(cli, o, CKPT_OPT_TCP_ESTABLISHED, "--tcp-established");
-			break;
-		case O_EXT_UNIX_SK:
-			r = cli_set_bool(cli, o, CKPT_OPT_EXT_UNIX_SK, "--ext-unix-sk");
-			break;
-		case O_SHELL_JOB:
-			r = cli_set_bool(cli, o, CKPT_OPT_SHELL_JOB, "--shell-job");
-			break;
-		case O_FILE_LOCKS:
-			r = cli_set_bool(cli, o, CKPT_OPT_FILE_LOCKS, "--file-locks");
-			break;
-		case O_CGROUPS_MODE: r = cli_set_cgroup_mode(cli, o, optarg); break;
-		case O_EMPTY_NS: r = cli_add_empty_ns(cli, o, &ns_mask, optarg); break;
-		case O_NETWORK_LOCK: r = cli_set_network_lock(cli, o, optarg); break;
 		default: r = cli_getopt_error(cli, c, argv); break;
 		}
 		if (r)
-			goto out;
+			return r;
 	}
-	if (!to) {
-		r = cli_usage_error(
+	if (c < 0)
+		return -c;
+	if (!a->to)
+		return cli_usage_error(
 			cli, "--to HOST:PORT is required (the `ckpt receive` on the other host)");
-		goto out;
-	}
-	if (optind >= argc) {
-		r = cli_usage_error(cli, "missing PID (see `ckpt help migrate`)");
-		goto out;
-	}
-	if (optind + 1 < argc) {
-		r = cli_usage_error(cli, "expected one PID, got %d arguments", argc - optind);
-		goto out;
-	}
-	if (!cli_parse_pid(argv[optind], &pid)) {
-		r = cli_usage_error(cli, "PID '%s': not a process id (a positive integer)",
-				    argv[optind]);
-		goto out;
-	}
-	if ((r = cli_mig_finish_auth(cli, m, &tls, token)))
-		goto out;
-	if (lazy && !tls.cacert) {
-		r = cli_usage_error(
+	if (optind >= argc)
+		return cli_usage_error(cli, "missing PID (see `ckpt help migrate`)");
+	if (optind + 1 < argc)
+		return cli_usage_error(cli, "expected one PID, got %d arguments", argc - optind);
+	if (!cli_parse_pid(argv[optind], &a->pid))
+		return cli_usage_error(cli, "PID '%s': not a process id (a positive integer)",
+				       argv[optind]);
+	if ((r = cli_mig_finish_auth(cli, j)))
+		return r;
+	if (a->lazy && !j->cacert)
+		return cli_usage_error(
 			cli,
 			"--lazy needs mutual TLS (--tls-cacert, --tls-cert, --tls-key): CRIU's lazy "
 			"page server serves the frozen tree's memory to whoever connects to PAGE first");
-		goto out;
-	}
-	if (ckpt_opts_set_pid(o, pid, &err) < 0) {
-		r = cli_report(cli, &err, NULL);
-		goto out;
-	}
-	if ((r = cli_client(cli, &client)))
-		goto out;
-	ckpt_migrate_opts_set_progress(m, cli_mig_progress, &prog, NULL);
-	ckpt_migrate_opts_set_decide(m, decide, &held, NULL);
-	{
-		struct sigaction sa = { .sa_handler = on_decision };
-		struct sigaction si = { .sa_handler = on_ignored };
+	if (ckpt_opts_set_pid(j->o, a->pid, &err) < 0)
+		return cli_report(cli, &err, NULL);
+	return EXIT_OK;
+}
 
-		sigemptyset(&sa.sa_mask);
-		sigemptyset(&si.sa_mask);
-		sigaction(SIGUSR1, &sa, NULL);
-		sigaction(SIGUSR2, &sa, NULL);
-		sigaction(SIGINT, &si, NULL);
-		sigaction(SIGTERM, &si, NULL);
-		sigaction(SIGHUP, &si, NULL);
-		signal(SIGPIPE, SIG_IGN); /* a closed stderr must not end a migration half-way */
-	}
-	cli_progress(cli, "migrating pid %d to %s (%s)", (int)pid, to, lazy ? "lazy" : "copy");
-	clock_gettime(CLOCK_MONOTONIC, &prog.start);
-	r = ckpt_migrate_source(client, o, m, to, mg, &err);
+int cmd_migrate(struct cli *cli, int argc, char **argv)
+{
+	ckpt_err err = CKPT_ERR_INIT;
+	struct cli_mig j;
+	struct migrate_args a = { 0 };
+	struct held held = { .cli = cli };
+	char what[512];
+	int r;
+
+	if ((r = cli_mig_init(cli, &j)))
+		goto out;
+	r = migrate_parse(cli, argc, argv, &j, &a);
 	if (r < 0) {
-		if (ckpt_migration_outcome(mg) != CKPT_MIG_NONE && !cli->json)
-			cli_mig_summary(cli, mg,
-					ckpt_migration_outcome(mg) == CKPT_MIG_UNKNOWN ?
-						"migration: outcome unknown" :
-						"migration failed; the tree runs here");
-		r = cli_report(cli, &err, NULL);
-		if (ckpt_migration_outcome(mg) == CKPT_MIG_UNKNOWN)
-			r = EXIT_UNKNOWN;
+		r = EXIT_OK; /* --help */
 		goto out;
 	}
-	{
-		char what[512];
-
-		snprintf(what, sizeof(what), "migrated pid %d to %s (%s): it runs there as pid %d",
-			 (int)pid, ckpt_migration_peer(mg), lazy ? "lazy" : "copy",
-			 (int)ckpt_migration_pid(mg));
-		cli_mig_summary(cli, mg, what);
+	if (r || (r = cli_client(cli, &j.client)))
+		goto out;
+	ckpt_migrate_opts_set_progress(j.m, cli_mig_progress, &j.prog, NULL);
+	ckpt_migrate_opts_set_decide(j.m, decide, &held, NULL);
+	migrate_signals();
+	cli_progress(cli, "migrating pid %d to %s (%s)", (int)a.pid, a.to, a.lazy ? "lazy" : "copy");
+	clock_gettime(CLOCK_MONOTONIC, &j.prog.start);
+	if (ckpt_migrate_source(j.client, j.o, j.m, a.to, j.mg, &err) < 0) {
+		r = cli_mig_failed(cli, &j, &err,
+				   ckpt_migration_outcome(j.mg) == CKPT_MIG_NONE    ? NULL :
+				   ckpt_migration_outcome(j.mg) == CKPT_MIG_UNKNOWN ?
+										  "migration: outcome unknown" :
+										  "migration failed; the tree runs here");
+		goto out;
 	}
+	snprintf(what, sizeof(what), "migrated pid %d to %s (%s): it runs there as pid %d",
+		 (int)a.pid, ckpt_migration_peer(j.mg), a.lazy ? "lazy" : "copy",
+		 (int)ckpt_migration_pid(j.mg));
+	cli_mig_summary(cli, j.mg, what);
 	r = EXIT_OK;
 out:
-	ckpt_client_free(client);
-	ckpt_migration_free(mg);
-	ckpt_migrate_opts_free(m);
-	ckpt_opts_free(o);
+	cli_mig_fini(&j);
 	return r;
 }

@@ -29,7 +29,13 @@ static const char help_text[] =
 
 enum { O_IMAGE_PATH = 0x100, O_ADDRESS, O_PORT, O_WORK_PATH };
 
-int cmd_page_server(struct cli *cli, int argc, char **argv)
+struct page_server_args {
+	const char *image_path, *address, *work_path;
+	unsigned long port;
+};
+
+/* The flags into a; EXIT_OK, -1 after --help, or the exit code of a usage error (reported). */
+static int page_server_parse(struct cli *cli, int argc, char **argv, struct page_server_args *a)
 {
 	static const struct option longopts[] = {
 		{ "image-path", required_argument, NULL, O_IMAGE_PATH },
@@ -39,13 +45,8 @@ int cmd_page_server(struct cli *cli, int argc, char **argv)
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	ckpt_err err = CKPT_ERR_INIT;
-	ckpt_client *client = NULL;
-	ckpt_opts *o = NULL;
-	const char *image_path = NULL, *address = NULL, *work_path = NULL, *port_arg = NULL;
-	unsigned long port = 0;
-	pid_t pid = 0;
-	int c, r, ret_port = 0;
+	const char *port_arg = NULL;
+	int c;
 
 	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		if (cli_common_opt(cli, c))
@@ -53,19 +54,19 @@ int cmd_page_server(struct cli *cli, int argc, char **argv)
 		switch (c) {
 		case 'h':
 			fputs(help_text, stdout);
-			return EXIT_OK;
+			return -1;
 		case O_IMAGE_PATH:
-			image_path = optarg;
+			a->image_path = optarg;
 			break;
 		case O_ADDRESS:
-			address = optarg;
+			a->address = optarg;
 			break;
 		case O_WORK_PATH:
-			work_path = optarg;
+			a->work_path = optarg;
 			break;
 		case O_PORT:
 			port_arg = optarg;
-			if (!cli_parse_uint(optarg, 65535, &port))
+			if (!cli_parse_uint(optarg, 65535, &a->port))
 				return cli_usage_error(cli, "--port '%s': not a port number (0 to 65535)", optarg);
 			break;
 		default:
@@ -74,23 +75,54 @@ int cmd_page_server(struct cli *cli, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);
-	if (!image_path)
+	if (!a->image_path)
 		return cli_usage_error(cli, "--image-path is required");
 	if (!port_arg)
 		return cli_usage_error(cli, "--port is required (0 lets CRIU pick one)");
+	return EXIT_OK;
+}
+
+static void page_server_print(struct cli *cli, const struct page_server_args *a, pid_t pid, int port)
+{
+	if (cli->json) {
+		json_object *j = json_object_new_object();
+
+		json_object_object_add(j, "pid", json_object_new_int(pid));
+		json_object_object_add(j, "port", json_object_new_int(port));
+		json_object_object_add(j, "address", a->address ? json_object_new_string(a->address) : NULL);
+		json_object_object_add(j, "image_path", json_object_new_string(a->image_path));
+		cli_print_json(j);
+	} else {
+		printf("page server pid %d listening on %s:%d, writing into %s\n", (int)pid,
+		       a->address ? a->address : "*", port, a->image_path);
+	}
+}
+
+int cmd_page_server(struct cli *cli, int argc, char **argv)
+{
+	struct page_server_args a = { 0 };
+	ckpt_err err = CKPT_ERR_INIT;
+	ckpt_client *client = NULL;
+	ckpt_opts *o = NULL;
+	pid_t pid = 0;
+	int r, ret_port = 0;
+
+	r = page_server_parse(cli, argc, argv, &a);
+	if (r)
+		return r < 0 ? EXIT_OK : r;
 	o = ckpt_opts_new();
 	if (!o)
 		return cli_fail(cli, EXIT_FAILED, "out of memory");
-	if (ckpt_opts_set_page_server_addr(o, address, (int)port, &err) < 0) {
-		r = cli_bad_value(cli, "--address", address ? address : "", &err);
+	if (ckpt_opts_set_page_server_addr(o, a.address, (int)a.port, &err) < 0) {
+		r = cli_bad_value(cli, "--address", a.address ? a.address : "", &err);
 		goto out;
 	}
-	if (cli_mkdir_p(image_path, 0700) < 0) {
-		r = cli_fail(cli, EXIT_FAILED, "--image-path '%s': %s", image_path, cli_strerror(errno));
+	if (cli_mkdir_p(a.image_path, 0700) < 0) {
+		r = cli_fail(cli, EXIT_FAILED, "--image-path '%s': %s", a.image_path, cli_strerror(errno));
 		goto out;
 	}
-	if (ckpt_opts_set_images_dir(o, image_path, &err) < 0 ||
-	    (work_path && ckpt_opts_set_work_dir(o, work_path, &err) < 0)) {
+	if (ckpt_opts_set_images_dir(o, a.image_path, &err) < 0 ||
+	    (a.work_path && ckpt_opts_set_work_dir(o, a.work_path, &err) < 0)) {
 		r = cli_report(cli, &err, NULL);
 		goto out;
 	}
@@ -100,18 +132,7 @@ int cmd_page_server(struct cli *cli, int argc, char **argv)
 		r = cli_report(cli, &err, NULL);
 		goto out;
 	}
-	if (cli->json) {
-		json_object *j = json_object_new_object();
-
-		json_object_object_add(j, "pid", json_object_new_int(pid));
-		json_object_object_add(j, "port", json_object_new_int(ret_port ? ret_port : (int)port));
-		json_object_object_add(j, "address", address ? json_object_new_string(address) : NULL);
-		json_object_object_add(j, "image_path", json_object_new_string(image_path));
-		cli_print_json(j);
-	} else {
-		printf("page server pid %d listening on %s:%d, writing into %s\n", (int)pid,
-		       address ? address : "*", ret_port ? ret_port : (int)port, image_path);
-	}
+	page_server_print(cli, &a, pid, ret_port ? ret_port : (int)a.port);
 	r = EXIT_OK;
 out:
 	ckpt_client_free(client);

@@ -1,15 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* ckpt receive: accept one migration from a `ckpt migrate` and restore it here. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ckpt-cli.h"
@@ -67,50 +64,31 @@ enum {
 	O_ACCEPT_TIMEOUT,
 	O_RESOLVE_TIMEOUT,
 	O_PID_FILE,
-	O_TCP_ESTABLISHED,
-	O_EXT_UNIX_SK,
-	O_SHELL_JOB,
-	O_FILE_LOCKS,
-	O_CGROUPS_MODE,
-	O_EMPTY_NS,
-	O_NETWORK_LOCK,
 	O_VETH,
 };
 
-static int write_pid_file(const char *path, pid_t pid)
+struct receive_args {
+	const char *listen_at, *image_path, *veth, *pid_file;
+};
+
+/* --accept-timeout or --resolve-timeout into m: EXIT_OK or the exit code of a usage error. */
+static int set_timeout(struct cli *cli, ckpt_migrate_opts *m, int c, const char *arg)
 {
-	char tmp[PATH_MAX];
-	FILE *f;
-	int fd;
+	bool accept = c == O_ACCEPT_TIMEOUT;
+	unsigned long v;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	f = fdopen(fd, "w");
-	if (!f) {
-		close(fd);
-		unlink(tmp);
-		return -EIO;
-	}
-	fprintf(f, "%d", (int)pid);
-	{
-		int e = fchmod(fd, 0644) < 0 ? errno : 0;
-
-		if (fclose(f) != 0 && !e)
-			e = errno;
-		if (!e && rename(tmp, path) < 0)
-			e = errno;
-		if (e) {
-			unlink(tmp);
-			return -e;
-		}
-	}
-	return 0;
+	if (!cli_parse_uint(arg, 86400, &v) || (!accept && v == 0))
+		return cli_usage_error(cli, "%s '%s': expected seconds (%s to 86400)",
+				       accept ? "--accept-timeout" : "--resolve-timeout", arg,
+				       accept ? "0" : "1");
+	ckpt_migrate_opts_set_int(m, accept ? CKPT_MIG_ACCEPT_TIMEOUT_MS : CKPT_MIG_RESOLVE_TIMEOUT_MS,
+				  (int64_t)v * 1000, NULL);
+	return EXIT_OK;
 }
 
-int cmd_receive(struct cli *cli, int argc, char **argv)
+/* The flags into j and a; EXIT_OK, -1 after --help, or the exit code of a usage error (reported). */
+static int receive_parse(struct cli *cli, int argc, char **argv, struct cli_mig *j,
+			 struct receive_args *a)
 {
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -118,165 +96,103 @@ int cmd_receive(struct cli *cli, int argc, char **argv)
 		{ "accept-timeout", required_argument, NULL, O_ACCEPT_TIMEOUT },
 		{ "resolve-timeout", required_argument, NULL, O_RESOLVE_TIMEOUT },
 		{ "pid-file", required_argument, NULL, O_PID_FILE },
-		{ "tcp-established", no_argument, NULL, O_TCP_ESTABLISHED },
-		{ "ext-unix-sk", no_argument, NULL, O_EXT_UNIX_SK },
-		{ "shell-job", no_argument, NULL, O_SHELL_JOB },
-		{ "file-locks", no_argument, NULL, O_FILE_LOCKS },
-		{ "manage-cgroups-mode", required_argument, NULL, O_CGROUPS_MODE },
-		{ "empty-ns", required_argument, NULL, O_EMPTY_NS },
-		{ "network-lock", required_argument, NULL, O_NETWORK_LOCK },
 		{ "veth", required_argument, NULL, O_VETH },
 		CLI_MIG_LONGOPTS,
-		CLI_CRIU_LONGOPTS,
-		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	ckpt_err err = CKPT_ERR_INIT;
-	ckpt_client *client = NULL;
-	ckpt_opts *o = ckpt_opts_new();
-	ckpt_migrate_opts *m = ckpt_migrate_opts_new();
-	ckpt_migration *mg = ckpt_migration_new();
-	struct cli_mig_tls tls = { 0 };
-	struct cli_mig_progress prog = { .cli = cli };
-	const char *listen_at = NULL, *image_path = "/var/lib/ckpt/receive", *veth = NULL,
-		   *pid_file = NULL;
-	bool token = false;
-	uint32_t ns_mask = 0;
-	unsigned long v;
-	int c, r = EXIT_OK, lfd = -1;
+	int c, r;
 
-	if (!o || !m || !mg) {
-		r = cli_fail(cli, EXIT_FAILED, "out of memory");
-		goto out;
-	}
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (cli_common_opt(cli, c))
-			continue;
-		if ((r = cli_criu_opt(cli, o, c, optarg)) != 0 ||
-		    (r = cli_mig_opt(cli, m, &tls, c, optarg)) != 0) {
-			if (r < 0) {
-				r = -r;
-				goto out;
-			}
-			if (c == OPT_MIG_TOKEN_FILE)
-				token = true;
-			r = EXIT_OK;
-			continue;
-		}
+	a->image_path = "/var/lib/ckpt/receive";
+	while ((c = cli_mig_getopt(cli, j, argc, argv, longopts)) > 0) {
+		r = 0;
 		switch (c) {
-		case 'h': fputs(help_text, stdout); goto out;
-		case O_LISTEN: listen_at = optarg; break;
-		case O_IMAGE_PATH: image_path = optarg; break;
+		case 'h': fputs(help_text, stdout); return -1;
+		case O_LISTEN: a->listen_at = optarg; break;
+		case O_IMAGE_PATH: a->image_path = optarg; break;
 		case O_ACCEPT_TIMEOUT:
-		case O_RESOLVE_TIMEOUT:
-			if (!cli_parse_uint(optarg, 86400, &v) ||
-			    (c == O_RESOLVE_TIMEOUT && v == 0))
-				r = cli_usage_error(cli, "%s '%s': expected seconds (%s to 86400)",
-						    c == O_ACCEPT_TIMEOUT ? "--accept-timeout" :
-									    "--resolve-timeout",
-						    optarg, c == O_ACCEPT_TIMEOUT ? "0" : "1");
-			else
-				ckpt_migrate_opts_set_int(m,
-							  c == O_ACCEPT_TIMEOUT ?
-								  CKPT_MIG_ACCEPT_TIMEOUT_MS :
-								  CKPT_MIG_RESOLVE_TIMEOUT_MS,
-							  (int64_t)v * 1000, NULL);
-			break;
-		case O_PID_FILE: pid_file = optarg; break;
-		case O_TCP_ESTABLISHED:
-			r = cli_set_bool(cli, o, CKPT_OPT_TCP_ESTABLISHED, "--tcp-established");
-			break;
-		case O_EXT_UNIX_SK:
-			r = cli_set_bool(cli, o, CKPT_OPT_EXT_UNIX_SK, "--ext-unix-sk");
-			break;
-		case O_SHELL_JOB:
-			r = cli_set_bool(cli, o, CKPT_OPT_SHELL_JOB, "--shell-job");
-			break;
-		case O_FILE_LOCKS:
-			r = cli_set_bool(cli, o, CKPT_OPT_FILE_LOCKS, "--file-locks");
-			break;
-		case O_CGROUPS_MODE: r = cli_set_cgroup_mode(cli, o, optarg); break;
-		case O_EMPTY_NS: r = cli_add_empty_ns(cli, o, &ns_mask, optarg); break;
-		case O_NETWORK_LOCK: r = cli_set_network_lock(cli, o, optarg); break;
-		case O_VETH: veth = optarg; break;
+		case O_RESOLVE_TIMEOUT: r = set_timeout(cli, j->m, c, optarg); break;
+		case O_PID_FILE: a->pid_file = optarg; break;
+		case O_VETH: a->veth = optarg; break;
 		default: r = cli_getopt_error(cli, c, argv); break;
 		}
 		if (r)
-			goto out;
+			return r;
 	}
-	if (optind < argc) {
-		r = cli_usage_error(cli, "unexpected argument '%s' (see `ckpt help receive`)",
-				    argv[optind]);
-		goto out;
-	}
-	if (!listen_at) {
-		r = cli_usage_error(cli, "--listen ADDR:PORT is required");
-		goto out;
-	}
-	if ((r = cli_mig_finish_auth(cli, m, &tls, token)))
-		goto out;
-	if (veth && !(ns_mask & CLONE_NEWNET)) {
-		r = cli_usage_error(cli, "--veth '%s' needs --empty-ns network", veth);
-		goto out;
-	}
-	if (cli_mkdir_p(image_path, 0700) < 0) {
-		r = cli_fail(cli, EXIT_FAILED, "--image-path '%s': %s", image_path,
-			     cli_strerror(errno));
-		goto out;
-	}
-	if (ckpt_opts_set_images_dir(o, image_path, &err) < 0) {
-		r = cli_report(cli, &err, NULL);
-		goto out;
-	}
-	if ((r = cli_client(cli, &client)))
-		goto out;
-	if (veth && ckpt_client_set_netns_veth_spec(client, veth, &err) < 0) {
-		r = cli_bad_value(cli, "--veth", veth, &err);
-		goto out;
-	}
-	if (ckpt_migrate_listen(listen_at, &lfd, &err) < 0) {
-		r = err.code == CKPT_ESYS ? cli_report(cli, &err, NULL) :
-					    cli_bad_value(cli, "--listen", listen_at, &err);
-		goto out;
-	}
-	signal(SIGPIPE, SIG_IGN); /* a closed stderr must not end a migration half-way */
-	ckpt_migrate_opts_set_progress(m, cli_mig_progress, &prog, NULL);
-	cli_progress(cli, "listening on %s for a migration", listen_at);
-	clock_gettime(CLOCK_MONOTONIC, &prog.start);
-	r = ckpt_migrate_receive(client, o, m, lfd, mg, &err);
-	if (ckpt_migration_pid(mg) > 0 && pid_file) {
-		int e = write_pid_file(pid_file, ckpt_migration_pid(mg));
+	if (c < 0)
+		return -c;
+	if (optind < argc)
+		return cli_usage_error(cli, "unexpected argument '%s' (see `ckpt help receive`)",
+				       argv[optind]);
+	if (!a->listen_at)
+		return cli_usage_error(cli, "--listen ADDR:PORT is required");
+	if ((r = cli_mig_finish_auth(cli, j)))
+		return r;
+	if (a->veth && !(j->criu.ns_mask & CLONE_NEWNET))
+		return cli_usage_error(cli, "--veth '%s' needs --empty-ns network", a->veth);
+	return EXIT_OK;
+}
 
-		if (e < 0)
-			fprintf(stderr, "%s %s: warning: --pid-file '%s': %s\n", cli->prog,
-				cli->cmd, pid_file, cli_strerror(-e));
-	}
+/* The images dir, the client and its veth, the listening socket (*lfd). */
+static int receive_prepare(struct cli *cli, struct cli_mig *j, const struct receive_args *a,
+			   int *lfd)
+{
+	ckpt_err err = CKPT_ERR_INIT;
+	int r;
+
+	if (cli_mkdir_p(a->image_path, 0700) < 0)
+		return cli_fail(cli, EXIT_FAILED, "--image-path '%s': %s", a->image_path,
+				cli_strerror(errno));
+	if (ckpt_opts_set_images_dir(j->o, a->image_path, &err) < 0)
+		return cli_report(cli, &err, NULL);
+	if ((r = cli_client(cli, &j->client)))
+		return r;
+	if (a->veth && ckpt_client_set_netns_veth_spec(j->client, a->veth, &err) < 0)
+		return cli_bad_value(cli, "--veth", a->veth, &err);
+	if (ckpt_migrate_listen(a->listen_at, lfd, &err) < 0)
+		return err.code == CKPT_ESYS ? cli_report(cli, &err, NULL) :
+					       cli_bad_value(cli, "--listen", a->listen_at, &err);
+	return EXIT_OK;
+}
+
+int cmd_receive(struct cli *cli, int argc, char **argv)
+{
+	ckpt_err err = CKPT_ERR_INIT;
+	struct cli_mig j;
+	struct receive_args a = { 0 };
+	char what[512];
+	int r, lfd = -1;
+
+	if ((r = cli_mig_init(cli, &j)))
+		goto out;
+	r = receive_parse(cli, argc, argv, &j, &a);
 	if (r < 0) {
-		if (!cli->json && ckpt_migration_outcome(mg) == CKPT_MIG_UNKNOWN)
-			cli_mig_summary(
-				cli, mg,
-				"received: the tree runs here, but the source's final word was lost");
-		r = cli_report(cli, &err, NULL);
-		if (ckpt_migration_outcome(mg) == CKPT_MIG_UNKNOWN)
-			r = EXIT_UNKNOWN;
+		r = EXIT_OK; /* --help */
 		goto out;
 	}
-	{
-		char what[512];
-
-		snprintf(what, sizeof(what),
-			 "received a %s migration from %s: it runs here as pid %d",
-			 ckpt_migration_lazy(mg) == 1 ? "lazy" : "copy", ckpt_migration_peer(mg),
-			 (int)ckpt_migration_pid(mg));
-		cli_mig_summary(cli, mg, what);
+	if (r || (r = receive_prepare(cli, &j, &a, &lfd)))
+		goto out;
+	signal(SIGPIPE, SIG_IGN); /* a closed stderr must not end a migration half-way */
+	ckpt_migrate_opts_set_progress(j.m, cli_mig_progress, &j.prog, NULL);
+	cli_progress(cli, "listening on %s for a migration", a.listen_at);
+	clock_gettime(CLOCK_MONOTONIC, &j.prog.start);
+	r = ckpt_migrate_receive(j.client, j.o, j.m, lfd, j.mg, &err);
+	if (ckpt_migration_pid(j.mg) > 0 && a.pid_file)
+		cli_write_pid_file(cli, a.pid_file, ckpt_migration_pid(j.mg));
+	if (r < 0) {
+		r = cli_mig_failed(cli, &j, &err,
+				   ckpt_migration_outcome(j.mg) == CKPT_MIG_UNKNOWN ?
+					   "received: the tree runs here, but the source's final word was lost" :
+					   NULL);
+		goto out;
 	}
+	snprintf(what, sizeof(what), "received a %s migration from %s: it runs here as pid %d",
+		 ckpt_migration_lazy(j.mg) == 1 ? "lazy" : "copy", ckpt_migration_peer(j.mg),
+		 (int)ckpt_migration_pid(j.mg));
+	cli_mig_summary(cli, j.mg, what);
 	r = EXIT_OK;
 out:
 	if (lfd >= 0)
 		close(lfd);
-	ckpt_client_free(client);
-	ckpt_migration_free(mg);
-	ckpt_migrate_opts_free(m);
-	ckpt_opts_free(o);
+	cli_mig_fini(&j);
 	return r;
 }

@@ -66,13 +66,6 @@ enum {
 	O_IMAGE_PATH = 0x100,
 	O_WORK_PATH,
 	O_PID_FILE,
-	O_TCP_ESTABLISHED,
-	O_EXT_UNIX_SK,
-	O_SHELL_JOB,
-	O_FILE_LOCKS,
-	O_CGROUPS_MODE,
-	O_EMPTY_NS,
-	O_NETWORK_LOCK,
 	O_INHERIT_FD,
 	O_LAZY_PAGES,
 	O_VETH,
@@ -86,39 +79,6 @@ static void forward_signal(int sig)
 {
 	if (restored_pid > 0)
 		kill((pid_t)restored_pid, sig);
-}
-
-static int write_pid_file(const char *path, pid_t pid)
-{
-	char tmp[PATH_MAX];
-	FILE *f;
-	int fd;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	f = fdopen(fd, "w");
-	if (!f) {
-		close(fd);
-		unlink(tmp);
-		return -EIO;
-	}
-	fprintf(f, "%d", (int)pid);
-	{
-		int e = fchmod(fd, 0644) < 0 ? errno : 0;
-
-		if (fclose(f) != 0 && !e)
-			e = errno;
-		if (!e && rename(tmp, path) < 0)
-			e = errno;
-		if (e) {
-			unlink(tmp);
-			return -e;
-		}
-	}
-	return 0;
 }
 
 static int parse_inherit_fd(struct cli *cli, ckpt_opts *o, const char *arg)
@@ -166,8 +126,8 @@ static int wait_restored(pid_t pid)
 
 struct restore_args {
 	const char *image_path, *work_path, *pid_file, *veth;
-	bool image_path_set, detach, shell_job;
-	uint32_t ns_mask;
+	bool image_path_set, detach;
+	struct cli_criu_flags criu;
 	struct cli_import im; /* --import */
 };
 
@@ -179,13 +139,6 @@ static int restore_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o, s
 		{ "work-path", required_argument, NULL, O_WORK_PATH },
 		{ "detach", no_argument, NULL, 'd' },
 		{ "pid-file", required_argument, NULL, O_PID_FILE },
-		{ "tcp-established", no_argument, NULL, O_TCP_ESTABLISHED },
-		{ "ext-unix-sk", no_argument, NULL, O_EXT_UNIX_SK },
-		{ "shell-job", no_argument, NULL, O_SHELL_JOB },
-		{ "file-locks", no_argument, NULL, O_FILE_LOCKS },
-		{ "manage-cgroups-mode", required_argument, NULL, O_CGROUPS_MODE },
-		{ "empty-ns", required_argument, NULL, O_EMPTY_NS },
-		{ "network-lock", required_argument, NULL, O_NETWORK_LOCK },
 		{ "inherit-fd", required_argument, NULL, O_INHERIT_FD },
 		{ "lazy-pages", no_argument, NULL, O_LAZY_PAGES },
 		{ "veth", required_argument, NULL, O_VETH },
@@ -199,14 +152,10 @@ static int restore_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o, s
 
 	a->image_path = "checkpoint";
 	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "d", longopts, NULL)) != -1) {
-		if (cli_common_opt(cli, c))
+		if ((r = cli_criu_opt(cli, o, &a->criu, c, optarg)) > 0)
 			continue;
-		if ((r = cli_criu_opt(cli, o, c, optarg)) != 0) {
-			if (r < 0)
-				return -r;
-			r = EXIT_OK;
-			continue;
-		}
+		if (r < 0)
+			return -r;
 		switch (c) {
 		case 'h':
 			fputs(help_text, stdout);
@@ -230,30 +179,8 @@ static int restore_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o, s
 		case O_PID_FILE:
 			a->pid_file = optarg;
 			break;
-		case O_TCP_ESTABLISHED:
-			r = cli_set_bool(cli, o, CKPT_OPT_TCP_ESTABLISHED, "--tcp-established");
-			break;
-		case O_EXT_UNIX_SK:
-			r = cli_set_bool(cli, o, CKPT_OPT_EXT_UNIX_SK, "--ext-unix-sk");
-			break;
-		case O_SHELL_JOB:
-			a->shell_job = true;
-			r = cli_set_bool(cli, o, CKPT_OPT_SHELL_JOB, "--shell-job");
-			break;
-		case O_FILE_LOCKS:
-			r = cli_set_bool(cli, o, CKPT_OPT_FILE_LOCKS, "--file-locks");
-			break;
 		case O_LAZY_PAGES:
 			r = cli_set_bool(cli, o, CKPT_OPT_LAZY_PAGES, "--lazy-pages");
-			break;
-		case O_CGROUPS_MODE:
-			r = cli_set_cgroup_mode(cli, o, optarg);
-			break;
-		case O_EMPTY_NS:
-			r = cli_add_empty_ns(cli, o, &a->ns_mask, optarg);
-			break;
-		case O_NETWORK_LOCK:
-			r = cli_set_network_lock(cli, o, optarg);
 			break;
 		case O_INHERIT_FD:
 			r = parse_inherit_fd(cli, o, optarg);
@@ -273,7 +200,7 @@ static int restore_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o, s
 				       argv[optind]);
 	if (a->im.keep && !a->im.file)
 		return cli_usage_error(cli, "--keep needs --import FILE");
-	if (a->veth && !(a->ns_mask & CLONE_NEWNET))
+	if (a->veth && !(a->criu.ns_mask & CLONE_NEWNET))
 		return cli_usage_error(cli, "--veth '%s' needs --empty-ns network", a->veth);
 	return EXIT_OK;
 }
@@ -296,7 +223,7 @@ static int restore_prepare(struct cli *cli, ckpt_opts *o, struct restore_args *a
 	*ret_client = client;
 	if (a->veth && ckpt_client_set_netns_veth_spec(client, a->veth, &err) < 0)
 		return cli_bad_value(cli, "--veth", a->veth, &err);
-	if (a->shell_job && ckpt_client_set_criu_stdio(client, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, &err) < 0)
+	if (a->criu.shell_job && ckpt_client_set_criu_stdio(client, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, &err) < 0)
 		return cli_report(cli, &err, NULL);
 	/* The restored tree is re-parented to us, and so are its orphans. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
@@ -364,13 +291,8 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 	}
 	cli_progress(cli, "restored pid %d from %s in %.3fs", (int)pid, a.image_path, cli_elapsed(&start));
 	cli_import_end(cli, &a.im, true);
-	if (a.pid_file) {
-		int e = write_pid_file(a.pid_file, pid);
-
-		if (e < 0)
-			fprintf(stderr, "%s %s: warning: --pid-file '%s': %s\n", cli->prog, cli->cmd, a.pid_file,
-				cli_strerror(-e));
-	}
+	if (a.pid_file)
+		cli_write_pid_file(cli, a.pid_file, pid);
 	if (a.detach) {
 		restore_print(cli, &a, pid, 0);
 		r = EXIT_OK;

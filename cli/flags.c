@@ -76,11 +76,45 @@ int cli_set_bool(struct cli *cli, ckpt_opts *o, ckpt_opt key, const char *flag)
 	return 0;
 }
 
-int cli_criu_opt(struct cli *cli, ckpt_opts *o, int c, const char *arg)
+/* One of the flags naming a CRIU switch to turn on: its key, or -1. */
+static int criu_bool_key(int c, const char **flag)
+{
+	static const struct {
+		int c;
+		ckpt_opt key;
+		const char *flag;
+	} bools[] = {
+		{ OPT_UNPRIVILEGED, CKPT_OPT_UNPRIVILEGED, "--unprivileged" },
+		{ OPT_TCP_CLOSE, CKPT_OPT_TCP_CLOSE, "--tcp-close" },
+		{ OPT_TCP_ESTABLISHED, CKPT_OPT_TCP_ESTABLISHED, "--tcp-established" },
+		{ OPT_EXT_UNIX_SK, CKPT_OPT_EXT_UNIX_SK, "--ext-unix-sk" },
+		{ OPT_SHELL_JOB, CKPT_OPT_SHELL_JOB, "--shell-job" },
+		{ OPT_FILE_LOCKS, CKPT_OPT_FILE_LOCKS, "--file-locks" },
+	};
+
+	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
+		if (bools[i].c == c) {
+			*flag = bools[i].flag;
+			return (int)bools[i].key;
+		}
+	}
+	return -1;
+}
+
+int cli_criu_opt(struct cli *cli, ckpt_opts *o, struct cli_criu_flags *f, int c, const char *arg)
 {
 	ckpt_err err = CKPT_ERR_INIT;
 	unsigned long level;
+	const char *flag;
+	int key, r;
 
+	if (cli_common_opt(cli, c))
+		return 1;
+	if ((key = criu_bool_key(c, &flag)) >= 0) {
+		if (c == OPT_SHELL_JOB)
+			f->shell_job = true;
+		return cli_set_bool(cli, o, (ckpt_opt)key, flag) ? -EXIT_USAGE : 1;
+	}
 	switch (c) {
 	case OPT_LOG_LEVEL:
 		if (!cli_parse_uint(arg, 4, &level))
@@ -88,13 +122,12 @@ int cli_criu_opt(struct cli *cli, ckpt_opts *o, int c, const char *arg)
 		if (ckpt_opts_set_int(o, CKPT_OPT_LOG_LEVEL, (int64_t)level, &err) < 0)
 			return -cli_bad_value(cli, "--log-level", arg, &err);
 		return 1;
-	case OPT_UNPRIVILEGED:
-		return cli_set_bool(cli, o, CKPT_OPT_UNPRIVILEGED, "--unprivileged") ? -EXIT_USAGE : 1;
-	case OPT_TCP_CLOSE:
-		return cli_set_bool(cli, o, CKPT_OPT_TCP_CLOSE, "--tcp-close") ? -EXIT_USAGE : 1;
-	default:
-		return 0;
+	case OPT_CGROUPS_MODE: r = cli_set_cgroup_mode(cli, o, arg); break;
+	case OPT_EMPTY_NS: r = cli_add_empty_ns(cli, o, &f->ns_mask, arg); break;
+	case OPT_NETWORK_LOCK: r = cli_set_network_lock(cli, o, arg); break;
+	default: return 0;
 	}
+	return r ? -r : 1;
 }
 
 int cli_set_work_dir(struct cli *cli, ckpt_opts *o, const char *work_path)

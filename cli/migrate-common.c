@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* ckpt migrate / ckpt receive: the flags both take (authentication, ports, timeouts), progress and summary. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,36 +10,58 @@
 
 #include "ckpt-cli.h"
 
-int cli_mig_opt(struct cli *cli, ckpt_migrate_opts *m, struct cli_mig_tls *tls, int c,
-		const char *arg)
+int cli_mig_init(struct cli *cli, struct cli_mig *j)
+{
+	*j = (struct cli_mig){ .prog.cli = cli };
+	j->o = ckpt_opts_new();
+	j->m = ckpt_migrate_opts_new();
+	j->mg = ckpt_migration_new();
+	if (!j->o || !j->m || !j->mg)
+		return cli_fail(cli, EXIT_FAILED, "out of memory");
+	return 0;
+}
+
+void cli_mig_fini(struct cli_mig *j)
+{
+	ckpt_client_free(j->client);
+	ckpt_migration_free(j->mg);
+	ckpt_migrate_opts_free(j->m);
+	ckpt_opts_free(j->o);
+}
+
+int cli_mig_opt(struct cli *cli, struct cli_mig *j, int c, const char *arg)
 {
 	ckpt_err err = CKPT_ERR_INIT;
 	unsigned long v;
+	int r = cli_criu_opt(cli, j->o, &j->criu, c, arg);
 
+	if (r)
+		return r;
 	switch (c) {
 	case OPT_MIG_TOKEN_FILE:
-		if (ckpt_migrate_opts_set_token_file(m, arg, &err) < 0)
+		if (ckpt_migrate_opts_set_token_file(j->m, arg, &err) < 0)
 			return -cli_bad_value(cli, "--token-file", arg, &err);
+		j->token = true;
 		return 1;
-	case OPT_MIG_TLS_CACERT: tls->cacert = arg; return 1;
-	case OPT_MIG_TLS_CERT: tls->cert = arg; return 1;
-	case OPT_MIG_TLS_KEY: tls->key = arg; return 1;
+	case OPT_MIG_TLS_CACERT: j->cacert = arg; return 1;
+	case OPT_MIG_TLS_CERT: j->cert = arg; return 1;
+	case OPT_MIG_TLS_KEY: j->key = arg; return 1;
 	case OPT_MIG_TLS_CACRL:
-		if (ckpt_migrate_opts_set_str(m, CKPT_MIG_TLS_CACRL, arg, &err) < 0)
+		if (ckpt_migrate_opts_set_str(j->m, CKPT_MIG_TLS_CACRL, arg, &err) < 0)
 			return -cli_bad_value(cli, "--tls-cacrl", arg, &err);
 		return 1;
 	case OPT_MIG_TLS_NO_CN_VERIFY:
-		ckpt_migrate_opts_set_int(m, CKPT_MIG_TLS_NO_CN_VERIFY, 1, NULL);
+		ckpt_migrate_opts_set_int(j->m, CKPT_MIG_TLS_NO_CN_VERIFY, 1, NULL);
 		return 1;
 	case OPT_MIG_PAGE_PORT:
 		if (!cli_parse_uint(arg, 65535, &v) || v == 0 ||
-		    ckpt_migrate_opts_set_int(m, CKPT_MIG_PAGE_PORT, (int64_t)v, &err) < 0)
+		    ckpt_migrate_opts_set_int(j->m, CKPT_MIG_PAGE_PORT, (int64_t)v, &err) < 0)
 			return -cli_usage_error(
 				cli, "--page-port '%s': expected a port number (1 to 65535)", arg);
 		return 1;
 	case OPT_MIG_CHANNEL_TIMEOUT:
 		if (!cli_parse_uint(arg, 86400, &v) || v == 0 ||
-		    ckpt_migrate_opts_set_int(m, CKPT_MIG_TIMEOUT_MS, (int64_t)v * 1000, &err) < 0)
+		    ckpt_migrate_opts_set_int(j->m, CKPT_MIG_TIMEOUT_MS, (int64_t)v * 1000, &err) < 0)
 			return -cli_usage_error(
 				cli, "--channel-timeout '%s': expected seconds (1 to 86400)", arg);
 		return 1;
@@ -46,23 +69,36 @@ int cli_mig_opt(struct cli *cli, ckpt_migrate_opts *m, struct cli_mig_tls *tls, 
 	}
 }
 
-int cli_mig_finish_auth(struct cli *cli, ckpt_migrate_opts *m, const struct cli_mig_tls *tls,
-			bool have_token)
+int cli_mig_getopt(struct cli *cli, struct cli_mig *j, int argc, char **argv, const struct option *longopts)
+{
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		r = cli_mig_opt(cli, j, c, optarg);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			return c;
+	}
+	return 0;
+}
+
+int cli_mig_finish_auth(struct cli *cli, struct cli_mig *j)
 {
 	ckpt_err err = CKPT_ERR_INIT;
 
-	if (tls->cacert || tls->cert || tls->key) {
-		if (!tls->cacert || !tls->cert || !tls->key)
+	if (j->cacert || j->cert || j->key) {
+		if (!j->cacert || !j->cert || !j->key)
 			return cli_usage_error(
 				cli,
 				"mutual TLS needs all three of --tls-cacert, --tls-cert and --tls-key "
 				"(%s is missing)",
-				!tls->cacert ? "--tls-cacert" :
-				!tls->cert   ? "--tls-cert" :
-					       "--tls-key");
-		if (ckpt_migrate_opts_set_tls(m, tls->cacert, tls->cert, tls->key, &err) < 0)
+				!j->cacert ? "--tls-cacert" :
+				!j->cert   ? "--tls-cert" :
+					     "--tls-key");
+		if (ckpt_migrate_opts_set_tls(j->m, j->cacert, j->cert, j->key, &err) < 0)
 			return cli_usage_error(cli, "TLS files: %s", err.msg);
-	} else if (!have_token) {
+	} else if (!j->token) {
 		return cli_usage_error(
 			cli,
 			"refusing to run unauthenticated: give --token-file FILE or --tls-cacert, "
@@ -139,11 +175,14 @@ void cli_mig_summary(struct cli *cli, const ckpt_migration *mg, const char *what
 	fflush(stdout);
 }
 
-int cli_mig_exit(const ckpt_migration *mg, int r, const ckpt_err *err)
+int cli_mig_failed(struct cli *cli, const struct cli_mig *j, const ckpt_err *err, const char *what)
 {
-	if (ckpt_migration_outcome(mg) == CKPT_MIG_UNKNOWN)
-		return EXIT_UNKNOWN;
-	if (r == 0)
-		return EXIT_OK;
-	return cli_exit_code(err->code);
+	int r;
+
+	if (what && !cli->json)
+		cli_mig_summary(cli, j->mg, what);
+	r = cli_report(cli, err, NULL);
+	if (ckpt_migration_outcome(j->mg) == CKPT_MIG_UNKNOWN)
+		r = EXIT_UNKNOWN;
+	return r;
 }

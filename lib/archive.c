@@ -532,6 +532,107 @@ static int writer_setup(struct writer *w, const ckpt_archive_write_opts *o, int 
 	return 0;
 }
 
+/* The checkpoint in dfd: self-contained; its metadata (config.dump, spec.dump) and image names. */
+static int read_checkpoint(int dfd, const char *dir, const char *archive_path,
+			   const ckpt_archive_write_opts *o, ckpt_image_info **info, char **config,
+			   char **spec, char ***names, size_t *n_names, ckpt_err *err)
+{
+	struct stat st;
+	int64_t checkpointed;
+	int r;
+
+	/* A checkpoint at all? And what it can say about itself. */
+	r = image_info_read_at(dfd, NULL, -1, NULL, CKPT_IMAGE_READ_CMDLINE | CKPT_IMAGE_READ_FILES,
+			       false, info, err);
+	if (r < 0) {
+		err_prefix(err, "archive %s: %s is not a checkpoint", archive_path, dir);
+		return r;
+	}
+	if (image_info_pages_in_parent(*info))
+		return err_set(err, CKPT_EIMAGES,
+			       "%s: an incremental checkpoint (%" PRIu64
+			       " pages are in its parent directory): an archive must be self-contained",
+			       dir, image_info_pages_in_parent(*info));
+	checkpointed = o->checkpointed_time;
+	if (checkpointed <= 0)
+		checkpointed = fstatat(dfd, "inventory.img", &st, AT_SYMLINK_NOFOLLOW) == 0 ?
+				       st.st_mtim.tv_sec : time(NULL);
+	r = make_metadata(*info, o, checkpointed, config, spec, err);
+	if (r < 0)
+		return r;
+	return list_images(dfd, dir, names, n_names, err);
+}
+
+/* A new file beside archive_path (0600: archives hold process memory): *ret_tmp its name. */
+static int create_beside(const char *archive_path, bool overwrite, char **ret_tmp, int *ret_fd,
+			 ckpt_err *err)
+{
+	const char *slash = strrchr(archive_path, '/');
+	int len = slash ? (int)(slash - archive_path) : 0;
+	struct stat st;
+
+	if (!overwrite && fstatat(AT_FDCWD, archive_path, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return err_set(err, CKPT_EEXIST, "%s: exists; refusing to overwrite it", archive_path);
+	if (asprintf(ret_tmp, "%.*s%s.%s.tmp-XXXXXX", len, archive_path, slash ? "/" : "",
+		     slash ? slash + 1 : archive_path) < 0) {
+		*ret_tmp = NULL;
+		return err_set(err, CKPT_ENOMEM, "archive: out of memory");
+	}
+	*ret_fd = mkostemp(*ret_tmp, O_CLOEXEC);
+	if (*ret_fd < 0)
+		return err_sys(err, CKPT_ESYS, errno, "%s: cannot create a file beside it", archive_path);
+	return 0;
+}
+
+/* Every entry: the metadata, CRIU's stats and log, then the images under CHECKPOINT_DIR. */
+static int put_entries(struct writer *w, int dfd, int sfd, const char *dir, const char *config,
+		       const char *spec, char **names, size_t n_names)
+{
+	struct stat st;
+	int r;
+
+	r = put_memory(w, "config.dump", config, strlen(config));
+	if (r == 0)
+		r = put_memory(w, "spec.dump", spec, strlen(spec));
+	/* CRIU's stats and log: from the work dir if apart, else from the images dir. */
+	for (size_t i = 0; r == 0 && i < 2; i++) {
+		static const char *const top[] = { "stats-dump", "dump.log" };
+		int from = sfd >= 0 ? sfd : dfd;
+
+		if (fstatat(from, top[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+			r = put_file(w, from, top[i], top[i], sfd >= 0 ? "stats dir" : dir);
+	}
+	if (r == 0)
+		r = put_header(w, CHECKPOINT_DIR, S_IFDIR | 0700, 0, NULL);
+	for (size_t i = 0; r == 0 && i < n_names; i++) {
+		char arname[PATH_MAX];
+
+		if (top_level_file(names[i]))
+			continue;
+		snprintf(arname, sizeof(arname), CHECKPOINT_DIR "/%s", names[i]);
+		r = put_file(w, dfd, names[i], arname, dir);
+	}
+	return r;
+}
+
+/* The archive finished, synced and renamed from tmp to archive_path. */
+static int publish(struct writer *w, const ckpt_archive_write_opts *o, int out, const char *tmp,
+		   const char *archive_path, ckpt_err *err)
+{
+	if (archive_write_close(w->a) != ARCHIVE_OK)
+		return ar_fail(w, "finish");
+	if (!o->no_fsync && fsync(out) < 0)
+		return err_sys(err, CKPT_ESYS, errno, "%s: fsync", tmp);
+	if (o->overwrite ? rename(tmp, archive_path) < 0
+			 : renameat2(AT_FDCWD, tmp, AT_FDCWD, archive_path, RENAME_NOREPLACE) < 0) {
+		if (errno == EEXIST)
+			return err_set(err, CKPT_EEXIST, "%s: appeared meanwhile; refusing to overwrite it",
+				       archive_path);
+		return err_sys(err, CKPT_ESYS, errno, "%s: cannot rename %s to it", archive_path, tmp);
+	}
+	return 0;
+}
+
 int ckpt_archive_write(int dirfd, const char *path, const char *archive_path,
 		       const ckpt_archive_write_opts *opts, ckpt_err *err)
 {
@@ -544,9 +645,6 @@ int ckpt_archive_write(int dirfd, const char *path, const char *archive_path,
 	_cleanup_free_ char *config = NULL, *spec = NULL, *tmp = NULL;
 	char **names = NULL;
 	size_t n_names = 0;
-	struct stat st;
-	int64_t checkpointed;
-	bool tmp_made = false;
 	int r;
 
 	assert_return(archive_path && *archive_path, err, "archive: no archive path");
@@ -573,111 +671,25 @@ int ckpt_archive_write(int dirfd, const char *path, const char *archive_path,
 			return err_sys(err, CKPT_EIMAGES, errno, "%s: cannot open the stats directory",
 				       o->stats_path ? o->stats_path : "stats dirfd");
 	}
-
-	/* A checkpoint at all? And what it can say about itself. */
-	r = image_info_read_at(dfd, NULL, -1, NULL, CKPT_IMAGE_READ_CMDLINE | CKPT_IMAGE_READ_FILES,
-			       false, &info, err);
-	if (r < 0) {
-		err_prefix(err, "archive %s: %s is not a checkpoint", archive_path, dir);
-		return r;
-	}
-	if (image_info_pages_in_parent(info)) {
-		r = err_set(err, CKPT_EIMAGES,
-			    "%s: an incremental checkpoint (%" PRIu64
-			    " pages are in its parent directory): an archive must be self-contained",
-			    dir, image_info_pages_in_parent(info));
-		goto out;
-	}
-	checkpointed = o->checkpointed_time;
-	if (checkpointed <= 0)
-		checkpointed = fstatat(dfd, "inventory.img", &st, AT_SYMLINK_NOFOLLOW) == 0 ?
-				       st.st_mtim.tv_sec : time(NULL);
-	r = make_metadata(info, o, checkpointed, &config, &spec, err);
-	if (r < 0)
-		goto out;
-	r = list_images(dfd, dir, &names, &n_names, err);
-	if (r < 0)
-		goto out;
-
-	if (!o->overwrite && fstatat(AT_FDCWD, archive_path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		r = err_set(err, CKPT_EEXIST, "%s: exists; refusing to overwrite it", archive_path);
-		goto out;
-	}
-	{
-		const char *slash = strrchr(archive_path, '/');
-		int len = slash ? (int)(slash - archive_path) : 0;
-
-		if (asprintf(&tmp, "%.*s%s.%s.tmp-XXXXXX", len, archive_path, slash ? "/" : "",
-			     slash ? slash + 1 : archive_path) < 0) {
-			tmp = NULL;
+	r = read_checkpoint(dfd, dir, archive_path, o, &info, &config, &spec, &names, &n_names, err);
+	if (r == 0)
+		r = create_beside(archive_path, o->overwrite, &tmp, &out, err);
+	if (r == 0) {
+		w.buf = malloc(AR_BUF);
+		if (!w.buf)
 			r = err_set(err, CKPT_ENOMEM, "archive: out of memory");
-			goto out;
-		}
-	}
-	out = mkostemp(tmp, O_CLOEXEC); /* 0600: archives hold process memory */
-	if (out < 0) {
-		r = err_sys(err, CKPT_ESYS, errno, "%s: cannot create a file beside it", archive_path);
-		goto out;
-	}
-	tmp_made = true;
-	w.buf = malloc(AR_BUF);
-	if (!w.buf) {
-		r = err_set(err, CKPT_ENOMEM, "archive: out of memory");
-		goto out;
-	}
-	r = writer_setup(&w, o, out);
-	if (r < 0)
-		goto out;
-
-	r = put_memory(&w, "config.dump", config, strlen(config));
-	if (r == 0)
-		r = put_memory(&w, "spec.dump", spec, strlen(spec));
-	/* CRIU's stats and log: from the work dir if apart, else from the images dir. */
-	for (size_t i = 0; r == 0 && i < 2; i++) {
-		static const char *const top[] = { "stats-dump", "dump.log" };
-		int from = sfd >= 0 ? sfd : dfd;
-
-		if (fstatat(from, top[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
-			r = put_file(&w, from, top[i], top[i], sfd >= 0 ? "stats dir" : dir);
 	}
 	if (r == 0)
-		r = put_header(&w, CHECKPOINT_DIR, S_IFDIR | 0700, 0, NULL);
-	for (size_t i = 0; r == 0 && i < n_names; i++) {
-		char arname[PATH_MAX];
-
-		if (top_level_file(names[i]))
-			continue;
-		snprintf(arname, sizeof(arname), CHECKPOINT_DIR "/%s", names[i]);
-		r = put_file(&w, dfd, names[i], arname, dir);
-	}
-	if (r < 0)
-		goto out;
-	if (archive_write_close(w.a) != ARCHIVE_OK) {
-		r = ar_fail(&w, "finish");
-		goto out;
-	}
-	if (!o->no_fsync && fsync(out) < 0) {
-		r = err_sys(err, CKPT_ESYS, errno, "%s: fsync", tmp);
-		goto out;
-	}
-	if (o->overwrite ? rename(tmp, archive_path) < 0
-			 : renameat2(AT_FDCWD, tmp, AT_FDCWD, archive_path, RENAME_NOREPLACE) < 0) {
-		if (errno == EEXIST)
-			r = err_set(err, CKPT_EEXIST, "%s: appeared meanwhile; refusing to overwrite it",
-				    archive_path);
-		else
-			r = err_sys(err, CKPT_ESYS, errno, "%s: cannot rename %s to it", archive_path,
-				    tmp);
-		goto out;
-	}
-	tmp_made = false;
-	r = 0;
-out:
+		r = writer_setup(&w, o, out);
+	if (r == 0)
+		r = put_entries(&w, dfd, sfd, dir, config, spec, names, n_names);
+	if (r == 0)
+		r = publish(&w, o, out, tmp, archive_path, err);
 	if (w.a)
 		archive_write_free(w.a); /* closes nothing of ours: the fd is closed below */
 	ZSTD_freeCCtx(w.z.cctx);
 	free(w.z.obuf);
-	if (tmp_made)
+	if (r < 0 && out >= 0)
 		unlink(tmp);
 	free(w.buf);
 	free_names(names, n_names);
@@ -928,60 +940,46 @@ static bool bulk_name(const char *clean)
 }
 
 /* The data of a regular entry: into memory (metadata), a file, or skipped. */
-static int entry_data(struct reader *r, const char *clean, int64_t size, char **mem, size_t *mem_len)
+/* Extracting: the file for entry clean created (*ret_fd), its space reserved unless skipped. */
+static int entry_create(struct reader *r, const char *clean, int64_t size, bool is_mem, int *ret_fd,
+			bool *ret_skip)
 {
-	_cleanup_close_ int dfd = -1, fd = -1;
+	_cleanup_close_ int dfd = -1;
 	const char *base = NULL;
-	bool skip_data = false;
 	int e;
 
-	if (mem) {
-		if (size > AR_META_MAX)
-			return err_set(r->err, CKPT_ETOOBIG, "%s: %s: %" PRId64
-				       " bytes, over the %u MiB cap of a metadata file",
-				       r->a->path, clean, size, AR_META_MAX >> 20);
-		free(*mem);
-		*mem = malloc((size_t)size + 1);
-		if (!*mem)
-			return err_set(r->err, CKPT_ENOMEM, "%s: out of memory", clean);
-		*mem_len = 0;
-	}
-	if (r->extract) {
-		e = open_dirs(r, clean, false, &dfd, &base);
-		if (e < 0)
-			return e;
-		fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			char shown[256];
+	e = open_dirs(r, clean, false, &dfd, &base);
+	if (e < 0)
+		return e;
+	*ret_fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (*ret_fd < 0) {
+		char shown[256];
 
-			safe_name(shown, sizeof(shown), clean);
-			if (errno == EEXIST)
-				return err_set(r->err, CKPT_EBADIMG,
-					       "%s: entry '%s' appears twice (or a directory has its name), refused",
-					       r->a->path, shown);
-			return err_sys(r->err, CKPT_ESYS, errno, "%s/%s: create", r->a->dir, clean);
-		}
-		skip_data = (r->flags & CKPT_ARCHIVE_SKIP_BULK) && bulk_name(clean) && !mem;
-		if (!skip_data) {
-			if ((uint64_t)size > r->free_bytes - r->written ||
-			    r->written > r->free_bytes) {
-				return err_set(r->err, CKPT_ETOOBIG,
-					       "%s: entry '%s' (%" PRId64
-					       " bytes) does not fit: %" PRIu64
-					       " bytes are free on the target filesystem",
-					       r->a->path, clean, size,
-					       r->free_bytes > r->written ? r->free_bytes - r->written : 0);
-			}
-			r->written += (uint64_t)size;
-		}
+		safe_name(shown, sizeof(shown), clean);
+		if (errno == EEXIST)
+			return err_set(r->err, CKPT_EBADIMG,
+				       "%s: entry '%s' appears twice (or a directory has its name), refused",
+				       r->a->path, shown);
+		return err_sys(r->err, CKPT_ESYS, errno, "%s/%s: create", r->a->dir, clean);
 	}
-	if (!mem && (!r->extract || skip_data)) {
-		if (skip_data && ftruncate(fd, size) < 0)
-			return err_sys(r->err, CKPT_ESYS, errno, "%s/%s: ftruncate", r->a->dir, clean);
-		if (archive_read_data_skip(r->ar) != ARCHIVE_OK)
-			return rd_stream_err(r, "in its data");
+	*ret_skip = (r->flags & CKPT_ARCHIVE_SKIP_BULK) && bulk_name(clean) && !is_mem;
+	if (*ret_skip)
 		return 0;
-	}
+	if ((uint64_t)size > r->free_bytes - r->written || r->written > r->free_bytes)
+		return err_set(r->err, CKPT_ETOOBIG,
+			       "%s: entry '%s' (%" PRId64
+			       " bytes) does not fit: %" PRIu64
+			       " bytes are free on the target filesystem",
+			       r->a->path, clean, size,
+			       r->free_bytes > r->written ? r->free_bytes - r->written : 0);
+	r->written += (uint64_t)size;
+	return 0;
+}
+
+/* The entry's data blocks, each within its declared size, into mem and/or fd. */
+static int entry_copy(struct reader *r, const char *clean, int64_t size, int fd, char **mem,
+		      size_t *mem_len)
+{
 	for (;;) {
 		const void *blk;
 		size_t len;
@@ -989,7 +987,7 @@ static int entry_data(struct reader *r, const char *clean, int64_t size, char **
 		int s = archive_read_data_block(r->ar, &blk, &len, &off);
 
 		if (s == ARCHIVE_EOF)
-			break;
+			return 0;
 		if (s != ARCHIVE_OK)
 			return rd_stream_err(r, "in its data");
 		if (off < 0 || (uint64_t)off > (uint64_t)size || len > (uint64_t)size - (uint64_t)off)
@@ -1018,6 +1016,40 @@ static int entry_data(struct reader *r, const char *clean, int64_t size, char **
 			}
 		}
 	}
+}
+
+static int entry_data(struct reader *r, const char *clean, int64_t size, char **mem, size_t *mem_len)
+{
+	_cleanup_close_ int fd = -1;
+	bool skip_data = false;
+	int e;
+
+	if (mem) {
+		if (size > AR_META_MAX)
+			return err_set(r->err, CKPT_ETOOBIG, "%s: %s: %" PRId64
+				       " bytes, over the %u MiB cap of a metadata file",
+				       r->a->path, clean, size, AR_META_MAX >> 20);
+		free(*mem);
+		*mem = malloc((size_t)size + 1);
+		if (!*mem)
+			return err_set(r->err, CKPT_ENOMEM, "%s: out of memory", clean);
+		*mem_len = 0;
+	}
+	if (r->extract) {
+		e = entry_create(r, clean, size, mem != NULL, &fd, &skip_data);
+		if (e < 0)
+			return e;
+	}
+	if (!mem && (!r->extract || skip_data)) {
+		if (skip_data && ftruncate(fd, size) < 0)
+			return err_sys(r->err, CKPT_ESYS, errno, "%s/%s: ftruncate", r->a->dir, clean);
+		if (archive_read_data_skip(r->ar) != ARCHIVE_OK)
+			return rd_stream_err(r, "in its data");
+		return 0;
+	}
+	e = entry_copy(r, clean, size, fd, mem, mem_len);
+	if (e < 0)
+		return e;
 	if (fd >= 0 && ftruncate(fd, size) < 0) /* a sparse tail */
 		return err_sys(r->err, CKPT_ESYS, errno, "%s/%s: ftruncate", r->a->dir, clean);
 	if (mem)
@@ -1037,59 +1069,38 @@ static const char *type_name(mode_t t)
 	}
 }
 
-static int one_entry(struct reader *r, struct archive_entry *e)
+/* Only regular files and directories: a link, device, FIFO or socket is refused. */
+static int entry_type_check(struct reader *r, struct archive_entry *e, const char *shown)
 {
-	ckpt_archive *a = r->a;
-	const char *raw = archive_entry_pathname(e);
-	char clean[PATH_MAX], shown[256], target[256];
 	mode_t type = archive_entry_filetype(e);
-	unsigned depth = 0;
-	int64_t size;
-	int s;
+	char target[256];
 
-	s = clean_name(r, raw, clean, &depth);
-	if (s < 0)
-		return s;
-	safe_name(r->last, sizeof(r->last), clean);
-	safe_name(shown, sizeof(shown), raw);
-	if (++a->n_entries > r->lim.max_entries)
-		return err_set(r->err, CKPT_ETOOBIG,
-			       "%s: more than %" PRIu64 " entries (the max_entries cap), refused",
-			       a->path, r->lim.max_entries);
 	if (archive_entry_hardlink(e)) {
 		safe_name(target, sizeof(target), archive_entry_hardlink(e));
 		return err_set(r->err, CKPT_EBADIMG,
 			       "%s: entry '%s': a hard link (to '%s'), refused: only regular files and directories",
-			       a->path, shown, target);
+			       r->a->path, shown, target);
 	}
 	if (type == AE_IFLNK) {
 		safe_name(target, sizeof(target), archive_entry_symlink(e));
 		return err_set(r->err, CKPT_EBADIMG,
 			       "%s: entry '%s': a symbolic link (to '%s'), refused: only regular files and directories",
-			       a->path, shown, target);
+			       r->a->path, shown, target);
 	}
 	if (type != AE_IFREG && type != AE_IFDIR)
 		return err_set(r->err, CKPT_EBADIMG,
 			       "%s: entry '%s': %s, refused: only regular files and directories",
-			       a->path, shown, type_name(type));
-	if (s == 1) /* "./" itself */
-		return type == AE_IFDIR ? 0
-					: err_set(r->err, CKPT_EBADIMG,
-						  "%s: entry '%s': a file without a name", a->path, shown);
-	if (type == AE_IFDIR) {
-		if (!strcmp(clean, CHECKPOINT_DIR))
-			a->has_checkpoint_dir = true;
-		if (r->extract) {
-			int fd;
-			s = open_dirs(r, clean, true, &fd, NULL);
-			if (s < 0)
-				return s;
-			close(fd);
-		}
-		return 0;
-	}
+			       r->a->path, shown, type_name(type));
+	return 0;
+}
 
-	size = archive_entry_size_is_set(e) ? archive_entry_size(e) : -1;
+/* A file's size (*ret) within the caps, counted into the archive's sizes. */
+static int entry_size(struct reader *r, struct archive_entry *e, const char *clean, const char *shown,
+		      int64_t *ret)
+{
+	ckpt_archive *a = r->a;
+	int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : -1;
+
 	if (size < 0)
 		return err_set(r->err, CKPT_EBADIMG, "%s: entry '%s': no size", a->path, shown);
 	if ((uint64_t)size > r->lim.max_entry_bytes)
@@ -1114,6 +1125,50 @@ static int one_entry(struct reader *r, struct archive_entry *e)
 	} else if (!strcmp(clean, "rootfs-diff.tar")) {
 		a->size_rootfs = (uint64_t)size;
 	}
+	*ret = size;
+	return 0;
+}
+
+static int one_entry(struct reader *r, struct archive_entry *e)
+{
+	ckpt_archive *a = r->a;
+	const char *raw = archive_entry_pathname(e);
+	char clean[PATH_MAX], shown[256];
+	mode_t type = archive_entry_filetype(e);
+	unsigned depth = 0;
+	int64_t size;
+	int s, t;
+
+	s = clean_name(r, raw, clean, &depth);
+	if (s < 0)
+		return s;
+	safe_name(r->last, sizeof(r->last), clean);
+	safe_name(shown, sizeof(shown), raw);
+	if (++a->n_entries > r->lim.max_entries)
+		return err_set(r->err, CKPT_ETOOBIG,
+			       "%s: more than %" PRIu64 " entries (the max_entries cap), refused",
+			       a->path, r->lim.max_entries);
+	if ((t = entry_type_check(r, e, shown)) < 0)
+		return t;
+	if (s == 1) /* "./" itself */
+		return type == AE_IFDIR ? 0
+					: err_set(r->err, CKPT_EBADIMG,
+						  "%s: entry '%s': a file without a name", a->path, shown);
+	if (type == AE_IFDIR) {
+		if (!strcmp(clean, CHECKPOINT_DIR))
+			a->has_checkpoint_dir = true;
+		if (r->extract) {
+			int fd;
+			s = open_dirs(r, clean, true, &fd, NULL);
+			if (s < 0)
+				return s;
+			close(fd);
+		}
+		return 0;
+	}
+	s = entry_size(r, e, clean, shown, &size);
+	if (s < 0)
+		return s;
 	if ((!strcmp(clean, "config.dump") && a->has_config) ||
 	    (!strcmp(clean, "spec.dump") && a->has_spec))
 		return err_set(r->err, CKPT_EBADIMG, "%s: entry '%s' appears twice, refused", a->path,
@@ -1200,31 +1255,9 @@ static int set_meta(ckpt_archive *a, ckpt_archive_key k, char *v)
 }
 
 /* Engine, names and times, the way checkpointctl tells them apart. */
-static int interpret(struct reader *r)
+/* Who wrote the archive, from the spec's io.container.manager annotation. */
+static void set_engine(ckpt_archive *a, json_object *ann)
 {
-	ckpt_archive *a = r->a;
-	json_object *config = NULL, *spec = NULL, *ann = NULL, *mounts;
-	int ret = 0;
-
-	if (r->config) {
-		config = json_parse(r->config, r->config_len);
-		if (!config || !json_object_is_type(config, json_type_object)) {
-			ret = err_set(r->err, CKPT_EBADIMG, "%s: config.dump is not a JSON object",
-				      a->path);
-			goto out;
-		}
-	}
-	if (r->spec) {
-		spec = json_parse(r->spec, r->spec_len);
-		if (!spec || !json_object_is_type(spec, json_type_object)) {
-			ret = err_set(r->err, CKPT_EBADIMG, "%s: spec.dump is not a JSON object",
-				      a->path);
-			goto out;
-		}
-		if (json_object_object_get_ex(spec, "annotations", &ann) &&
-		    !json_object_is_type(ann, json_type_object))
-			ann = NULL;
-	}
 	a->manager = json_text(ann, "io.container.manager");
 	if (!a->has_spec)
 		a->engine = CKPT_ENGINE_UNKNOWN;
@@ -1236,7 +1269,11 @@ static int interpret(struct reader *r)
 		a->engine = CKPT_ENGINE_CRIO;
 	else
 		a->engine = CKPT_ENGINE_CONTAINERD;
+}
 
+/* The metadata: config.dump's keys, then what the engine's annotations say. */
+static void set_metadata(ckpt_archive *a, json_object *config, json_object *ann)
+{
 	set_meta(a, CKPT_ARCHIVE_ID, json_text(config, "id"));
 	set_meta(a, CKPT_ARCHIVE_IMAGE, json_text(config, "rootfsImageName"));
 	if (!a->meta[CKPT_ARCHIVE_IMAGE])
@@ -1275,30 +1312,66 @@ static int interpret(struct reader *r)
 		set_meta(a, CKPT_ARCHIVE_NAME, json_text(config, "name"));
 	if (!a->meta[CKPT_ARCHIVE_CRIU_VERSION])
 		set_meta(a, CKPT_ARCHIVE_CRIU_VERSION, json_text(ann, "org.criu.version"));
+}
 
-	if (spec && json_object_object_get_ex(spec, "mounts", &mounts) &&
-	    json_object_is_type(mounts, json_type_array)) {
-		size_t n = json_object_array_length(mounts);
+/* The spec's mounts (at most AR_MOUNTS_MAX), those with a destination. */
+static int set_mounts(struct reader *r, json_object *spec)
+{
+	ckpt_archive *a = r->a;
+	json_object *mounts;
+	size_t n;
 
-		if (n > AR_MOUNTS_MAX)
-			n = AR_MOUNTS_MAX;
-		a->mounts = calloc(n ? n : 1, sizeof(*a->mounts));
-		if (!a->mounts) {
-			ret = err_set(r->err, CKPT_ENOMEM, "%s: out of memory", a->path);
+	if (!spec || !json_object_object_get_ex(spec, "mounts", &mounts) ||
+	    !json_object_is_type(mounts, json_type_array))
+		return 0;
+	n = json_object_array_length(mounts);
+	if (n > AR_MOUNTS_MAX)
+		n = AR_MOUNTS_MAX;
+	a->mounts = calloc(n ? n : 1, sizeof(*a->mounts));
+	if (!a->mounts)
+		return err_set(r->err, CKPT_ENOMEM, "%s: out of memory", a->path);
+	for (size_t i = 0; i < n; i++) {
+		json_object *m = json_object_array_get_idx(mounts, i);
+		struct mount_ent *me = &a->mounts[a->n_mounts];
+
+		me->destination = json_text(m, "destination");
+		if (!me->destination)
+			continue;
+		me->type = json_text(m, "type");
+		me->source = json_text(m, "source");
+		a->n_mounts++;
+	}
+	return 0;
+}
+
+static int interpret(struct reader *r)
+{
+	ckpt_archive *a = r->a;
+	json_object *config = NULL, *spec = NULL, *ann = NULL;
+	int ret = 0;
+
+	if (r->config) {
+		config = json_parse(r->config, r->config_len);
+		if (!config || !json_object_is_type(config, json_type_object)) {
+			ret = err_set(r->err, CKPT_EBADIMG, "%s: config.dump is not a JSON object",
+				      a->path);
 			goto out;
 		}
-		for (size_t i = 0; i < n; i++) {
-			json_object *m = json_object_array_get_idx(mounts, i);
-			struct mount_ent *me = &a->mounts[a->n_mounts];
-
-			me->destination = json_text(m, "destination");
-			if (!me->destination)
-				continue;
-			me->type = json_text(m, "type");
-			me->source = json_text(m, "source");
-			a->n_mounts++;
-		}
 	}
+	if (r->spec) {
+		spec = json_parse(r->spec, r->spec_len);
+		if (!spec || !json_object_is_type(spec, json_type_object)) {
+			ret = err_set(r->err, CKPT_EBADIMG, "%s: spec.dump is not a JSON object",
+				      a->path);
+			goto out;
+		}
+		if (json_object_object_get_ex(spec, "annotations", &ann) &&
+		    !json_object_is_type(ann, json_type_object))
+			ann = NULL;
+	}
+	set_engine(a, ann);
+	set_metadata(a, config, ann);
+	ret = set_mounts(r, spec);
 out:
 	json_object_put(config);
 	json_object_put(spec);
@@ -1355,13 +1428,67 @@ static int make_root(struct reader *r, const char *dest_dir)
 	return err_set(r->err, CKPT_ESYS, "%s: no free name for a directory in it", dest_dir);
 }
 
+/* The archive file opened (*ret_fd): a regular file. */
+static int open_archive_file(struct reader *r, const char *path, int *ret_fd)
+{
+	struct stat st;
+
+	*ret_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (*ret_fd < 0)
+		return err_sys(r->err, errno == ENOENT ? CKPT_EINVAL : CKPT_ESYS, errno, "%s: cannot open",
+			       path);
+	if (fstat(*ret_fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return err_set(r->err, CKPT_EINVAL, "%s: not a regular file (an archive is a file)", path);
+	r->a->size_file = (uint64_t)st.st_size;
+	return 0;
+}
+
+/* "unrecognized" from libarchive at the start: not a tar in that stream. */
+static int not_a_tar(struct reader *r, const char *path, int s)
+{
+	if (strstr(r->err ? r->err->msg : "", "nrecognized"))
+		return err_set(r->err, CKPT_EBADIMG,
+			       "%s: not a checkpoint archive: the %s stream does not hold a tar", path,
+			       ckpt_compression_name(r->a->compression));
+	return s;
+}
+
+/* The tar stream in fd (any compression), entry by entry. */
+static int read_entries(struct reader *r, const char *path, int fd)
+{
+	struct archive_entry *e;
+	int s;
+
+	r->ar = archive_read_new();
+	if (!r->ar)
+		return err_set(r->err, CKPT_ENOMEM, "archive: out of memory");
+	archive_read_support_format_tar(r->ar);
+	archive_read_support_filter_none(r->ar);
+	archive_read_support_filter_gzip(r->ar);
+	archive_read_support_filter_zstd(r->ar);
+	archive_read_support_filter_xz(r->ar);
+	archive_read_support_filter_bzip2(r->ar);
+	if (archive_read_open_fd(r->ar, fd, AR_BUF) != ARCHIVE_OK)
+		return not_a_tar(r, path, rd_stream_err(r, "at its start"));
+	for (;;) {
+		s = archive_read_next_header(r->ar, &e);
+		if (s == ARCHIVE_EOF)
+			return 0;
+		if (s == ARCHIVE_FATAL || s == ARCHIVE_RETRY) {
+			s = rd_stream_err(r, r->a->n_entries ? "at an entry header" : "at its start");
+			return r->a->n_entries ? s : not_a_tar(r, path, s);
+		}
+		s = one_entry(r, e);
+		if (s < 0)
+			return s;
+	}
+}
+
 static int archive_pass(const char *path, const ckpt_archive_limits *limits, const char *dest_dir,
 			unsigned flags, ckpt_archive **ret, ckpt_err *err)
 {
 	struct reader r = { .err = err, .root_fd = -1, .flags = flags, .extract = dest_dir != NULL };
 	_cleanup_close_ int fd = -1;
-	struct archive_entry *e;
-	struct stat st;
 	int s = 0;
 
 	assert_return(path && *path, err, "archive: no path");
@@ -1386,72 +1513,22 @@ static int archive_pass(const char *path, const ckpt_archive_limits *limits, con
 		return err_set(err, CKPT_ENOMEM, "archive: out of memory");
 	r.a->parent_fd = -1;
 	r.a->path = strdup(path);
-	if (!r.a->path) {
+	if (!r.a->path)
 		s = err_set(err, CKPT_ENOMEM, "archive: out of memory");
-		goto out;
-	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		s = err_sys(err, errno == ENOENT ? CKPT_EINVAL : CKPT_ESYS, errno, "%s: cannot open",
-			    path);
-		goto out;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		s = err_set(err, CKPT_EINVAL, "%s: not a regular file (an archive is a file)", path);
-		goto out;
-	}
-	r.a->size_file = (uint64_t)st.st_size;
-	s = sniff(&r, fd);
-	if (s < 0)
-		goto out;
-	if (dest_dir) {
+	if (s == 0)
+		s = open_archive_file(&r, path, &fd);
+	if (s == 0)
+		s = sniff(&r, fd);
+	if (s == 0 && dest_dir)
 		s = make_root(&r, dest_dir);
-		if (s < 0)
-			goto out;
+	if (s == 0)
+		s = read_entries(&r, path, fd);
+	if (s == 0)
+		s = interpret(&r);
+	if (s == 0) {
+		*ret = r.a;
+		r.a = NULL;
 	}
-	r.ar = archive_read_new();
-	if (!r.ar) {
-		s = err_set(err, CKPT_ENOMEM, "archive: out of memory");
-		goto out;
-	}
-	archive_read_support_format_tar(r.ar);
-	archive_read_support_filter_none(r.ar);
-	archive_read_support_filter_gzip(r.ar);
-	archive_read_support_filter_zstd(r.ar);
-	archive_read_support_filter_xz(r.ar);
-	archive_read_support_filter_bzip2(r.ar);
-	if (archive_read_open_fd(r.ar, fd, AR_BUF) != ARCHIVE_OK) {
-		s = rd_stream_err(&r, "at its start");
-		if (strstr(err ? err->msg : "", "nrecognized"))
-			s = err_set(err, CKPT_EBADIMG,
-				    "%s: not a checkpoint archive: the %s stream does not hold a tar",
-				    path, ckpt_compression_name(r.a->compression));
-		goto out;
-	}
-	for (;;) {
-		s = archive_read_next_header(r.ar, &e);
-		if (s == ARCHIVE_EOF) {
-			s = 0;
-			break;
-		}
-		if (s == ARCHIVE_FATAL || s == ARCHIVE_RETRY) {
-			s = rd_stream_err(&r, r.a->n_entries ? "at an entry header" : "at its start");
-			if (!r.a->n_entries && strstr(err ? err->msg : "", "nrecognized"))
-				s = err_set(err, CKPT_EBADIMG,
-					    "%s: not a checkpoint archive: the %s stream does not hold a tar",
-					    path, ckpt_compression_name(r.a->compression));
-			goto out;
-		}
-		s = one_entry(&r, e);
-		if (s < 0)
-			goto out;
-	}
-	s = interpret(&r);
-	if (s < 0)
-		goto out;
-	*ret = r.a;
-	r.a = NULL;
-out:
 	if (r.ar)
 		archive_read_free(r.ar);
 	if (r.root_fd >= 0)

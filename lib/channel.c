@@ -625,10 +625,91 @@ static int dec_end(struct dec *d, uint16_t type, ckpt_err *err)
 			return _r;                                          \
 	} while (0)
 
+static int decode_hello(struct dec *d, struct chan_hello *h, ckpt_err *err)
+{
+	const uint8_t *p;
+	int r;
+
+	h->proto = dec_u16(d, "proto");
+	h->role = dec_u8(d, "role");
+	h->mode = dec_u8(d, "mode");
+	dec_fixed(d, h->session, CHAN_SESSION_SIZE, "session");
+	h->libckpt_version = dec_u32(d, "libckpt_version");
+	DEC_STR(d, h->libckpt_version_str, "libckpt_version_str");
+	h->criu_version = dec_u32(d, "criu_version");
+	DEC_STR(d, h->criu_version_str, "criu_version_str");
+	h->flags = dec_u32(d, "flags");
+	h->page_port = dec_u16(d, "page_port");
+	h->check_code = (int32_t)dec_u32(d, "check_code");
+	DEC_STR(d, h->check_msg, "check_msg");
+	h->cpuinfo_len = dec_u32(d, "cpuinfo_len");
+	if (!d->bad && h->cpuinfo_len > CHAN_CPUINFO_MAX)
+		return err_set(err, CKPT_ETOOBIG, "HELLO carries a cpuinfo of %u bytes (expected at most %u)",
+			       h->cpuinfo_len, CHAN_CPUINFO_MAX);
+	if (dec_take(d, h->cpuinfo_len, "cpuinfo", &p))
+		h->cpuinfo = h->cpuinfo_len ? p : NULL;
+	r = dec_end(d, CHAN_MSG_HELLO, err);
+	if (r < 0)
+		return r;
+	if (h->proto != CHAN_PROTO_VERSION)
+		return err_set(err, CKPT_ENOTSUP,
+			       "HELLO says protocol version %u (expected %u, as in the preamble)", h->proto,
+			       CHAN_PROTO_VERSION);
+	if (h->role < CHAN_ROLE_SOURCE || h->role > CHAN_ROLE_PAGES)
+		return err_set(err, CKPT_EPROTO, "HELLO has role %u (expected 1 source, 2 receiver or 3 pages)",
+			       h->role);
+	if (h->mode > CHAN_MODE_LAZY)
+		return err_set(err, CKPT_EPROTO, "HELLO has mode %u (expected 0 none, 1 copy or 2 lazy)",
+			       h->mode);
+	return 0;
+}
+
+static int decode_file_begin(struct dec *d, struct chan_file_begin *f, ckpt_err *err)
+{
+	int r;
+
+	DEC_STR(d, f->name, "name");
+	f->mode = dec_u32(d, "mode");
+	f->size = dec_u64(d, "size");
+	r = dec_end(d, CHAN_MSG_FILE_BEGIN, err);
+	if (r < 0)
+		return r;
+	r = chan_name_check(f->name, strlen(f->name), err);
+	if (r < 0)
+		return r;
+	if (!S_ISREG(f->mode) || (f->mode & ~(uint32_t)(S_IFMT | 0777)))
+		return err_set(err, CKPT_EPROTO,
+			       "file \"%s\" has mode 0%o (expected a regular file with permission bits only)",
+			       f->name, f->mode);
+	return 0;
+}
+
+static int decode_result(struct dec *d, struct chan_result *res, ckpt_err *err)
+{
+	int r;
+
+	res->status = dec_u8(d, "status");
+	res->pid = (int32_t)dec_u32(d, "pid");
+	res->code = (int32_t)dec_u32(d, "code");
+	DEC_STR(d, res->stage, "stage");
+	DEC_STR(d, res->msg, "msg");
+	r = dec_end(d, CHAN_MSG_RESULT, err);
+	if (r < 0)
+		return r;
+	if (res->status < CHAN_RESULT_RUNNING || res->status > CHAN_RESULT_READY)
+		return err_set(err, CKPT_EPROTO, "RESULT has status %u (expected 1 to 5)", res->status);
+	if (res->status == CHAN_RESULT_RUNNING && res->pid <= 0)
+		return err_set(err, CKPT_EPROTO, "RESULT says running with pid %d (expected a pid > 0)",
+			       res->pid);
+	if (res->status == CHAN_RESULT_FAILED && res->code >= 0)
+		return err_set(err, CKPT_EPROTO, "RESULT says failed with code %d (expected a negative code)",
+			       res->code);
+	return 0;
+}
+
 int chan_msg_decode(uint16_t type, const uint8_t *payload, uint32_t len, struct chan_msg *m, ckpt_err *err)
 {
 	struct dec d = {.p = payload, .n = len};
-	const uint8_t *p;
 	int r;
 
 	memset(m, 0, sizeof(*m));
@@ -636,42 +717,7 @@ int chan_msg_decode(uint16_t type, const uint8_t *payload, uint32_t len, struct 
 	m->data = payload;
 	m->len = len;
 	switch (type) {
-	case CHAN_MSG_HELLO: {
-		struct chan_hello *h = &m->u.hello;
-
-		h->proto = dec_u16(&d, "proto");
-		h->role = dec_u8(&d, "role");
-		h->mode = dec_u8(&d, "mode");
-		dec_fixed(&d, h->session, CHAN_SESSION_SIZE, "session");
-		h->libckpt_version = dec_u32(&d, "libckpt_version");
-		DEC_STR(&d, h->libckpt_version_str, "libckpt_version_str");
-		h->criu_version = dec_u32(&d, "criu_version");
-		DEC_STR(&d, h->criu_version_str, "criu_version_str");
-		h->flags = dec_u32(&d, "flags");
-		h->page_port = dec_u16(&d, "page_port");
-		h->check_code = (int32_t)dec_u32(&d, "check_code");
-		DEC_STR(&d, h->check_msg, "check_msg");
-		h->cpuinfo_len = dec_u32(&d, "cpuinfo_len");
-		if (!d.bad && h->cpuinfo_len > CHAN_CPUINFO_MAX)
-			return err_set(err, CKPT_ETOOBIG, "HELLO carries a cpuinfo of %u bytes (expected at most %u)",
-				       h->cpuinfo_len, CHAN_CPUINFO_MAX);
-		if (dec_take(&d, h->cpuinfo_len, "cpuinfo", &p))
-			h->cpuinfo = h->cpuinfo_len ? p : NULL;
-		r = dec_end(&d, type, err);
-		if (r < 0)
-			return r;
-		if (h->proto != CHAN_PROTO_VERSION)
-			return err_set(err, CKPT_ENOTSUP,
-				       "HELLO says protocol version %u (expected %u, as in the preamble)", h->proto,
-				       CHAN_PROTO_VERSION);
-		if (h->role < CHAN_ROLE_SOURCE || h->role > CHAN_ROLE_PAGES)
-			return err_set(err, CKPT_EPROTO, "HELLO has role %u (expected 1 source, 2 receiver or 3 pages)",
-				       h->role);
-		if (h->mode > CHAN_MODE_LAZY)
-			return err_set(err, CKPT_EPROTO, "HELLO has mode %u (expected 0 none, 1 copy or 2 lazy)",
-				       h->mode);
-		return 0;
-	}
+	case CHAN_MSG_HELLO: return decode_hello(&d, &m->u.hello, err);
 	case CHAN_MSG_ERROR:
 		m->u.error.code = (int32_t)dec_u32(&d, "code");
 		DEC_STR(&d, m->u.error.stage, "stage");
@@ -681,24 +727,7 @@ int chan_msg_decode(uint16_t type, const uint8_t *payload, uint32_t len, struct 
 			return err_set(err, CKPT_EPROTO, "ERROR message has code %d (expected a negative CKPT_E* code)",
 				       m->u.error.code);
 		return r;
-	case CHAN_MSG_FILE_BEGIN: {
-		struct chan_file_begin *f = &m->u.file_begin;
-
-		DEC_STR(&d, f->name, "name");
-		f->mode = dec_u32(&d, "mode");
-		f->size = dec_u64(&d, "size");
-		r = dec_end(&d, type, err);
-		if (r < 0)
-			return r;
-		r = chan_name_check(f->name, strlen(f->name), err);
-		if (r < 0)
-			return r;
-		if (!S_ISREG(f->mode) || (f->mode & ~(uint32_t)(S_IFMT | 0777)))
-			return err_set(err, CKPT_EPROTO,
-				       "file \"%s\" has mode 0%o (expected a regular file with permission bits only)",
-				       f->name, f->mode);
-		return 0;
-	}
+	case CHAN_MSG_FILE_BEGIN: return decode_file_begin(&d, &m->u.file_begin, err);
 	case CHAN_MSG_FILE_DATA:
 		if (len == 0 || len > CHAN_FILE_CHUNK)
 			return err_set(err, CKPT_EPROTO, "FILE_DATA of %u bytes (expected 1 to %u)", len,
@@ -718,27 +747,7 @@ int chan_msg_decode(uint16_t type, const uint8_t *payload, uint32_t len, struct 
 			return err_set(err, CKPT_EPROTO, "RESTORE has flags 0x%x (expected only 0x%x)",
 				       m->u.restore.flags, CHAN_RESTORE_F_LAZY);
 		return r;
-	case CHAN_MSG_RESULT: {
-		struct chan_result *res = &m->u.result;
-
-		res->status = dec_u8(&d, "status");
-		res->pid = (int32_t)dec_u32(&d, "pid");
-		res->code = (int32_t)dec_u32(&d, "code");
-		DEC_STR(&d, res->stage, "stage");
-		DEC_STR(&d, res->msg, "msg");
-		r = dec_end(&d, type, err);
-		if (r < 0)
-			return r;
-		if (res->status < CHAN_RESULT_RUNNING || res->status > CHAN_RESULT_READY)
-			return err_set(err, CKPT_EPROTO, "RESULT has status %u (expected 1 to 5)", res->status);
-		if (res->status == CHAN_RESULT_RUNNING && res->pid <= 0)
-			return err_set(err, CKPT_EPROTO, "RESULT says running with pid %d (expected a pid > 0)",
-				       res->pid);
-		if (res->status == CHAN_RESULT_FAILED && res->code >= 0)
-			return err_set(err, CKPT_EPROTO, "RESULT says failed with code %d (expected a negative code)",
-				       res->code);
-		return 0;
-	}
+	case CHAN_MSG_RESULT: return decode_result(&d, &m->u.result, err);
 	case CHAN_MSG_ACK:
 		m->u.ack.decision = dec_u8(&d, "decision");
 		r = dec_end(&d, type, err);
@@ -987,96 +996,112 @@ static int rx_fail(struct chan_rx *rx, int r)
 	return r;
 }
 
+/* FILE_BEGIN: within the caps, the file created (when receiving into a dir) and its hash started. */
+static int rx_file_begin(struct chan_rx *rx, const struct chan_file_begin *f, ckpt_err *err)
+{
+	if (rx->done || rx->open)
+		return rx_fail(rx, err_set(err, CKPT_EPROTO, "FILE_BEGIN of \"%s\" %s", f->name,
+					   rx->done ? "after FILES_DONE" : "before the previous file ended"));
+	if (rx->files >= rx->max_files)
+		return rx_fail(rx, err_set(err, CKPT_ETOOBIG,
+					   "image file \"%s\" is one more than the cap of %u files", f->name,
+					   rx->max_files));
+	if (f->size > rx->max_total - rx->total)
+		return rx_fail(
+		    rx, err_set(err, CKPT_ETOOBIG,
+				"image file \"%s\" of %llu bytes would pass the cap of %llu bytes in all",
+				f->name, (unsigned long long)f->size, (unsigned long long)rx->max_total));
+	if (gnutls_hash_init((gnutls_hash_hd_t *)&rx->hash, GNUTLS_DIG_SHA256) < 0)
+		return rx_fail(rx, err_set(err, CKPT_ENOMEM, "migration channel: SHA-256 unavailable"));
+	memcpy(rx->name, f->name, sizeof(rx->name));
+	if (rx->dirfd >= 0) {
+		rx->fd = openat(rx->dirfd, f->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (rx->fd < 0)
+			return rx_fail(rx, err_sys(err, errno == EEXIST ? CKPT_EEXIST : CKPT_EIMAGES, errno,
+						   "image file \"%s\" cannot be created (expected a new name)",
+						   f->name));
+	}
+	rx->open = true;
+	rx->size = f->size;
+	rx->got = 0;
+	return 0;
+}
+
+/* FILE_DATA: within the file's declared size, hashed and written. */
+static int rx_file_data(struct chan_rx *rx, const struct chan_msg *m, ckpt_err *err)
+{
+	if (!rx->open)
+		return rx_fail(rx, err_set(err, CKPT_EPROTO, "FILE_DATA outside a file (expected FILE_BEGIN)"));
+	if (m->len > rx->size - rx->got)
+		return rx_fail(rx, err_set(err, CKPT_EPROTO,
+					   "image file \"%s\": %llu bytes more than its declared size of %llu",
+					   rx->name, (unsigned long long)(rx->got + m->len - rx->size),
+					   (unsigned long long)rx->size));
+	gnutls_hash(rx->hash, m->data, m->len);
+	for (size_t off = 0; rx->fd >= 0 && off < m->len;) {
+		ssize_t w = write(rx->fd, m->data + off, m->len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return rx_fail(rx,
+				       err_sys(err, CKPT_EIMAGES, errno, "image file \"%s\": write", rx->name));
+		off += (size_t)w;
+	}
+	rx->got += m->len;
+	rx->total += m->len;
+	return 0;
+}
+
+/* FILE_END: the whole file arrived and matches the sender's SHA-256. */
+static int rx_file_end(struct chan_rx *rx, const struct chan_msg *m, ckpt_err *err)
+{
+	uint8_t digest[32];
+
+	if (!rx->open)
+		return rx_fail(rx, err_set(err, CKPT_EPROTO, "FILE_END outside a file (expected FILE_BEGIN)"));
+	if (rx->got != rx->size)
+		return rx_fail(rx,
+			       err_set(err, CKPT_EPROTO, "image file \"%s\" ended after %llu of its %llu bytes",
+				       rx->name, (unsigned long long)rx->got, (unsigned long long)rx->size));
+	gnutls_hash_deinit(rx->hash, digest);
+	rx->hash = NULL;
+	if (!mac_equal(digest, m->u.file_end.sha256, sizeof(digest)))
+		return rx_fail(rx, err_set(err, CKPT_EBADIMG,
+					   "image file \"%s\" does not match the SHA-256 its sender computed",
+					   rx->name));
+	if (rx->fd >= 0 && close(rx->fd) < 0) {
+		rx->fd = -1;
+		return rx_fail(rx, err_sys(err, CKPT_EIMAGES, errno, "image file \"%s\": close", rx->name));
+	}
+	rx->fd = -1;
+	rx->open = false;
+	rx->files++;
+	return 0;
+}
+
+/* FILES_DONE: the count and bytes the sender says match what arrived; 1 (the transfer is done). */
+static int rx_files_done(struct chan_rx *rx, const struct chan_msg *m, ckpt_err *err)
+{
+	if (rx->open || rx->done)
+		return rx_fail(rx, err_set(err, CKPT_EPROTO, "FILES_DONE %s",
+					   rx->open ? "in the middle of a file" : "twice"));
+	if (m->u.files_done.count != rx->files || m->u.files_done.total != rx->total)
+		return rx_fail(rx, err_set(err, CKPT_EPROTO,
+					   "FILES_DONE says %u files, %llu bytes; %u files, %llu bytes arrived",
+					   m->u.files_done.count, (unsigned long long)m->u.files_done.total,
+					   rx->files, (unsigned long long)rx->total));
+	rx->done = true;
+	return 1;
+}
+
 int chan_rx_feed(struct chan_rx *rx, const struct chan_msg *m, ckpt_err *err)
 {
 	switch (m->type) {
-	case CHAN_MSG_FILE_BEGIN: {
-		const struct chan_file_begin *f = &m->u.file_begin;
-
-		if (rx->done || rx->open)
-			return rx_fail(rx, err_set(err, CKPT_EPROTO, "FILE_BEGIN of \"%s\" %s", f->name,
-						   rx->done ? "after FILES_DONE" : "before the previous file ended"));
-		if (rx->files >= rx->max_files)
-			return rx_fail(rx, err_set(err, CKPT_ETOOBIG,
-						   "image file \"%s\" is one more than the cap of %u files", f->name,
-						   rx->max_files));
-		if (f->size > rx->max_total - rx->total)
-			return rx_fail(
-			    rx, err_set(err, CKPT_ETOOBIG,
-					"image file \"%s\" of %llu bytes would pass the cap of %llu bytes in all",
-					f->name, (unsigned long long)f->size, (unsigned long long)rx->max_total));
-		if (gnutls_hash_init((gnutls_hash_hd_t *)&rx->hash, GNUTLS_DIG_SHA256) < 0)
-			return rx_fail(rx, err_set(err, CKPT_ENOMEM, "migration channel: SHA-256 unavailable"));
-		memcpy(rx->name, f->name, sizeof(rx->name));
-		if (rx->dirfd >= 0) {
-			rx->fd = openat(rx->dirfd, f->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-			if (rx->fd < 0)
-				return rx_fail(rx, err_sys(err, errno == EEXIST ? CKPT_EEXIST : CKPT_EIMAGES, errno,
-							   "image file \"%s\" cannot be created (expected a new name)",
-							   f->name));
-		}
-		rx->open = true;
-		rx->size = f->size;
-		rx->got = 0;
-		return 0;
-	}
-	case CHAN_MSG_FILE_DATA:
-		if (!rx->open)
-			return rx_fail(rx, err_set(err, CKPT_EPROTO, "FILE_DATA outside a file (expected FILE_BEGIN)"));
-		if (m->len > rx->size - rx->got)
-			return rx_fail(rx, err_set(err, CKPT_EPROTO,
-						   "image file \"%s\": %llu bytes more than its declared size of %llu",
-						   rx->name, (unsigned long long)(rx->got + m->len - rx->size),
-						   (unsigned long long)rx->size));
-		gnutls_hash(rx->hash, m->data, m->len);
-		for (size_t off = 0; rx->fd >= 0 && off < m->len;) {
-			ssize_t w = write(rx->fd, m->data + off, m->len - off);
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0)
-				return rx_fail(rx,
-					       err_sys(err, CKPT_EIMAGES, errno, "image file \"%s\": write", rx->name));
-			off += (size_t)w;
-		}
-		rx->got += m->len;
-		rx->total += m->len;
-		return 0;
-	case CHAN_MSG_FILE_END: {
-		uint8_t digest[32];
-
-		if (!rx->open)
-			return rx_fail(rx, err_set(err, CKPT_EPROTO, "FILE_END outside a file (expected FILE_BEGIN)"));
-		if (rx->got != rx->size)
-			return rx_fail(rx,
-				       err_set(err, CKPT_EPROTO, "image file \"%s\" ended after %llu of its %llu bytes",
-					       rx->name, (unsigned long long)rx->got, (unsigned long long)rx->size));
-		gnutls_hash_deinit(rx->hash, digest);
-		rx->hash = NULL;
-		if (!mac_equal(digest, m->u.file_end.sha256, sizeof(digest)))
-			return rx_fail(rx, err_set(err, CKPT_EBADIMG,
-						   "image file \"%s\" does not match the SHA-256 its sender computed",
-						   rx->name));
-		if (rx->fd >= 0 && close(rx->fd) < 0) {
-			rx->fd = -1;
-			return rx_fail(rx, err_sys(err, CKPT_EIMAGES, errno, "image file \"%s\": close", rx->name));
-		}
-		rx->fd = -1;
-		rx->open = false;
-		rx->files++;
-		return 0;
-	}
-	case CHAN_MSG_FILES_DONE:
-		if (rx->open || rx->done)
-			return rx_fail(rx, err_set(err, CKPT_EPROTO, "FILES_DONE %s",
-						   rx->open ? "in the middle of a file" : "twice"));
-		if (m->u.files_done.count != rx->files || m->u.files_done.total != rx->total)
-			return rx_fail(rx, err_set(err, CKPT_EPROTO,
-						   "FILES_DONE says %u files, %llu bytes; %u files, %llu bytes arrived",
-						   m->u.files_done.count, (unsigned long long)m->u.files_done.total,
-						   rx->files, (unsigned long long)rx->total));
-		rx->done = true;
-		return 1;
+	case CHAN_MSG_FILE_BEGIN: return rx_file_begin(rx, &m->u.file_begin, err);
+	case CHAN_MSG_FILE_DATA: return rx_file_data(rx, m, err);
+	case CHAN_MSG_FILE_END: return rx_file_end(rx, m, err);
+	case CHAN_MSG_FILES_DONE: return rx_files_done(rx, m, err);
 	default:
 		return rx_fail(rx, err_set(err, CKPT_EPROTO,
 					   "%s in the middle of the image transfer (expected a file message)",
@@ -1457,22 +1482,11 @@ void chan_free(struct chan *c)
 	free(c);
 }
 
-int chan_open(int fd, enum chan_side side, const struct chan_auth *a, unsigned timeout_ms, struct chan **ret,
-	      ckpt_err *err)
+/* The methods a asks for (CHAN_AUTH_*): at least one, and TLS with all three of its files. */
+static int auth_methods(const struct chan_auth *a, uint8_t *ret, ckpt_err *err)
 {
-	uint8_t t[TRANSCRIPT_SIZE], *pre_self, *pre_peer;
-	uint8_t secret[CHAN_TOKEN_MAX + 2];
-	size_t slen = 0;
 	uint8_t methods = 0;
-	struct chan *c;
-	int type = 0;
-	socklen_t tl = sizeof(type);
-	int r;
 
-	assert_return(ret, err, "chan_open: ret is NULL (expected a place for the channel)");
-	assert_return(side == CHAN_CONNECTING || side == CHAN_ACCEPTING, err,
-		      "chan_open: side %d (expected connecting or accepting)", (int)side);
-	assert_return(timeout_ms > 0, err, "chan_open: timeout of 0 ms (expected a deadline: every read has one)");
 	if (!a || (!a->token_file && !a->tls_cacert && !a->tls_cert && !a->tls_key))
 		return err_set(err, CKPT_EINVAL,
 			       "migration refuses to run unauthenticated: give a token file (--token-file) or TLS "
@@ -1490,10 +1504,20 @@ int chan_open(int fd, enum chan_side side, const struct chan_auth *a, unsigned t
 	}
 	if (a->token_file)
 		methods |= CHAN_AUTH_TOKEN;
+	*ret = methods;
+	return 0;
+}
+
+/* A channel on the stream socket fd, not yet authenticated. */
+static int chan_alloc(int fd, enum chan_side side, unsigned timeout_ms, struct chan **ret, ckpt_err *err)
+{
+	struct chan *c;
+	int type = 0, one = 1;
+	socklen_t tl = sizeof(type);
+
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_STREAM)
 		return err_set(err, CKPT_EINVAL, "chan_open: fd %d is not a stream socket (expected a connected one)",
 			       fd);
-
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return err_set(err, CKPT_ENOMEM, "migration channel: out of memory");
@@ -1503,8 +1527,10 @@ int chan_open(int fd, enum chan_side side, const struct chan_auth *a, unsigned t
 	c->wbuf = malloc(WBUF_SIZE);
 	c->rbuf = malloc(RBUF_SIZE);
 	if (!c->wbuf || !c->rbuf) {
-		r = err_set(err, CKPT_ENOMEM, "migration channel: out of memory");
-		goto fail;
+		free(c->wbuf);
+		free(c->rbuf);
+		free(c);
+		return err_at(err, "auth", err_set(err, CKPT_ENOMEM, "migration channel: out of memory"));
 	}
 	describe_peer(c);
 	snprintf(c->peer, sizeof(c->peer), "token holder");
@@ -1513,11 +1539,73 @@ int chan_open(int fd, enum chan_side side, const struct chan_auth *a, unsigned t
 	 * round trips: without TCP_NODELAY each of them can wait for a delayed
 	 * ACK (40 ms). Not TCP (a socketpair): nothing to do.
 	 */
-	{
-		int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	*ret = c;
+	return 0;
+}
 
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+/* Both preambles, in the clear, into the transcript t (the connecting side's first); the peer's checked. */
+static int exchange_preambles(struct chan *c, uint8_t *t, uint8_t methods, ckpt_err *err)
+{
+	uint8_t *pre_self = t + (c->side == CHAN_CONNECTING ? 0 : CHAN_PREAMBLE_SIZE);
+	uint8_t *pre_peer = t + (c->side == CHAN_CONNECTING ? CHAN_PREAMBLE_SIZE : 0);
+	gnutls_session_t tls = c->tls;
+	int r;
+
+	preamble_fill(pre_self, methods, c->side);
+	c->tls = NULL; /* the preamble is in the clear */
+	r = sys_write(c, pre_self, CHAN_PREAMBLE_SIZE, err);
+	if (r == 0)
+		r = read_exact(c, pre_peer, CHAN_PREAMBLE_SIZE, "the migration preamble", err);
+	c->tls = tls;
+	if (r == 0)
+		r = preamble_check(c, pre_peer, methods, err);
+	return r;
+}
+
+/*
+ * The accepting side confirms the TLS handshake with one byte: with TLS 1.3
+ * the client's handshake ends before its certificate is checked.
+ */
+static int tls_verdict(struct chan *c, ckpt_err *err)
+{
+	uint8_t ok = c->side == CHAN_ACCEPTING ? 0 : 1;
+	int r;
+
+	if (c->side == CHAN_ACCEPTING)
+		return io_write(c, &ok, 1, err);
+	r = read_exact(c, &ok, 1, "the TLS verdict", err);
+	if (r == CKPT_EPROTO) {
+		/* an alert or a close here: our certificate was refused */
+		err_prefix(err, "the peer refused our TLS certificate");
+		if (err)
+			err->code = CKPT_EPERM;
+		r = CKPT_EPERM;
 	}
+	if (r == 0 && ok != 0)
+		r = err_set(err, CKPT_EPROTO, "migration peer %s: TLS verdict byte %u (expected 0)", c->addr, ok);
+	return r;
+}
+
+int chan_open(int fd, enum chan_side side, const struct chan_auth *a, unsigned timeout_ms, struct chan **ret,
+	      ckpt_err *err)
+{
+	uint8_t t[TRANSCRIPT_SIZE];
+	uint8_t secret[CHAN_TOKEN_MAX + 2];
+	size_t slen = 0;
+	uint8_t methods = 0;
+	struct chan *c;
+	int r;
+
+	assert_return(ret, err, "chan_open: ret is NULL (expected a place for the channel)");
+	assert_return(side == CHAN_CONNECTING || side == CHAN_ACCEPTING, err,
+		      "chan_open: side %d (expected connecting or accepting)", (int)side);
+	assert_return(timeout_ms > 0, err, "chan_open: timeout of 0 ms (expected a deadline: every read has one)");
+	r = auth_methods(a, &methods, err);
+	if (r == 0)
+		r = chan_alloc(fd, side, timeout_ms, &c, err);
+	if (r < 0)
+		return r;
 
 	/* the files first: a broken setup fails before anything is sent */
 	if (methods & CHAN_AUTH_TOKEN) {
@@ -1533,47 +1621,13 @@ int chan_open(int fd, enum chan_side side, const struct chan_auth *a, unsigned t
 
 	/* one deadline for the whole authentication */
 	c->deadline_us = now_us() + (uint64_t)timeout_ms * 1000;
-	pre_self = t + (side == CHAN_CONNECTING ? 0 : CHAN_PREAMBLE_SIZE);
-	pre_peer = t + (side == CHAN_CONNECTING ? CHAN_PREAMBLE_SIZE : 0);
-	preamble_fill(pre_self, methods, side);
-	{
-		gnutls_session_t tls = c->tls;
-
-		c->tls = NULL; /* the preamble is in the clear */
-		r = sys_write(c, pre_self, CHAN_PREAMBLE_SIZE, err);
-		if (r == 0)
-			r = read_exact(c, pre_peer, CHAN_PREAMBLE_SIZE, "the migration preamble", err);
-		c->tls = tls;
-	}
-	if (r == 0)
-		r = preamble_check(c, pre_peer, methods, err);
+	r = exchange_preambles(c, t, methods, err);
 	if (r < 0)
 		goto fail;
-
 	if (c->tls) {
 		r = tls_handshake(c, a, err);
-		if (r < 0)
-			goto fail;
-		/* the accepting side confirms: with TLS 1.3 the client's handshake ends before its certificate is checked */
-		if (side == CHAN_ACCEPTING) {
-			uint8_t ok = 0;
-
-			r = io_write(c, &ok, 1, err);
-		} else {
-			uint8_t ok = 1;
-
-			r = read_exact(c, &ok, 1, "the TLS verdict", err);
-			if (r == CKPT_EPROTO) {
-				/* an alert or a close here: our certificate was refused */
-				err_prefix(err, "the peer refused our TLS certificate");
-				if (err)
-					err->code = CKPT_EPERM;
-				r = CKPT_EPERM;
-			}
-			if (r == 0 && ok != 0)
-				r = err_set(err, CKPT_EPROTO, "migration peer %s: TLS verdict byte %u (expected 0)",
-					    c->addr, ok);
-		}
+		if (r == 0)
+			r = tls_verdict(c, err);
 		if (r < 0)
 			goto fail;
 	}

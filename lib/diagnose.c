@@ -641,19 +641,16 @@ static void add_line(struct diag_result *out, const struct line *l)
 	sanitize_copy(out->lines + cur, sizeof(out->lines) - cur, tmp);
 }
 
-bool diagnose(const struct diag_in *in, struct diag_result *out)
+/* The table entry that explains the log (*ret_hit its line), or NULL. */
+static const struct entry *find_entry(struct ctx *ctx, const struct diag_in *in, const struct line **ret_hit)
 {
-	struct ctx c = { .in = in };
 	const struct entry *hit_e = NULL;
-	const struct line *hit = NULL, *head = NULL;
+	const struct line *hit = NULL;
 	unsigned opm = OPM(in->op);
-
-	memset(out, 0, sizeof(*out));
-	scan(&c);
 
 	/* a table entry: lines before "... FAILED." first, then the rest */
 	for (int pass = 0; pass < 2 && !hit_e; pass++) {
-		size_t lim = pass == 0 ? c.end : c.n;
+		size_t lim = pass == 0 ? ctx->end : ctx->n;
 
 		for (size_t i = 0; i < ARRAY_SIZE(table) && !hit_e; i++) {
 			const struct entry *e = &table[i];
@@ -662,7 +659,7 @@ bool diagnose(const struct diag_in *in, struct diag_result *out)
 				continue;
 			if (e->unless_opt && diag_opt_on(in->opts, e->unless_opt))
 				continue;
-			hit = entry_hit(&c, e, lim);
+			hit = entry_hit(ctx, e, lim);
 			if (hit)
 				hit_e = e;
 		}
@@ -674,6 +671,39 @@ bool diagnose(const struct diag_in *in, struct diag_result *out)
 				hit_e = &table[i];
 	}
 
+	*ret_hit = hit;
+	return hit_e;
+}
+
+/* The decisive line: CRIU's own, the table's hit, else the first error not a wrapper's, else any error. */
+static const struct line *decisive_line(const struct ctx *ctx, const struct line *hit)
+{
+	const struct line *head = ctx->decisive ? ctx->decisive : hit;
+
+	for (int want = 0; want < 2 && !head; want++)
+		for (size_t i = 0; i < ctx->end && !head; i++) {
+			const struct line *l = &ctx->lines[i];
+
+			if (l->level != L_ERROR || (l->flags & (F_HARMLESS | F_FAILED)))
+				continue;
+			if (want == 0 && (l->flags & F_WRAPPER))
+				continue;
+			head = l;
+		}
+	return head;
+}
+
+bool diagnose(const struct diag_in *in, struct diag_result *out)
+{
+	struct ctx c = { .in = in };
+	const struct entry *hit_e = NULL;
+	const struct line *hit = NULL, *head = NULL;
+
+	memset(out, 0, sizeof(*out));
+	scan(&c);
+
+	hit_e = find_entry(&c, in, &hit);
+
 	if (hit_e) {
 		out->id = hit_e->info.id;
 		out->hint_opt = hit_e->info.hint_opt;
@@ -684,17 +714,7 @@ bool diagnose(const struct diag_in *in, struct diag_result *out)
 	}
 
 	/* the decisive line */
-	head = c.decisive ? c.decisive : hit;
-	for (int want = 0; want < 2 && !head; want++)
-		for (size_t i = 0; i < c.end && !head; i++) {
-			const struct line *l = &c.lines[i];
-
-			if (l->level != L_ERROR || (l->flags & (F_HARMLESS | F_FAILED)))
-				continue;
-			if (want == 0 && (l->flags & F_WRAPPER))
-				continue;
-			head = l;
-		}
+	head = decisive_line(&c, hit);
 	if (head)
 		set_headline(out, head->msg, head->msg_len);
 	else if (in->criu_errmsg && *in->criu_errmsg) {

@@ -769,19 +769,11 @@ static int resolve_window(struct rcv *r)
 	}
 }
 
-/* After the handshake: pages, images, restore, decision. The return is final (no more listening). */
-static int run_session(struct rcv *r, ckpt_err *err)
+/* The page path, then our HELLO (the source dumps once it has it). */
+static int session_handshake(struct rcv *r, ckpt_err *err)
 {
-	struct chan_rx rx;
-	struct chan_limits lim = { .max_files = r->m->max_files, .max_total = r->m->max_bytes };
-	struct chan_result res = { 0 };
-	struct chan_msg msg;
-	ckpt_opts *ro = NULL;
-	pid_t pid = 0;
 	int rc;
 
-	record_write(r, "receiving");
-	/* the page path, then our HELLO (the source dumps once it has it) */
 	if (!r->lazy && !r->tls) {
 		rc = send_hello(r, r->ch, CHAN_ROLE_RECEIVER, err);
 		if (rc == 0)
@@ -798,8 +790,21 @@ static int run_session(struct rcv *r, ckpt_err *err)
 	mig_stage(r->mg, "transfer");
 	mig_event(r->m, r->mg, CKPT_MIG_EV_ACCEPTED, "accepted a %s migration from %s (%s)",
 		  r->lazy ? "lazy" : "copy", r->mg->peer, r->mg->peer_versions);
+	return 0;
+}
 
-	/* the images (copy mode: the pages arrive meanwhile through CRIU's page server) */
+/*
+ * The images (copy mode: the pages arrive meanwhile through CRIU's page
+ * server, lazy: the daemon started), READY said, and the source's RESTORE
+ * into *msg.
+ */
+static int session_images(struct rcv *r, struct chan_msg *msg, ckpt_err *err)
+{
+	struct chan_rx rx;
+	struct chan_limits lim = { .max_files = r->m->max_files, .max_total = r->m->max_bytes };
+	struct chan_result res = { 0 };
+	int rc;
+
 	chan_set_timeout(r->ch, r->m->timeout_ms * 20u > r->m->timeout_ms ? r->m->timeout_ms * 20u :
 									    r->m->timeout_ms);
 	rc = chan_recv_files(r->ch, r->img_fd, &lim, &rx, err);
@@ -829,7 +834,7 @@ static int run_session(struct rcv *r, ckpt_err *err)
 			 (double)r->page_bytes / 1048576.0);
 	rc = chan_send_result(r->ch, &res, err);
 	if (rc == 0)
-		rc = chan_expect(r->ch, CHAN_MSG_RESTORE, &msg, err);
+		rc = chan_expect(r->ch, CHAN_MSG_RESTORE, msg, err);
 	if (rc < 0)
 		return session_fail(r,
 				    err && err->step[0] && strcmp(err->step, "recv") ? err->step :
@@ -837,34 +842,50 @@ static int run_session(struct rcv *r, ckpt_err *err)
 				    rc, err);
 	mig_event(r->m, r->mg, CKPT_MIG_EV_IMAGES, "images: %u files, %.1f KiB", rx.files,
 		  (double)rx.total / 1024.0);
+	return 0;
+}
 
-	/* the restore */
-	mig_stage(r->mg, "restore");
-	if (r->lazy) {
-		struct relay_cfg cfg = {
-			.host = msg.u.restore.page_addr[0] ? msg.u.restore.page_addr : r->peer_host,
-			.port = msg.u.restore.page_port ? msg.u.restore.page_port : r->page_port,
-			.tls_cacert = r->m->tls_cacert,
-			.tls_cert = r->m->tls_cert,
-			.tls_key = r->m->tls_key,
-			.tls_cacrl = r->m->tls_cacrl,
-			.no_cn_verify = r->m->tls_no_cn_verify,
-			.timeout_ms = r->m->timeout_ms
-		};
+/* Lazy: the relay to the source's lazy page server, where its RESTORE says. */
+static int session_relay(struct rcv *r, const struct chan_msg *msg, ckpt_err *err)
+{
+	struct relay_cfg cfg = {
+		.host = msg->u.restore.page_addr[0] ? msg->u.restore.page_addr : r->peer_host,
+		.port = msg->u.restore.page_port ? msg->u.restore.page_port : r->page_port,
+		.tls_cacert = r->m->tls_cacert,
+		.tls_cert = r->m->tls_cert,
+		.tls_key = r->m->tls_key,
+		.tls_cacrl = r->m->tls_cacrl,
+		.no_cn_verify = r->m->tls_no_cn_verify,
+		.timeout_ms = r->m->timeout_ms
+	};
+	int rc;
 
-		if (!(msg.u.restore.flags & CHAN_RESTORE_F_LAZY)) {
-			rc = err_set(err, CKPT_EPROTO,
-				     "the source asked for a copy-mode restore in a lazy session");
-			return session_fail(r, "restore", rc, err);
-		}
-		/* the strings in cfg: kept in r (page_addr is copied into peer_host) */
-		if (msg.u.restore.page_addr[0])
-			snprintf(r->peer_host, sizeof(r->peer_host), "%s", msg.u.restore.page_addr);
-		cfg.host = r->peer_host;
-		rc = page_relay_start(r->relay, &cfg, err);
-		if (rc < 0)
-			return session_fail(r, "restore", rc, err);
+	if (!(msg->u.restore.flags & CHAN_RESTORE_F_LAZY)) {
+		rc = err_set(err, CKPT_EPROTO,
+			     "the source asked for a copy-mode restore in a lazy session");
+		return session_fail(r, "restore", rc, err);
 	}
+	/* the strings in cfg: kept in r (page_addr is copied into peer_host) */
+	if (msg->u.restore.page_addr[0])
+		snprintf(r->peer_host, sizeof(r->peer_host), "%s", msg->u.restore.page_addr);
+	cfg.host = r->peer_host;
+	rc = page_relay_start(r->relay, &cfg, err);
+	if (rc < 0)
+		return session_fail(r, "restore", rc, err);
+	return 0;
+}
+
+/* The restore from the session's images; *ret_pid the tree's root, running here. */
+static int session_restore(struct rcv *r, const struct chan_msg *msg, pid_t *ret_pid, ckpt_err *err)
+{
+	struct chan_result res;
+	ckpt_opts *ro = NULL;
+	pid_t pid = 0;
+	int rc;
+
+	mig_stage(r->mg, "restore");
+	if (r->lazy && (rc = session_relay(r, msg, err)) < 0)
+		return rc;
 	record_write(r, "restoring");
 	r->t_restore = now_us();
 	rc = ckpt_opts_clone(r->o, &ro, err);
@@ -896,52 +917,59 @@ static int run_session(struct rcv *r, ckpt_err *err)
 	chan_send_result(r->ch, &res, NULL);
 	mig_stage(r->mg, r->lazy ? "pages" : "decision");
 	mig_event(r->m, r->mg, CKPT_MIG_EV_RUNNING, "restore: pid %d runs here", (int)pid);
+	*ret_pid = pid;
+	return 0;
+}
 
-	if (r->lazy) {
-		int st = 0;
-		ckpt_err re = CKPT_ERR_INIT;
+/* Lazy: every page comes over, then the daemon exits; a tree that lacks pages is killed. */
+static int session_pages(struct rcv *r, pid_t pid, ckpt_err *err)
+{
+	struct chan_result res;
+	ckpt_err re = CKPT_ERR_INIT;
+	int st = 0, rc;
 
-		/* every page comes over; then the daemon exits */
-		while (!proc_reap(&r->daemon, now_us() + 3600ull * 1000 * 1000))
-			;
-		if (r->daemon.status_known)
-			st = r->daemon.status;
-		rc = page_relay_join(r->relay, &re);
-		mig_set(r->mg, FIG_PAGE_BYTES, page_relay_bytes_in(r->relay));
-		if (rc < 0 || !r->daemon.status_known || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-			/* the tree's memory did not all arrive: that copy is corrupt, and goes */
-			struct proc t;
+	while (!proc_reap(&r->daemon, now_us() + 3600ull * 1000 * 1000))
+		;
+	if (r->daemon.status_known)
+		st = r->daemon.status;
+	rc = page_relay_join(r->relay, &re);
+	mig_set(r->mg, FIG_PAGE_BYTES, page_relay_bytes_in(r->relay));
+	if (rc < 0 || !r->daemon.status_known || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		/* the tree's memory did not all arrive: that copy is corrupt, and goes */
+		struct proc t;
 
-			if (rc == 0)
-				err_set(&re, CKPT_ECRIU,
-					"criu lazy-pages failed (see %s/work/lazy-pages.log)",
-					r->sess_path);
-			err_copy(err, &re);
-			if (proc_adopt_child(&t, pid) == 0 && !t.reaped) {
-				proc_signal(&t, SIGKILL);
-				proc_reap(&t, now_us() + CALL_REAP_GRACE_US);
-				proc_close(&t);
-				err_append(
-					err,
-					"; the restored tree (pid %d) lacked pages and was killed",
-					(int)pid);
-			}
-			r->mg->pid = 0;
-			return session_fail(r, "pages", err ? err->code : CKPT_ECRIU, err);
+		if (rc == 0)
+			err_set(&re, CKPT_ECRIU, "criu lazy-pages failed (see %s/work/lazy-pages.log)",
+				r->sess_path);
+		err_copy(err, &re);
+		if (proc_adopt_child(&t, pid) == 0 && !t.reaped) {
+			proc_signal(&t, SIGKILL);
+			proc_reap(&t, now_us() + CALL_REAP_GRACE_US);
+			proc_close(&t);
+			err_append(err, "; the restored tree (pid %d) lacked pages and was killed",
+				   (int)pid);
 		}
-		r->t_pages_done = now_us();
-		mig_set(r->mg, FIG_PAGES_DONE, r->t_pages_done - r->t_start);
-		res = (struct chan_result){ .status = CHAN_RESULT_PAGES_DONE, .pid = pid };
-		/* the source's CRIU does not count what its lazy server sent: say it (docs/migration.md) */
-		snprintf(res.msg, sizeof(res.msg), "%llu bytes",
-			 (unsigned long long)page_relay_bytes_in(r->relay));
-		chan_send_result(r->ch, &res, NULL);
-		mig_event(r->m, r->mg, CKPT_MIG_EV_PAGES_DONE,
-			  "pages: every page is here (%.1f MiB)",
-			  (double)page_relay_bytes_in(r->relay) / 1048576.0);
+		r->mg->pid = 0;
+		return session_fail(r, "pages", err ? err->code : CKPT_ECRIU, err);
 	}
+	r->t_pages_done = now_us();
+	mig_set(r->mg, FIG_PAGES_DONE, r->t_pages_done - r->t_start);
+	res = (struct chan_result){ .status = CHAN_RESULT_PAGES_DONE, .pid = pid };
+	/* the source's CRIU does not count what its lazy server sent: say it (docs/migration.md) */
+	snprintf(res.msg, sizeof(res.msg), "%llu bytes",
+		 (unsigned long long)page_relay_bytes_in(r->relay));
+	chan_send_result(r->ch, &res, NULL);
+	mig_event(r->m, r->mg, CKPT_MIG_EV_PAGES_DONE, "pages: every page is here (%.1f MiB)",
+		  (double)page_relay_bytes_in(r->relay) / 1048576.0);
+	return 0;
+}
 
-	/* the source's last word */
+/* The source's last word (ACK), or RESOLVE answered until it comes: the final return. */
+static int session_decision(struct rcv *r, pid_t pid, ckpt_err *err)
+{
+	struct chan_msg msg;
+	int rc = 0;
+
 	mig_stage(r->mg, "decision");
 	if (chan_expect(r->ch, CHAN_MSG_ACK, &msg, NULL) == 0) {
 		if (msg.u.ack.decision == CHAN_ACK_COMMITTED) {
@@ -969,6 +997,26 @@ static int run_session(struct rcv *r, ckpt_err *err)
 	session_dirs_end(r, true);
 	mig_stage(r->mg, r->mg->outcome == CKPT_MIG_DONE ? "done" : "decision");
 	return r->mg->outcome == CKPT_MIG_DONE ? 0 : rc;
+}
+
+/* After the handshake: pages, images, restore, decision. The return is final (no more listening). */
+static int run_session(struct rcv *r, ckpt_err *err)
+{
+	struct chan_msg msg;
+	pid_t pid = 0;
+	int rc;
+
+	record_write(r, "receiving");
+	rc = session_handshake(r, err);
+	if (rc == 0)
+		rc = session_images(r, &msg, err);
+	if (rc == 0)
+		rc = session_restore(r, &msg, &pid, err);
+	if (rc == 0 && r->lazy)
+		rc = session_pages(r, pid, err);
+	if (rc < 0)
+		return rc;
+	return session_decision(r, pid, err);
 }
 
 /* One connection: 0 or <0 when a migration ran (final), CONT when it was refused or was a question. */
@@ -1016,6 +1064,31 @@ static int serve_connection(struct rcv *r, int fd, ckpt_err *err)
 	return run_session(r, err);
 }
 
+/* The address listen_fd listens on (a TCP socket), into r->listen_host and r->listen_port. */
+static int listen_address(struct rcv *r, int listen_fd, ckpt_err *err)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int type = 0;
+	socklen_t tl = sizeof(type);
+
+	if (getsockopt(listen_fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_STREAM ||
+	    getsockname(listen_fd, (struct sockaddr *)&ss, &sl) < 0 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+		return err_set(err, CKPT_EINVAL, "receive: fd %d is not a listening TCP socket",
+			       listen_fd);
+	if (ss.ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, r->listen_host,
+			  sizeof(r->listen_host));
+		r->listen_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	} else {
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, r->listen_host,
+			  sizeof(r->listen_host));
+		r->listen_port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	return 0;
+}
+
 int ckpt_migrate_receive(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_opts *m,
 			 int listen_fd, ckpt_migration *mg, ckpt_err *err)
 {
@@ -1032,10 +1105,7 @@ int ckpt_migrate_receive(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_
 			 .pages_fd = -1,
 			 .lock_fd = -1,
 			 .daemon = PROC_INIT };
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	int rc, type = 0;
-	socklen_t tl = sizeof(type);
+	int rc;
 
 	assert_return(c && o && m && mg, err, "receive: NULL argument");
 	mig_reset(mg, true);
@@ -1058,22 +1128,9 @@ int ckpt_migrate_receive(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_
 			"a private directory in it");
 		goto out;
 	}
-	if (getsockopt(listen_fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_STREAM ||
-	    getsockname(listen_fd, (struct sockaddr *)&ss, &sl) < 0 ||
-	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
-		rc = err_set(err, CKPT_EINVAL, "receive: fd %d is not a listening TCP socket",
-			     listen_fd);
+	rc = listen_address(&r, listen_fd, err);
+	if (rc < 0)
 		goto out;
-	}
-	if (ss.ss_family == AF_INET) {
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, r.listen_host,
-			  sizeof(r.listen_host));
-		r.listen_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	} else {
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, r.listen_host,
-			  sizeof(r.listen_host));
-		r.listen_port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	}
 	r.page_port = m->page_port ? (uint16_t)m->page_port : (uint16_t)(r.listen_port + 1);
 	rc = dir_ref_open(&o->images, "receive: images-dir", o->follow_symlinks, &r.base, err);
 	if (rc == 0)

@@ -48,6 +48,7 @@ struct src {
 		chan_broken;
 	bool decided; /* the decide callback or a resolve chose */
 	bool dest_killed_copy;
+	bool keep_logs; /* a failure keeps the staging dir's CRIU logs (the dump's own failure) */
 	uint64_t lazy_bytes; /* what the receiver says arrived lazily */
 	uint64_t t_start, t_hs, t_predump, t_postdump, t_ready, t_restore_sent, t_running,
 		t_pages_done, t_end;
@@ -490,30 +491,13 @@ static uint64_t pages_sent_so_far(struct src *s)
 	return ti.tcpi_bytes_acked;
 }
 
-static int on_post_dump(struct src *s)
+/* The images to the receiver, and its READY: 0, or -1 with the dump refused (the tree resumes). */
+static int send_images_ready(struct src *s)
 {
 	ckpt_err e = CKPT_ERR_INIT;
 	struct chan_result res;
-	uint64_t sent, took;
 	int r;
 
-	s->t_postdump = now_us();
-	s->post_dump_seen = true;
-	s->conn->deadline_us =
-		0; /* held: the decision is ours, and waits on the network, not on a clock */
-	took = s->t_postdump - (s->t_predump ? s->t_predump : s->t_hs);
-	sent = pages_sent_so_far(s);
-	mig_stage(s->mg, "transfer");
-	if (sent) {
-		mig_set(s->mg, FIG_PAGE_BYTES, sent);
-		mig_event(s->m, s->mg, CKPT_MIG_EV_DUMPED,
-			  "pages: %.1f MiB to %s in %.3f s (%.1f MB/s)", (double)sent / 1048576.0,
-			  s->mg->peer, (double)took / 1e6,
-			  took ? (double)sent / (double)took : 0.0);
-	} else {
-		mig_event(s->m, s->mg, CKPT_MIG_EV_DUMPED, "dumped in %.3f s%s", (double)took / 1e6,
-			  s->lazy ? " (pages stay here until the receiver asks for them)" : "");
-	}
 	r = send_images(s, &e);
 	if (r == 0)
 		r = recv_result(s, s->m->timeout_ms, &res, &e);
@@ -542,20 +526,20 @@ static int on_post_dump(struct src *s)
 	mig_event(s->m, s->mg, CKPT_MIG_EV_IMAGES, "images: %u files, %.1f KiB in %.3f s%s%s",
 		  chan_files_out(s->ch), (double)chan_file_bytes_out(s->ch) / 1024.0,
 		  (double)(s->t_ready - s->t_postdump) / 1e6, res.msg[0] ? "; " : "", res.msg);
-	if (s->lazy) {
-		/* the point of no return: CRIU keeps the network locked and serves the pages from here on */
-		s->acked = true;
-		mig_stage(s->mg, "restore");
-		return 0;
-	}
-	mig_stage(s->mg, "restore");
+	return 0;
+}
+
+/* Copy mode: ask the receiver to restore; 0 when it runs there (or resolving says so), else -1. */
+static int ask_restore(struct src *s)
+{
+	struct chan_restore rs = { .flags = 0, .page_port = s->page_port };
+	ckpt_err e = CKPT_ERR_INIT;
+	struct chan_result res;
+	int r;
+
 	s->t_restore_sent = now_us();
 	s->restore_sent = true;
-	{
-		struct chan_restore rs = { .flags = 0, .page_port = s->page_port };
-
-		r = chan_send_restore(s->ch, &rs, &e);
-	}
+	r = chan_send_restore(s->ch, &rs, &e);
 	if (r == 0)
 		r = recv_result(s, s->m->timeout_ms * 20u, &res, &e);
 	if (r >= 0 && res.status == CHAN_RESULT_RUNNING) {
@@ -580,6 +564,39 @@ static int on_post_dump(struct src *s)
 	else
 		s->refused = true;
 	return r;
+}
+
+/* post-dump: the tree is dumped and frozen; the images go over, then (copy) the restore there. */
+static int on_post_dump(struct src *s)
+{
+	uint64_t sent, took;
+
+	s->t_postdump = now_us();
+	s->post_dump_seen = true;
+	s->conn->deadline_us =
+		0; /* held: the decision is ours, and waits on the network, not on a clock */
+	took = s->t_postdump - (s->t_predump ? s->t_predump : s->t_hs);
+	sent = pages_sent_so_far(s);
+	mig_stage(s->mg, "transfer");
+	if (sent) {
+		mig_set(s->mg, FIG_PAGE_BYTES, sent);
+		mig_event(s->m, s->mg, CKPT_MIG_EV_DUMPED,
+			  "pages: %.1f MiB to %s in %.3f s (%.1f MB/s)", (double)sent / 1048576.0,
+			  s->mg->peer, (double)took / 1e6,
+			  took ? (double)sent / (double)took : 0.0);
+	} else {
+		mig_event(s->m, s->mg, CKPT_MIG_EV_DUMPED, "dumped in %.3f s%s", (double)took / 1e6,
+			  s->lazy ? " (pages stay here until the receiver asks for them)" : "");
+	}
+	if (send_images_ready(s) < 0)
+		return -1;
+	mig_stage(s->mg, "restore");
+	if (s->lazy) {
+		/* the point of no return: CRIU keeps the network locked and serves the pages from here on */
+		s->acked = true;
+		return 0;
+	}
+	return ask_restore(s);
 }
 
 /* Lazy: what the receiver says while CRIU serves the pages (the dump's connection is waited on). */
@@ -834,6 +851,303 @@ static void drain_channel(struct src *s, bool want_pages_done)
 	}
 }
 
+/* ---- ckpt_migrate_source, step by step ---- */
+
+/* The checks: nothing is frozen or sent before these pass. */
+static int source_checks(struct src *s, const char *to, ckpt_err *err)
+{
+	const ckpt_opts *o = s->o;
+	const ckpt_migrate_opts *m = s->m;
+	int r;
+
+	r = mig_auth_check(m, err);
+	if (r < 0)
+		return r;
+	if (s->c->service_path)
+		return err_set(err, CKPT_ENOTSUP,
+			       "migrate: needs a criu spawned by libckpt (swrk), not a criu service");
+	if (!o->pb->has_pid)
+		return err_set(err, CKPT_EINVAL, "migrate: no target pid set (ckpt_opts_set_pid)");
+	if ((o->pb->has_leave_running && o->pb->leave_running) ||
+	    (o->pb->has_leave_stopped && o->pb->leave_stopped))
+		return err_set(
+			err, CKPT_EINVAL,
+			"migrate: leave-running and leave-stopped are refused: the tree would run on both hosts");
+	if (s->lazy && !s->tls)
+		return err_set(
+			err, CKPT_EINVAL,
+			"migrate --lazy needs mutual TLS (--tls-cacert, --tls-cert, --tls-key): CRIU's lazy page "
+			"server listens on all addresses of the source and serves the frozen tree's memory to "
+			"whoever connects first, so only a TLS peer may connect");
+	r = ckpt_parse_address_port(to, s->host, sizeof(s->host), &s->port, err);
+	if (r < 0)
+		return r;
+	if (!s->host[0] || s->port == 0)
+		return err_set(err, CKPT_EINVAL,
+			       "migrate: '%s': expected HOST:PORT of a `ckpt receive`", to);
+	s->page_port = m->page_port ? (uint16_t)m->page_port : (uint16_t)(s->port + 1);
+	if (!m->page_port && s->port == 65535)
+		return err_set(
+			err, CKPT_EINVAL,
+			"migrate: port 65535 leaves no PORT+1 for the pages: set the page port");
+	if (s->lazy && (r = check_pipe_size(err)) < 0)
+		return r;
+	if (proc_open(&s->target, o->pb->pid) == -ESRCH)
+		return err_set(err, CKPT_ENOTARGET, "migrate: pid %d: no such process",
+			       (int)o->pb->pid);
+	return staging_make(s, err);
+}
+
+/* The handshake with the receiver at to (and the page connection of a token-only copy). */
+static int source_handshake(struct src *s, const char *to, ckpt_err *err)
+{
+	ckpt_err e = CKPT_ERR_INIT;
+	int r;
+
+	r = handshake(s, &e);
+	if (r == 0 && !s->lazy && !s->tls)
+		r = pages_connection(s, &e);
+	if (r < 0) {
+		err_prefix(&e, "%s", to);
+		err_copy(err, &e);
+		err_at(err, "handshake", r);
+		return r;
+	}
+	s->t_hs = now_us();
+	mig_set(s->mg, FIG_HANDSHAKE, s->t_hs - s->t_start);
+	mig_event(s->m, s->mg, CKPT_MIG_EV_CONNECTED,
+		  "handshake: receiver %s (%s), %s mode, criu check and cpu ok", s->mg->peer,
+		  s->mg->peer_versions, s->lazy ? "lazy" : "copy");
+	chan_set_timeout(s->ch, s->m->timeout_ms);
+	return 0;
+}
+
+/* The dump's options and request, our notify table on call. */
+static int dump_prepare(struct src *s, struct call *call, struct request *rq, ckpt_opts **dopts,
+			ckpt_err *err)
+{
+	struct request_env env;
+	int r;
+
+	r = dump_opts(s, dopts, err);
+	if (r < 0)
+		return r;
+	env = (struct request_env){
+		.swrk = true, .notify = true, .images_fd = s->img_fd, .work_fd = s->work_fd
+	};
+	r = request_build(rq, CRIU_REQ_TYPE__DUMP, *dopts, &env, err);
+	if (r < 0)
+		return r;
+	if (notify_table_set(&s->table, NULL, src_notify, s, err) < 0)
+		return CKPT_ENOMEM;
+	call->x.table = &s->table;
+	call->opts = *dopts;
+	call->lp.dirfd = s->work_fd;
+	call->lp.name = rq->log_name;
+	return 0;
+}
+
+/*
+ * Run the dump, held at post-dump while the images go over (the notify
+ * callbacks do the transfer): *ret_result is CRIU's answer. Negative when
+ * criu could not be started (nothing was frozen; e says why).
+ */
+static int dump_run(struct src *s, struct call *call, struct request *rq, int *ret_result, ckpt_err *e)
+{
+	struct conn conn = CONN_INIT;
+	CriuResp *resp = NULL;
+	int r;
+
+	r = call_open(call, rq, &conn, e);
+	if (r < 0)
+		return r;
+	s->conn = &conn;
+	r = call_exchange(call, &conn, rq, &resp, e);
+	conn.watch = NULL;
+	s->t_end = now_us();
+	if (resp)
+		criu_resp__free_unpacked(resp, NULL);
+	call_close(call, &conn, r);
+	s->conn = NULL;
+	if (s->pages_fd >= 0) {
+		close(s->pages_fd);
+		s->pages_fd = -1;
+	}
+	*ret_result = r;
+	return 0;
+}
+
+/* CRIU killed the tree (copy) or served every page and then killed it (lazy). */
+static int outcome_committed(struct src *s)
+{
+	s->keep_logs = false;
+	mig_set(s->mg, FIG_RELEASED, s->t_end - s->t_start);
+	mig_event(s->m, s->mg, CKPT_MIG_EV_SOURCE_RELEASED,
+		  "the source tree is gone: the source can go");
+	if (s->lazy)
+		drain_channel(s, true);
+	read_dump_stats(s, s->t_end);
+	if (s->pages_done)
+		mig_set(s->mg, FIG_PAGES_DONE, s->t_pages_done - s->t_start);
+	if (!s->chan_broken && !s->decided) {
+		ckpt_err ae = CKPT_ERR_INIT;
+
+		chan_send_ack(s->ch, CHAN_ACK_COMMITTED, &ae);
+	}
+	s->mg->outcome = CKPT_MIG_DONE;
+	mig_stage(s->mg, "done");
+	return 0;
+}
+
+/* The lazy session failed after our point of no return: CRIU resumed the tree, network locked. */
+static int outcome_lazy_failed(struct src *s, ckpt_err *err)
+{
+	ckpt_migration *mg = s->mg;
+	bool alive = !proc_exited(&s->target);
+	int r;
+
+	drain_channel(s, false);
+	read_dump_stats(s, s->t_end);
+	if (alive && (!s->running || s->dest_killed_copy)) {
+		ckpt_err ae = CKPT_ERR_INIT;
+
+		if (!s->have_fail)
+			src_fail(s, "restore", CKPT_ECRIU,
+				 "the lazy page transfer to %s failed before the restored tree ran there",
+				 mg->peer);
+		err_copy(err, &s->fail);
+		err_append(err, "(the source tree was resumed)");
+		s->keep_logs = false;
+		recover_after_dump(s->o, &s->target, err);
+		if (!s->chan_broken)
+			chan_send_ack(s->ch, CHAN_ACK_RESUMED, &ae);
+		mg->outcome = CKPT_MIG_FAILED;
+		return err->code ? err->code : CKPT_ECRIU;
+	}
+	r = err_set(err, CKPT_ECRIU,
+		    "the lazy page transfer to %s failed after the restored tree ran there (pid %d): "
+		    "its memory was not all copied, so that copy is incomplete; %s",
+		    mg->peer, (int)mg->pid,
+		    alive ? "CRIU resumed the source tree with its network still locked (left so: "
+			    "decide which copy to keep)" :
+			    "the source tree is gone");
+	err_at(err, "pages", r);
+	if (err)
+		err->flags |= CKPT_ERR_F_OUTCOME_UNKNOWN;
+	mig_stage(mg, "pages");
+	mg->outcome = CKPT_MIG_UNKNOWN;
+	return r;
+}
+
+/* We refused post-dump (or status-ready): CRIU resumed the tree and unlocked its network. */
+static int outcome_refused(struct src *s, const ckpt_err *e, ckpt_err *err)
+{
+	ckpt_err ae = CKPT_ERR_INIT;
+
+	read_dump_stats(s, s->t_end);
+	if (!s->have_fail)
+		src_fail_err(s, "transfer", e);
+	if (s->restore_sent || s->dest_failed)
+		s->keep_logs = false; /* the dump went well: the log that matters is the receiver's */
+	err_copy(err, &s->fail);
+	err_append(err, "(the source tree was resumed by criu)");
+	if (!s->chan_broken && s->restore_sent && s->dest_failed)
+		chan_send_ack(s->ch, CHAN_ACK_RESUMED, &ae);
+	s->mg->outcome = CKPT_MIG_FAILED;
+	return err->code ? err->code : CKPT_ECALLBACK;
+}
+
+/* The dump itself failed (the page connection included): CRIU resumed the tree. */
+static int outcome_dump_failed(struct src *s, int r, const ckpt_err *e, ckpt_err *err)
+{
+	read_dump_stats(s, s->t_end);
+	err_copy(err, e);
+	err_prefix(err, "the dump with its pages streamed to %s failed", s->mg->peer);
+	err_at(err, "transfer", r);
+	mig_stage(s->mg, "transfer");
+	chan_send_error(s->ch, r, "transfer", err ? err->msg : "the dump failed");
+	s->mg->outcome = CKPT_MIG_FAILED;
+	return r;
+}
+
+/* Criu went away or talked nonsense: what is known from the tree and the receiver. */
+static int outcome_criu_gone(struct src *s, int r, const ckpt_err *e, ckpt_err *err)
+{
+	bool alive = !proc_exited(&s->target);
+
+	err_copy(err, e);
+	if (alive && !s->acked) {
+		err_append(err, "; the source tree still runs");
+		recover_after_dump(s->o, &s->target, err);
+		chan_send_error(s->ch, r, "transfer", "the source's criu failed");
+		s->mg->outcome = CKPT_MIG_FAILED;
+	} else if (!alive && s->acked) {
+		s->mg->outcome = CKPT_MIG_DONE; /* acked, and the tree is gone: it runs on the receiver */
+		mig_stage(s->mg, "done");
+		s->keep_logs = false;
+		r = 0;
+	} else {
+		err_append(err, "; outcome unknown: the tree %s here and the receiver %s",
+			   alive ? "still exists" : "is gone",
+			   s->running ? "runs it" : "may not run it");
+		if (err)
+			err->flags |= CKPT_ERR_F_OUTCOME_UNKNOWN;
+		s->mg->outcome = CKPT_MIG_UNKNOWN;
+	}
+	return r;
+}
+
+/* What happened, from the dump's result r (e its error) and what the channel said. */
+static int dump_outcome(struct src *s, int r, const ckpt_err *e, ckpt_err *err)
+{
+	if (r == 0 && s->acked)
+		return outcome_committed(s);
+	if (s->lazy && s->acked)
+		return outcome_lazy_failed(s, err);
+	if (s->refused || (r == CKPT_ECALLBACK && s->post_dump_seen))
+		return outcome_refused(s, e, err);
+	if (!s->post_dump_seen && !call_outcome_unknown(r))
+		return outcome_dump_failed(s, r, e, err);
+	return outcome_criu_gone(s, r, e, err);
+}
+
+/* The figures, the event, the staging dir kept or removed, everything freed and closed. */
+static void source_end(struct src *s, struct call *call, struct request *rq, ckpt_opts *dopts, int r,
+		       ckpt_err *err)
+{
+	ckpt_migration *mg = s->mg;
+
+	if (s->ch) {
+		mig_set(mg, FIG_CTL_OUT, chan_wire_out(s->ch));
+		mig_set(mg, FIG_CTL_IN, chan_wire_in(s->ch));
+	}
+	mig_set(mg, FIG_TOTAL, now_us() - s->t_start);
+	if (r < 0 && mg->stage[0] && strcmp(mg->stage, "done"))
+		err_prefix(err, "%s",
+			   mg->stage); /* the stage first: handshake, transfer, restore, pages, decision */
+	if (r < 0 && s->keep_logs && err && s->staging[0])
+		snprintf(err->log_path, sizeof(err->log_path), "%s/work/%s", s->staging,
+			 rq->log_name[0] ? rq->log_name : "dump.log");
+	staging_end(s, r < 0 && s->keep_logs);
+	mig_event(s->m, mg, CKPT_MIG_EV_DONE, "%s", r == 0 ? "done" : err ? err->msg : "failed");
+	exchange_done(&call->x);
+	notify_table_free(&s->table);
+	request_free(rq);
+	ckpt_opts_free(dopts);
+	chan_free(s->ch);
+	if (s->ctl_fd >= 0)
+		close(s->ctl_fd);
+	if (s->pages_fd >= 0)
+		close(s->pages_fd);
+	if (s->img_fd >= 0)
+		close(s->img_fd);
+	if (s->work_fd >= 0)
+		close(s->work_fd);
+	if (s->cpu_fd >= 0)
+		close(s->cpu_fd);
+	proc_close(&s->target);
+}
+
 int ckpt_migrate_source(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_opts *m,
 			const char *to, ckpt_migration *mg, ckpt_err *err)
 {
@@ -847,16 +1161,13 @@ int ckpt_migrate_source(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_o
 			 .staging_fd = -1,
 			 .img_fd = -1,
 			 .work_fd = -1,
-			 .cpu_fd = -1 };
+			 .cpu_fd = -1,
+			 .keep_logs = true };
 	ckpt_opts *dopts = NULL;
 	struct request rq;
-	struct request_env env;
 	struct call call;
-	struct conn conn = CONN_INIT;
-	bool conn_open = false, keep_logs = true;
-	CriuResp *resp = NULL;
 	ckpt_err e = CKPT_ERR_INIT;
-	int r;
+	int r, result = 0;
 
 	assert_return(c && o && m && to && mg, err, "migrate: NULL argument");
 	memset(&rq, 0, sizeof(rq));
@@ -869,262 +1180,24 @@ int ckpt_migrate_source(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_o
 	mig_stage(mg, "handshake");
 	call_init(&call, c, "dump", false);
 
-	/* ---- checks: nothing is frozen or sent before these pass ---- */
-	r = mig_auth_check(m, err);
-	if (r < 0)
-		goto early;
-	if (c->service_path) {
-		r = err_set(err, CKPT_ENOTSUP,
-			    "migrate: needs a criu spawned by libckpt (swrk), not a criu service");
-		goto early;
-	}
-	if (!o->pb->has_pid) {
-		r = err_set(err, CKPT_EINVAL, "migrate: no target pid set (ckpt_opts_set_pid)");
-		goto early;
-	}
-	if ((o->pb->has_leave_running && o->pb->leave_running) ||
-	    (o->pb->has_leave_stopped && o->pb->leave_stopped)) {
-		r = err_set(
-			err, CKPT_EINVAL,
-			"migrate: leave-running and leave-stopped are refused: the tree would run on both hosts");
-		goto early;
-	}
-	if (s.lazy && !s.tls) {
-		r = err_set(
-			err, CKPT_EINVAL,
-			"migrate --lazy needs mutual TLS (--tls-cacert, --tls-cert, --tls-key): CRIU's lazy page "
-			"server listens on all addresses of the source and serves the frozen tree's memory to "
-			"whoever connects first, so only a TLS peer may connect");
-		goto early;
-	}
-	r = ckpt_parse_address_port(to, s.host, sizeof(s.host), &s.port, err);
-	if (r < 0)
-		goto early;
-	if (!s.host[0] || s.port == 0) {
-		r = err_set(err, CKPT_EINVAL,
-			    "migrate: '%s': expected HOST:PORT of a `ckpt receive`", to);
-		goto early;
-	}
-	s.page_port = m->page_port ? (uint16_t)m->page_port : (uint16_t)(s.port + 1);
-	if (!m->page_port && s.port == 65535) {
-		r = err_set(
-			err, CKPT_EINVAL,
-			"migrate: port 65535 leaves no PORT+1 for the pages: set the page port");
-		goto early;
-	}
-	if (s.lazy && (r = check_pipe_size(err)) < 0)
-		goto early;
-	if (proc_open(&s.target, o->pb->pid) == -ESRCH) {
-		r = err_set(err, CKPT_ENOTARGET, "migrate: pid %d: no such process",
-			    (int)o->pb->pid);
-		goto early;
-	}
-	r = staging_make(&s, err);
-	if (r < 0)
-		goto early;
-
-	/* ---- handshake ---- */
-	r = handshake(&s, &e);
-	if (r == 0 && !s.lazy && !s.tls)
-		r = pages_connection(&s, &e);
-	if (r < 0) {
-		err_prefix(&e, "%s", to);
-		err_copy(err, &e);
-		err_at(err, "handshake", r);
-		goto early;
-	}
-	s.t_hs = now_us();
-	mig_set(mg, FIG_HANDSHAKE, s.t_hs - s.t_start);
-	mig_event(m, mg, CKPT_MIG_EV_CONNECTED,
-		  "handshake: receiver %s (%s), %s mode, criu check and cpu ok", mg->peer,
-		  mg->peer_versions, s.lazy ? "lazy" : "copy");
-	chan_set_timeout(s.ch, m->timeout_ms);
-
-	/* ---- the dump, held at post-dump ---- */
-	mig_stage(mg, "transfer");
-	r = dump_opts(&s, &dopts, err);
-	if (r < 0)
-		goto early;
-	env = (struct request_env){
-		.swrk = true, .notify = true, .images_fd = s.img_fd, .work_fd = s.work_fd
-	};
-	r = request_build(&rq, CRIU_REQ_TYPE__DUMP, dopts, &env, err);
-	if (r < 0)
-		goto early;
-	if (notify_table_set(&s.table, NULL, src_notify, &s, err) < 0) {
-		r = CKPT_ENOMEM;
-		goto early;
-	}
-	call.x.table = &s.table;
-	call.opts = dopts;
-	call.lp.dirfd = s.work_fd;
-	call.lp.name = rq.log_name;
-	r = call_open(&call, &rq, &conn, &e);
-	if (r < 0) {
-		err_copy(err, &e);
-		goto early;
-	}
-	conn_open = true;
-	s.conn = &conn;
-	r = call_exchange(&call, &conn, &rq, &resp, &e);
-	conn.watch = NULL;
-	s.t_end = now_us();
-	if (resp)
-		criu_resp__free_unpacked(resp, NULL);
-	call_close(&call, &conn, r);
-	conn_open = false;
-	if (s.pages_fd >= 0) {
-		close(s.pages_fd);
-		s.pages_fd = -1;
-	}
-
-	/* ---- what happened ---- */
-	if (r == 0 && s.acked) {
-		/* CRIU killed the tree (copy) or served every page and then killed it (lazy) */
-		mig_set(mg, FIG_RELEASED, s.t_end - s.t_start);
-		mig_event(m, mg, CKPT_MIG_EV_SOURCE_RELEASED,
-			  "the source tree is gone: the source can go");
-		if (s.lazy)
-			drain_channel(&s, true);
-		read_dump_stats(&s, s.t_end);
-		if (s.pages_done)
-			mig_set(mg, FIG_PAGES_DONE, s.t_pages_done - s.t_start);
-		if (!s.chan_broken && !s.decided) {
-			ckpt_err ae = CKPT_ERR_INIT;
-
-			chan_send_ack(s.ch, CHAN_ACK_COMMITTED, &ae);
-		}
-		mg->outcome = CKPT_MIG_DONE;
-		mig_stage(mg, "done");
-		keep_logs = false;
-		r = 0;
-	} else if (s.lazy && s.acked) {
-		/* the lazy session failed after our point of no return: CRIU resumed the tree, network locked */
-		bool alive = !proc_exited(&s.target);
-
-		drain_channel(&s, false);
-		read_dump_stats(&s, s.t_end);
-		if (alive && (!s.running || s.dest_killed_copy)) {
-			ckpt_err ae = CKPT_ERR_INIT;
-
-			if (!s.have_fail)
-				src_fail(
-					&s, "restore", CKPT_ECRIU,
-					"the lazy page transfer to %s failed before the restored tree ran there",
-					mg->peer);
-			err_copy(err, &s.fail);
-			err_append(err, "(the source tree was resumed)");
-			keep_logs = false;
-			recover_after_dump(o, &s.target, err);
-			if (!s.chan_broken)
-				chan_send_ack(s.ch, CHAN_ACK_RESUMED, &ae);
-			mg->outcome = CKPT_MIG_FAILED;
-			r = err->code ? err->code : CKPT_ECRIU;
-		} else {
-			r = err_set(
-				err, CKPT_ECRIU,
-				"the lazy page transfer to %s failed after the restored tree ran there (pid %d): "
-				"its memory was not all copied, so that copy is incomplete; %s",
-				mg->peer, (int)mg->pid,
-				alive ? "CRIU resumed the source tree with its network still locked (left so: "
-					"decide which copy to keep)" :
-					"the source tree is gone");
-			err_at(err, "pages", r);
-			if (err)
-				err->flags |= CKPT_ERR_F_OUTCOME_UNKNOWN;
-			mig_stage(mg, "pages");
-			mg->outcome = CKPT_MIG_UNKNOWN;
-		}
-	} else if (s.refused || (r == CKPT_ECALLBACK && s.post_dump_seen)) {
-		/* we refused post-dump (or status-ready): CRIU resumed the tree and unlocked its network */
-		ckpt_err ae = CKPT_ERR_INIT;
-
-		read_dump_stats(&s, s.t_end);
-		if (!s.have_fail)
-			src_fail_err(&s, "transfer", &e);
-		if (s.restore_sent || s.dest_failed)
-			keep_logs =
-				false; /* the dump went well: the log that matters is the receiver's */
-		err_copy(err, &s.fail);
-		err_append(err, "(the source tree was resumed by criu)");
-		if (!s.chan_broken && s.restore_sent && s.dest_failed)
-			chan_send_ack(s.ch, CHAN_ACK_RESUMED, &ae);
-		mg->outcome = CKPT_MIG_FAILED;
-		r = err->code ? err->code : CKPT_ECALLBACK;
-	} else if (!s.post_dump_seen && !call_outcome_unknown(r)) {
-		/* the dump itself failed (the page connection included): CRIU resumed the tree */
-		read_dump_stats(&s, s.t_end);
-		err_copy(err, &e);
-		err_prefix(err, "the dump with its pages streamed to %s failed", mg->peer);
-		err_at(err, "transfer", r);
+	r = source_checks(&s, to, err);
+	if (r == 0)
+		r = source_handshake(&s, to, err);
+	if (r == 0) {
 		mig_stage(mg, "transfer");
-		chan_send_error(s.ch, r, "transfer", err ? err->msg : "the dump failed");
-		mg->outcome = CKPT_MIG_FAILED;
-	} else {
-		/* criu went away or talked nonsense */
-		bool alive = !proc_exited(&s.target);
-
+		r = dump_prepare(&s, &call, &rq, &dopts, err);
+	}
+	if (r == 0 && (r = dump_run(&s, &call, &rq, &result, &e)) < 0)
 		err_copy(err, &e);
-		if (alive && !s.acked) {
-			err_append(err, "; the source tree still runs");
-			recover_after_dump(o, &s.target, err);
-			chan_send_error(s.ch, r, "transfer", "the source's criu failed");
-			mg->outcome = CKPT_MIG_FAILED;
-		} else if (!alive && s.acked) {
-			mg->outcome =
-				CKPT_MIG_DONE; /* acked, and the tree is gone: it runs on the receiver */
-			mig_stage(mg, "done");
-			keep_logs = false;
-			r = 0;
-		} else {
-			err_append(err, "; outcome unknown: the tree %s here and the receiver %s",
-				   alive ? "still exists" : "is gone",
-				   s.running ? "runs it" : "may not run it");
-			if (err)
-				err->flags |= CKPT_ERR_F_OUTCOME_UNKNOWN;
-			mg->outcome = CKPT_MIG_UNKNOWN;
-		}
+	if (r == 0) {
+		r = dump_outcome(&s, result, &e, err);
+	} else {
+		/* nothing was frozen: the tree runs on untouched */
+		mg->outcome = CKPT_MIG_FAILED;
+		if (s.ch)
+			chan_send_error(s.ch, r, mg->stage, err ? err->msg : "the source gave up");
+		s.keep_logs = false;
 	}
-	goto out;
-
-early:
-	/* nothing was frozen: the tree runs on untouched */
-	mg->outcome = CKPT_MIG_FAILED;
-	if (s.ch)
-		chan_send_error(s.ch, r, mg->stage, err ? err->msg : "the source gave up");
-	keep_logs = false;
-out:
-	if (conn_open)
-		call_close(&call, &conn, r);
-	if (s.ch) {
-		mig_set(mg, FIG_CTL_OUT, chan_wire_out(s.ch));
-		mig_set(mg, FIG_CTL_IN, chan_wire_in(s.ch));
-	}
-	mig_set(mg, FIG_TOTAL, now_us() - s.t_start);
-	if (r < 0 && mg->stage[0] && strcmp(mg->stage, "done"))
-		err_prefix(
-			err, "%s",
-			mg->stage); /* the stage first: handshake, transfer, restore, pages, decision */
-	if (r < 0 && keep_logs && err && s.staging[0])
-		snprintf(err->log_path, sizeof(err->log_path), "%s/work/%s", s.staging,
-			 rq.log_name[0] ? rq.log_name : "dump.log");
-	staging_end(&s, r < 0 && keep_logs);
-	mig_event(m, mg, CKPT_MIG_EV_DONE, "%s", r == 0 ? "done" : err ? err->msg : "failed");
-	exchange_done(&call.x);
-	notify_table_free(&s.table);
-	request_free(&rq);
-	ckpt_opts_free(dopts);
-	chan_free(s.ch);
-	if (s.ctl_fd >= 0)
-		close(s.ctl_fd);
-	if (s.pages_fd >= 0)
-		close(s.pages_fd);
-	if (s.img_fd >= 0)
-		close(s.img_fd);
-	if (s.work_fd >= 0)
-		close(s.work_fd);
-	if (s.cpu_fd >= 0)
-		close(s.cpu_fd);
-	proc_close(&s.target);
+	source_end(&s, &call, &rq, dopts, r, err);
 	return r;
 }

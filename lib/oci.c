@@ -252,64 +252,128 @@ static int add_join(const char *path, const char *where, const ckpt_opts *o, str
 	return 0;
 }
 
-static int walk_namespaces(const char *path, json_object *root, const ckpt_opts *o,
-			   struct oci_join *js, uint32_t *ret_created, ckpt_err *err)
+/* linux.namespaces of the config: *ret the array, or NULL when there is none. */
+static int namespaces_array(const char *path, json_object *root, json_object **ret, ckpt_err *err)
 {
 	json_object *linux_obj, *nss;
-	size_t first[32] = { 0 };
-	uint32_t created = 0, seen = 0;
-	size_t n;
-	int r;
 
+	*ret = NULL;
 	if (!json_object_is_type(root, json_type_object))
 		return err_set(err, CKPT_EINVAL,
 			       "OCI config \"%s\": the top level is a JSON %s; expected an object", path,
 			       type_name(root));
 	linux_obj = member(root, "linux");
 	if (!linux_obj)
-		goto out;
+		return 0;
 	if (!json_object_is_type(linux_obj, json_type_object))
 		return err_set(err, CKPT_EINVAL,
 			       "OCI config \"%s\": linux is a JSON %s; expected an object", path,
 			       type_name(linux_obj));
 	nss = member(linux_obj, "namespaces");
 	if (!nss)
-		goto out;
+		return 0;
 	if (!json_object_is_type(nss, json_type_array))
 		return err_set(err, CKPT_EINVAL,
 			       "OCI config \"%s\": linux.namespaces is a JSON %s; expected an array",
 			       path, type_name(nss));
+	*ret = nss;
+	return 0;
+}
 
-	n = json_object_array_length(nss);
+/* The "type" of namespace entry e (named where): its name and CLONE_NEW* flag. */
+static int entry_type(const char *path, json_object *e, const char *where, const char **ret_name,
+		      uint32_t *ret_flag, ckpt_err *err)
+{
+	json_object *t;
+	const char *tname;
+
+	if (!e || !json_object_is_type(e, json_type_object))
+		return err_set(err, CKPT_EINVAL,
+			       "OCI config \"%s\": %s is a JSON %s; expected an object with a \"type\"",
+			       path, where, e ? type_name(e) : "null");
+	t = member(e, "type");
+	if (!t)
+		return err_set(err, CKPT_EINVAL,
+			       "OCI config \"%s\": %s.type is missing or null; expected a string naming the namespace",
+			       path, where);
+	if (!json_object_is_type(t, json_type_string))
+		return err_set(err, CKPT_EINVAL,
+			       "OCI config \"%s\": %s.type is a JSON %s; expected a string naming the namespace",
+			       path, where, type_name(t));
+	tname = json_str(path, t, where, "type", err);
+	if (!tname)
+		return CKPT_EINVAL;
+	*ret_flag = ns_flag_from_name(tname, strlen(tname), false);
+	if (!*ret_flag)
+		return err_set(err, CKPT_EINVAL,
+			       "OCI config \"%s\": %s.type \"%s\" is not a namespace type; expected one of pid, network, mount, ipc, uts, user, cgroup, time",
+			       path, where, tname);
+	*ret_name = tname;
+	return 0;
+}
+
+/*
+ * The "path" of namespace entry e (type tname, flag): none or "" (as in runc)
+ * means a new namespace (*created gets flag); else a join added to js.
+ */
+static int entry_path(const char *path, json_object *e, const char *where, const char *tname,
+		      uint32_t flag, const ckpt_opts *o, struct oci_join *js, uint32_t *created,
+		      ckpt_err *err)
+{
+	json_object *p = member(e, "path");
+	const char *pstr, *criu_name;
+
+	if (!p) {
+		*created |= flag;
+		return 0;
+	}
+	if (!json_object_is_type(p, json_type_string))
+		return err_set(err, CKPT_EINVAL,
+			       "OCI config \"%s\": %s.path is a JSON %s; expected a string (the namespace file)",
+			       path, where, type_name(p));
+	pstr = json_str(path, p, where, "path", err);
+	if (!pstr)
+		return CKPT_EINVAL;
+	if (!*pstr) {
+		*created |= flag;
+		return 0;
+	}
+	if (pstr[0] != '/')
+		return err_set(err, CKPT_EINVAL,
+			       "OCI config \"%s\": %s.path \"%s\" is not absolute; expected the absolute path of a namespace file",
+			       path, where, pstr);
+	criu_name = criu_join_name(flag);
+	if (!criu_name)
+		return err_set(err, CKPT_EINVAL,
+			       "OCI config \"%s\": %s joins the %s namespace by path (\"%s\"); CRIU can join only network, ipc and uts namespaces",
+			       path, where, tname, pstr);
+	return add_join(path, where, o, js, criu_name, pstr, err);
+}
+
+static int walk_namespaces(const char *path, json_object *root, const ckpt_opts *o,
+			   struct oci_join *js, uint32_t *ret_created, ckpt_err *err)
+{
+	json_object *nss;
+	size_t first[32] = { 0 };
+	uint32_t created = 0, seen = 0;
+	size_t n;
+	int r;
+
+	r = namespaces_array(path, root, &nss, err);
+	if (r < 0)
+		return r;
+	n = nss ? json_object_array_length(nss) : 0;
 	for (size_t i = 0; i < n; i++) {
-		json_object *e = json_object_array_get_idx(nss, i), *t, *p;
-		const char *tname, *pstr, *criu_name;
+		json_object *e = json_object_array_get_idx(nss, i);
+		const char *tname;
 		char where[64];
 		uint32_t flag;
 		int bit;
 
 		snprintf(where, sizeof(where), "linux.namespaces[%zu]", i);
-		if (!e || !json_object_is_type(e, json_type_object))
-			return err_set(err, CKPT_EINVAL,
-				       "OCI config \"%s\": %s is a JSON %s; expected an object with a \"type\"",
-				       path, where, e ? type_name(e) : "null");
-		t = member(e, "type");
-		if (!t)
-			return err_set(err, CKPT_EINVAL,
-				       "OCI config \"%s\": %s.type is missing or null; expected a string naming the namespace",
-				       path, where);
-		if (!json_object_is_type(t, json_type_string))
-			return err_set(err, CKPT_EINVAL,
-				       "OCI config \"%s\": %s.type is a JSON %s; expected a string naming the namespace",
-				       path, where, type_name(t));
-		tname = json_str(path, t, where, "type", err);
-		if (!tname)
-			return CKPT_EINVAL;
-		flag = ns_flag_from_name(tname, strlen(tname), false);
-		if (!flag)
-			return err_set(err, CKPT_EINVAL,
-				       "OCI config \"%s\": %s.type \"%s\" is not a namespace type; expected one of pid, network, mount, ipc, uts, user, cgroup, time",
-				       path, where, tname);
+		r = entry_type(path, e, where, &tname, &flag, err);
+		if (r < 0)
+			return r;
 		bit = __builtin_ctz(flag);
 		if (seen & flag)
 			return err_set(err, CKPT_EINVAL,
@@ -317,37 +381,10 @@ static int walk_namespaces(const char *path, json_object *root, const ckpt_opts 
 				       path, where, tname, first[bit]);
 		seen |= flag;
 		first[bit] = i;
-
-		p = member(e, "path");
-		if (!p) {
-			created |= flag;
-			continue;
-		}
-		if (!json_object_is_type(p, json_type_string))
-			return err_set(err, CKPT_EINVAL,
-				       "OCI config \"%s\": %s.path is a JSON %s; expected a string (the namespace file)",
-				       path, where, type_name(p));
-		pstr = json_str(path, p, where, "path", err);
-		if (!pstr)
-			return CKPT_EINVAL;
-		if (!*pstr) { /* "" means no path, as in runc */
-			created |= flag;
-			continue;
-		}
-		if (pstr[0] != '/')
-			return err_set(err, CKPT_EINVAL,
-				       "OCI config \"%s\": %s.path \"%s\" is not absolute; expected the absolute path of a namespace file",
-				       path, where, pstr);
-		criu_name = criu_join_name(flag);
-		if (!criu_name)
-			return err_set(err, CKPT_EINVAL,
-				       "OCI config \"%s\": %s joins the %s namespace by path (\"%s\"); CRIU can join only network, ipc and uts namespaces",
-				       path, where, tname, pstr);
-		r = add_join(path, where, o, js, criu_name, pstr, err);
+		r = entry_path(path, e, where, tname, flag, o, js, &created, err);
 		if (r < 0)
 			return r;
 	}
-out:
 	*ret_created = created;
 	return 0;
 }

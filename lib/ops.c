@@ -289,6 +289,42 @@ static void reap_failed_root(struct call *call, pid_t pid, const struct proc *he
 	proc_close(&p);
 }
 
+/* The tasks a failed restore may have left, each once: the setup-ns one, the post-restore one, the root. */
+static void reap_failed_restore(struct call *call, pid_t root, struct proc *held)
+{
+	reap_failed_root(call, call->x.setup_ns_pid, NULL);
+	if (call->x.post_restore_pid != call->x.setup_ns_pid)
+		reap_failed_root(call, call->x.post_restore_pid, NULL);
+	if (root != call->x.setup_ns_pid && root != call->x.post_restore_pid)
+		reap_failed_root(call, root, held->pid ? held : NULL);
+}
+
+/* Open the images and work dirs; the images must hold a checkpoint of the format CRIU reads. */
+static int restore_open_dirs(const ckpt_opts *o, struct dir_ref *img, struct dir_ref *work, ckpt_err *err)
+{
+	uint32_t img_version;
+	int r;
+
+	r = dir_ref_open(&o->images, "restore: images-dir", o->follow_symlinks, img, err);
+	if (r == 0)
+		r = dir_ref_open(&o->work, "restore: work-dir", o->follow_symlinks, work, err);
+	if (r < 0)
+		return r;
+	if (!dir_has_checkpoint(img->fd))
+		return err_set(err, CKPT_EIMAGES, "restore: '%s' holds no checkpoint (no inventory.img)",
+			       dir_ref_name(img));
+	r = image_format_version(img->fd, &img_version, err);
+	if (r < 0) {
+		err_prefix(err, "restore");
+		return r;
+	}
+	if (img_version != CKPT_IMG_VERSION)
+		return err_set(err, CKPT_EBADIMG,
+			       "restore: '%s' holds images of format version %u; CRIU 3.x/4.x reads version %d only",
+			       dir_ref_name(img), img_version, CKPT_IMG_VERSION);
+	return 0;
+}
+
 int ckpt_restore(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, ckpt_err *err)
 {
 	struct dir_ref img = DIR_REF_INIT, work = DIR_REF_INIT;
@@ -297,7 +333,6 @@ int ckpt_restore(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, ckpt_err *e
 	struct request_env env;
 	struct call call;
 	CriuResp *resp = NULL;
-	uint32_t img_version;
 	pid_t root = 0, pid;
 	int r;
 
@@ -306,26 +341,9 @@ int ckpt_restore(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, ckpt_err *e
 		return err_set(err, CKPT_EINVAL, "restore: no images directory set (ckpt_opts_set_images_dir)");
 	memset(&rq, 0, sizeof(rq));
 	call_init(&call, c, "restore", false);
-	r = dir_ref_open(&o->images, "restore: images-dir", o->follow_symlinks, &img, err);
-	if (r == 0)
-		r = dir_ref_open(&o->work, "restore: work-dir", o->follow_symlinks, &work, err);
+	r = restore_open_dirs(o, &img, &work, err);
 	if (r < 0)
 		goto out;
-	if (!dir_has_checkpoint(img.fd)) {
-		r = err_set(err, CKPT_EIMAGES, "restore: '%s' holds no checkpoint (no inventory.img)", dir_ref_name(&img));
-		goto out;
-	}
-	r = image_format_version(img.fd, &img_version, err);
-	if (r < 0) {
-		err_prefix(err, "restore");
-		goto out;
-	}
-	if (img_version != CKPT_IMG_VERSION) {
-		r = err_set(err, CKPT_EBADIMG,
-			    "restore: '%s' holds images of format version %u; CRIU 3.x/4.x reads version %d only",
-			    dir_ref_name(&img), img_version, CKPT_IMG_VERSION);
-		goto out;
-	}
 	env = env_for(c);
 	env.images_fd = img.fd;
 	env.work_fd = work.fd;
@@ -346,13 +364,8 @@ int ckpt_restore(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, ckpt_err *e
 		call.x.setup_ns_userdata = c->netns;
 	}
 	r = call_run(&call, &rq, &resp, err);
-	if (r < 0 && rq.req.opts->rst_sibling) {
-		reap_failed_root(&call, call.x.setup_ns_pid, NULL);
-		if (call.x.post_restore_pid != call.x.setup_ns_pid)
-			reap_failed_root(&call, call.x.post_restore_pid, NULL);
-		if (root != call.x.setup_ns_pid && root != call.x.post_restore_pid)
-			reap_failed_root(&call, root, held.pid ? &held : NULL);
-	}
+	if (r < 0 && rq.req.opts->rst_sibling)
+		reap_failed_restore(&call, root, &held);
 	if (r < 0)
 		goto out;
 	pid = resp->restore->pid;

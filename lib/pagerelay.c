@@ -304,6 +304,85 @@ static void close_source(struct relay_run *x)
 	r->tcp = -1;
 }
 
+/* Where the relay stands before each wait: 1 go on, 0 the end, or a failure. */
+static int relay_state(struct relay_run *x)
+{
+	int cmd = atomic_load(&x->r->cmd);
+
+	if (cmd == CMD_ABORT)
+		return fail(x, CKPT_ECALLBACK, "lazy pages: the relay to %s:%u was aborted%s", "");
+	if (cmd == CMD_COMMIT && x->held) {
+		x->held = false;
+		take_commands(x);
+	}
+	if (x->source_eof && !x->down_len) {
+		/* the source answered the close (or went away): the end */
+		if (!x->close_sent)
+			return fail(
+				x, CKPT_ECRIU_DIED,
+				"lazy pages: the source's page server %s:%u closed the connection%s",
+				"");
+		return 0;
+	}
+	if (x->daemon_eof && !x->close_sent && !x->held)
+		return fail(
+			x, CKPT_ECRIU_DIED,
+			"lazy pages: criu lazy-pages closed its connection to %s:%u before the end%s",
+			"");
+	return 1;
+}
+
+/* Daemon -> source: what the daemon wrote, into the up buffer. */
+static void read_daemon(struct relay_run *x)
+{
+	ssize_t got = read(x->r->sv[0], x->up + x->up_len, RELAY_BUF - x->up_len);
+
+	if (got > 0)
+		x->up_len += (size_t)got;
+	else if (got == 0 || (errno != EAGAIN && errno != EINTR))
+		x->daemon_eof = true;
+}
+
+/* Source -> daemon: as many records as have come, up to the buffer. */
+static int read_source(struct relay_run *x)
+{
+	while (!x->source_eof && x->down_len < RELAY_BUF - 16384) {
+		ssize_t got = gnutls_record_recv(x->tls, x->down + x->down_len, RELAY_BUF - x->down_len);
+
+		if (got > 0) {
+			x->down_len += (size_t)got;
+			atomic_fetch_add(&x->r->bytes_in, (uint64_t)got);
+			continue;
+		}
+		if (got == 0) {
+			x->source_eof = true;
+		} else if (got != GNUTLS_E_AGAIN && got != GNUTLS_E_INTERRUPTED) {
+			if (!x->close_sent)
+				return fail(x, CKPT_ESYS,
+					    "lazy pages: receiving from the source's page server %s:%u failed: "
+					    "%s",
+					    gnutls_strerror((int)got));
+			x->source_eof = true; /* the answer came; how it closed does not matter */
+		}
+		break;
+	}
+	return 0;
+}
+
+/* The down buffer to the daemon, in one write; a daemon gone drops it. */
+static void write_daemon(struct relay_run *x)
+{
+	ssize_t w = send(x->r->sv[0], x->down, x->down_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	if (w > 0) {
+		memmove(x->down, x->down + w, x->down_len - (size_t)w);
+		x->down_len -= (size_t)w;
+	} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+		x->daemon_eof = true;
+		x->down_len = 0;
+	}
+}
+
 static int relay_loop(struct relay_run *x)
 {
 	struct page_relay *r = x->r;
@@ -311,29 +390,11 @@ static int relay_loop(struct relay_run *x)
 	for (;;) {
 		struct pollfd p[3];
 		bool pending = false;
-		int n, cmd = atomic_load(&r->cmd);
+		int n, e;
 
-		if (cmd == CMD_ABORT)
-			return fail(x, CKPT_ECALLBACK,
-				    "lazy pages: the relay to %s:%u was aborted%s", "");
-		if (cmd == CMD_COMMIT && x->held) {
-			x->held = false;
-			take_commands(x);
-		}
-		if (x->source_eof && !x->down_len) {
-			/* the source answered the close (or went away): the end */
-			if (!x->close_sent)
-				return fail(
-					x, CKPT_ECRIU_DIED,
-					"lazy pages: the source's page server %s:%u closed the connection%s",
-					"");
-			return 0;
-		}
-		if (x->daemon_eof && !x->close_sent && !x->held)
-			return fail(
-				x, CKPT_ECRIU_DIED,
-				"lazy pages: criu lazy-pages closed its connection to %s:%u before the end%s",
-				"");
+		e = relay_state(x);
+		if (e <= 0)
+			return e;
 		p[0] = (struct pollfd){
 			.fd = r->sv[0],
 			.events = (short)((!x->daemon_eof && x->up_len < RELAY_BUF ? POLLIN : 0) |
@@ -361,60 +422,15 @@ static int relay_loop(struct relay_run *x)
 			while (read(r->wake[0], buf, sizeof(buf)) > 0)
 				;
 		}
-		/* daemon -> source */
-		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			ssize_t got = read(r->sv[0], x->up + x->up_len, RELAY_BUF - x->up_len);
-
-			if (got > 0)
-				x->up_len += (size_t)got;
-			else if (got == 0 || (errno != EAGAIN && errno != EINTR))
-				x->daemon_eof = true;
-		}
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR))
+			read_daemon(x);
 		take_commands(x);
-		if ((p[1].revents & POLLOUT) || x->out_len) {
-			int e = push_out(x);
-
-			if (e < 0)
-				return e;
-		}
-		/* source -> daemon: as many records as have come, up to the buffer, then one write */
-		if (pending || (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-			while (!x->source_eof && x->down_len < RELAY_BUF - 16384) {
-				ssize_t got = gnutls_record_recv(x->tls, x->down + x->down_len,
-								 RELAY_BUF - x->down_len);
-
-				if (got > 0) {
-					x->down_len += (size_t)got;
-					atomic_fetch_add(&r->bytes_in, (uint64_t)got);
-					continue;
-				}
-				if (got == 0) {
-					x->source_eof = true;
-				} else if (got != GNUTLS_E_AGAIN && got != GNUTLS_E_INTERRUPTED) {
-					if (!x->close_sent)
-						return fail(
-							x, CKPT_ESYS,
-							"lazy pages: receiving from the source's page server %s:%u failed: "
-							"%s",
-							gnutls_strerror((int)got));
-					x->source_eof =
-						true; /* the answer came; how it closed does not matter */
-				}
-				break;
-			}
-		}
-		if (x->down_len) {
-			ssize_t w =
-				send(r->sv[0], x->down, x->down_len, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-			if (w > 0) {
-				memmove(x->down, x->down + w, x->down_len - (size_t)w);
-				x->down_len -= (size_t)w;
-			} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
-				x->daemon_eof = true;
-				x->down_len = 0;
-			}
-		}
+		if (((p[1].revents & POLLOUT) || x->out_len) && (e = push_out(x)) < 0)
+			return e;
+		if ((pending || (p[1].revents & (POLLIN | POLLHUP | POLLERR))) && (e = read_source(x)) < 0)
+			return e;
+		if (x->down_len)
+			write_daemon(x);
 	}
 }
 

@@ -133,6 +133,32 @@ static const char *check_host(const char *h, size_t len)
 	return NULL;
 }
 
+/* The PORT of address "in", starting at digits: 1 to 65535, nothing after it. */
+static int parse_port(const char *in, const char *digits, unsigned long *ret, ckpt_err *err)
+{
+	unsigned long port = 0;
+	const char *p;
+
+	if (*digits == '\0')
+		return addr_err(err, in, "the port after ':' is empty");
+	if (*digits == '+' || *digits == '-')
+		return addr_err(err, in, "the port has a sign");
+	if (!is_digit(*digits))
+		return addr_err(err, in, "the port \"%s\" is not a number", digits);
+	for (p = digits; is_digit(*p); p++)
+		if (port <= 65535)
+			port = port * 10 + (unsigned long)(*p - '0');
+	if (*p)
+		return addr_err(err, in, "unexpected \"%s\" after the port", p);
+	if (port == 0)
+		return addr_err(err, in, "port 0 is not allowed (expected 1-65535)");
+	if (port > 65535)
+		return addr_err(err, in, "the port %s is above 65535", digits);
+
+	*ret = port;
+	return 0;
+}
+
 int ckpt_parse_address_port(const char *address_port, char *ret_address, size_t addr_size,
 			    uint16_t *ret_port, ckpt_err *err)
 {
@@ -140,6 +166,7 @@ int ckpt_parse_address_port(const char *address_port, char *ret_address, size_t 
 	const char *why;
 	unsigned long port = 0;
 	size_t hlen;
+	int r;
 
 	assert_return(in, err, "address is NULL; %s", ADDR_EXPECTED);
 	assert_return(!ret_address || addr_size > 0, err,
@@ -186,21 +213,9 @@ int ckpt_parse_address_port(const char *address_port, char *ret_address, size_t 
 		digits = colon + 1;
 	}
 
-	if (*digits == '\0')
-		return addr_err(err, in, "the port after ':' is empty");
-	if (*digits == '+' || *digits == '-')
-		return addr_err(err, in, "the port has a sign");
-	if (!is_digit(*digits))
-		return addr_err(err, in, "the port \"%s\" is not a number", digits);
-	for (p = digits; is_digit(*p); p++)
-		if (port <= 65535)
-			port = port * 10 + (unsigned long)(*p - '0');
-	if (*p)
-		return addr_err(err, in, "unexpected \"%s\" after the port", p);
-	if (port == 0)
-		return addr_err(err, in, "port 0 is not allowed (expected 1-65535)");
-	if (port > 65535)
-		return addr_err(err, in, "the port %s is above 65535", digits);
+	r = parse_port(in, digits, &port, err);
+	if (r < 0)
+		return r;
 
 	if (ret_address) {
 		if (hlen >= addr_size)

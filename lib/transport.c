@@ -150,19 +150,14 @@ static int cmsg_fds(struct msghdr *msg, int *ret_fd)
 	return count;
 }
 
-static int do_recv(struct conn *conn, CriuResp **ret, int *ret_fd, ckpt_err *err)
+/*
+ * Wait for the next packet, serving the watched fd meanwhile; *ret_len its
+ * size (not 0). EOF, a reset or criu's exit with nothing left is criu gone.
+ */
+static int wait_packet(struct conn *conn, size_t *ret_len, ckpt_err *err)
 {
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int) * 8)];
-	} ctl;
-	_cleanup_free_ uint8_t *buf = NULL;
-	struct iovec iov;
-	struct msghdr msg;
-	ssize_t len, n;
-	int fd = -1, nfds, r;
+	ssize_t len;
 
-	*ret_fd = -1;
 	for (;;) {
 		struct pollfd pfd[3] = { { .fd = conn->fd, .events = POLLIN },
 					 { .fd = conn->criu.pidfd, .events = POLLIN },
@@ -202,23 +197,55 @@ static int do_recv(struct conn *conn, CriuResp **ret, int *ret_fd, ckpt_err *err
 		recv(conn->fd, &c, 0, MSG_DONTWAIT);
 		return died(conn, "recv", err);
 	}
-	if (len > CKPT_MAX_MSG) {
-		struct msghdr dm = { .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
-		char c;
-		struct iovec div = { .iov_base = &c, .iov_len = 1 };
+	*ret_len = (size_t)len;
+	return 0;
+}
 
-		dm.msg_iov = &div;
-		dm.msg_iovlen = 1;
-		if (recvmsg(conn->fd, &dm, MSG_TRUNC | MSG_DONTWAIT | MSG_CMSG_CLOEXEC) >= 0 && cmsg_fds(&dm, &fd) > 0)
-			close(fd);
-		return err_set(err, CKPT_ETOOBIG, "recv: reply of %zd bytes is above the %d byte cap", len,
+/* Drop the next packet, too large to read, and close any fd it carried. */
+static void discard_packet(struct conn *conn)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int) * 8)];
+	} ctl;
+	struct msghdr dm = { .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+	char c;
+	struct iovec div = { .iov_base = &c, .iov_len = 1 };
+	int fd = -1;
+
+	dm.msg_iov = &div;
+	dm.msg_iovlen = 1;
+	if (recvmsg(conn->fd, &dm, MSG_TRUNC | MSG_DONTWAIT | MSG_CMSG_CLOEXEC) >= 0 && cmsg_fds(&dm, &fd) > 0)
+		close(fd);
+}
+
+static int do_recv(struct conn *conn, CriuResp **ret, int *ret_fd, ckpt_err *err)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int) * 8)];
+	} ctl;
+	_cleanup_free_ uint8_t *buf = NULL;
+	struct iovec iov;
+	struct msghdr msg;
+	size_t len;
+	ssize_t n;
+	int fd = -1, nfds, r;
+
+	*ret_fd = -1;
+	r = wait_packet(conn, &len, err);
+	if (r < 0)
+		return r;
+	if (len > CKPT_MAX_MSG) {
+		discard_packet(conn);
+		return err_set(err, CKPT_ETOOBIG, "recv: reply of %zu bytes is above the %d byte cap", len,
 			       CKPT_MAX_MSG);
 	}
-	buf = malloc((size_t)len);
+	buf = malloc(len);
 	if (!buf)
-		return err_set(err, CKPT_ENOMEM, "recv: out of memory for a %zd byte reply", len);
+		return err_set(err, CKPT_ENOMEM, "recv: out of memory for a %zu byte reply", len);
 	iov.iov_base = buf;
-	iov.iov_len = (size_t)len;
+	iov.iov_len = len;
 	memset(&msg, 0, sizeof(msg));
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
@@ -230,7 +257,7 @@ static int do_recv(struct conn *conn, CriuResp **ret, int *ret_fd, ckpt_err *err
 	if (n < 0)
 		return err_sys(err, CKPT_ESYS, errno, "recv");
 	nfds = cmsg_fds(&msg, &fd);
-	if (n != len || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || nfds > 1) {
+	if ((size_t)n != len || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || nfds > 1) {
 		if (fd >= 0)
 			close(fd);
 		return err_set(err, CKPT_EPROTO, "recv: a reply arrived truncated or with %d fds attached", nfds);

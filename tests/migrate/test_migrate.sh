@@ -246,57 +246,62 @@ group_auth() {
 	stop_receiver
 }
 
+# move_tree FROM TO HOP RAUTH MAUTH LABEL FLAGS...: a receiver on TO (hop HOP, the flags of the array
+# named RAUTH), the tree (TP) migrated there from FROM (FLAGS, then the array named MAUTH); the cases
+# every such move passes; TP the tree's pid on TO after
+move_tree() {
+	local from=$1 to=$2 hop=$3 label=$6 old=$TP
+	local -n rauth=$4 mauth=$5
+	shift 6
+	start_receiver "$to" "$NET" "$hop" "${rauth[@]}"
+	migrate "$from" "$to" "$@" "${mauth[@]}"
+	wait_receiver
+	case_ "$label: migrate exit 0" rc_is "$MRC" 0
+	case_ "$label: receive exit 0" rc_is "$RRC" 0
+	case_ "$label: the tree answers there with its memory and counter; gone here" moved "$from" "$to" "$NET" "$old"
+	TP=$(cat "$T/rpid")
+}
+
 group_live() {
-	local old hop=0
 	start_server "$A" 64 || { echo "case: migrate live: server: FAILED"; FAILED=$((FAILED + 1)); return; }
 	set_pipe 4194304
 
-	# 1: copy, token, A -> B
-	start_receiver "$B" "$NET" 1 "${TOK[@]}"
-	old=$TP
-	migrate "$A" "$B" "${TOK[@]}"
-	wait_receiver
-	case_ "copy A->B (token): migrate exit 0" rc_is "$MRC" 0
-	case_ "copy A->B (token): receive exit 0" rc_is "$RRC" 0
-	case_ "copy A->B (token): the tree answers on B with its memory and counter; gone on A" moved "$A" "$B" "$NET" "$old"
+	move_tree "$A" "$B" 1 TOK TOK "copy A->B (token)"
 	case_ "copy A->B: progress with bytes and rates" has "$T/mig.err" "pages: .* MiB .* MB/s"
 	case_ "copy A->B: summary with downtime" has "$T/mig.out" "downtime"
-	TP=$(cat "$T/rpid")
 
-	# 2: lazy, TLS, B -> A
-	start_receiver "$A" "$NET" 2 "${TLS_A[@]}"
-	old=$TP
-	migrate "$B" "$A" --lazy "${TLS_B[@]}"
-	wait_receiver
-	case_ "lazy B->A (TLS): migrate exit 0" rc_is "$MRC" 0
-	case_ "lazy B->A (TLS): receive exit 0" rc_is "$RRC" 0
-	case_ "lazy B->A (TLS): the tree answers on A with its memory and counter; gone on B" moved "$B" "$A" "$NET" "$old"
+	move_tree "$B" "$A" 2 TLS_A TLS_B "lazy B->A (TLS)" --lazy
 	case_ "lazy B->A: says when the source can go" has "$T/mig.err" "the source can go"
 	case_ "lazy B->A: every page arrived" has "$T/recv.err" "every page is here"
-	TP=$(cat "$T/rpid")
 
-	# 3: copy, TLS, A -> B, --json
-	start_receiver "$B" "$NET" 3 "${TLS_B[@]}"
-	old=$TP
-	migrate "$A" "$B" --json "${TLS_A[@]}"
-	wait_receiver
-	case_ "copy A->B (TLS): migrate exit 0" rc_is "$MRC" 0
-	case_ "copy A->B (TLS): the tree answers on B; gone on A" moved "$A" "$B" "$NET" "$old"
+	move_tree "$A" "$B" 3 TLS_B TLS_A "copy A->B (TLS) --json" --json
 	case_ "copy A->B --json: outcome, downtime, frozen, transfer, restore, total, bytes" json_ok "$T/mig.out" copy
-	TP=$(cat "$T/rpid")
 
-	# 4: lazy, TLS, B -> A, --json
-	start_receiver "$A" "$NET" 4 "${TLS_A[@]}"
-	old=$TP
-	migrate "$B" "$A" --lazy --json "${TLS_B[@]}"
-	wait_receiver
-	case_ "lazy B->A --json: migrate exit 0" rc_is "$MRC" 0
-	case_ "lazy B->A: the tree answers on A; gone on B" moved "$B" "$A" "$NET" "$old"
+	move_tree "$B" "$A" 4 TLS_A TLS_B "lazy B->A (TLS) --json" --lazy --json
 	case_ "lazy B->A --json: outcome and figures" json_ok "$T/mig.out" lazy
-	TP=$(cat "$T/rpid")
 	PIDS+=("$TP")
 	set_pipe "$PIPE_OLD"
-	: "$hop"
+}
+
+# through_proxy MODE MIB: a fresh server of MIB MiB on A migrated to B through a relay on A that
+# fails as MODE says (proxy.py); MRC and RRC the exit codes
+through_proxy() {
+	local w
+
+	rm -f "$T/proxy.ready"
+	nsenter --net="/run/netns/$A" "$PY" "$HERE/proxy.py" 10.99.0.1 7500 10.99.0.2 7000 "$1" "$T/proxy.ready" &
+	w=$!
+	PIDS+=("$w")
+	for _ in $(seq 100); do [ -e "$T/proxy.ready" ] && break; sleep 0.05; done
+	kill -9 "$TP" 2>/dev/null
+	start_server "$A" "$2"
+	start_receiver "$B" "$NET" 1 "${TOK[@]}"
+	in_ns "$A" "$CKPT" migrate --to 10.99.0.1:7500 --page-port 7001 --staging-dir "$T/stage" --empty-ns network \
+		--network-lock nftables "${TOK[@]}" "$TP" \
+		>"$T/mig.out" 2>"$T/mig.err"
+	MRC=$?
+	wait_receiver
+	{ kill -9 "$w"; wait "$w"; } 2>/dev/null
 }
 
 group_faults() {
@@ -340,20 +345,7 @@ group_faults() {
 	ip -n "$B" link del "cm${NET}h2"
 
 	# the connection drops mid-transfer (a relay on A cuts it after 8 MiB)
-	rm -f "$T/proxy.ready"
-	nsenter --net="/run/netns/$A" "$PY" "$HERE/proxy.py" 10.99.0.1 7500 10.99.0.2 7000 cut-bytes:8388608 "$T/proxy.ready" &
-	w=$!
-	PIDS+=("$w")
-	for _ in $(seq 100); do [ -e "$T/proxy.ready" ] && break; sleep 0.05; done
-	kill -9 "$TP" 2>/dev/null
-	start_server "$A" 64
-	start_receiver "$B" "$NET" 1 "${TOK[@]}"
-	in_ns "$A" "$CKPT" migrate --to 10.99.0.1:7500 --page-port 7001 --staging-dir "$T/stage" --empty-ns network \
-		--network-lock nftables "${TOK[@]}" "$TP" \
-		>"$T/mig.out" 2>"$T/mig.err"
-	MRC=$?
-	wait_receiver
-	{ kill -9 "$w"; wait "$w"; } 2>/dev/null
+	through_proxy cut-bytes:8388608 64
 	case_ "connection drops mid-transfer: exit 1" rc_is "$MRC" 1
 	case_ "connection drops mid-transfer: the error names the transfer stage" has "$T/mig.err" "migrate: transfer: "
 	case_ "connection drops mid-transfer: the source runs on with its state" intact "$A" "$NET"
@@ -390,21 +382,8 @@ group_faults() {
 	stop_receiver
 
 	# the receiver's answer is lost (a relay cuts the control connection right after RESTORE)
-	rm -f "$T/proxy.ready"
-	nsenter --net="/run/netns/$A" "$PY" "$HERE/proxy.py" 10.99.0.1 7500 10.99.0.2 7000 cut-after-restore "$T/proxy.ready" &
-	w=$!
-	PIDS+=("$w")
-	for _ in $(seq 100); do [ -e "$T/proxy.ready" ] && break; sleep 0.05; done
-	kill -9 "$TP" 2>/dev/null
-	start_server "$A" 16
-	start_receiver "$B" "$NET" 1 "${TOK[@]}"
+	through_proxy cut-after-restore 16
 	local old=$TP
-	in_ns "$A" "$CKPT" migrate --to 10.99.0.1:7500 --page-port 7001 --staging-dir "$T/stage" --empty-ns network \
-		--network-lock nftables "${TOK[@]}" "$TP" \
-		>"$T/mig.out" 2>"$T/mig.err"
-	MRC=$?
-	wait_receiver
-	{ kill -9 "$w"; wait "$w"; } 2>/dev/null
 	case_ "answer lost: the source was held and told so" has "$T/mig.err" "outcome unknown.*held by criu pid"
 	case_ "answer lost: resolved by asking the receiver again (exit 0)" rc_is "$MRC" 0
 	case_ "answer lost: the receiver exits 0 once the source acked" rc_is "$RRC" 0
