@@ -153,6 +153,9 @@ int cli_exit_code(int code);
 void cli_progress(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print a JSON document (a json_object *, consumed) on stdout, pretty. */
 void cli_print_json(void *jobj);
+/* A json-c string of s (n bytes), made valid UTF-8 (U+FFFD for bad bytes); JSON null for NULL. */
+void *cli_json_strn(const char *s, size_t n);
+void *cli_json_str(const char *s);
 /* Human size: "1.2 MiB" into buf. */
 const char *cli_human_bytes(uint64_t n, char *buf, size_t size);
 /* Elapsed seconds since a CLOCK_MONOTONIC start. */

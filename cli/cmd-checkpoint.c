@@ -106,7 +106,7 @@ static int on_notify(void *userdata, ckpt_notify *ev)
 	json_object *ph = json_object_new_object();
 
 	cli_progress(p->cli, "  %.3fs %s", t, name ? name : "?");
-	json_object_object_add(ph, "name", json_object_new_string(name ? name : ""));
+	json_object_object_add(ph, "name", cli_json_str(name ? name : ""));
 	json_object_object_add(ph, "elapsed_s", json_object_new_double(t));
 	json_object_array_add(p->phases, ph);
 	return 0;
@@ -370,8 +370,8 @@ static void checkpoint_report(struct cli *cli, const struct checkpoint_args *a, 
 		char *abs = realpath(a->image_path, NULL);
 
 		json_object_object_add(j, "pid", json_object_new_int(a->pid));
-		json_object_object_add(j, "image_path", json_object_new_string(abs ? abs : a->image_path));
-		json_object_object_add(j, "work_path", a->work_path ? json_object_new_string(a->work_path) : NULL);
+		json_object_object_add(j, "image_path", cli_json_str(abs ? abs : a->image_path));
+		json_object_object_add(j, "work_path", a->work_path ? cli_json_str(a->work_path) : NULL);
 		json_object_object_add(j, "pre_dump", json_object_new_boolean(a->pre_dump));
 		json_object_object_add(j, "leave_running", json_object_new_boolean(a->leave_running || a->pre_dump));
 		json_object_object_add(j, "elapsed_s", json_object_new_double(elapsed));

@@ -89,8 +89,8 @@ static void page_server_print(struct cli *cli, const struct page_server_args *a,
 
 		json_object_object_add(j, "pid", json_object_new_int(pid));
 		json_object_object_add(j, "port", json_object_new_int(port));
-		json_object_object_add(j, "address", a->address ? json_object_new_string(a->address) : NULL);
-		json_object_object_add(j, "image_path", json_object_new_string(a->image_path));
+		json_object_object_add(j, "address", a->address ? cli_json_str(a->address) : NULL);
+		json_object_object_add(j, "image_path", cli_json_str(a->image_path));
 		cli_print_json(j);
 	} else {
 		printf("page server pid %d listening on %s:%d, writing into %s\n", (int)pid,

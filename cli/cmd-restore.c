@@ -244,7 +244,7 @@ static void restore_print(struct cli *cli, const struct restore_args *a, pid_t p
 	}
 	j = json_object_new_object();
 	json_object_object_add(j, "pid", json_object_new_int(pid));
-	json_object_object_add(j, "image_path", json_object_new_string(a->image_path));
+	json_object_object_add(j, "image_path", cli_json_str(a->image_path));
 	json_object_object_add(j, "detached", json_object_new_boolean(a->detach));
 	if (!a->detach)
 		json_object_object_add(j, "exit_code", json_object_new_int(exit_code));

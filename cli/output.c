@@ -2,12 +2,82 @@
 /* ckpt: human and --json rendering of results and errors, exit codes. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <json-c/json.h>
 
 #include "ckpt-cli.h"
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if it is not one. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t len;
+	unsigned min, c;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, min = 0x80, c = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, min = 0x800, c = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, min = 0x10000, c = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/*
+ * A JSON string of the n bytes at s, valid UTF-8 whatever they hold: json-c's
+ * serializer copies bytes as they are, and a path, a comm or a CRIU log line
+ * may hold any; a byte that does not start a valid sequence becomes U+FFFD.
+ * NULL s: JSON null.
+ */
+void *cli_json_strn(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	json_object *j;
+	char *buf;
+	size_t o = 0;
+
+	if (!s)
+		return NULL;
+	buf = malloc(n * 3 + 1);
+	if (!buf)
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_seq(u + i, n - i);
+
+		if (k) {
+			memcpy(buf + o, s + i, k);
+			o += k;
+			i += k;
+		} else {
+			memcpy(buf + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	j = json_object_new_string_len(buf, (int)o);
+	free(buf);
+	return j;
+}
+
+void *cli_json_str(const char *s)
+{
+	return s ? cli_json_strn(s, strlen(s)) : NULL;
+}
 
 /*
  * {"error": {...}} on stdout for --json, every key the man page lists always
@@ -21,25 +91,25 @@ static void print_error_json(const ckpt_err *err, const char *msg, const char *l
 	const char *s = err ? err->criu_log : "";
 
 	json_object_object_add(e, "code", err ? json_object_new_int(err->code) : NULL);
-	json_object_object_add(e, "name", err ? json_object_new_string(ckpt_strerror(err->code)) : NULL);
-	json_object_object_add(e, "message", json_object_new_string(msg));
-	json_object_object_add(e, "step", err && err->step[0] ? json_object_new_string(err->step) : NULL);
+	json_object_object_add(e, "name", err ? cli_json_str(ckpt_strerror(err->code)) : NULL);
+	json_object_object_add(e, "message", cli_json_str(msg));
+	json_object_object_add(e, "step", err && err->step[0] ? cli_json_str(err->step) : NULL);
 	json_object_object_add(e, "criu_errno", json_object_new_int(err ? err->criu_errno : 0));
 	json_object_object_add(e, "sys_errno", json_object_new_int(err ? err->sys_errno : 0));
-	json_object_object_add(e, "log_path", log_path && *log_path ? json_object_new_string(log_path) : NULL);
+	json_object_object_add(e, "log_path", log_path && *log_path ? cli_json_str(log_path) : NULL);
 	while (*s) {
 		size_t n = strcspn(s, "\n");
 
-		json_object_array_add(lines, json_object_new_string_len(s, (int)n));
+		json_object_array_add(lines, cli_json_strn(s, n));
 		s += n;
 		if (*s == '\n')
 			s++;
 	}
 	json_object_object_add(e, "criu_log", lines);
-	json_object_object_add(e, "hint", hint && *hint ? json_object_new_string(hint) : NULL);
+	json_object_object_add(e, "hint", hint && *hint ? cli_json_str(hint) : NULL);
 	json_object_object_add(e, "hint_opt", json_object_new_int(err ? err->hint_opt : 0));
 	json_object_object_add(e, "images_kept",
-			       err && (err->flags & CKPT_ERR_F_IMAGES_KEPT) ? json_object_new_string(err->images_path)
+			       err && (err->flags & CKPT_ERR_F_IMAGES_KEPT) ? cli_json_str(err->images_path)
 									  : NULL);
 	json_object_object_add(e, "outcome_unknown",
 			       json_object_new_boolean(err && (err->flags & CKPT_ERR_F_OUTCOME_UNKNOWN)));

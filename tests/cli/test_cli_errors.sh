@@ -140,6 +140,16 @@ run --json checkpoint --log-level 9 1
 case_ "--log-level 9 is a usage error" rc_is 2
 run --json checkpoint --image-path x 999999999
 case_ "a missing pid: every key too" json_keys
+# A name that is not UTF-8 (a path may hold any bytes): the --json error is still valid UTF-8,
+# the bad byte shown as U+FFFD (here in log_path, after CRIU refused the dump).
+start -n "$T/pid" sleep
+run --json checkpoint --image-path "$T/bad-"$'\xff'"-name" "$TPID"
+case_ "a non-UTF-8 path: the dump fails (exit 1)" rc_is 1
+case_ "a non-UTF-8 path: the --json error is strict UTF-8 JSON" "$PY" -c '
+import json, sys
+e = json.loads(open(sys.argv[1], "rb").read().decode("utf-8", "strict"))["error"]
+sys.exit(0 if "bad-\ufffd-name" in (e["log_path"] or "") else 1)' "$T/out"
+stop
 
 echo "cli-errors: $FAILED failed"
 [ "$FAILED" -eq 0 ]
