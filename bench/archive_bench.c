@@ -34,7 +34,8 @@ static unsigned long long dir_bytes(const char *dir)
 	struct stat st;
 
 	while (d && (de = readdir(d)))
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode))
 			n += (unsigned long long)st.st_size;
 	if (d)
 		closedir(d);
@@ -86,7 +87,8 @@ int main(int argc, char **argv)
 	getrusage(RUSAGE_SELF, &ru);
 	if (stat(argv[2], &st) < 0)
 		return 1;
-	printf("{\"wall_s\": %.4f, \"cpu_s\": %.4f, \"in_bytes\": %llu, \"out_bytes\": %lld}\n", t1 - t0,
+	printf("{\"wall_s\": %.4f, \"cpu_s\": %.4f, \"in_bytes\": %llu, \"out_bytes\": %lld}\n",
+	       t1 - t0,
 	       (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
 		       ru.ru_stime.tv_usec / 1e6,
 	       dir_bytes(argv[1]), (long long)st.st_size);

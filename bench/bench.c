@@ -169,7 +169,7 @@ struct cfg {
 	pid_t restored;
 	unsigned version;
 	uint32_t features;
-	double t_req;          /* when the request itself starts */
+	double t_req; /* when the request itself starts */
 	struct rusage ru_req;
 };
 
@@ -201,11 +201,14 @@ static int run_op(struct cfg *c)
 	} else if (!strcmp(c->op, "check")) {
 		r = criu_check();
 	} else if (!strcmp(c->op, "feature-check")) {
-		struct criu_feature_check f = { .mem_track = true, .lazy_pages = true, .pidfd_store = true };
+		struct criu_feature_check f = { .mem_track = true,
+						.lazy_pages = true,
+						.pidfd_store = true };
 
 		r = criu_feature_check(&f, sizeof(f));
 		if (r == 0)
-			c->features = (f.mem_track ? 1 : 0) | (f.lazy_pages ? 2 : 0) | (f.pidfd_store ? 4 : 0);
+			c->features = (f.mem_track ? 1 : 0) | (f.lazy_pages ? 2 : 0) |
+				      (f.pidfd_store ? 4 : 0);
 	} else {
 		dfd = open(c->imgdir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 		if (dfd < 0) {
@@ -263,7 +266,9 @@ static int run_op(struct cfg *c)
 	} else if (!strcmp(c->op, "check")) {
 		r = ckpt_check(cl, &err);
 	} else if (!strcmp(c->op, "feature-check")) {
-		r = ckpt_feature_check(cl, CKPT_FEATURE_MEM_TRACK | CKPT_FEATURE_LAZY_PAGES | CKPT_FEATURE_PIDFD_STORE,
+		r = ckpt_feature_check(cl,
+				       CKPT_FEATURE_MEM_TRACK | CKPT_FEATURE_LAZY_PAGES |
+					       CKPT_FEATURE_PIDFD_STORE,
 				       &c->features, &err);
 	} else {
 		o = ckpt_opts_new();
@@ -282,7 +287,8 @@ static int run_op(struct cfg *c)
 	}
 out:
 	if (r < 0)
-		snprintf(c->err, sizeof(c->err), "libckpt: %s: %s %s", ckpt_strerror(r), err.msg, err.criu_log);
+		snprintf(c->err, sizeof(c->err), "libckpt: %s: %s %s", ckpt_strerror(r), err.msg,
+			 err.criu_log);
 	ckpt_opts_free(o);
 	ckpt_client_free(cl);
 	return r < 0 ? -1 : 0;
@@ -325,7 +331,8 @@ static int do_exec(const char *contender, const char *op, char **argv)
 	printf(",\"contender\":");
 	json_str(contender);
 	printf(",\"wall_ms\":%.3f,\"client_cpu_ms\":%.3f,\"peak_rss_kib\":%ld,\"ok\":%s,\"exit\":%d}\n",
-	       t1 - t0, cpu_ms(&ru), ru.ru_maxrss, WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "true" : "false",
+	       t1 - t0, cpu_ms(&ru), ru.ru_maxrss,
+	       WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "true" : "false",
 	       WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 	return 0;
 }
@@ -378,7 +385,8 @@ static int do_fill(const char *file)
 	if (fd < 0 || fstat(fd, &sb) < 0)
 		return 1;
 	t0 = now_ms();
-	mem = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	mem = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		   -1, 0);
 	if (mem == MAP_FAILED)
 		return 1;
 	while (off < (size_t)sb.st_size) {
@@ -500,7 +508,8 @@ int main(int argc, char **argv)
 	c.op = argv[i++];
 
 	if (!strcmp(c.op, "exec") && i < argc)
-		return do_exec(contender ? contender : "exec", argv[i][0] == '-' ? argv[i] + 1 : "exec",
+		return do_exec(contender ? contender : "exec",
+			       argv[i][0] == '-' ? argv[i] + 1 : "exec",
 			       argv + i + (argv[i][0] == '-' ? 1 : 0));
 	if (!strcmp(c.op, "spawn") && i + 2 < argc)
 		return do_spawn(argv[i], argv[i + 1], argv[i + 2]);
@@ -530,7 +539,8 @@ int main(int argc, char **argv)
 		if (i >= argc)
 			goto usage;
 		c.imgdir = argv[i];
-	} else if (strcmp(c.op, "version") && strcmp(c.op, "check") && strcmp(c.op, "feature-check")) {
+	} else if (strcmp(c.op, "version") && strcmp(c.op, "check") &&
+		   strcmp(c.op, "feature-check")) {
 		goto usage;
 	}
 #ifdef BENCH_LIBCRIU

@@ -19,8 +19,8 @@ struct cli_export {
 
 /* restore --import FILE [--keep] */
 struct cli_import {
-	const char *file;     /* NULL: no import */
-	bool keep;            /* keep the extracted directory */
+	const char *file; /* NULL: no import */
+	bool keep;	  /* keep the extracted directory */
 	bool done;
 	ckpt_archive *archive;
 	char images[PATH_MAX]; /* DIR/checkpoint of the extracted archive */

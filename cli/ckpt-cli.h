@@ -20,19 +20,19 @@
 enum {
 	EXIT_OK = 0,
 	EXIT_FAILED = 1,  /* the operation failed */
-	EXIT_USAGE = 2,   /* unknown flag, bad value, missing argument */
-	EXIT_CRIU = 3,    /* criu missing or unusable */
+	EXIT_USAGE = 2,	  /* unknown flag, bad value, missing argument */
+	EXIT_CRIU = 3,	  /* criu missing or unusable */
 	EXIT_TIMEOUT = 4, /* the request did not finish in time */
 	EXIT_UNKNOWN = 5, /* migrate/receive: where the tree runs is not known for sure */
 };
 
 /* Flags given before the subcommand (and some repeated after it). */
 struct cli {
-	const char *prog;     /* "ckpt" */
-	const char *cmd;      /* the subcommand's name */
-	const char *criu;     /* --criu PATH */
-	const char *service;  /* --service SOCKET */
-	long timeout_s;       /* --timeout SECONDS, -1 = library default */
+	const char *prog;    /* "ckpt" */
+	const char *cmd;     /* the subcommand's name */
+	const char *criu;    /* --criu PATH */
+	const char *service; /* --service SOCKET */
+	long timeout_s;	     /* --timeout SECONDS, -1 = library default */
 	bool json;
 	bool quiet;
 	int verbose;
@@ -80,11 +80,12 @@ enum {
 };
 
 /* The options every subcommand accepts too: --json, -q, -v, -h/--help. */
-#define CLI_COMMON_LONGOPTS                                   \
-	{ "json", no_argument, NULL, OPT_JSON },              \
-	{ "quiet", no_argument, NULL, 'q' },                  \
-	{ "verbose", no_argument, NULL, 'v' },                \
-	{ "help", no_argument, NULL, 'h' }
+#define CLI_COMMON_LONGOPTS                                                           \
+	{ "json", no_argument, NULL, OPT_JSON }, { "quiet", no_argument, NULL, 'q' }, \
+		{ "verbose", no_argument, NULL, 'v' },                                \
+	{                                                                             \
+		"help", no_argument, NULL, 'h'                                        \
+	}
 #define CLI_COMMON_SHORTOPTS ":qvh"
 
 /*
@@ -94,18 +95,20 @@ enum {
 int cli_common_opt(struct cli *cli, int c);
 
 /* CRIU's flags that checkpoint, restore, migrate and receive all take. */
-#define CLI_CRIU_LONGOPTS                                                         \
-	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },                  \
-	{ "unprivileged", no_argument, NULL, OPT_UNPRIVILEGED },                  \
-	{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },                        \
-	{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },            \
-	{ "ext-unix-sk", no_argument, NULL, OPT_EXT_UNIX_SK },                    \
-	{ "shell-job", no_argument, NULL, OPT_SHELL_JOB },                        \
-	{ "file-locks", no_argument, NULL, OPT_FILE_LOCKS },                      \
-	{ "manage-cgroups-mode", required_argument, NULL, OPT_CGROUPS_MODE },     \
-	{ "empty-ns", required_argument, NULL, OPT_EMPTY_NS },                    \
-	{ "network-lock", required_argument, NULL, OPT_NETWORK_LOCK }
-#define CLI_CRIU_HELP                                                                             \
+#define CLI_CRIU_LONGOPTS                                                             \
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },                      \
+		{ "unprivileged", no_argument, NULL, OPT_UNPRIVILEGED },              \
+		{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },                    \
+		{ "tcp-established", no_argument, NULL, OPT_TCP_ESTABLISHED },        \
+		{ "ext-unix-sk", no_argument, NULL, OPT_EXT_UNIX_SK },                \
+		{ "shell-job", no_argument, NULL, OPT_SHELL_JOB },                    \
+		{ "file-locks", no_argument, NULL, OPT_FILE_LOCKS },                  \
+		{ "manage-cgroups-mode", required_argument, NULL, OPT_CGROUPS_MODE }, \
+		{ "empty-ns", required_argument, NULL, OPT_EMPTY_NS },                \
+	{                                                                             \
+		"network-lock", required_argument, NULL, OPT_NETWORK_LOCK             \
+	}
+#define CLI_CRIU_HELP                                                                                 \
 	"  --log-level N               CRIU's log level 0..4 (default 2; 4 keeps CRIU's whole log)\n" \
 	"  --unprivileged              run CRIU without root (CAP_CHECKPOINT_RESTORE)\n"              \
 	"  --tcp-close                 established TCP connections are restored closed\n"
@@ -180,22 +183,21 @@ int cli_mkdir_p(const char *path, mode_t mode);
 /* ---- migrate-common.c: what ckpt migrate and ckpt receive share ---- */
 
 /* What migrate and receive take besides their own flags: these, CRIU's and the common ones. */
-#define CLI_MIG_LONGOPTS                                                          \
-	{ "token-file", required_argument, NULL, OPT_MIG_TOKEN_FILE },           \
-	{ "tls-cacert", required_argument, NULL, OPT_MIG_TLS_CACERT },           \
-	{ "tls-cert", required_argument, NULL, OPT_MIG_TLS_CERT },               \
-	{ "tls-key", required_argument, NULL, OPT_MIG_TLS_KEY },                 \
-	{ "tls-cacrl", required_argument, NULL, OPT_MIG_TLS_CACRL },             \
-	{ "tls-no-cn-verify", no_argument, NULL, OPT_MIG_TLS_NO_CN_VERIFY },     \
-	{ "page-port", required_argument, NULL, OPT_MIG_PAGE_PORT },             \
-	{ "channel-timeout", required_argument, NULL, OPT_MIG_CHANNEL_TIMEOUT }, \
-	CLI_CRIU_LONGOPTS,                                                        \
-	CLI_COMMON_LONGOPTS
+#define CLI_MIG_LONGOPTS                                                                 \
+	{ "token-file", required_argument, NULL, OPT_MIG_TOKEN_FILE },                   \
+		{ "tls-cacert", required_argument, NULL, OPT_MIG_TLS_CACERT },           \
+		{ "tls-cert", required_argument, NULL, OPT_MIG_TLS_CERT },               \
+		{ "tls-key", required_argument, NULL, OPT_MIG_TLS_KEY },                 \
+		{ "tls-cacrl", required_argument, NULL, OPT_MIG_TLS_CACRL },             \
+		{ "tls-no-cn-verify", no_argument, NULL, OPT_MIG_TLS_NO_CN_VERIFY },     \
+		{ "page-port", required_argument, NULL, OPT_MIG_PAGE_PORT },             \
+		{ "channel-timeout", required_argument, NULL, OPT_MIG_CHANNEL_TIMEOUT }, \
+		CLI_CRIU_LONGOPTS, CLI_COMMON_LONGOPTS
 #define CLI_MIG_AUTH_HELP                                                                              \
 	"Authentication (one is required; both may be given):\n"                                       \
 	"  --token-file FILE           a shared secret (16 to 4096 bytes, mode 0600) on both hosts,\n" \
 	"                              proven by HMAC challenge-response, never sent\n"                \
-	"  --tls-cacert FILE           mutual TLS: the CA both certificates are signed by (PEM)\n"    \
+	"  --tls-cacert FILE           mutual TLS: the CA both certificates are signed by (PEM)\n"     \
 	"  --tls-cert FILE             this host's certificate (PEM)\n"                                \
 	"  --tls-key FILE              its key (PEM)\n"                                                \
 	"  --tls-cacrl FILE            revoked certificates (PEM)\n"                                   \
@@ -213,7 +215,7 @@ struct cli_mig {
 	ckpt_client *client;
 	struct cli_criu_flags criu;
 	const char *cacert, *cert, *key; /* --tls-cacert, --tls-cert, --tls-key */
-	bool token;                      /* --token-file given */
+	bool token;			 /* --token-file given */
 	struct cli_mig_progress prog;
 };
 /* Allocate j's objects: 0, or the exit code of the failure (reported). */
@@ -230,7 +232,8 @@ int cli_mig_opt(struct cli *cli, struct cli_mig *j, int c, const char *arg);
  * subcommand's own ('h', '?' and ':' included), 0 at the end, or -(exit code)
  * of a usage error (reported).
  */
-int cli_mig_getopt(struct cli *cli, struct cli_mig *j, int argc, char **argv, const struct option *longopts);
+int cli_mig_getopt(struct cli *cli, struct cli_mig *j, int argc, char **argv,
+		   const struct option *longopts);
 /* The TLS files into j->m; a usage error when neither a token nor TLS was given. 0 or the exit code. */
 int cli_mig_finish_auth(struct cli *cli, struct cli_mig *j);
 /* The progress callback: one line per event on stderr (unless -q). */

@@ -41,7 +41,8 @@ static int64_t process_start_time(pid_t pid)
 		return 0;
 	if (clock_gettime(CLOCK_REALTIME, &now) < 0 || clock_gettime(CLOCK_BOOTTIME, &up) < 0)
 		return 0;
-	return (int64_t)now.tv_sec - (int64_t)up.tv_sec + (int64_t)(start_ticks / (unsigned long long)hz);
+	return (int64_t)now.tv_sec - (int64_t)up.tv_sec +
+	       (int64_t)(start_ticks / (unsigned long long)hz);
 }
 
 int cli_export_begin(struct cli *cli, struct cli_export *ex, pid_t pid, bool pre_dump)
@@ -53,14 +54,16 @@ int cli_export_begin(struct cli *cli, struct cli_export *ex, pid_t pid, bool pre
 	if (!ex->file)
 		return ex->compress ? cli_usage_error(cli, "--compress needs --export FILE") : 0;
 	if (pre_dump)
-		return cli_usage_error(cli, "--export: a pre-dump holds memory only; export a full checkpoint");
+		return cli_usage_error(
+			cli, "--export: a pre-dump holds memory only; export a full checkpoint");
 	if (!*ex->file)
 		return cli_usage_error(cli, "--export: an empty file name");
 	if (ex->compress && ckpt_compression_from_string(ex->compress, &c, &err) < 0)
 		return cli_bad_value(cli, "--compress", ex->compress, &err);
 	if (ex->compress && c != CKPT_COMPRESSION_NONE && c != CKPT_COMPRESSION_GZIP &&
 	    c != CKPT_COMPRESSION_ZSTD)
-		return cli_usage_error(cli, "--compress '%s': expected zstd, gzip or none", ex->compress);
+		return cli_usage_error(cli, "--compress '%s': expected zstd, gzip or none",
+				       ex->compress);
 	if (lstat(ex->file, &st) == 0)
 		return cli_fail(cli, EXIT_FAILED, "--export '%s': exists; refusing to overwrite it",
 				ex->file);
@@ -95,7 +98,8 @@ int cli_export_finish(struct cli *cli, struct cli_export *ex, const char *images
 		     ckpt_compression_name(o.compression));
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	if (ckpt_archive_write(AT_FDCWD, images_dir, ex->file, &o, &err) < 0) {
-		fprintf(stderr, "%s %s: the checkpoint is complete in '%s', but the export failed\n",
+		fprintf(stderr,
+			"%s %s: the checkpoint is complete in '%s', but the export failed\n",
 			cli->prog, cli->cmd, images_dir);
 		return cli_report(cli, &err, NULL);
 	}
@@ -155,7 +159,8 @@ void cli_import_end(struct cli *cli, struct cli_import *im, bool restored)
 	im->done = true;
 	if (im->keep || !restored) {
 		fprintf(stderr, "%s %s: %s the extracted checkpoint in '%s'\n", cli->prog, cli->cmd,
-			restored ? "kept" : "the restore failed; kept", ckpt_archive_dir(im->archive));
+			restored ? "kept" : "the restore failed; kept",
+			ckpt_archive_dir(im->archive));
 		goto out;
 	}
 	if (ckpt_archive_remove(im->archive, &err) < 0)

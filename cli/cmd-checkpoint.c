@@ -37,8 +37,7 @@ static const char help_text[] =
 	"                              external unix peers, ...) and dump nothing; exit 1\n"
 	"                              if anything was found\n"
 	"  --leave-running             keep the process tree running after the dump\n"
-	"  --tcp-established           dump established TCP connections\n"
-	CLI_CRIU_HELP
+	"  --tcp-established           dump established TCP connections\n" CLI_CRIU_HELP
 	"  --ext-unix-sk               allow external unix sockets\n"
 	"  --shell-job                 the tree was started from a shell (has a controlling tty)\n"
 	"  --file-locks                dump file locks\n"
@@ -113,8 +112,8 @@ static int on_notify(void *userdata, ckpt_notify *ev)
 }
 
 /* Split --image-path into an existing-or-created parent and a last component. */
-static int split_image_path(struct cli *cli, const char *arg, char *parent, size_t psize, char *name,
-			    size_t nsize)
+static int split_image_path(struct cli *cli, const char *arg, char *parent, size_t psize,
+			    char *name, size_t nsize)
 {
 	char buf[PATH_MAX];
 	size_t l = strlen(arg);
@@ -135,8 +134,10 @@ static int split_image_path(struct cli *cli, const char *arg, char *parent, size
 		snprintf(name, nsize, "%s", slash + 1);
 	}
 	if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		return cli_usage_error(cli, "--image-path '%s': must end in a directory name (not '.', '..' or '/')",
-				       arg);
+		return cli_usage_error(
+			cli,
+			"--image-path '%s': must end in a directory name (not '.', '..' or '/')",
+			arg);
 	return 0;
 }
 
@@ -163,16 +164,19 @@ static json_object *stats_json(const char *dir, struct cli *cli)
 		uint64_t v;
 
 		if (ckpt_image_info_stat(info, keys[i], &v) == 0)
-			json_object_object_add(o, ckpt_image_stat_name(keys[i]), json_object_new_uint64(v));
+			json_object_object_add(o, ckpt_image_stat_name(keys[i]),
+					       json_object_new_uint64(v));
 	}
 	have = ckpt_image_info_stat(info, CKPT_STAT_FROZEN_TIME, &frozen) == 0;
 	ckpt_image_info_stat(info, CKPT_STAT_MEMDUMP_TIME, &memdump);
 	ckpt_image_info_stat(info, CKPT_STAT_MEMWRITE_TIME, &memwrite);
 	ckpt_image_info_stat(info, CKPT_STAT_PAGES_WRITTEN, &written);
 	if (have)
-		cli_progress(cli, "  frozen %.3fs, memory dump %.3fs, memory write %.3fs, %llu pages written",
-			     (double)frozen / 1e6, (double)memdump / 1e6, (double)memwrite / 1e6,
-			     (unsigned long long)written);
+		cli_progress(
+			cli,
+			"  frozen %.3fs, memory dump %.3fs, memory write %.3fs, %llu pages written",
+			(double)frozen / 1e6, (double)memdump / 1e6, (double)memwrite / 1e6,
+			(unsigned long long)written);
 	ckpt_image_info_free(info);
 	return o;
 }
@@ -185,48 +189,30 @@ struct checkpoint_args {
 };
 
 /* One of checkpoint's own flags into o and a: EXIT_OK, -1 after --help, or a usage error's exit code. */
-static int checkpoint_opt(struct cli *cli, ckpt_opts *o, struct checkpoint_args *a, int c, const char *arg,
-			  char **argv)
+static int checkpoint_opt(struct cli *cli, ckpt_opts *o, struct checkpoint_args *a, int c,
+			  const char *arg, char **argv)
 {
 	ckpt_err err = CKPT_ERR_INIT;
 	unsigned long ul;
 	int r = EXIT_OK;
 
 	switch (c) {
-	case 'h':
-		fputs(help_text, stdout);
-		return -1;
-	case O_IMAGE_PATH:
-		a->image_path = arg;
-		break;
-	case O_WORK_PATH:
-		a->work_path = arg;
-		break;
-	case O_FORCE:
-		a->force = true;
-		break;
-	case O_CHECK_ONLY:
-		a->check_only = true;
-		break;
-	case O_EXPORT:
-		a->ex.file = arg;
-		break;
-	case O_COMPRESS:
-		a->ex.compress = arg;
-		break;
+	case 'h': fputs(help_text, stdout); return -1;
+	case O_IMAGE_PATH: a->image_path = arg; break;
+	case O_WORK_PATH: a->work_path = arg; break;
+	case O_FORCE: a->force = true; break;
+	case O_CHECK_ONLY: a->check_only = true; break;
+	case O_EXPORT: a->ex.file = arg; break;
+	case O_COMPRESS: a->ex.compress = arg; break;
 	case O_LEAVE_RUNNING:
 		a->leave_running = true;
-		r = ckpt_opts_set_leave_running(o, true, &err) < 0 ? cli_usage_error(cli, "%s", err.msg) : 0;
+		r = ckpt_opts_set_leave_running(o, true, &err) < 0 ?
+			    cli_usage_error(cli, "%s", err.msg) :
+			    0;
 		break;
-	case O_AUTO_DEDUP:
-		r = cli_set_bool(cli, o, CKPT_OPT_AUTO_DEDUP, "--auto-dedup");
-		break;
-	case O_LAZY_PAGES:
-		r = cli_set_bool(cli, o, CKPT_OPT_LAZY_PAGES, "--lazy-pages");
-		break;
-	case O_PRE_DUMP:
-		a->pre_dump = true;
-		break;
+	case O_AUTO_DEDUP: r = cli_set_bool(cli, o, CKPT_OPT_AUTO_DEDUP, "--auto-dedup"); break;
+	case O_LAZY_PAGES: r = cli_set_bool(cli, o, CKPT_OPT_LAZY_PAGES, "--lazy-pages"); break;
+	case O_PRE_DUMP: a->pre_dump = true; break;
 	case O_PAGE_SERVER:
 		if (ckpt_opts_set_page_server(o, arg, &err) < 0)
 			r = cli_bad_value(cli, "--page-server", arg, &err);
@@ -242,19 +228,19 @@ static int checkpoint_opt(struct cli *cli, ckpt_opts *o, struct checkpoint_args 
 		break;
 	case O_STATUS_FD:
 		if (!cli_parse_uint(arg, INT_MAX, &ul) || fcntl((int)ul, F_GETFD) < 0)
-			r = cli_usage_error(cli, "--status-fd '%s': not an open file descriptor", arg);
+			r = cli_usage_error(cli, "--status-fd '%s': not an open file descriptor",
+					    arg);
 		else if (ckpt_opts_set_int(o, CKPT_OPT_STATUS_FD, (int64_t)ul, &err) < 0)
 			r = cli_bad_value(cli, "--status-fd", arg, &err);
 		break;
-	default:
-		r = cli_getopt_error(cli, c, argv);
-		break;
+	default: r = cli_getopt_error(cli, c, argv); break;
 	}
 	return r;
 }
 
 /* The flags into o and a; EXIT_OK, or the exit code of a usage error (reported). */
-static int checkpoint_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o, struct checkpoint_args *a)
+static int checkpoint_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o,
+			    struct checkpoint_args *a)
 {
 	static const struct option longopts[] = {
 		{ "image-path", required_argument, NULL, O_IMAGE_PATH },
@@ -293,7 +279,8 @@ static int checkpoint_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o
 	if (optind + 1 < argc)
 		return cli_usage_error(cli, "expected one PID, got %d arguments", argc - optind);
 	if (!cli_parse_pid(argv[optind], &a->pid))
-		return cli_usage_error(cli, "PID '%s': not a process id (a positive integer)", argv[optind]);
+		return cli_usage_error(cli, "PID '%s': not a process id (a positive integer)",
+				       argv[optind]);
 	return EXIT_OK;
 }
 
@@ -317,7 +304,8 @@ static int checkpoint_prepare(struct cli *cli, ckpt_opts *o, struct checkpoint_a
 	if ((r = split_image_path(cli, a->image_path, pdir, sizeof(pdir), name, sizeof(name))))
 		return r;
 	if (cli_mkdir_p(pdir, 0700) < 0)
-		return cli_fail(cli, EXIT_FAILED, "cannot create '%s': %s", pdir, cli_strerror(errno));
+		return cli_fail(cli, EXIT_FAILED, "cannot create '%s': %s", pdir,
+				cli_strerror(errno));
 	if (ckpt_opts_set_images_dir(o, a->image_path, &err) < 0)
 		return cli_report(cli, &err, NULL);
 	if (a->work_path && (r = cli_set_work_dir(cli, o, a->work_path)))
@@ -326,7 +314,8 @@ static int checkpoint_prepare(struct cli *cli, ckpt_opts *o, struct checkpoint_a
 }
 
 /* --check-only: what the dump would fail on, seen before anything is frozen. */
-static int checkpoint_check_only(struct cli *cli, ckpt_client *client, ckpt_opts *o, const struct checkpoint_args *a)
+static int checkpoint_check_only(struct cli *cli, ckpt_client *client, ckpt_opts *o,
+				 const struct checkpoint_args *a)
 {
 	ckpt_err err = CKPT_ERR_INIT;
 	ckpt_preflight *p = NULL;
@@ -338,7 +327,8 @@ static int checkpoint_check_only(struct cli *cli, ckpt_client *client, ckpt_opts
 	for (size_t i = 0; i < n; i++) {
 		char hint[2 * CKPT_ERR_HINT_MAX + 512];
 
-		fprintf(stderr, "pid %d: %s\n", (int)ckpt_preflight_pid(p, i), ckpt_preflight_what(p, i));
+		fprintf(stderr, "pid %d: %s\n", (int)ckpt_preflight_pid(p, i),
+			ckpt_preflight_what(p, i));
 		if (cli_hint(ckpt_preflight_hint(p, i), hint, sizeof(hint)) == 0 && hint[0])
 			fprintf(stderr, "  hint: %s\n", hint);
 	}
@@ -355,25 +345,28 @@ static int checkpoint_check_only(struct cli *cli, ckpt_client *client, ckpt_opts
 	return n ? EXIT_FAILED : EXIT_OK;
 }
 
-static void checkpoint_report(struct cli *cli, const struct checkpoint_args *a, struct progress *prog)
+static void checkpoint_report(struct cli *cli, const struct checkpoint_args *a,
+			      struct progress *prog)
 {
 	double elapsed = cli_elapsed(&prog->start);
 	uint64_t bytes = cli_dir_bytes(a->image_path);
 	json_object *stats = stats_json(a->work_path ? a->work_path : a->image_path, cli);
 	char hb[32];
 
-	cli_progress(cli, "%s pid %d into %s in %.3fs (%llu bytes, %s)", a->pre_dump ? "pre-dumped" : "checkpointed",
-		     (int)a->pid, a->image_path, elapsed, (unsigned long long)bytes,
-		     cli_human_bytes(bytes, hb, sizeof(hb)));
+	cli_progress(cli, "%s pid %d into %s in %.3fs (%llu bytes, %s)",
+		     a->pre_dump ? "pre-dumped" : "checkpointed", (int)a->pid, a->image_path,
+		     elapsed, (unsigned long long)bytes, cli_human_bytes(bytes, hb, sizeof(hb)));
 	if (cli->json) {
 		json_object *j = json_object_new_object();
 		char *abs = realpath(a->image_path, NULL);
 
 		json_object_object_add(j, "pid", json_object_new_int(a->pid));
 		json_object_object_add(j, "image_path", cli_json_str(abs ? abs : a->image_path));
-		json_object_object_add(j, "work_path", a->work_path ? cli_json_str(a->work_path) : NULL);
+		json_object_object_add(j, "work_path",
+				       a->work_path ? cli_json_str(a->work_path) : NULL);
 		json_object_object_add(j, "pre_dump", json_object_new_boolean(a->pre_dump));
-		json_object_object_add(j, "leave_running", json_object_new_boolean(a->leave_running || a->pre_dump));
+		json_object_object_add(j, "leave_running",
+				       json_object_new_boolean(a->leave_running || a->pre_dump));
 		json_object_object_add(j, "elapsed_s", json_object_new_double(elapsed));
 		json_object_object_add(j, "bytes", json_object_new_uint64(bytes));
 		json_object_object_add(j, "phases", json_object_get(prog->phases));
@@ -412,8 +405,9 @@ int cmd_checkpoint(struct cli *cli, int argc, char **argv)
 		r = cli_report(cli, &err, NULL);
 		goto out;
 	}
-	cli_progress(cli, "%s pid %d into %s%s", a.pre_dump ? "pre-dumping" : "checkpointing", (int)a.pid,
-		     a.image_path, a.leave_running || a.pre_dump ? " (leaving it running)" : "");
+	cli_progress(cli, "%s pid %d into %s%s", a.pre_dump ? "pre-dumping" : "checkpointing",
+		     (int)a.pid, a.image_path,
+		     a.leave_running || a.pre_dump ? " (leaving it running)" : "");
 	clock_gettime(CLOCK_MONOTONIC, &prog.start);
 	if ((a.pre_dump ? ckpt_pre_dump(client, o, &err) : ckpt_dump(client, o, &err)) < 0) {
 		r = cli_report(cli, &err, NULL);

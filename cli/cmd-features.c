@@ -28,7 +28,8 @@ static const struct {
 	uint32_t bit;
 	const char *what;
 } features[] = {
-	{ "mem_track", CKPT_FEATURE_MEM_TRACK, "memory change tracking (pre-dump, incremental dumps)" },
+	{ "mem_track", CKPT_FEATURE_MEM_TRACK,
+	  "memory change tracking (pre-dump, incremental dumps)" },
 	{ "lazy_pages", CKPT_FEATURE_LAZY_PAGES, "lazy restore of memory (userfaultfd)" },
 	{ "pidfd_store", CKPT_FEATURE_PIDFD_STORE, "pidfd store (pid reuse detection)" },
 };
@@ -40,7 +41,9 @@ int cmd_features_query(struct cli *cli, ckpt_client *client, uint32_t *ret_have)
 {
 	ckpt_err err = CKPT_ERR_INIT;
 
-	if (ckpt_feature_check(client, CKPT_FEATURE_MEM_TRACK | CKPT_FEATURE_LAZY_PAGES | CKPT_FEATURE_PIDFD_STORE,
+	if (ckpt_feature_check(client,
+			       CKPT_FEATURE_MEM_TRACK | CKPT_FEATURE_LAZY_PAGES |
+				       CKPT_FEATURE_PIDFD_STORE,
 			       ret_have, &err) < 0)
 		return cli_report(cli, &err, NULL);
 	return EXIT_OK;
@@ -53,13 +56,15 @@ void cmd_features_print(struct cli *cli, uint32_t have, void *json_parent)
 		json_object *f = json_object_new_object();
 
 		for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++)
-			json_object_object_add(f, features[i].name, json_object_new_boolean(have & features[i].bit));
+			json_object_object_add(f, features[i].name,
+					       json_object_new_boolean(have & features[i].bit));
 		json_object_object_add(json_parent, "features", f);
 		return;
 	}
 	printf("%-12s %-4s %s\n", "FEATURE", "OK", "WHAT");
 	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++)
-		printf("%-12s %-4s %s\n", features[i].name, have & features[i].bit ? "yes" : "no", features[i].what);
+		printf("%-12s %-4s %s\n", features[i].name, have & features[i].bit ? "yes" : "no",
+		       features[i].what);
 }
 
 int cmd_features(struct cli *cli, int argc, char **argv)

@@ -61,33 +61,31 @@ struct view {
 static const char *state_name(ckpt_task_state s)
 {
 	switch (s) {
-	case CKPT_TASK_ALIVE:
-		return "alive";
-	case CKPT_TASK_DEAD:
-		return "dead";
-	case CKPT_TASK_STOPPED:
-		return "stopped";
-	case CKPT_TASK_ZOMBIE:
-		return "zombie";
-	default:
-		return "unknown";
+	case CKPT_TASK_ALIVE: return "alive";
+	case CKPT_TASK_DEAD: return "dead";
+	case CKPT_TASK_STOPPED: return "stopped";
+	case CKPT_TASK_ZOMBIE: return "zombie";
+	default: return "unknown";
 	}
 }
 
 static void print_stats(const ckpt_image_info *info, bool restore)
 {
 	static const ckpt_image_stat dump_keys[] = {
-		CKPT_STAT_FREEZING_TIME,	 CKPT_STAT_FROZEN_TIME,	    CKPT_STAT_MEMDUMP_TIME,
-		CKPT_STAT_MEMWRITE_TIME,	 CKPT_STAT_IRMAP_RESOLVE_TIME, CKPT_STAT_PAGES_SCANNED,
-		CKPT_STAT_PAGES_SKIPPED_PARENT, CKPT_STAT_PAGES_WRITTEN,	    CKPT_STAT_PAGES_LAZY,
-		CKPT_STAT_SHPAGES_SCANNED,	 CKPT_STAT_SHPAGES_WRITTEN,
+		CKPT_STAT_FREEZING_TIME,	CKPT_STAT_FROZEN_TIME,
+		CKPT_STAT_MEMDUMP_TIME,		CKPT_STAT_MEMWRITE_TIME,
+		CKPT_STAT_IRMAP_RESOLVE_TIME,	CKPT_STAT_PAGES_SCANNED,
+		CKPT_STAT_PAGES_SKIPPED_PARENT, CKPT_STAT_PAGES_WRITTEN,
+		CKPT_STAT_PAGES_LAZY,		CKPT_STAT_SHPAGES_SCANNED,
+		CKPT_STAT_SHPAGES_WRITTEN,
 	};
 	static const ckpt_image_stat restore_keys[] = {
-		CKPT_STAT_FORKING_TIME, CKPT_STAT_RESTORE_TIME, CKPT_STAT_PAGES_RESTORED,
+		CKPT_STAT_FORKING_TIME,	  CKPT_STAT_RESTORE_TIME,      CKPT_STAT_PAGES_RESTORED,
 		CKPT_STAT_PAGES_COMPARED, CKPT_STAT_PAGES_SKIPPED_COW,
 	};
 	const ckpt_image_stat *keys = restore ? restore_keys : dump_keys;
-	size_t n = restore ? sizeof(restore_keys) / sizeof(restore_keys[0]) : sizeof(dump_keys) / sizeof(dump_keys[0]);
+	size_t n = restore ? sizeof(restore_keys) / sizeof(restore_keys[0]) :
+			     sizeof(dump_keys) / sizeof(dump_keys[0]);
 
 	printf("\n%s statistics:\n", restore ? "Restore" : "Dump");
 	for (size_t i = 0; i < n; i++) {
@@ -108,7 +106,8 @@ static const char *jstr(json_object *o, const char *key)
 {
 	json_object *v;
 
-	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+	if (!o || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
 		return NULL;
 	return json_object_get_string(v);
 }
@@ -126,14 +125,15 @@ static json_object *jarr(json_object *o, const char *key)
 {
 	json_object *v;
 
-	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_array))
+	if (!o || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_array))
 		return NULL;
 	return v;
 }
 
 /* One process of the tree and its children, from the library's JSON. */
-static void print_proc(json_object *procs, size_t idx, const struct view *v, const char *prefix, bool last,
-		       unsigned depth)
+static void print_proc(json_object *procs, size_t idx, const struct view *v, const char *prefix,
+		       bool last, unsigned depth)
 {
 	json_object *p = json_object_array_get_idx(procs, idx), *a;
 	char pre[512], sub[512];
@@ -147,21 +147,24 @@ static void print_proc(json_object *procs, size_t idx, const struct view *v, con
 		a = jarr(p, "cmdline");
 		printf("  [");
 		for (size_t i = 0; a && i < json_object_array_length(a); i++)
-			printf("%s%s", i ? " " : "", json_object_get_string(json_object_array_get_idx(a, i)));
+			printf("%s%s", i ? " " : "",
+			       json_object_get_string(json_object_array_get_idx(a, i)));
 		printf("%s]", a ? "" : "not in these images");
 	}
 	printf("\n");
 	if (v->env && (a = jarr(p, "environment"))) {
 		printf("%s│ environment:\n", sub);
 		for (size_t i = 0; i < json_object_array_length(a); i++)
-			printf("%s│   %s\n", sub, json_object_get_string(json_object_array_get_idx(a, i)));
+			printf("%s│   %s\n", sub,
+			       json_object_get_string(json_object_array_get_idx(a, i)));
 	}
 	if (v->files && (a = jarr(p, "files"))) {
 		printf("%s│ open files:\n", sub);
 		for (size_t i = 0; i < json_object_array_length(a); i++) {
 			json_object *f = json_object_array_get_idx(a, i);
 
-			printf("%s│   %-5s %-9s %s\n", sub, jstr(f, "fd"), jstr(f, "type"), jstr(f, "path"));
+			printf("%s│   %-5s %-9s %s\n", sub, jstr(f, "fd"), jstr(f, "type"),
+			       jstr(f, "path"));
 		}
 	}
 	if (v->sockets && (a = jarr(p, "sockets")) && json_object_array_length(a)) {
@@ -171,16 +174,21 @@ static void print_proc(json_object *procs, size_t idx, const struct view *v, con
 			const char *fam = jstr(s, "family") ? jstr(s, "family") : "?";
 
 			if (!strcmp(fam, "UNIX"))
-				printf("%s│   %-5lld UNIX (%s) %s %s\n", sub, (long long)jint(s, "fd"), jstr(s, "type"),
-				       jstr(s, "state"), jstr(s, "name") && *jstr(s, "name") ? jstr(s, "name") : "@");
+				printf("%s│   %-5lld UNIX (%s) %s %s\n", sub,
+				       (long long)jint(s, "fd"), jstr(s, "type"), jstr(s, "state"),
+				       jstr(s, "name") && *jstr(s, "name") ? jstr(s, "name") : "@");
 			else if (jstr(s, "local"))
 				printf("%s│   %-5lld %s%s%s %s -> %s (send %lld, recv %lld)\n", sub,
-				       (long long)jint(s, "fd"), jstr(s, "protocol"), jstr(s, "state") ? " " : "",
-				       jstr(s, "state") ? jstr(s, "state") : "", jstr(s, "local"), jstr(s, "remote"),
-				       (long long)jint(s, "send_buf"), (long long)jint(s, "recv_buf"));
+				       (long long)jint(s, "fd"), jstr(s, "protocol"),
+				       jstr(s, "state") ? " " : "",
+				       jstr(s, "state") ? jstr(s, "state") : "", jstr(s, "local"),
+				       jstr(s, "remote"), (long long)jint(s, "send_buf"),
+				       (long long)jint(s, "recv_buf"));
 			else
-				printf("%s│   %-5lld %s (send %lld, recv %lld)\n", sub, (long long)jint(s, "fd"), fam,
-				       (long long)jint(s, "send_buf"), (long long)jint(s, "recv_buf"));
+				printf("%s│   %-5lld %s (send %lld, recv %lld)\n", sub,
+				       (long long)jint(s, "fd"), fam,
+				       (long long)jint(s, "send_buf"),
+				       (long long)jint(s, "recv_buf"));
 		}
 	}
 	if (v->mems && (a = jarr(p, "mems"))) {
@@ -188,8 +196,8 @@ static void print_proc(json_object *procs, size_t idx, const struct view *v, con
 		for (size_t i = 0; i < json_object_array_length(a); i++) {
 			json_object *m = json_object_array_get_idx(a, i);
 
-			printf("%s│   %18s-%-18s %s %s\n", sub, jstr(m, "start"), jstr(m, "end"), jstr(m, "prot"),
-			       jstr(m, "resource"));
+			printf("%s│   %18s-%-18s %s %s\n", sub, jstr(m, "start"), jstr(m, "end"),
+			       jstr(m, "prot"), jstr(m, "resource"));
 		}
 	}
 	if (depth > 64)
@@ -205,7 +213,8 @@ static void print_proc(json_object *procs, size_t idx, const struct view *v, con
 	}
 }
 
-static void print_images(const char *what, ckpt_image_info *info, json_object *ij, const struct view *v)
+static void print_images(const char *what, ckpt_image_info *info, json_object *ij,
+			 const struct view *v)
 {
 	uint32_t ver = ckpt_image_info_version(info);
 	json_object *procs = jarr(ij, "processes");
@@ -214,16 +223,22 @@ static void print_images(const char *what, ckpt_image_info *info, json_object *i
 	if (what)
 		printf("Checkpoint:  %s\n", what);
 	printf("Image format: CRIU images version %u%s\n", ver,
-	       ver == 2 ? " (v1.1)" : ver == 3 ? " (v1.2)" : ver == 1 ? " (v1)" : "");
-	printf("Total size:  %s (%llu bytes)\n", cli_human_bytes(ckpt_image_info_total_bytes(info), hb, sizeof(hb)),
+	       ver == 2 ? " (v1.1)" :
+	       ver == 3 ? " (v1.2)" :
+	       ver == 1 ? " (v1)" :
+			  "");
+	printf("Total size:  %s (%llu bytes)\n",
+	       cli_human_bytes(ckpt_image_info_total_bytes(info), hb, sizeof(hb)),
 	       (unsigned long long)ckpt_image_info_total_bytes(info));
 	printf("Processes:   %zu\n\n", ckpt_image_info_nr_processes(info));
-	printf("%-8s %-8s %-16s %-8s %7s %9s %12s %6s\n", "PID", "PPID", "COMM", "STATE", "THREADS", "PAGES",
-	       "MEMORY", "FILES");
+	printf("%-8s %-8s %-16s %-8s %7s %9s %12s %6s\n", "PID", "PPID", "COMM", "STATE", "THREADS",
+	       "PAGES", "MEMORY", "FILES");
 	for (size_t i = 0; i < ckpt_image_info_nr_processes(info); i++) {
-		printf("%-8d %-8d %-16s %-8s %7zu %9llu %12s %6llu\n", (int)ckpt_image_info_pid(info, i),
-		       (int)ckpt_image_info_ppid(info, i), ckpt_image_info_comm(info, i) ? ckpt_image_info_comm(info, i) : "?",
-		       state_name(ckpt_image_info_state(info, i)), ckpt_image_info_nr_threads(info, i),
+		printf("%-8d %-8d %-16s %-8s %7zu %9llu %12s %6llu\n",
+		       (int)ckpt_image_info_pid(info, i), (int)ckpt_image_info_ppid(info, i),
+		       ckpt_image_info_comm(info, i) ? ckpt_image_info_comm(info, i) : "?",
+		       state_name(ckpt_image_info_state(info, i)),
+		       ckpt_image_info_nr_threads(info, i),
 		       (unsigned long long)ckpt_image_info_pages(info, i),
 		       cli_human_bytes(ckpt_image_info_memory_bytes(info, i), hb, sizeof(hb)),
 		       (unsigned long long)ckpt_image_info_nr_files(info, i));
@@ -238,7 +253,8 @@ static void print_images(const char *what, ckpt_image_info *info, json_object *i
 			bool parent_here = false;
 
 			for (size_t k = 0; ppid && k < n; k++)
-				parent_here |= k != i && jint(json_object_array_get_idx(procs, k), "pid") == ppid;
+				parent_here |= k != i && jint(json_object_array_get_idx(procs, k),
+							      "pid") == ppid;
 			if (!parent_here)
 				print_proc(procs, i, v, "", true, 0);
 		}
@@ -254,10 +270,18 @@ static void print_archive(json_object *aj, const struct view *v)
 	static const struct {
 		const char *key, *label;
 	} rows[] = {
-		{ "engine", "Engine" },		{ "name", "Name" },	    { "image", "Image" },
-		{ "id", "ID" },			{ "runtime", "Runtime" },   { "created", "Created" },
-		{ "checkpointed", "Checkpointed" }, { "pod", "Pod" },	    { "namespace", "Namespace" },
-		{ "criu_version", "CRIU" },	{ "libckpt_version", "libckpt" }, { "compression", "Compression" },
+		{ "engine", "Engine" },
+		{ "name", "Name" },
+		{ "image", "Image" },
+		{ "id", "ID" },
+		{ "runtime", "Runtime" },
+		{ "created", "Created" },
+		{ "checkpointed", "Checkpointed" },
+		{ "pod", "Pod" },
+		{ "namespace", "Namespace" },
+		{ "criu_version", "CRIU" },
+		{ "libckpt_version", "libckpt" },
+		{ "compression", "Compression" },
 	};
 	json_object *sizes = NULL, *mounts = jarr(aj, "mounts");
 	char hb[32];
@@ -267,12 +291,16 @@ static void print_archive(json_object *aj, const struct view *v)
 		if (jstr(aj, rows[i].key))
 			printf("  %-13s %s\n", rows[i].label, jstr(aj, rows[i].key));
 	json_object_object_get_ex(aj, "sizes", &sizes);
-	printf("  %-13s %s", "Checkpoint", cli_human_bytes((uint64_t)jint(sizes, "checkpoint"), hb, sizeof(hb)));
-	printf(" (memory pages %s)\n", cli_human_bytes((uint64_t)jint(sizes, "memory_pages"), hb, sizeof(hb)));
+	printf("  %-13s %s", "Checkpoint",
+	       cli_human_bytes((uint64_t)jint(sizes, "checkpoint"), hb, sizeof(hb)));
+	printf(" (memory pages %s)\n",
+	       cli_human_bytes((uint64_t)jint(sizes, "memory_pages"), hb, sizeof(hb)));
 	if (jint(sizes, "rootfs_diff"))
-		printf("  %-13s %s\n", "Rootfs diff", cli_human_bytes((uint64_t)jint(sizes, "rootfs_diff"), hb, sizeof(hb)));
+		printf("  %-13s %s\n", "Rootfs diff",
+		       cli_human_bytes((uint64_t)jint(sizes, "rootfs_diff"), hb, sizeof(hb)));
 	printf("  %-13s %s in %lld entries (file %s)\n", "Expanded",
-	       cli_human_bytes((uint64_t)jint(sizes, "expanded"), hb, sizeof(hb)), (long long)jint(aj, "entries"),
+	       cli_human_bytes((uint64_t)jint(sizes, "expanded"), hb, sizeof(hb)),
+	       (long long)jint(aj, "entries"),
 	       cli_human_bytes((uint64_t)jint(sizes, "file"), hb, sizeof(hb)));
 	printf("  %-13s %s\n", "Restore with", jstr(aj, "restore_with"));
 	if (v->mounts) {
@@ -282,7 +310,8 @@ static void print_archive(json_object *aj, const struct view *v)
 		for (size_t i = 0; i < n; i++) {
 			json_object *m = json_object_array_get_idx(mounts, i);
 
-			printf("    %-28s %-10s %s\n", jstr(m, "destination"), jstr(m, "type"), jstr(m, "source"));
+			printf("    %-28s %-10s %s\n", jstr(m, "destination"), jstr(m, "type"),
+			       jstr(m, "source"));
 		}
 	}
 	printf("\n");
@@ -297,7 +326,8 @@ static json_object *parse_owned(char *s)
 }
 
 /* The flags into v and the path; EXIT_OK, -1 after --help, or the exit code of a usage error (reported). */
-static int inspect_parse(struct cli *cli, int argc, char **argv, struct view *v, const char **ret_path)
+static int inspect_parse(struct cli *cli, int argc, char **argv, struct view *v,
+			 const char **ret_path)
 {
 	static const struct option longopts[] = {
 		{ "ps-tree", no_argument, NULL, O_PS_TREE },
@@ -317,9 +347,7 @@ static int inspect_parse(struct cli *cli, int argc, char **argv, struct view *v,
 		if (cli_common_opt(cli, c))
 			continue;
 		switch (c) {
-		case 'h':
-			fputs(help_text, stdout);
-			return -1;
+		case 'h': fputs(help_text, stdout); return -1;
 		case O_PS_TREE: v->tree = true; break;
 		case O_PS_TREE_CMD: v->tree = v->cmd = true; break;
 		case O_PS_TREE_ENV: v->tree = v->env = true; break;
@@ -328,14 +356,14 @@ static int inspect_parse(struct cli *cli, int argc, char **argv, struct view *v,
 		case O_MOUNTS: v->mounts = true; break;
 		case O_MEMS: v->tree = v->mems = true; break;
 		case O_ALL: *v = (struct view){ true, true, true, true, true, true, true }; break;
-		default:
-			return cli_getopt_error(cli, c, argv);
+		default: return cli_getopt_error(cli, c, argv);
 		}
 	}
 	if (optind >= argc)
 		return cli_usage_error(cli, "missing DIR or ARCHIVE (see `ckpt help inspect`)");
 	if (optind + 1 < argc)
-		return cli_usage_error(cli, "expected one DIR or ARCHIVE, got %d arguments", argc - optind);
+		return cli_usage_error(cli, "expected one DIR or ARCHIVE, got %d arguments",
+				       argc - optind);
 	*ret_path = argv[optind];
 	return EXIT_OK;
 }
@@ -379,7 +407,8 @@ int cmd_inspect(struct cli *cli, int argc, char **argv)
 		(v.mems ? CKPT_IMAGE_READ_MEMS : 0);
 
 	if (stat(path, &st) < 0)
-		return cli_fail(cli, EXIT_FAILED, "'%s': %s (expected an images directory or a checkpoint archive)",
+		return cli_fail(cli, EXIT_FAILED,
+				"'%s': %s (expected an images directory or a checkpoint archive)",
 				path, cli_strerror(errno));
 	if (S_ISREG(st.st_mode)) {
 		if ((r = inspect_archive(cli, path, &v, flags, &ar, &info, &aj)))

@@ -218,14 +218,16 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 	ckpt_migrate_opts_set_progress(j.m, cli_mig_progress, &j.prog, NULL);
 	ckpt_migrate_opts_set_decide(j.m, decide, &held, NULL);
 	migrate_signals();
-	cli_progress(cli, "migrating pid %d to %s (%s)", (int)a.pid, a.to, a.lazy ? "lazy" : "copy");
+	cli_progress(cli, "migrating pid %d to %s (%s)", (int)a.pid, a.to,
+		     a.lazy ? "lazy" : "copy");
 	clock_gettime(CLOCK_MONOTONIC, &j.prog.start);
 	if (ckpt_migrate_source(j.client, j.o, j.m, a.to, j.mg, &err) < 0) {
 		r = cli_mig_failed(cli, &j, &err,
-				   ckpt_migration_outcome(j.mg) == CKPT_MIG_NONE    ? NULL :
+				   ckpt_migration_outcome(j.mg) == CKPT_MIG_NONE ?
+					   NULL :
 				   ckpt_migration_outcome(j.mg) == CKPT_MIG_UNKNOWN ?
-										  "migration: outcome unknown" :
-										  "migration failed; the tree runs here");
+					   "migration: outcome unknown" :
+					   "migration failed; the tree runs here");
 		goto out;
 	}
 	snprintf(what, sizeof(what), "migrated pid %d to %s (%s): it runs there as pid %d",

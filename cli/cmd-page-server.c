@@ -52,25 +52,17 @@ static int page_server_parse(struct cli *cli, int argc, char **argv, struct page
 		if (cli_common_opt(cli, c))
 			continue;
 		switch (c) {
-		case 'h':
-			fputs(help_text, stdout);
-			return -1;
-		case O_IMAGE_PATH:
-			a->image_path = optarg;
-			break;
-		case O_ADDRESS:
-			a->address = optarg;
-			break;
-		case O_WORK_PATH:
-			a->work_path = optarg;
-			break;
+		case 'h': fputs(help_text, stdout); return -1;
+		case O_IMAGE_PATH: a->image_path = optarg; break;
+		case O_ADDRESS: a->address = optarg; break;
+		case O_WORK_PATH: a->work_path = optarg; break;
 		case O_PORT:
 			port_arg = optarg;
 			if (!cli_parse_uint(optarg, 65535, &a->port))
-				return cli_usage_error(cli, "--port '%s': not a port number (0 to 65535)", optarg);
+				return cli_usage_error(
+					cli, "--port '%s': not a port number (0 to 65535)", optarg);
 			break;
-		default:
-			return cli_getopt_error(cli, c, argv);
+		default: return cli_getopt_error(cli, c, argv);
 		}
 	}
 	if (optind < argc)
@@ -82,7 +74,8 @@ static int page_server_parse(struct cli *cli, int argc, char **argv, struct page
 	return EXIT_OK;
 }
 
-static void page_server_print(struct cli *cli, const struct page_server_args *a, pid_t pid, int port)
+static void page_server_print(struct cli *cli, const struct page_server_args *a, pid_t pid,
+			      int port)
 {
 	if (cli->json) {
 		json_object *j = json_object_new_object();
@@ -118,7 +111,8 @@ int cmd_page_server(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (cli_mkdir_p(a.image_path, 0700) < 0) {
-		r = cli_fail(cli, EXIT_FAILED, "--image-path '%s': %s", a.image_path, cli_strerror(errno));
+		r = cli_fail(cli, EXIT_FAILED, "--image-path '%s': %s", a.image_path,
+			     cli_strerror(errno));
 		goto out;
 	}
 	if (ckpt_opts_set_images_dir(o, a.image_path, &err) < 0 ||

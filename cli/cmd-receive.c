@@ -81,7 +81,8 @@ static int set_timeout(struct cli *cli, ckpt_migrate_opts *m, int c, const char 
 		return cli_usage_error(cli, "%s '%s': expected seconds (%s to 86400)",
 				       accept ? "--accept-timeout" : "--resolve-timeout", arg,
 				       accept ? "0" : "1");
-	ckpt_migrate_opts_set_int(m, accept ? CKPT_MIG_ACCEPT_TIMEOUT_MS : CKPT_MIG_RESOLVE_TIMEOUT_MS,
+	ckpt_migrate_opts_set_int(m,
+				  accept ? CKPT_MIG_ACCEPT_TIMEOUT_MS : CKPT_MIG_RESOLVE_TIMEOUT_MS,
 				  (int64_t)v * 1000, NULL);
 	return EXIT_OK;
 }
@@ -179,10 +180,11 @@ int cmd_receive(struct cli *cli, int argc, char **argv)
 	if (ckpt_migration_pid(j.mg) > 0 && a.pid_file)
 		cli_write_pid_file(cli, a.pid_file, ckpt_migration_pid(j.mg));
 	if (r < 0) {
-		r = cli_mig_failed(cli, &j, &err,
-				   ckpt_migration_outcome(j.mg) == CKPT_MIG_UNKNOWN ?
-					   "received: the tree runs here, but the source's final word was lost" :
-					   NULL);
+		r = cli_mig_failed(
+			cli, &j, &err,
+			ckpt_migration_outcome(j.mg) == CKPT_MIG_UNKNOWN ?
+				"received: the tree runs here, but the source's final word was lost" :
+				NULL);
 		goto out;
 	}
 	snprintf(what, sizeof(what), "received a %s migration from %s: it runs here as pid %d",

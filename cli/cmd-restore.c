@@ -39,8 +39,7 @@ static const char help_text[] =
 	"  --keep                      with --import: keep the extracted directory\n"
 	"  -d, --detach                do not wait: print the restored pid and exit 0\n"
 	"  --pid-file FILE             write the restored pid to FILE\n"
-	"  --tcp-established           restore established TCP connections\n"
-	CLI_CRIU_HELP
+	"  --tcp-established           restore established TCP connections\n" CLI_CRIU_HELP
 	"  --ext-unix-sk               allow external unix sockets\n"
 	"  --shell-job                 the tree was a shell job: give it our stdin/out/err\n"
 	"  --file-locks                restore file locks\n"
@@ -93,7 +92,8 @@ static int parse_inherit_fd(struct cli *cli, ckpt_opts *o, const char *arg)
 	memcpy(num, arg, (size_t)(colon - arg));
 	num[colon - arg] = '\0';
 	if (!cli_parse_uint(num, INT_MAX, &fd))
-		return cli_usage_error(cli, "--inherit-fd '%s': '%s' is not a file descriptor number", arg, num);
+		return cli_usage_error(
+			cli, "--inherit-fd '%s': '%s' is not a file descriptor number", arg, num);
 	if (fcntl((int)fd, F_GETFD) < 0)
 		return cli_usage_error(cli, "--inherit-fd '%s': fd %lu is not open", arg, fd);
 	if (ckpt_opts_add_inherit_fd(o, (int)fd, colon + 1, &err) < 0)
@@ -132,7 +132,8 @@ struct restore_args {
 };
 
 /* The flags into o and a; EXIT_OK, -1 after --help, or the exit code of a usage error (reported). */
-static int restore_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o, struct restore_args *a)
+static int restore_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o,
+			 struct restore_args *a)
 {
 	static const struct option longopts[] = {
 		{ "image-path", required_argument, NULL, O_IMAGE_PATH },
@@ -157,47 +158,31 @@ static int restore_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o, s
 		if (r < 0)
 			return -r;
 		switch (c) {
-		case 'h':
-			fputs(help_text, stdout);
-			return -1;
-		case 'd':
-			a->detach = true;
-			break;
+		case 'h': fputs(help_text, stdout); return -1;
+		case 'd': a->detach = true; break;
 		case O_IMAGE_PATH:
 			a->image_path = optarg;
 			a->image_path_set = true;
 			break;
-		case O_IMPORT:
-			a->im.file = optarg;
-			break;
-		case O_KEEP:
-			a->im.keep = true;
-			break;
-		case O_WORK_PATH:
-			a->work_path = optarg;
-			break;
-		case O_PID_FILE:
-			a->pid_file = optarg;
-			break;
+		case O_IMPORT: a->im.file = optarg; break;
+		case O_KEEP: a->im.keep = true; break;
+		case O_WORK_PATH: a->work_path = optarg; break;
+		case O_PID_FILE: a->pid_file = optarg; break;
 		case O_LAZY_PAGES:
 			r = cli_set_bool(cli, o, CKPT_OPT_LAZY_PAGES, "--lazy-pages");
 			break;
-		case O_INHERIT_FD:
-			r = parse_inherit_fd(cli, o, optarg);
-			break;
-		case O_VETH:
-			a->veth = optarg;
-			break;
-		default:
-			r = cli_getopt_error(cli, c, argv);
-			break;
+		case O_INHERIT_FD: r = parse_inherit_fd(cli, o, optarg); break;
+		case O_VETH: a->veth = optarg; break;
+		default: r = cli_getopt_error(cli, c, argv); break;
 		}
 		if (r)
 			return r;
 	}
 	if (optind < argc)
-		return cli_usage_error(cli, "unexpected argument '%s' (restore takes no PID; see `ckpt help restore`)",
-				       argv[optind]);
+		return cli_usage_error(
+			cli,
+			"unexpected argument '%s' (restore takes no PID; see `ckpt help restore`)",
+			argv[optind]);
 	if (a->im.keep && !a->im.file)
 		return cli_usage_error(cli, "--keep needs --import FILE");
 	if (a->veth && !(a->criu.ns_mask & CLONE_NEWNET))
@@ -206,13 +191,15 @@ static int restore_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o, s
 }
 
 /* An archive extracted, the images and work dirs into o, the client and its stdio and veth. */
-static int restore_prepare(struct cli *cli, ckpt_opts *o, struct restore_args *a, ckpt_client **ret_client)
+static int restore_prepare(struct cli *cli, ckpt_opts *o, struct restore_args *a,
+			   ckpt_client **ret_client)
 {
 	ckpt_err err = CKPT_ERR_INIT;
 	ckpt_client *client;
 	int r;
 
-	if ((r = cli_import_begin(cli, &a->im, a->image_path_set ? a->image_path : NULL, &a->image_path)))
+	if ((r = cli_import_begin(cli, &a->im, a->image_path_set ? a->image_path : NULL,
+				  &a->image_path)))
 		return r;
 	if (ckpt_opts_set_images_dir(o, a->image_path, &err) < 0)
 		return cli_report(cli, &err, NULL);
@@ -223,11 +210,13 @@ static int restore_prepare(struct cli *cli, ckpt_opts *o, struct restore_args *a
 	*ret_client = client;
 	if (a->veth && ckpt_client_set_netns_veth_spec(client, a->veth, &err) < 0)
 		return cli_bad_value(cli, "--veth", a->veth, &err);
-	if (a->criu.shell_job && ckpt_client_set_criu_stdio(client, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, &err) < 0)
+	if (a->criu.shell_job && ckpt_client_set_criu_stdio(client, STDIN_FILENO, STDOUT_FILENO,
+							    STDERR_FILENO, &err) < 0)
 		return cli_report(cli, &err, NULL);
 	/* The restored tree is re-parented to us, and so are its orphans. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
-		return cli_fail(cli, EXIT_FAILED, "prctl(PR_SET_CHILD_SUBREAPER): %s", cli_strerror(errno));
+		return cli_fail(cli, EXIT_FAILED, "prctl(PR_SET_CHILD_SUBREAPER): %s",
+				cli_strerror(errno));
 	return EXIT_OK;
 }
 
@@ -289,7 +278,8 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 		r = cli_report(cli, &err, NULL);
 		goto out;
 	}
-	cli_progress(cli, "restored pid %d from %s in %.3fs", (int)pid, a.image_path, cli_elapsed(&start));
+	cli_progress(cli, "restored pid %d from %s in %.3fs", (int)pid, a.image_path,
+		     cli_elapsed(&start));
 	cli_import_end(cli, &a.im, true);
 	if (a.pid_file)
 		cli_write_pid_file(cli, a.pid_file, pid);

@@ -61,7 +61,8 @@ int cmd_version(struct cli *cli, int argc, char **argv)
 		json_object *j = json_object_new_object();
 
 		json_object_object_add(j, "ckpt", cli_json_str(ckpt_version()));
-		json_object_object_add(j, "ckpt_version_number", json_object_new_int64(ckpt_version_number()));
+		json_object_object_add(j, "ckpt_version_number",
+				       json_object_new_int64(ckpt_version_number()));
 		json_object_object_add(j, "criu", cli_json_str(criu));
 		json_object_object_add(j, "criu_version_number", json_object_new_int64(v));
 		cli_print_json(j);

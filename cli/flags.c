@@ -118,7 +118,8 @@ int cli_criu_opt(struct cli *cli, ckpt_opts *o, struct cli_criu_flags *f, int c,
 	switch (c) {
 	case OPT_LOG_LEVEL:
 		if (!cli_parse_uint(arg, 4, &level))
-			return -cli_usage_error(cli, "--log-level '%s': expected 0, 1, 2, 3 or 4", arg);
+			return -cli_usage_error(cli, "--log-level '%s': expected 0, 1, 2, 3 or 4",
+						arg);
 		if (ckpt_opts_set_int(o, CKPT_OPT_LOG_LEVEL, (int64_t)level, &err) < 0)
 			return -cli_bad_value(cli, "--log-level", arg, &err);
 		return 1;
@@ -136,7 +137,8 @@ int cli_set_work_dir(struct cli *cli, ckpt_opts *o, const char *work_path)
 	int e = cli_mkdir_p(work_path, 0700);
 
 	if (e < 0)
-		return cli_fail(cli, EXIT_FAILED, "--work-path '%s': %s", work_path, cli_strerror(-e));
+		return cli_fail(cli, EXIT_FAILED, "--work-path '%s': %s", work_path,
+				cli_strerror(-e));
 	if (ckpt_opts_set_work_dir(o, work_path, &err) < 0)
 		return cli_report(cli, &err, NULL);
 	return 0;

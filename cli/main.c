@@ -12,14 +12,16 @@
 static int cmd_help(struct cli *cli, int argc, char **argv);
 
 static const struct command commands[] = {
-	{ "checkpoint", cmd_checkpoint, "checkpoint a running process tree into an images directory" },
+	{ "checkpoint", cmd_checkpoint,
+	  "checkpoint a running process tree into an images directory" },
 	{ "restore", cmd_restore, "restore a process tree from an images directory" },
 	{ "check", cmd_check, "check that the kernel and criu can checkpoint and restore" },
 	{ "features", cmd_features, "show which optional CRIU features work here" },
 	{ "version", cmd_version, "show the versions of libckpt and criu" },
 	{ "page-server", cmd_page_server, "receive a checkpoint's memory over the network" },
 	{ "inspect", cmd_inspect, "show what a checkpoint holds" },
-	{ "migrate", cmd_migrate, "move a running process tree to a `ckpt receive` on another host" },
+	{ "migrate", cmd_migrate,
+	  "move a running process tree to a `ckpt receive` on another host" },
 	{ "receive", cmd_receive, "receive a migrated process tree and restore it here" },
 	{ "help", cmd_help, "show help for a command" },
 };
@@ -78,7 +80,8 @@ static int cmd_help(struct cli *cli, int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (argc > 2)
-		return cli_usage_error(cli, "expected one command name, got %d arguments", argc - 1);
+		return cli_usage_error(cli, "expected one command name, got %d arguments",
+				       argc - 1);
 	cmd = find_command(argv[1]);
 	if (!cmd || cmd->run == cmd_help) {
 		if (cmd)
@@ -109,24 +112,17 @@ int cli_getopt_error(struct cli *cli, int c, char **argv)
 	if (optopt > 0 && optopt < 0x100)
 		return cli_usage_error(cli, "unknown flag '-%c' (see `ckpt %s%s`)", optopt,
 				       cli->cmd ? "help " : "--help", cli->cmd ? cli->cmd : "");
-	return cli_usage_error(cli, "unknown flag '%s' (see `ckpt %s%s`)", flag, cli->cmd ? "help " : "--help",
-			       cli->cmd ? cli->cmd : "");
+	return cli_usage_error(cli, "unknown flag '%s' (see `ckpt %s%s`)", flag,
+			       cli->cmd ? "help " : "--help", cli->cmd ? cli->cmd : "");
 }
 
 int cli_common_opt(struct cli *cli, int c)
 {
 	switch (c) {
-	case OPT_JSON:
-		cli->json = true;
-		return 1;
-	case 'q':
-		cli->quiet = true;
-		return 1;
-	case 'v':
-		cli->verbose++;
-		return 1;
-	default:
-		return 0;
+	case OPT_JSON: cli->json = true; return 1;
+	case 'q': cli->quiet = true; return 1;
+	case 'v': cli->verbose++; return 1;
+	default: return 0;
 	}
 }
 
@@ -135,7 +131,8 @@ static void log_to_stderr(void *userdata, int level, const char *line)
 	static const char *const names[] = { "error", "warning", "info", "debug" };
 
 	(void)userdata;
-	fprintf(stderr, "ckpt: libckpt %s: %s\n", level >= 0 && level <= 3 ? names[level] : "?", line);
+	fprintf(stderr, "ckpt: libckpt %s: %s\n", level >= 0 && level <= 3 ? names[level] : "?",
+		line);
 }
 
 int cli_client(struct cli *cli, ckpt_client **ret)
@@ -155,7 +152,8 @@ int cli_client(struct cli *cli, ckpt_client **ret)
 	if (r == 0 && cli->timeout_s >= 0)
 		r = ckpt_client_set_timeout_ms(c, (unsigned)(cli->timeout_s * 1000), &err);
 	if (r == 0 && cli->verbose)
-		r = ckpt_client_set_log(c, cli->verbose > 1 ? CKPT_LOG_DEBUG : CKPT_LOG_INFO, log_to_stderr, NULL);
+		r = ckpt_client_set_log(c, cli->verbose > 1 ? CKPT_LOG_DEBUG : CKPT_LOG_INFO,
+					log_to_stderr, NULL);
 	if (r < 0) {
 		ckpt_client_free(c);
 		r = cli_report(cli, &err, NULL);
@@ -190,21 +188,17 @@ int main(int argc, char **argv)
 		if (cli_common_opt(&cli, c))
 			continue;
 		switch (c) {
-		case G_CRIU:
-			cli.criu = optarg;
-			break;
-		case G_SERVICE:
-			cli.service = optarg;
-			break;
+		case G_CRIU: cli.criu = optarg; break;
+		case G_SERVICE: cli.service = optarg; break;
 		case G_TIMEOUT:
 			if (!cli_parse_uint(optarg, UINT_MAX / 1000, &v))
-				return cli_usage_error(&cli, "--timeout: '%s' is not a number of seconds (0 to %u)",
-						       optarg, UINT_MAX / 1000);
+				return cli_usage_error(
+					&cli,
+					"--timeout: '%s' is not a number of seconds (0 to %u)",
+					optarg, UINT_MAX / 1000);
 			cli.timeout_s = (long)v;
 			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
+		case 'h': usage(stdout); return EXIT_OK;
 		case 'V':
 			if (cli.json) {
 				printf("{ \"ckpt\": \"%s\" }\n", ckpt_version());
@@ -212,8 +206,7 @@ int main(int argc, char **argv)
 				printf("ckpt %s\n", ckpt_version());
 			}
 			return EXIT_OK;
-		default:
-			return cli_getopt_error(&cli, c, argv);
+		default: return cli_getopt_error(&cli, c, argv);
 		}
 	}
 	if (cli.criu && cli.service)
@@ -224,7 +217,8 @@ int main(int argc, char **argv)
 	}
 	cmd = find_command(argv[optind]);
 	if (!cmd)
-		return cli_usage_error(&cli, "unknown command '%s' (see `ckpt --help`)", argv[optind]);
+		return cli_usage_error(&cli, "unknown command '%s' (see `ckpt --help`)",
+				       argv[optind]);
 	cli.cmd = cmd->name;
 	argc -= optind;
 	argv += optind;

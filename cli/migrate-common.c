@@ -61,7 +61,8 @@ int cli_mig_opt(struct cli *cli, struct cli_mig *j, int c, const char *arg)
 		return 1;
 	case OPT_MIG_CHANNEL_TIMEOUT:
 		if (!cli_parse_uint(arg, 86400, &v) || v == 0 ||
-		    ckpt_migrate_opts_set_int(j->m, CKPT_MIG_TIMEOUT_MS, (int64_t)v * 1000, &err) < 0)
+		    ckpt_migrate_opts_set_int(j->m, CKPT_MIG_TIMEOUT_MS, (int64_t)v * 1000, &err) <
+			    0)
 			return -cli_usage_error(
 				cli, "--channel-timeout '%s': expected seconds (1 to 86400)", arg);
 		return 1;
@@ -69,7 +70,8 @@ int cli_mig_opt(struct cli *cli, struct cli_mig *j, int c, const char *arg)
 	}
 }
 
-int cli_mig_getopt(struct cli *cli, struct cli_mig *j, int argc, char **argv, const struct option *longopts)
+int cli_mig_getopt(struct cli *cli, struct cli_mig *j, int argc, char **argv,
+		   const struct option *longopts)
 {
 	int c, r;
 

@@ -83,8 +83,8 @@ void *cli_json_str(const char *s)
  * {"error": {...}} on stdout for --json, every key the man page lists always
  * present (null when it does not apply). err may be NULL (a failure of ckpt's own).
  */
-static void print_error_json(const ckpt_err *err, const char *msg, const char *log_path, const char *hint,
-			     int exit_code)
+static void print_error_json(const ckpt_err *err, const char *msg, const char *log_path,
+			     const char *hint, int exit_code)
 {
 	json_object *o = json_object_new_object(), *e = json_object_new_object();
 	json_object *lines = json_object_new_array();
@@ -96,7 +96,8 @@ static void print_error_json(const ckpt_err *err, const char *msg, const char *l
 	json_object_object_add(e, "step", err && err->step[0] ? cli_json_str(err->step) : NULL);
 	json_object_object_add(e, "criu_errno", json_object_new_int(err ? err->criu_errno : 0));
 	json_object_object_add(e, "sys_errno", json_object_new_int(err ? err->sys_errno : 0));
-	json_object_object_add(e, "log_path", log_path && *log_path ? cli_json_str(log_path) : NULL);
+	json_object_object_add(e, "log_path",
+			       log_path && *log_path ? cli_json_str(log_path) : NULL);
 	while (*s) {
 		size_t n = strcspn(s, "\n");
 
@@ -109,16 +110,19 @@ static void print_error_json(const ckpt_err *err, const char *msg, const char *l
 	json_object_object_add(e, "hint", hint && *hint ? cli_json_str(hint) : NULL);
 	json_object_object_add(e, "hint_opt", json_object_new_int(err ? err->hint_opt : 0));
 	json_object_object_add(e, "images_kept",
-			       err && (err->flags & CKPT_ERR_F_IMAGES_KEPT) ? cli_json_str(err->images_path)
-									  : NULL);
+			       err && (err->flags & CKPT_ERR_F_IMAGES_KEPT) ?
+				       cli_json_str(err->images_path) :
+				       NULL);
 	json_object_object_add(e, "outcome_unknown",
-			       json_object_new_boolean(err && (err->flags & CKPT_ERR_F_OUTCOME_UNKNOWN)));
+			       json_object_new_boolean(err &&
+						       (err->flags & CKPT_ERR_F_OUTCOME_UNKNOWN)));
 	json_object_object_add(e, "exit_code", json_object_new_int(exit_code));
 	json_object_object_add(o, "error", e);
 	cli_print_json(o);
 }
 
-static void vfail(struct cli *cli, int code, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+static void vfail(struct cli *cli, int code, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 static void vfail(struct cli *cli, int code, const char *fmt, va_list ap)
 {
 	char msg[1024];
@@ -169,16 +173,21 @@ static const char *cli_spell(void *userdata, ckpt_opt key)
 		ckpt_opt key;
 		const char *flag;
 	} own[] = {
-		{ CKPT_OPT_IMAGES_DIR, "--image-path" }, { CKPT_OPT_WORK_DIR, "--work-path" },
-		{ CKPT_OPT_PARENT_IMAGES, "--parent-path" }, { CKPT_OPT_OVERWRITE, "--force" },
-		{ CKPT_OPT_PAGE_SERVER, "--page-server" }, { CKPT_OPT_CGROUP_MODE, "--manage-cgroups-mode" },
-		{ CKPT_OPT_INHERIT_FD, "--inherit-fd" }, { CKPT_OPT_UNIX_SK_INO, "--ext-unix-sk" },
+		{ CKPT_OPT_IMAGES_DIR, "--image-path" },
+		{ CKPT_OPT_WORK_DIR, "--work-path" },
+		{ CKPT_OPT_PARENT_IMAGES, "--parent-path" },
+		{ CKPT_OPT_OVERWRITE, "--force" },
+		{ CKPT_OPT_PAGE_SERVER, "--page-server" },
+		{ CKPT_OPT_CGROUP_MODE, "--manage-cgroups-mode" },
+		{ CKPT_OPT_INHERIT_FD, "--inherit-fd" },
+		{ CKPT_OPT_UNIX_SK_INO, "--ext-unix-sk" },
 	};
 	static const ckpt_opt same[] = {
-		CKPT_OPT_LEAVE_RUNNING, CKPT_OPT_TCP_ESTABLISHED, CKPT_OPT_TCP_CLOSE, CKPT_OPT_EXT_UNIX_SK,
-		CKPT_OPT_SHELL_JOB, CKPT_OPT_FILE_LOCKS, CKPT_OPT_LAZY_PAGES, CKPT_OPT_AUTO_DEDUP,
-		CKPT_OPT_UNPRIVILEGED, CKPT_OPT_LOG_LEVEL, CKPT_OPT_NETWORK_LOCK, CKPT_OPT_EMPTY_NS,
-		CKPT_OPT_STATUS_FD, CKPT_OPT_LSM_PROFILE,
+		CKPT_OPT_LEAVE_RUNNING, CKPT_OPT_TCP_ESTABLISHED, CKPT_OPT_TCP_CLOSE,
+		CKPT_OPT_EXT_UNIX_SK,	CKPT_OPT_SHELL_JOB,	  CKPT_OPT_FILE_LOCKS,
+		CKPT_OPT_LAZY_PAGES,	CKPT_OPT_AUTO_DEDUP,	  CKPT_OPT_UNPRIVILEGED,
+		CKPT_OPT_LOG_LEVEL,	CKPT_OPT_NETWORK_LOCK,	  CKPT_OPT_EMPTY_NS,
+		CKPT_OPT_STATUS_FD,	CKPT_OPT_LSM_PROFILE,
 	};
 	struct spelling *sp = userdata;
 	const char *name = ckpt_opt_name(key);
@@ -191,8 +200,8 @@ static const char *cli_spell(void *userdata, ckpt_opt key)
 			return NULL; /* "--" + CRIU's name, which is ckpt's too */
 	if (!name)
 		return NULL;
-	snprintf(sp->buf, sizeof(sp->buf), "CRIU's --%s (ckpt has no flag for it: use criu, or libckpt's CKPT_OPT_*)",
-		 name);
+	snprintf(sp->buf, sizeof(sp->buf),
+		 "CRIU's --%s (ckpt has no flag for it: use criu, or libckpt's CKPT_OPT_*)", name);
 	return sp->buf;
 }
 
@@ -216,16 +225,12 @@ const char *cli_strerror(int errnum)
 int cli_exit_code(int code)
 {
 	switch (code) {
-	case CKPT_OK:
-		return EXIT_OK;
+	case CKPT_OK: return EXIT_OK;
 	case CKPT_ECRIU_EXEC:
 	case CKPT_ECRIU_VERSION:
-	case CKPT_ESERVICE:
-		return EXIT_CRIU;
-	case CKPT_ETIMEDOUT:
-		return EXIT_TIMEOUT;
-	default:
-		return EXIT_FAILED;
+	case CKPT_ESERVICE: return EXIT_CRIU;
+	case CKPT_ETIMEDOUT: return EXIT_TIMEOUT;
+	default: return EXIT_FAILED;
 	}
 }
 
@@ -291,7 +296,8 @@ void cli_print_json(void *jobj)
 {
 	json_object *o = jobj;
 
-	fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE),
+	fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+							JSON_C_TO_STRING_NOSLASHESCAPE),
 	      stdout);
 	fputc('\n', stdout);
 	fflush(stdout);

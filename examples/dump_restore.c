@@ -104,7 +104,8 @@ int main(int argc, char **argv)
 		return 1;
 	if (ckpt_criu_version(client, &version, &err) < 0)
 		return fail("criu version", &err);
-	printf("libckpt %s, CRIU %u.%u.%u\n", ckpt_version(), version / 10000, version / 100 % 100, version % 100);
+	printf("libckpt %s, CRIU %u.%u.%u\n", ckpt_version(), version / 10000, version / 100 % 100,
+	       version % 100);
 
 	before = read_counter(file);
 	printf("counter process %d is running: count %ld\n", (int)pid, before);
@@ -116,8 +117,8 @@ int main(int argc, char **argv)
 	}
 	waitpid(pid, NULL, 0);
 	before = read_counter(file);
-	printf("checkpointed into %s at count %ld; process %d is gone (kill -0: %s)\n", dir, before, (int)pid,
-	       kill(pid, 0) < 0 ? "no such process" : "still there!");
+	printf("checkpointed into %s at count %ld; process %d is gone (kill -0: %s)\n", dir, before,
+	       (int)pid, kill(pid, 0) < 0 ? "no such process" : "still there!");
 	sleep_ms(1000);
 	printf("one second later the count is still %ld\n", read_counter(file));
 

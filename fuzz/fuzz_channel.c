@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct chan_limits lim = {0};
+	struct chan_limits lim = { 0 };
 	struct chan_rx rx;
 	ckpt_err err = CKPT_ERR_INIT;
 	size_t off = 1;
@@ -53,9 +53,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* what was decoded keeps its promises */
 		switch (type) {
 		case CHAN_MSG_HELLO:
-			if (m.u.hello.cpuinfo_len > CHAN_CPUINFO_MAX || strlen(m.u.hello.check_msg) >= 512 ||
-			    (m.u.hello.cpuinfo_len && (m.u.hello.cpuinfo < m.data ||
-						       m.u.hello.cpuinfo + m.u.hello.cpuinfo_len > m.data + m.len)))
+			if (m.u.hello.cpuinfo_len > CHAN_CPUINFO_MAX ||
+			    strlen(m.u.hello.check_msg) >= 512 ||
+			    (m.u.hello.cpuinfo_len &&
+			     (m.u.hello.cpuinfo < m.data ||
+			      m.u.hello.cpuinfo + m.u.hello.cpuinfo_len > m.data + m.len)))
 				__builtin_trap();
 			continue;
 		case CHAN_MSG_FILE_BEGIN:
@@ -78,7 +80,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				__builtin_trap();
 			break;
 		}
-		if (rx.files > rx.max_files || rx.total > rx.max_total || (rx.open && rx.got > rx.size))
+		if (rx.files > rx.max_files || rx.total > rx.max_total ||
+		    (rx.open && rx.got > rx.size))
 			__builtin_trap();
 		if (r == 1 && !rx.done)
 			__builtin_trap();

@@ -33,8 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in.log = (const char *)data + 2;
 	in.log_len = size - 2;
 	diagnose(&in, &r);
-	if (!memchr(r.headline, '\0', sizeof(r.headline)) || !memchr(r.lines, '\0', sizeof(r.lines)) ||
-	    !memchr(r.hint, '\0', sizeof(r.hint)))
+	if (!memchr(r.headline, '\0', sizeof(r.headline)) ||
+	    !memchr(r.lines, '\0', sizeof(r.lines)) || !memchr(r.hint, '\0', sizeof(r.hint)))
 		__builtin_trap();
 	for (const char *p = r.headline; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)

@@ -15,7 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int r = resp_decode(data, size, &resp, &err);
 
 	if (r < 0) {
-		if (resp || err.code != r || !err.msg[0] || memchr(err.msg, '\0', sizeof(err.msg)) == NULL)
+		if (resp || err.code != r || !err.msg[0] ||
+		    memchr(err.msg, '\0', sizeof(err.msg)) == NULL)
 			__builtin_trap();
 		return 0;
 	}

@@ -38,11 +38,11 @@
 #define AR_MAX_ENTRIES 1000000ull
 #define AR_MAX_ENTRY (64ull << 30)
 #define AR_MAX_TOTAL (256ull << 30)
-#define AR_META_MAX (16u << 20)     /* config.dump, spec.dump */
-#define AR_DEPTH_MAX 32             /* directory levels of an entry */
-#define AR_TEXT_MAX 512             /* a metadata value: longer is cut */
+#define AR_META_MAX (16u << 20) /* config.dump, spec.dump */
+#define AR_DEPTH_MAX 32		/* directory levels of an entry */
+#define AR_TEXT_MAX 512		/* a metadata value: longer is cut */
 #define AR_MOUNTS_MAX 4096
-#define AR_BUF (1u << 20)           /* copy buffer */
+#define AR_BUF (1u << 20)	     /* copy buffer */
 #define AR_FREE_MARGIN (64ull << 20) /* left free on the target filesystem */
 
 #define CHECKPOINT_DIR "checkpoint"
@@ -50,8 +50,8 @@
 /* ---- names ---- */
 
 static const char *const compression_names[] = {
-	[CKPT_COMPRESSION_NONE] = "none", [CKPT_COMPRESSION_GZIP] = "gzip",
-	[CKPT_COMPRESSION_ZSTD] = "zstd", [CKPT_COMPRESSION_XZ] = "xz",
+	[CKPT_COMPRESSION_NONE] = "none",   [CKPT_COMPRESSION_GZIP] = "gzip",
+	[CKPT_COMPRESSION_ZSTD] = "zstd",   [CKPT_COMPRESSION_XZ] = "xz",
 	[CKPT_COMPRESSION_BZIP2] = "bzip2",
 };
 
@@ -69,9 +69,10 @@ int ckpt_compression_from_string(const char *name, ckpt_compression *out, ckpt_e
 			return 0;
 		}
 	}
-	return err_set(err, CKPT_EINVAL,
-		       "compression '%s': unknown (expected none, gzip or zstd; xz and bzip2 are read only)",
-		       name);
+	return err_set(
+		err, CKPT_EINVAL,
+		"compression '%s': unknown (expected none, gzip or zstd; xz and bzip2 are read only)",
+		name);
 }
 
 const char *ckpt_archive_engine_name(ckpt_archive_engine e)
@@ -155,8 +156,8 @@ struct zout {
 	int fd;
 	void *obuf;
 	size_t osize;
-	int sys_errno;      /* a write that failed */
-	const char *zerr;   /* a zstd error */
+	int sys_errno;	  /* a write that failed */
+	const char *zerr; /* a zstd error */
 };
 
 static int zout_write_all(struct zout *z, const void *p, size_t n)
@@ -223,7 +224,7 @@ static int zout_cb_close(struct archive *a, void *ctx)
 
 struct writer {
 	struct archive *a;
-	const char *out;    /* archive_path, for messages */
+	const char *out; /* archive_path, for messages */
 	char *buf;
 	struct zout z;
 	ckpt_err *err;
@@ -287,7 +288,8 @@ static int put_file(struct writer *w, int dfd, const char *name, const char *arn
 
 	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
-		return err_sys(w->err, CKPT_EIMAGES, errno, "%s/%s: cannot open", dir_for_msgs, name);
+		return err_sys(w->err, CKPT_EIMAGES, errno, "%s/%s: cannot open", dir_for_msgs,
+			       name);
 	if (fstat(fd, &st) < 0)
 		return err_sys(w->err, CKPT_EIMAGES, errno, "%s/%s: fstat", dir_for_msgs, name);
 	if (!S_ISREG(st.st_mode))
@@ -307,7 +309,8 @@ static int put_file(struct writer *w, int dfd, const char *name, const char *arn
 				       name);
 		if (n == 0)
 			return err_set(w->err, CKPT_EIMAGES,
-				       "%s/%s: shrank while being archived (%" PRIu64 " bytes missing)",
+				       "%s/%s: shrank while being archived (%" PRIu64
+				       " bytes missing)",
 				       dir_for_msgs, name, left);
 		if (archive_write_data(w->a, w->buf, (size_t)n) != n)
 			return ar_fail(w, arname);
@@ -365,9 +368,10 @@ static int list_images(int dfd, const char *dir, char ***ret, size_t *ret_n, ckp
 		if (S_ISLNK(st.st_mode) && !strcmp(de->d_name, "parent"))
 			continue; /* an incremental dump's link; refused below if pages are there */
 		if (!S_ISREG(st.st_mode)) {
-			r = err_set(err, CKPT_EIMAGES,
-				    "%s/%s: not a regular file; an images directory holds only files",
-				    dir, de->d_name);
+			r = err_set(
+				err, CKPT_EIMAGES,
+				"%s/%s: not a regular file; an images directory holds only files",
+				dir, de->d_name);
 			break;
 		}
 		if (n == cap) {
@@ -484,8 +488,7 @@ static int writer_setup(struct writer *w, const ckpt_archive_write_opts *o, int 
 	if (archive_write_set_format_pax_restricted(w->a) != ARCHIVE_OK)
 		return ar_fail(w, "tar format");
 	switch (o->compression) {
-	case CKPT_COMPRESSION_NONE:
-		break;
+	case CKPT_COMPRESSION_NONE: break;
 	case CKPT_COMPRESSION_GZIP:
 		if (archive_write_add_filter_gzip(w->a) != ARCHIVE_OK)
 			return ar_fail(w, "gzip");
@@ -509,11 +512,13 @@ static int writer_setup(struct writer *w, const ckpt_archive_write_opts *o, int 
 		w->z.obuf = malloc(w->z.osize);
 		if (!w->z.cctx || !w->z.obuf)
 			return err_set(w->err, CKPT_ENOMEM, "%s: out of memory", w->out);
-		e = ZSTD_CCtx_setParameter(w->z.cctx, ZSTD_c_compressionLevel, o->level ? o->level : 3);
+		e = ZSTD_CCtx_setParameter(w->z.cctx, ZSTD_c_compressionLevel,
+					   o->level ? o->level : 3);
 		if (!ZSTD_isError(e))
 			e = ZSTD_CCtx_setParameter(w->z.cctx, ZSTD_c_checksumFlag, 1);
 		if (ZSTD_isError(e))
-			return err_set(w->err, CKPT_EINVAL, "%s: zstd: %s", w->out, ZSTD_getErrorName(e));
+			return err_set(w->err, CKPT_EINVAL, "%s: zstd: %s", w->out,
+				       ZSTD_getErrorName(e));
 		/* A libzstd built without threads refuses workers: one thread then. */
 		if (threads > 1)
 			ZSTD_CCtx_setParameter(w->z.cctx, ZSTD_c_nbWorkers, (int)threads);
@@ -526,8 +531,8 @@ static int writer_setup(struct writer *w, const ckpt_archive_write_opts *o, int 
 	/* Large blocks, so the compressor gets big pieces; no padding of the last one. */
 	archive_write_set_bytes_per_block(w->a, AR_BUF);
 	archive_write_set_bytes_in_last_block(w->a, 1);
-	if (w->z.cctx ? archive_write_open(w->a, &w->z, NULL, zout_cb_write, zout_cb_close)
-		      : archive_write_open_fd(w->a, fd))
+	if (w->z.cctx ? archive_write_open(w->a, &w->z, NULL, zout_cb_write, zout_cb_close) :
+			archive_write_open_fd(w->a, fd))
 		return ar_fail(w, "open");
 	return 0;
 }
@@ -549,14 +554,16 @@ static int read_checkpoint(int dfd, const char *dir, const char *archive_path,
 		return r;
 	}
 	if (image_info_pages_in_parent(*info))
-		return err_set(err, CKPT_EIMAGES,
-			       "%s: an incremental checkpoint (%" PRIu64
-			       " pages are in its parent directory): an archive must be self-contained",
-			       dir, image_info_pages_in_parent(*info));
+		return err_set(
+			err, CKPT_EIMAGES,
+			"%s: an incremental checkpoint (%" PRIu64
+			" pages are in its parent directory): an archive must be self-contained",
+			dir, image_info_pages_in_parent(*info));
 	checkpointed = o->checkpointed_time;
 	if (checkpointed <= 0)
 		checkpointed = fstatat(dfd, "inventory.img", &st, AT_SYMLINK_NOFOLLOW) == 0 ?
-				       st.st_mtim.tv_sec : time(NULL);
+				       st.st_mtim.tv_sec :
+				       time(NULL);
 	r = make_metadata(*info, o, checkpointed, config, spec, err);
 	if (r < 0)
 		return r;
@@ -572,7 +579,8 @@ static int create_beside(const char *archive_path, bool overwrite, char **ret_tm
 	struct stat st;
 
 	if (!overwrite && fstatat(AT_FDCWD, archive_path, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		return err_set(err, CKPT_EEXIST, "%s: exists; refusing to overwrite it", archive_path);
+		return err_set(err, CKPT_EEXIST, "%s: exists; refusing to overwrite it",
+			       archive_path);
 	if (asprintf(ret_tmp, "%.*s%s.%s.tmp-XXXXXX", len, archive_path, slash ? "/" : "",
 		     slash ? slash + 1 : archive_path) < 0) {
 		*ret_tmp = NULL;
@@ -580,7 +588,8 @@ static int create_beside(const char *archive_path, bool overwrite, char **ret_tm
 	}
 	*ret_fd = mkostemp(*ret_tmp, O_CLOEXEC);
 	if (*ret_fd < 0)
-		return err_sys(err, CKPT_ESYS, errno, "%s: cannot create a file beside it", archive_path);
+		return err_sys(err, CKPT_ESYS, errno, "%s: cannot create a file beside it",
+			       archive_path);
 	return 0;
 }
 
@@ -623,12 +632,14 @@ static int publish(struct writer *w, const ckpt_archive_write_opts *o, int out, 
 		return ar_fail(w, "finish");
 	if (!o->no_fsync && fsync(out) < 0)
 		return err_sys(err, CKPT_ESYS, errno, "%s: fsync", tmp);
-	if (o->overwrite ? rename(tmp, archive_path) < 0
-			 : renameat2(AT_FDCWD, tmp, AT_FDCWD, archive_path, RENAME_NOREPLACE) < 0) {
+	if (o->overwrite ? rename(tmp, archive_path) < 0 :
+			   renameat2(AT_FDCWD, tmp, AT_FDCWD, archive_path, RENAME_NOREPLACE) < 0) {
 		if (errno == EEXIST)
-			return err_set(err, CKPT_EEXIST, "%s: appeared meanwhile; refusing to overwrite it",
+			return err_set(err, CKPT_EEXIST,
+				       "%s: appeared meanwhile; refusing to overwrite it",
 				       archive_path);
-		return err_sys(err, CKPT_ESYS, errno, "%s: cannot rename %s to it", archive_path, tmp);
+		return err_sys(err, CKPT_ESYS, errno, "%s: cannot rename %s to it", archive_path,
+			       tmp);
 	}
 	return 0;
 }
@@ -656,22 +667,26 @@ int ckpt_archive_write(int dirfd, const char *path, const char *archive_path,
 			      o->compression == CKPT_COMPRESSION_GZIP ||
 			      o->compression == CKPT_COMPRESSION_ZSTD,
 		      err, "archive: compression %d: expected none, gzip or zstd", o->compression);
-	assert_return(o->level >= 0 && o->level <= (o->compression == CKPT_COMPRESSION_ZSTD ? 19 : 9),
-		      err, "archive: compression level %d out of range (zstd 1-19, gzip 1-9, 0: default)",
-		      o->level);
+	assert_return(
+		o->level >= 0 && o->level <= (o->compression == CKPT_COMPRESSION_ZSTD ? 19 : 9),
+		err, "archive: compression level %d out of range (zstd 1-19, gzip 1-9, 0: default)",
+		o->level);
 	assert_return(o->threads <= 256, err, "archive: %u threads: at most 256", o->threads);
 
 	dfd = openat(dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
-		return err_sys(err, CKPT_EIMAGES, errno, "%s: cannot open the images directory", dir);
+		return err_sys(err, CKPT_EIMAGES, errno, "%s: cannot open the images directory",
+			       dir);
 	if (o->stats_dirfd != -1) {
 		sfd = openat(o->stats_dirfd, o->stats_path && *o->stats_path ? o->stats_path : ".",
 			     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (sfd < 0)
-			return err_sys(err, CKPT_EIMAGES, errno, "%s: cannot open the stats directory",
+			return err_sys(err, CKPT_EIMAGES, errno,
+				       "%s: cannot open the stats directory",
 				       o->stats_path ? o->stats_path : "stats dirfd");
 	}
-	r = read_checkpoint(dfd, dir, archive_path, o, &info, &config, &spec, &names, &n_names, err);
+	r = read_checkpoint(dfd, dir, archive_path, o, &info, &config, &spec, &names, &n_names,
+			    err);
 	if (r == 0)
 		r = create_beside(archive_path, o->overwrite, &tmp, &out, err);
 	if (r == 0) {
@@ -709,16 +724,16 @@ struct ckpt_archive {
 	char *path;
 	ckpt_compression compression;
 	ckpt_archive_engine engine;
-	char *manager;                /* io.container.manager as found */
+	char *manager; /* io.container.manager as found */
 	char *meta[META_NR];
 	uint64_t size_checkpoint, size_pages, size_rootfs, size_total, n_entries, size_file;
 	bool has_checkpoint_dir, has_inventory, has_config, has_spec;
 	struct mount_ent *mounts;
 	size_t n_mounts;
 	/* extraction */
-	int parent_fd;                /* the dest dir, dup'd; -1 if not extracted */
-	char *name;                   /* the directory made in it */
-	char *dir;                    /* dest/name */
+	int parent_fd; /* the dest dir, dup'd; -1 if not extracted */
+	char *name;    /* the directory made in it */
+	char *dir;     /* dest/name */
 };
 
 void ckpt_archive_free(ckpt_archive *a)
@@ -805,13 +820,13 @@ struct reader {
 	ckpt_archive_limits lim;
 	unsigned flags;
 	bool extract;
-	int root_fd;          /* the fresh directory, when extracting */
-	uint64_t free_bytes;  /* on its filesystem when we started */
-	uint64_t written;     /* data bytes written (not sparse ones) */
-	char *config, *spec;  /* raw JSON */
+	int root_fd;	     /* the fresh directory, when extracting */
+	uint64_t free_bytes; /* on its filesystem when we started */
+	uint64_t written;    /* data bytes written (not sparse ones) */
+	char *config, *spec; /* raw JSON */
 	size_t config_len, spec_len;
 	char *buf;
-	char last[256];       /* the last entry's name, for messages about the stream */
+	char last[256]; /* the last entry's name, for messages about the stream */
 	ckpt_err *err;
 };
 
@@ -845,9 +860,10 @@ static int clean_name(struct reader *r, const char *raw, char *clean, unsigned *
 	if (!raw || !*raw)
 		return err_set(r->err, CKPT_EBADIMG, "%s: an entry without a name", r->a->path);
 	if (raw[0] == '/')
-		return err_set(r->err, CKPT_EBADIMG,
-			       "%s: entry '%s': an absolute name, refused (names must stay inside the archive)",
-			       r->a->path, shown);
+		return err_set(
+			r->err, CKPT_EBADIMG,
+			"%s: entry '%s': an absolute name, refused (names must stay inside the archive)",
+			r->a->path, shown);
 	while (*p) {
 		const char *end = strchrnul(p, '/');
 		size_t n = (size_t)(end - p);
@@ -855,18 +871,20 @@ static int clean_name(struct reader *r, const char *raw, char *clean, unsigned *
 		if (n == 0 || (n == 1 && p[0] == '.')) {
 			/* "a//b", "./a": nothing */
 		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
-			return err_set(r->err, CKPT_EBADIMG,
-				       "%s: entry '%s': a '..' component would escape the target directory, refused",
-				       r->a->path, shown);
+			return err_set(
+				r->err, CKPT_EBADIMG,
+				"%s: entry '%s': a '..' component would escape the target directory, refused",
+				r->a->path, shown);
 		} else {
 			if (n > NAME_MAX || len + n + 2 > PATH_MAX)
 				return err_set(r->err, CKPT_EBADIMG,
-					       "%s: entry '%s': a name too long, refused", r->a->path,
-					       shown);
+					       "%s: entry '%s': a name too long, refused",
+					       r->a->path, shown);
 			if (++depth > AR_DEPTH_MAX)
-				return err_set(r->err, CKPT_EBADIMG,
-					       "%s: entry '%s': more than %d directory levels, refused",
-					       r->a->path, shown, AR_DEPTH_MAX);
+				return err_set(
+					r->err, CKPT_EBADIMG,
+					"%s: entry '%s': more than %d directory levels, refused",
+					r->a->path, shown, AR_DEPTH_MAX);
 			if (len)
 				clean[len++] = '/';
 			memcpy(clean + len, p, n);
@@ -880,7 +898,8 @@ static int clean_name(struct reader *r, const char *raw, char *clean, unsigned *
 }
 
 /* Open (creating 0700 as needed) the directory of clean's first depth-1 components (or all). */
-static int open_dirs(struct reader *r, const char *clean, bool all, int *ret_fd, const char **ret_base)
+static int open_dirs(struct reader *r, const char *clean, bool all, int *ret_fd,
+		     const char **ret_base)
 {
 	char comp[NAME_MAX + 1];
 	const char *p = clean;
@@ -911,9 +930,10 @@ static int open_dirs(struct reader *r, const char *clean, bool all, int *ret_fd,
 			close(fd);
 			safe_name(shown, sizeof(shown), clean);
 			if (e == ENOTDIR || e == ELOOP)
-				return err_set(r->err, CKPT_EBADIMG,
-					       "%s: entry '%s': a file of the archive is in the way of a directory, refused",
-					       r->a->path, shown);
+				return err_set(
+					r->err, CKPT_EBADIMG,
+					"%s: entry '%s': a file of the archive is in the way of a directory, refused",
+					r->a->path, shown);
 			return err_sys(r->err, CKPT_ESYS, e, "%s/%s: open", r->a->dir, clean);
 		}
 		close(fd);
@@ -957,9 +977,10 @@ static int entry_create(struct reader *r, const char *clean, int64_t size, bool 
 
 		safe_name(shown, sizeof(shown), clean);
 		if (errno == EEXIST)
-			return err_set(r->err, CKPT_EBADIMG,
-				       "%s: entry '%s' appears twice (or a directory has its name), refused",
-				       r->a->path, shown);
+			return err_set(
+				r->err, CKPT_EBADIMG,
+				"%s: entry '%s' appears twice (or a directory has its name), refused",
+				r->a->path, shown);
 		return err_sys(r->err, CKPT_ESYS, errno, "%s/%s: create", r->a->dir, clean);
 	}
 	*ret_skip = (r->flags & CKPT_ARCHIVE_SKIP_BULK) && bulk_name(clean) && !is_mem;
@@ -967,8 +988,7 @@ static int entry_create(struct reader *r, const char *clean, int64_t size, bool 
 		return 0;
 	if ((uint64_t)size > r->free_bytes - r->written || r->written > r->free_bytes)
 		return err_set(r->err, CKPT_ETOOBIG,
-			       "%s: entry '%s' (%" PRId64
-			       " bytes) does not fit: %" PRIu64
+			       "%s: entry '%s' (%" PRId64 " bytes) does not fit: %" PRIu64
 			       " bytes are free on the target filesystem",
 			       r->a->path, clean, size,
 			       r->free_bytes > r->written ? r->free_bytes - r->written : 0);
@@ -990,9 +1010,11 @@ static int entry_copy(struct reader *r, const char *clean, int64_t size, int fd,
 			return 0;
 		if (s != ARCHIVE_OK)
 			return rd_stream_err(r, "in its data");
-		if (off < 0 || (uint64_t)off > (uint64_t)size || len > (uint64_t)size - (uint64_t)off)
+		if (off < 0 || (uint64_t)off > (uint64_t)size ||
+		    len > (uint64_t)size - (uint64_t)off)
 			return err_set(r->err, CKPT_EBADIMG,
-				       "%s: entry '%s': data beyond its declared %" PRId64 " bytes, refused",
+				       "%s: entry '%s': data beyond its declared %" PRId64
+				       " bytes, refused",
 				       r->a->path, clean, size);
 		if (mem && len) {
 			memcpy(*mem + off, blk, len);
@@ -1018,7 +1040,8 @@ static int entry_copy(struct reader *r, const char *clean, int64_t size, int fd,
 	}
 }
 
-static int entry_data(struct reader *r, const char *clean, int64_t size, char **mem, size_t *mem_len)
+static int entry_data(struct reader *r, const char *clean, int64_t size, char **mem,
+		      size_t *mem_len)
 {
 	_cleanup_close_ int fd = -1;
 	bool skip_data = false;
@@ -1026,7 +1049,8 @@ static int entry_data(struct reader *r, const char *clean, int64_t size, char **
 
 	if (mem) {
 		if (size > AR_META_MAX)
-			return err_set(r->err, CKPT_ETOOBIG, "%s: %s: %" PRId64
+			return err_set(r->err, CKPT_ETOOBIG,
+				       "%s: %s: %" PRId64
 				       " bytes, over the %u MiB cap of a metadata file",
 				       r->a->path, clean, size, AR_META_MAX >> 20);
 		free(*mem);
@@ -1042,7 +1066,8 @@ static int entry_data(struct reader *r, const char *clean, int64_t size, char **
 	}
 	if (!mem && (!r->extract || skip_data)) {
 		if (skip_data && ftruncate(fd, size) < 0)
-			return err_sys(r->err, CKPT_ESYS, errno, "%s/%s: ftruncate", r->a->dir, clean);
+			return err_sys(r->err, CKPT_ESYS, errno, "%s/%s: ftruncate", r->a->dir,
+				       clean);
 		if (archive_read_data_skip(r->ar) != ARCHIVE_OK)
 			return rd_stream_err(r, "in its data");
 		return 0;
@@ -1077,15 +1102,17 @@ static int entry_type_check(struct reader *r, struct archive_entry *e, const cha
 
 	if (archive_entry_hardlink(e)) {
 		safe_name(target, sizeof(target), archive_entry_hardlink(e));
-		return err_set(r->err, CKPT_EBADIMG,
-			       "%s: entry '%s': a hard link (to '%s'), refused: only regular files and directories",
-			       r->a->path, shown, target);
+		return err_set(
+			r->err, CKPT_EBADIMG,
+			"%s: entry '%s': a hard link (to '%s'), refused: only regular files and directories",
+			r->a->path, shown, target);
 	}
 	if (type == AE_IFLNK) {
 		safe_name(target, sizeof(target), archive_entry_symlink(e));
-		return err_set(r->err, CKPT_EBADIMG,
-			       "%s: entry '%s': a symbolic link (to '%s'), refused: only regular files and directories",
-			       r->a->path, shown, target);
+		return err_set(
+			r->err, CKPT_EBADIMG,
+			"%s: entry '%s': a symbolic link (to '%s'), refused: only regular files and directories",
+			r->a->path, shown, target);
 	}
 	if (type != AE_IFREG && type != AE_IFDIR)
 		return err_set(r->err, CKPT_EBADIMG,
@@ -1095,8 +1122,8 @@ static int entry_type_check(struct reader *r, struct archive_entry *e, const cha
 }
 
 /* A file's size (*ret) within the caps, counted into the archive's sizes. */
-static int entry_size(struct reader *r, struct archive_entry *e, const char *clean, const char *shown,
-		      int64_t *ret)
+static int entry_size(struct reader *r, struct archive_entry *e, const char *clean,
+		      const char *shown, int64_t *ret)
 {
 	ckpt_archive *a = r->a;
 	int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : -1;
@@ -1109,10 +1136,11 @@ static int entry_size(struct reader *r, struct archive_entry *e, const char *cle
 			       " bytes, over the max_entry_bytes cap of %" PRIu64 " bytes, refused",
 			       a->path, shown, size, r->lim.max_entry_bytes);
 	if ((uint64_t)size > r->lim.max_total_bytes - a->size_total)
-		return err_set(r->err, CKPT_ETOOBIG,
-			       "%s: entry '%s' takes the expanded size past the max_total_bytes cap of %" PRIu64
-			       " bytes, refused (a decompression bomb?)",
-			       a->path, shown, r->lim.max_total_bytes);
+		return err_set(
+			r->err, CKPT_ETOOBIG,
+			"%s: entry '%s' takes the expanded size past the max_total_bytes cap of %" PRIu64
+			" bytes, refused (a decompression bomb?)",
+			a->path, shown, r->lim.max_total_bytes);
 	a->size_total += (uint64_t)size;
 	if (!strncmp(clean, CHECKPOINT_DIR "/", sizeof(CHECKPOINT_DIR))) {
 		const char *base = clean + sizeof(CHECKPOINT_DIR);
@@ -1151,9 +1179,10 @@ static int one_entry(struct reader *r, struct archive_entry *e)
 	if ((t = entry_type_check(r, e, shown)) < 0)
 		return t;
 	if (s == 1) /* "./" itself */
-		return type == AE_IFDIR ? 0
-					: err_set(r->err, CKPT_EBADIMG,
-						  "%s: entry '%s': a file without a name", a->path, shown);
+		return type == AE_IFDIR ?
+			       0 :
+			       err_set(r->err, CKPT_EBADIMG,
+				       "%s: entry '%s': a file without a name", a->path, shown);
 	if (type == AE_IFDIR) {
 		if (!strcmp(clean, CHECKPOINT_DIR))
 			a->has_checkpoint_dir = true;
@@ -1171,8 +1200,8 @@ static int one_entry(struct reader *r, struct archive_entry *e)
 		return s;
 	if ((!strcmp(clean, "config.dump") && a->has_config) ||
 	    (!strcmp(clean, "spec.dump") && a->has_spec))
-		return err_set(r->err, CKPT_EBADIMG, "%s: entry '%s' appears twice, refused", a->path,
-			       shown);
+		return err_set(r->err, CKPT_EBADIMG, "%s: entry '%s' appears twice, refused",
+			       a->path, shown);
 	if (!strcmp(clean, "config.dump")) {
 		a->has_config = true;
 		return entry_data(r, clean, size, &r->config, &r->config_len);
@@ -1196,7 +1225,10 @@ static int sniff(struct reader *r, int fd)
 		r->a->compression = CKPT_COMPRESSION_ZSTD;
 	else if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b)
 		r->a->compression = CKPT_COMPRESSION_GZIP;
-	else if (n >= 6 && !memcmp(b, "\xfd" "7zXZ\0", 6))
+	else if (n >= 6 && !memcmp(b,
+				   "\xfd"
+				   "7zXZ\0",
+				   6))
 		r->a->compression = CKPT_COMPRESSION_XZ;
 	else if (n >= 3 && !memcmp(b, "BZh", 3))
 		r->a->compression = CKPT_COMPRESSION_BZIP2;
@@ -1206,11 +1238,12 @@ static int sniff(struct reader *r, int fd)
 		return err_set(r->err, CKPT_EBADIMG, "%s: empty, not a checkpoint archive",
 			       r->a->path);
 	else
-		return err_set(r->err, CKPT_EBADIMG,
-			       "%s: not a checkpoint archive: starts with %02x %02x %02x %02x, expected a tar "
-			       "(\"ustar\" at offset 257), gzip (1f 8b) or zstd (28 b5 2f fd) stream",
-			       r->a->path, n > 0 ? b[0] : 0, n > 1 ? b[1] : 0, n > 2 ? b[2] : 0,
-			       n > 3 ? b[3] : 0);
+		return err_set(
+			r->err, CKPT_EBADIMG,
+			"%s: not a checkpoint archive: starts with %02x %02x %02x %02x, expected a tar "
+			"(\"ustar\" at offset 257), gzip (1f 8b) or zstd (28 b5 2f fd) stream",
+			r->a->path, n > 0 ? b[0] : 0, n > 1 ? b[1] : 0, n > 2 ? b[2] : 0,
+			n > 3 ? b[3] : 0);
 	return 0;
 }
 
@@ -1220,8 +1253,9 @@ static char *json_text(json_object *o, const char *key)
 	json_object *v;
 	char *d;
 
-	if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string) || !json_object_get_string_len(v))
+	if (!o || !json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string) ||
+	    !json_object_get_string_len(v))
 		return NULL;
 	d = malloc(AR_TEXT_MAX);
 	if (d)
@@ -1305,8 +1339,7 @@ static void set_metadata(ckpt_archive *a, json_object *config, json_object *ann)
 		set_meta(a, CKPT_ARCHIVE_NAMESPACE,
 			 json_text(ann, "io.kubernetes.cri.sandbox-namespace"));
 		break;
-	default:
-		break;
+	default: break;
 	}
 	if (!a->meta[CKPT_ARCHIVE_NAME])
 		set_meta(a, CKPT_ARCHIVE_NAME, json_text(config, "name"));
@@ -1386,10 +1419,11 @@ static int make_root(struct reader *r, const char *dest_dir)
 
 	a->parent_fd = open(dest_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (a->parent_fd < 0)
-		return err_sys(r->err, CKPT_ESYS, errno, "%s: cannot open the directory to extract into",
-			       dest_dir);
+		return err_sys(r->err, CKPT_ESYS, errno,
+			       "%s: cannot open the directory to extract into", dest_dir);
 	for (int tries = 0; tries < 100; tries++) {
-		static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+		static const char chars[] =
+			"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 		unsigned char rnd[6];
 		char name[32];
 
@@ -1402,8 +1436,8 @@ static int make_root(struct reader *r, const char *dest_dir)
 		if (mkdirat(a->parent_fd, name, 0700) < 0) {
 			if (errno == EEXIST)
 				continue;
-			return err_sys(r->err, CKPT_ESYS, errno, "%s: cannot create a directory in it",
-				       dest_dir);
+			return err_sys(r->err, CKPT_ESYS, errno,
+				       "%s: cannot create a directory in it", dest_dir);
 		}
 		a->name = strdup(name);
 		if (!a->name || asprintf(&a->dir, "%s/%s", dest_dir, name) < 0) {
@@ -1413,7 +1447,8 @@ static int make_root(struct reader *r, const char *dest_dir)
 			a->name = NULL;
 			return err_set(r->err, CKPT_ENOMEM, "archive: out of memory");
 		}
-		r->root_fd = openat(a->parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		r->root_fd =
+			openat(a->parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (r->root_fd < 0)
 			return err_sys(r->err, CKPT_ESYS, errno, "%s: open", a->dir);
 		if (fstatvfs(r->root_fd, &sv) == 0) {
@@ -1435,10 +1470,11 @@ static int open_archive_file(struct reader *r, const char *path, int *ret_fd)
 
 	*ret_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (*ret_fd < 0)
-		return err_sys(r->err, errno == ENOENT ? CKPT_EINVAL : CKPT_ESYS, errno, "%s: cannot open",
-			       path);
+		return err_sys(r->err, errno == ENOENT ? CKPT_EINVAL : CKPT_ESYS, errno,
+			       "%s: cannot open", path);
 	if (fstat(*ret_fd, &st) < 0 || !S_ISREG(st.st_mode))
-		return err_set(r->err, CKPT_EINVAL, "%s: not a regular file (an archive is a file)", path);
+		return err_set(r->err, CKPT_EINVAL, "%s: not a regular file (an archive is a file)",
+			       path);
 	r->a->size_file = (uint64_t)st.st_size;
 	return 0;
 }
@@ -1448,8 +1484,8 @@ static int not_a_tar(struct reader *r, const char *path, int s)
 {
 	if (strstr(r->err ? r->err->msg : "", "nrecognized"))
 		return err_set(r->err, CKPT_EBADIMG,
-			       "%s: not a checkpoint archive: the %s stream does not hold a tar", path,
-			       ckpt_compression_name(r->a->compression));
+			       "%s: not a checkpoint archive: the %s stream does not hold a tar",
+			       path, ckpt_compression_name(r->a->compression));
 	return s;
 }
 
@@ -1475,7 +1511,8 @@ static int read_entries(struct reader *r, const char *path, int fd)
 		if (s == ARCHIVE_EOF)
 			return 0;
 		if (s == ARCHIVE_FATAL || s == ARCHIVE_RETRY) {
-			s = rd_stream_err(r, r->a->n_entries ? "at an entry header" : "at its start");
+			s = rd_stream_err(r,
+					  r->a->n_entries ? "at an entry header" : "at its start");
 			return r->a->n_entries ? s : not_a_tar(r, path, s);
 		}
 		s = one_entry(r, e);
@@ -1497,8 +1534,9 @@ static int archive_pass(const char *path, const ckpt_archive_limits *limits, con
 		      flags & ~CKPT_ARCHIVE_SKIP_BULK);
 	r.lim = (ckpt_archive_limits)CKPT_ARCHIVE_LIMITS_INIT;
 	if (limits) {
-		assert_return(limits->version >= 1 && limits->version <= CKPT_ARCHIVE_LIMITS_VERSION,
-			      err, "archive: ckpt_archive_limits version %u unknown", limits->version);
+		assert_return(
+			limits->version >= 1 && limits->version <= CKPT_ARCHIVE_LIMITS_VERSION, err,
+			"archive: ckpt_archive_limits version %u unknown", limits->version);
 		r.lim = *limits;
 	}
 	if (!r.lim.max_entries)
@@ -1557,14 +1595,12 @@ int ckpt_archive_extract(const char *archive_path, const ckpt_archive_limits *li
 static const char *restore_tool(ckpt_archive_engine e)
 {
 	switch (e) {
-	case CKPT_ENGINE_PODMAN:
-		return "`podman container restore --import ARCHIVE`";
+	case CKPT_ENGINE_PODMAN: return "`podman container restore --import ARCHIVE`";
 	case CKPT_ENGINE_CRIO:
 		return "CRI-O through Kubernetes (a pod whose container image is the archive)";
 	case CKPT_ENGINE_CONTAINERD:
 		return "containerd through Kubernetes (the kubelet's CRI restore of the checkpoint)";
-	default:
-		return "`ckpt restore --import ARCHIVE`";
+	default: return "`ckpt restore --import ARCHIVE`";
 	}
 }
 
@@ -1574,11 +1610,12 @@ int ckpt_archive_check_restorable(const ckpt_archive *a, ckpt_err *err)
 	if (a->engine != CKPT_ENGINE_LIBCKPT && a->engine != CKPT_ENGINE_UNKNOWN) {
 		const char *name = a->meta[CKPT_ARCHIVE_NAME];
 
-		return err_set(err, CKPT_ENOTSUP,
-			       "%s: a %s container checkpoint%s%s%s; libckpt restores process checkpoints only: "
-			       "restore it with %s",
-			       a->path, ckpt_archive_engine_name(a->engine), name ? " (container '" : "",
-			       name ? name : "", name ? "')" : "", restore_tool(a->engine));
+		return err_set(
+			err, CKPT_ENOTSUP,
+			"%s: a %s container checkpoint%s%s%s; libckpt restores process checkpoints only: "
+			"restore it with %s",
+			a->path, ckpt_archive_engine_name(a->engine), name ? " (container '" : "",
+			name ? name : "", name ? "')" : "", restore_tool(a->engine));
 	}
 	if (!a->has_inventory)
 		return err_set(err, CKPT_EBADIMG,

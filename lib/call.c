@@ -8,9 +8,11 @@
 
 static const char *type_name(int t)
 {
-	static const char *const names[] = { "EMPTY", "DUMP", "RESTORE", "CHECK", "PRE_DUMP", "PAGE_SERVER",
-					     "NOTIFY", "CPUINFO_DUMP", "CPUINFO_CHECK", "FEATURE_CHECK",
-					     "VERSION", "WAIT_PID", "PAGE_SERVER_CHLD", "SINGLE_PRE_DUMP" };
+	static const char *const names[] = {
+		"EMPTY",       "DUMP",	   "RESTORE",	       "CHECK",		 "PRE_DUMP",
+		"PAGE_SERVER", "NOTIFY",   "CPUINFO_DUMP",     "CPUINFO_CHECK",	 "FEATURE_CHECK",
+		"VERSION",     "WAIT_PID", "PAGE_SERVER_CHLD", "SINGLE_PRE_DUMP"
+	};
 	return t >= 0 && t < (int)ARRAY_SIZE(names) ? names[t] : "?";
 }
 
@@ -37,10 +39,12 @@ int call_open(struct call *call, const struct request *rq, struct conn *conn, ck
 
 	/* refused before criu is even started */
 	if (len > CKPT_MAX_MSG)
-		return err_set(err, CKPT_ETOOBIG, "%s: the request is %zu bytes, above the %d byte limit", call->op,
+		return err_set(err, CKPT_ETOOBIG,
+			       "%s: the request is %zu bytes, above the %d byte limit", call->op,
 			       len, CKPT_MAX_MSG);
 	if (call->detach)
-		call->deadline_us = 0; /* a self-dump resumes in the restored process: no clock of ours goes along */
+		call->deadline_us =
+			0; /* a self-dump resumes in the restored process: no clock of ours goes along */
 	else if (c->timeout_set)
 		call->deadline_us = c->timeout_us ? now + c->timeout_us : 0;
 	else
@@ -50,7 +54,8 @@ int call_open(struct call *call, const struct request *rq, struct conn *conn, ck
 	return client_connect(c, call->detach, rq->fds, rq->n_fds, conn, err);
 }
 
-int call_exchange(struct call *call, struct conn *conn, const struct request *rq, CriuResp **ret, ckpt_err *err)
+int call_exchange(struct call *call, struct conn *conn, const struct request *rq, CriuResp **ret,
+		  ckpt_err *err)
 {
 	CriuResp *resp = NULL;
 	int r = exchange_run(&call->x, conn, &rq->req, &resp, err);
@@ -82,8 +87,8 @@ static void kill_tree(struct call *call, struct conn *conn, uint64_t until)
 	(void)proc_tree_collect(&conn->criu, &tree);
 	(void)proc_signal(&conn->criu, SIGKILL);
 	proc_set_signal(&tree, SIGKILL);
-	log_at(&call->c->log, CKPT_LOG_DEBUG, "%s: killed criu %d and %zu process(es) it forked", call->op,
-	       (int)conn->criu.pid, tree.n);
+	log_at(&call->c->log, CKPT_LOG_DEBUG, "%s: killed criu %d and %zu process(es) it forked",
+	       call->op, (int)conn->criu.pid, tree.n);
 	/* criu first: its exit hands its children to their new parent (us, if we are a subreaper) */
 	if (!proc_reap(&conn->criu, until) && proc_set_add(&left, &conn->criu) == 0)
 		conn->criu = (struct proc)PROC_INIT;
@@ -108,7 +113,8 @@ void call_close(struct call *call, struct conn *conn, int result)
 		close(conn->fd);
 	conn->fd = -1;
 	if (conn->criu.pid > 0 && !conn->criu.reaped) {
-		if (result == CKPT_ETIMEDOUT || result == CKPT_EPROTO || result == CKPT_ETOOBIG || result == CKPT_ESYS) {
+		if (result == CKPT_ETIMEDOUT || result == CKPT_EPROTO || result == CKPT_ETOOBIG ||
+		    result == CKPT_ESYS) {
 			/* past its deadline, or talking nonsense: criu and its helpers go */
 			uint64_t bound = now_us() + CALL_REAP_GRACE_US;
 

@@ -19,12 +19,13 @@
 
 struct call {
 	ckpt_client *c;
-	const char *op;       /* "dump", "restore", ... for messages */
-	bool query;           /* version, check, feature check: a default deadline */
-	bool detach;          /* a self-dump: criu is not our child */
-	struct log_place lp;  /* where CRIU's log is */
-	const ckpt_opts *opts; /* the request's options, for the diagnosis of a failure (may be NULL) */
-	struct exchange x;    /* set up (hooks, table) by the caller; what CRIU said stays here */
+	const char *op;	     /* "dump", "restore", ... for messages */
+	bool query;	     /* version, check, feature check: a default deadline */
+	bool detach;	     /* a self-dump: criu is not our child */
+	struct log_place lp; /* where CRIU's log is */
+	const ckpt_opts
+		*opts;	   /* the request's options, for the diagnosis of a failure (may be NULL) */
+	struct exchange x; /* set up (hooks, table) by the caller; what CRIU said stays here */
 	uint64_t deadline_us; /* set by call_run */
 };
 
@@ -44,7 +45,8 @@ bool call_outcome_unknown(int r);
  * last result.
  */
 int call_open(struct call *call, const struct request *rq, struct conn *conn, ckpt_err *err);
-int call_exchange(struct call *call, struct conn *conn, const struct request *rq, CriuResp **ret, ckpt_err *err);
+int call_exchange(struct call *call, struct conn *conn, const struct request *rq, CriuResp **ret,
+		  ckpt_err *err);
 void call_close(struct call *call, struct conn *conn, int result);
 
 #endif

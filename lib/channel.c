@@ -18,8 +18,8 @@
 #include "channel.h"
 
 /* Labels of the token exchange (docs/migration.md, "The control channel", 3). */
-#define LABEL_PROOF	"ckpt-migrate v1 proof"
-#define LABEL_KEY	"ckpt-migrate v1 key"
+#define LABEL_PROOF "ckpt-migrate v1 proof"
+#define LABEL_KEY "ckpt-migrate v1 key"
 #define TRANSCRIPT_SIZE (2 * CHAN_PREAMBLE_SIZE + 2 * CHAN_NONCE_SIZE)
 /* The write buffer: [header 8][payload][tag 32]. */
 #define WBUF_SIZE (CHAN_HDR_SIZE + CHAN_MAX_PAYLOAD + CHAN_MAC_SIZE)
@@ -122,14 +122,15 @@ const char *chan_type_name(uint16_t type)
 static int wait_fd(struct chan *c, short events, const char *what, ckpt_err *err)
 {
 	for (;;) {
-		struct pollfd pfd = {.fd = c->fd, .events = events};
+		struct pollfd pfd = { .fd = c->fd, .events = events };
 		uint64_t now = now_us();
 		int ms, r;
 
 		if (now >= c->deadline_us)
-			return err_set(err, CKPT_ETIMEDOUT,
-				       "migration peer %s: no progress %s within the deadline of %u ms", c->addr, what,
-				       c->timeout_ms);
+			return err_set(
+				err, CKPT_ETIMEDOUT,
+				"migration peer %s: no progress %s within the deadline of %u ms",
+				c->addr, what, c->timeout_ms);
 		ms = (int)((c->deadline_us - now + 999) / 1000);
 		r = poll(&pfd, 1, ms);
 		if (r > 0)
@@ -224,7 +225,8 @@ static int tls_wait(struct chan *c, const char *what, ckpt_err *err)
 static void tls_why(struct chan *c, int r, char *buf, size_t n)
 {
 	if (r == GNUTLS_E_FATAL_ALERT_RECEIVED || r == GNUTLS_E_WARNING_ALERT_RECEIVED)
-		snprintf(buf, n, "the peer sent the TLS alert \"%s\"", gnutls_alert_get_name(gnutls_alert_get(c->tls)));
+		snprintf(buf, n, "the peer sent the TLS alert \"%s\"",
+			 gnutls_alert_get_name(gnutls_alert_get(c->tls)));
 	else
 		snprintf(buf, n, "%s", gnutls_strerror(r));
 }
@@ -235,8 +237,10 @@ static int io_write(struct chan *c, const void *buf, size_t n, ckpt_err *err)
 	int r;
 
 	if (c->broken)
-		return err_set(err, CKPT_EPROTO, "migration peer %s: the channel failed earlier; nothing more is sent",
-			       c->addr);
+		return err_set(
+			err, CKPT_EPROTO,
+			"migration peer %s: the channel failed earlier; nothing more is sent",
+			c->addr);
 	if (!c->tls) {
 		r = sys_write(c, p, n, err);
 		if (r < 0)
@@ -259,7 +263,8 @@ static int io_write(struct chan *c, const void *buf, size_t n, ckpt_err *err)
 
 			c->broken = true;
 			tls_why(c, (int)w, why, sizeof(why));
-			return err_set(err, CKPT_ESYS, "migration peer %s: TLS send failed: %s", c->addr, why);
+			return err_set(err, CKPT_ESYS, "migration peer %s: TLS send failed: %s",
+				       c->addr, why);
 		}
 		p += w;
 		n -= (size_t)w;
@@ -293,7 +298,8 @@ static int io_read(struct chan *c, void *buf, size_t n, size_t *got, ckpt_err *e
 			char why[160];
 
 			tls_why(c, (int)r, why, sizeof(why));
-			return err_set(err, CKPT_EPROTO, "migration peer %s: TLS receive failed: %s", c->addr, why);
+			return err_set(err, CKPT_EPROTO,
+				       "migration peer %s: TLS receive failed: %s", c->addr, why);
 		}
 		*got += (size_t)r;
 	}
@@ -301,7 +307,8 @@ static int io_read(struct chan *c, void *buf, size_t n, size_t *got, ckpt_err *e
 }
 
 /* io_read with an EOF worded for what was being read. */
-static int read_exact_got(struct chan *c, void *buf, size_t n, const char *what, size_t *ret_got, ckpt_err *err)
+static int read_exact_got(struct chan *c, void *buf, size_t n, const char *what, size_t *ret_got,
+			  ckpt_err *err)
 {
 	size_t got;
 	int r = io_read(c, buf, n, &got, err);
@@ -310,11 +317,13 @@ static int read_exact_got(struct chan *c, void *buf, size_t n, const char *what,
 
 	if (r == 1) {
 		if (got == 0)
-			return err_set(err, CKPT_EPROTO, "migration peer %s closed the connection (expected %s)",
+			return err_set(err, CKPT_EPROTO,
+				       "migration peer %s closed the connection (expected %s)",
 				       c->addr, what);
-		return err_set(err, CKPT_EPROTO,
-			       "migration peer %s closed the connection in the middle of %s (%zu of %zu bytes)",
-			       c->addr, what, got, n);
+		return err_set(
+			err, CKPT_EPROTO,
+			"migration peer %s closed the connection in the middle of %s (%zu of %zu bytes)",
+			c->addr, what, got, n);
 	}
 	return r;
 }
@@ -336,17 +345,21 @@ int chan_write_raw(struct chan *c, const void *buf, size_t len, ckpt_err *err)
 /* Framing                                                             */
 /* ------------------------------------------------------------------ */
 
-int chan_hdr_decode(const uint8_t hdr[CHAN_HDR_SIZE], uint16_t *ret_type, uint32_t *ret_len, ckpt_err *err)
+int chan_hdr_decode(const uint8_t hdr[CHAN_HDR_SIZE], uint16_t *ret_type, uint32_t *ret_len,
+		    ckpt_err *err)
 {
 	uint16_t type = get16(hdr), flags = get16(hdr + 2);
 	uint32_t len = get32(hdr + 4);
 
 	if (type < 1 || type > CHAN_MSG_MAX_)
-		return err_set(err, CKPT_EPROTO, "message type %u is unknown (expected 1 to %u)", type, CHAN_MSG_MAX_);
+		return err_set(err, CKPT_EPROTO, "message type %u is unknown (expected 1 to %u)",
+			       type, CHAN_MSG_MAX_);
 	if (flags)
-		return err_set(err, CKPT_EPROTO, "%s message has flags 0x%x (expected 0)", chan_type_name(type), flags);
+		return err_set(err, CKPT_EPROTO, "%s message has flags 0x%x (expected 0)",
+			       chan_type_name(type), flags);
 	if (len > CHAN_MAX_PAYLOAD)
-		return err_set(err, CKPT_ETOOBIG, "%s message of %u bytes is above the cap of %u bytes",
+		return err_set(err, CKPT_ETOOBIG,
+			       "%s message of %u bytes is above the cap of %u bytes",
 			       chan_type_name(type), len, CHAN_MAX_PAYLOAD);
 	*ret_type = type;
 	*ret_len = len;
@@ -354,8 +367,8 @@ int chan_hdr_decode(const uint8_t hdr[CHAN_HDR_SIZE], uint16_t *ret_type, uint32
 }
 
 /* The tag of a frame: HMAC-SHA256(key, seq (u64) || header || payload). */
-static int frame_mac(const uint8_t *key, uint64_t seq, const uint8_t *hdr, const uint8_t *payload, size_t len,
-		     uint8_t tag[CHAN_MAC_SIZE])
+static int frame_mac(const uint8_t *key, uint64_t seq, const uint8_t *hdr, const uint8_t *payload,
+		     size_t len, uint8_t tag[CHAN_MAC_SIZE])
 {
 	gnutls_hmac_hd_t h;
 	uint8_t s[8];
@@ -379,7 +392,8 @@ static int frame_send(struct chan *c, uint16_t type, size_t len, ckpt_err *err)
 	size_t n = CHAN_HDR_SIZE + len;
 
 	if (len > CHAN_MAX_PAYLOAD)
-		return err_set(err, CKPT_ETOOBIG, "%s message of %zu bytes is above the cap of %u bytes",
+		return err_set(err, CKPT_ETOOBIG,
+			       "%s message of %zu bytes is above the cap of %u bytes",
 			       chan_type_name(type), len, CHAN_MAX_PAYLOAD);
 	put16(w, type);
 	put16(w + 2, 0);
@@ -402,7 +416,8 @@ static uint8_t *payload_buf(struct chan *c)
 int chan_send(struct chan *c, uint16_t type, const void *payload, size_t len, ckpt_err *err)
 {
 	if (len > CHAN_MAX_PAYLOAD)
-		return err_set(err, CKPT_ETOOBIG, "%s message of %zu bytes is above the cap of %u bytes",
+		return err_set(err, CKPT_ETOOBIG,
+			       "%s message of %zu bytes is above the cap of %u bytes",
 			       chan_type_name(type), len, CHAN_MAX_PAYLOAD);
 	if (len)
 		memmove(payload_buf(c), payload, len);
@@ -418,13 +433,16 @@ int chan_recv(struct chan *c, struct chan_msg *m, ckpt_err *err)
 	int r;
 
 	if (c->rx_broken)
-		return err_set(err, CKPT_EPROTO, "migration peer %s: the channel failed earlier; nothing more is read",
-			       c->addr);
+		return err_set(
+			err, CKPT_EPROTO,
+			"migration peer %s: the channel failed earlier; nothing more is read",
+			c->addr);
 	c->rx_broken = true; /* until a whole, valid message has arrived */
 	c->deadline_us = now_us() + (uint64_t)c->timeout_ms * 1000;
 	r = read_exact_got(c, hdr, CHAN_HDR_SIZE, "a message header", &n, err);
 	if (r == CKPT_ETIMEDOUT && n == 0)
-		c->rx_broken = false; /* nothing of a message arrived: the stream is still in step */
+		c->rx_broken =
+			false; /* nothing of a message arrived: the stream is still in step */
 	if (r < 0)
 		return r;
 	r = chan_hdr_decode(hdr, &type, &len, err);
@@ -443,10 +461,10 @@ int chan_recv(struct chan *c, struct chan_msg *m, ckpt_err *err)
 			return err_set(err, CKPT_ENOMEM, "migration channel: HMAC-SHA256 failed");
 		if (!mac_equal(tag, c->rbuf + len, CHAN_MAC_SIZE))
 			return err_set(
-			    err, CKPT_EPERM,
-			    "migration peer %s: %s message %llu fails its integrity check (altered in transit, "
-			    "or not from the token holder)",
-			    c->addr, chan_type_name(type), (unsigned long long)c->seq_rx);
+				err, CKPT_EPERM,
+				"migration peer %s: %s message %llu fails its integrity check (altered in transit, "
+				"or not from the token holder)",
+				c->addr, chan_type_name(type), (unsigned long long)c->seq_rx);
 		c->seq_rx++;
 	}
 	r = chan_msg_decode(type, c->rbuf, len, m, err);
@@ -479,8 +497,8 @@ int chan_expect(struct chan *c, uint16_t want, struct chan_msg *m, ckpt_err *err
 		return 0;
 	if (m->type == CHAN_MSG_ERROR)
 		return peer_error(c, m, err);
-	return err_set(err, CKPT_EPROTO, "migration peer %s sent %s (expected %s)", c->addr, chan_type_name(m->type),
-		       chan_type_name(want));
+	return err_set(err, CKPT_EPROTO, "migration peer %s sent %s (expected %s)", c->addr,
+		       chan_type_name(m->type), chan_type_name(want));
 }
 
 /* ------------------------------------------------------------------ */
@@ -597,12 +615,13 @@ static int dec_str(struct dec *d, char *out, size_t outsz, const char *field, ck
 	if (d->bad)
 		return 0;
 	if (n >= outsz)
-		return err_set(err, CKPT_EPROTO, "field %s is %u bytes long (expected at most %zu)", field, n,
-			       outsz - 1);
+		return err_set(err, CKPT_EPROTO, "field %s is %u bytes long (expected at most %zu)",
+			       field, n, outsz - 1);
 	if (!dec_take(d, n, field, &p))
 		return 0;
 	if (memchr(p, '\0', n))
-		return err_set(err, CKPT_EPROTO, "field %s holds a NUL byte (expected text)", field);
+		return err_set(err, CKPT_EPROTO, "field %s holds a NUL byte (expected text)",
+			       field);
 	memcpy(out, p, n);
 	out[n] = '\0';
 	return 0;
@@ -611,9 +630,11 @@ static int dec_str(struct dec *d, char *out, size_t outsz, const char *field, ck
 static int dec_end(struct dec *d, uint16_t type, ckpt_err *err)
 {
 	if (d->bad)
-		return err_set(err, CKPT_EPROTO, "%s message is truncated at field %s", chan_type_name(type), d->bad);
+		return err_set(err, CKPT_EPROTO, "%s message is truncated at field %s",
+			       chan_type_name(type), d->bad);
 	if (d->n)
-		return err_set(err, CKPT_EPROTO, "%s message has %zu bytes after its last field (expected none)",
+		return err_set(err, CKPT_EPROTO,
+			       "%s message has %zu bytes after its last field (expected none)",
 			       chan_type_name(type), d->n);
 	return 0;
 }
@@ -644,7 +665,8 @@ static int decode_hello(struct dec *d, struct chan_hello *h, ckpt_err *err)
 	DEC_STR(d, h->check_msg, "check_msg");
 	h->cpuinfo_len = dec_u32(d, "cpuinfo_len");
 	if (!d->bad && h->cpuinfo_len > CHAN_CPUINFO_MAX)
-		return err_set(err, CKPT_ETOOBIG, "HELLO carries a cpuinfo of %u bytes (expected at most %u)",
+		return err_set(err, CKPT_ETOOBIG,
+			       "HELLO carries a cpuinfo of %u bytes (expected at most %u)",
 			       h->cpuinfo_len, CHAN_CPUINFO_MAX);
 	if (dec_take(d, h->cpuinfo_len, "cpuinfo", &p))
 		h->cpuinfo = h->cpuinfo_len ? p : NULL;
@@ -653,14 +675,15 @@ static int decode_hello(struct dec *d, struct chan_hello *h, ckpt_err *err)
 		return r;
 	if (h->proto != CHAN_PROTO_VERSION)
 		return err_set(err, CKPT_ENOTSUP,
-			       "HELLO says protocol version %u (expected %u, as in the preamble)", h->proto,
-			       CHAN_PROTO_VERSION);
+			       "HELLO says protocol version %u (expected %u, as in the preamble)",
+			       h->proto, CHAN_PROTO_VERSION);
 	if (h->role < CHAN_ROLE_SOURCE || h->role > CHAN_ROLE_PAGES)
-		return err_set(err, CKPT_EPROTO, "HELLO has role %u (expected 1 source, 2 receiver or 3 pages)",
+		return err_set(err, CKPT_EPROTO,
+			       "HELLO has role %u (expected 1 source, 2 receiver or 3 pages)",
 			       h->role);
 	if (h->mode > CHAN_MODE_LAZY)
-		return err_set(err, CKPT_EPROTO, "HELLO has mode %u (expected 0 none, 1 copy or 2 lazy)",
-			       h->mode);
+		return err_set(err, CKPT_EPROTO,
+			       "HELLO has mode %u (expected 0 none, 1 copy or 2 lazy)", h->mode);
 	return 0;
 }
 
@@ -678,9 +701,10 @@ static int decode_file_begin(struct dec *d, struct chan_file_begin *f, ckpt_err 
 	if (r < 0)
 		return r;
 	if (!S_ISREG(f->mode) || (f->mode & ~(uint32_t)(S_IFMT | 0777)))
-		return err_set(err, CKPT_EPROTO,
-			       "file \"%s\" has mode 0%o (expected a regular file with permission bits only)",
-			       f->name, f->mode);
+		return err_set(
+			err, CKPT_EPROTO,
+			"file \"%s\" has mode 0%o (expected a regular file with permission bits only)",
+			f->name, f->mode);
 	return 0;
 }
 
@@ -697,19 +721,22 @@ static int decode_result(struct dec *d, struct chan_result *res, ckpt_err *err)
 	if (r < 0)
 		return r;
 	if (res->status < CHAN_RESULT_RUNNING || res->status > CHAN_RESULT_READY)
-		return err_set(err, CKPT_EPROTO, "RESULT has status %u (expected 1 to 5)", res->status);
+		return err_set(err, CKPT_EPROTO, "RESULT has status %u (expected 1 to 5)",
+			       res->status);
 	if (res->status == CHAN_RESULT_RUNNING && res->pid <= 0)
-		return err_set(err, CKPT_EPROTO, "RESULT says running with pid %d (expected a pid > 0)",
-			       res->pid);
+		return err_set(err, CKPT_EPROTO,
+			       "RESULT says running with pid %d (expected a pid > 0)", res->pid);
 	if (res->status == CHAN_RESULT_FAILED && res->code >= 0)
-		return err_set(err, CKPT_EPROTO, "RESULT says failed with code %d (expected a negative code)",
+		return err_set(err, CKPT_EPROTO,
+			       "RESULT says failed with code %d (expected a negative code)",
 			       res->code);
 	return 0;
 }
 
-int chan_msg_decode(uint16_t type, const uint8_t *payload, uint32_t len, struct chan_msg *m, ckpt_err *err)
+int chan_msg_decode(uint16_t type, const uint8_t *payload, uint32_t len, struct chan_msg *m,
+		    ckpt_err *err)
 {
-	struct dec d = {.p = payload, .n = len};
+	struct dec d = { .p = payload, .n = len };
 	int r;
 
 	memset(m, 0, sizeof(*m));
@@ -724,16 +751,20 @@ int chan_msg_decode(uint16_t type, const uint8_t *payload, uint32_t len, struct 
 		DEC_STR(&d, m->u.error.msg, "msg");
 		r = dec_end(&d, type, err);
 		if (r == 0 && m->u.error.code >= 0)
-			return err_set(err, CKPT_EPROTO, "ERROR message has code %d (expected a negative CKPT_E* code)",
-				       m->u.error.code);
+			return err_set(
+				err, CKPT_EPROTO,
+				"ERROR message has code %d (expected a negative CKPT_E* code)",
+				m->u.error.code);
 		return r;
 	case CHAN_MSG_FILE_BEGIN: return decode_file_begin(&d, &m->u.file_begin, err);
 	case CHAN_MSG_FILE_DATA:
 		if (len == 0 || len > CHAN_FILE_CHUNK)
-			return err_set(err, CKPT_EPROTO, "FILE_DATA of %u bytes (expected 1 to %u)", len,
-				       CHAN_FILE_CHUNK);
+			return err_set(err, CKPT_EPROTO, "FILE_DATA of %u bytes (expected 1 to %u)",
+				       len, CHAN_FILE_CHUNK);
 		return 0;
-	case CHAN_MSG_FILE_END: dec_fixed(&d, m->u.file_end.sha256, 32, "sha256"); return dec_end(&d, type, err);
+	case CHAN_MSG_FILE_END:
+		dec_fixed(&d, m->u.file_end.sha256, 32, "sha256");
+		return dec_end(&d, type, err);
 	case CHAN_MSG_FILES_DONE:
 		m->u.files_done.count = dec_u32(&d, "count");
 		m->u.files_done.total = dec_u64(&d, "total");
@@ -744,34 +775,39 @@ int chan_msg_decode(uint16_t type, const uint8_t *payload, uint32_t len, struct 
 		m->u.restore.page_port = dec_u16(&d, "page_port");
 		r = dec_end(&d, type, err);
 		if (r == 0 && (m->u.restore.flags & ~(uint32_t)CHAN_RESTORE_F_LAZY))
-			return err_set(err, CKPT_EPROTO, "RESTORE has flags 0x%x (expected only 0x%x)",
+			return err_set(err, CKPT_EPROTO,
+				       "RESTORE has flags 0x%x (expected only 0x%x)",
 				       m->u.restore.flags, CHAN_RESTORE_F_LAZY);
 		return r;
 	case CHAN_MSG_RESULT: return decode_result(&d, &m->u.result, err);
 	case CHAN_MSG_ACK:
 		m->u.ack.decision = dec_u8(&d, "decision");
 		r = dec_end(&d, type, err);
-		if (r == 0 && m->u.ack.decision != CHAN_ACK_COMMITTED && m->u.ack.decision != CHAN_ACK_RESUMED)
-			return err_set(err, CKPT_EPROTO, "ACK has decision %u (expected 1 committed or 2 resumed)",
+		if (r == 0 && m->u.ack.decision != CHAN_ACK_COMMITTED &&
+		    m->u.ack.decision != CHAN_ACK_RESUMED)
+			return err_set(err, CKPT_EPROTO,
+				       "ACK has decision %u (expected 1 committed or 2 resumed)",
 				       m->u.ack.decision);
 		return r;
 	case CHAN_MSG_RESOLVE:
 		dec_fixed(&d, m->u.resolve.session, CHAN_SESSION_SIZE, "session");
 		return dec_end(&d, type, err);
-	default: return err_set(err, CKPT_EPROTO, "message type %u is unknown (expected 1 to %u)", type, CHAN_MSG_MAX_);
+	default:
+		return err_set(err, CKPT_EPROTO, "message type %u is unknown (expected 1 to %u)",
+			       type, CHAN_MSG_MAX_);
 	}
 }
 
 static struct enc enc_start(struct chan *c)
 {
-	return (struct enc){.p = payload_buf(c), .cap = CHAN_MAX_PAYLOAD};
+	return (struct enc){ .p = payload_buf(c), .cap = CHAN_MAX_PAYLOAD };
 }
 
 static int enc_send(struct chan *c, struct enc *e, uint16_t type, ckpt_err *err)
 {
 	if (e->over)
-		return err_set(err, CKPT_ETOOBIG, "%s message is above the cap of %u bytes", chan_type_name(type),
-			       CHAN_MAX_PAYLOAD);
+		return err_set(err, CKPT_ETOOBIG, "%s message is above the cap of %u bytes",
+			       chan_type_name(type), CHAN_MAX_PAYLOAD);
 	return frame_send(c, type, e->n, err);
 }
 
@@ -780,7 +816,8 @@ int chan_send_hello(struct chan *c, const struct chan_hello *h, ckpt_err *err)
 	struct enc e = enc_start(c);
 
 	if (h->cpuinfo_len > CHAN_CPUINFO_MAX)
-		return err_set(err, CKPT_ETOOBIG, "cpuinfo of %u bytes is above the cap of %u bytes", h->cpuinfo_len,
+		return err_set(err, CKPT_ETOOBIG,
+			       "cpuinfo of %u bytes is above the cap of %u bytes", h->cpuinfo_len,
 			       CHAN_CPUINFO_MAX);
 	enc_u16(&e, CHAN_PROTO_VERSION);
 	enc_u8(&e, h->role);
@@ -854,7 +891,8 @@ int chan_send_resolve(struct chan *c, const uint8_t session[CHAN_SESSION_SIZE], 
 int chan_session_new(uint8_t session[CHAN_SESSION_SIZE], ckpt_err *err)
 {
 	if (gnutls_rnd(GNUTLS_RND_NONCE, session, CHAN_SESSION_SIZE) < 0)
-		return err_set(err, CKPT_ESYS, "migration channel: no random bytes for a session id");
+		return err_set(err, CKPT_ESYS,
+			       "migration channel: no random bytes for a session id");
 	return 0;
 }
 
@@ -868,27 +906,32 @@ int chan_name_check(const char *name, size_t len, ckpt_err *err)
 
 	sanitize_copy(shown, sizeof(shown), len < sizeof(shown) ? name : "(too long)");
 	if (len == 0)
-		return err_set(err, CKPT_EPROTO, "an image file name is empty (expected a plain file name)");
+		return err_set(err, CKPT_EPROTO,
+			       "an image file name is empty (expected a plain file name)");
 	if (len > CHAN_NAME_MAX)
-		return err_set(err, CKPT_EPROTO, "an image file name is %zu bytes long (expected at most %u)", len,
+		return err_set(err, CKPT_EPROTO,
+			       "an image file name is %zu bytes long (expected at most %u)", len,
 			       CHAN_NAME_MAX);
 	if (memchr(name, '/', len))
-		return err_set(err, CKPT_EPROTO,
-			       "image file name \"%s\" holds a '/' (expected a plain name in the images directory)",
-			       shown);
+		return err_set(
+			err, CKPT_EPROTO,
+			"image file name \"%s\" holds a '/' (expected a plain name in the images directory)",
+			shown);
 	if (name[0] == '.')
 		return err_set(
-		    err, CKPT_EPROTO,
-		    "image file name \"%s\" starts with '.' (expected a plain name, not '.', '..' or hidden)", shown);
+			err, CKPT_EPROTO,
+			"image file name \"%s\" starts with '.' (expected a plain name, not '.', '..' or hidden)",
+			shown);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)name[i];
 
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
-		      ch == '_' || ch == '-' || ch == '+'))
-			return err_set(err, CKPT_EPROTO,
-				       "image file name \"%s\" holds the byte 0x%02x (expected letters, digits, '.', "
-				       "'_', '-', '+')",
-				       shown, ch);
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-' || ch == '+'))
+			return err_set(
+				err, CKPT_EPROTO,
+				"image file name \"%s\" holds the byte 0x%02x (expected letters, digits, '.', "
+				"'_', '-', '+')",
+				shown, ch);
 	}
 	return 0;
 }
@@ -913,8 +956,10 @@ int chan_send_file(struct chan *c, int dirfd, const char *name, ckpt_err *err)
 	if (fstat(fd, &st) < 0)
 		return err_sys(err, CKPT_EIMAGES, errno, "image file \"%s\": fstat", name);
 	if (!S_ISREG(st.st_mode))
-		return err_set(err, CKPT_EINVAL,
-			       "image file \"%s\" is not a regular file (only regular files are sent)", name);
+		return err_set(
+			err, CKPT_EINVAL,
+			"image file \"%s\" is not a regular file (only regular files are sent)",
+			name);
 	if (gnutls_hash_init(&hash, GNUTLS_DIG_SHA256) < 0)
 		return err_set(err, CKPT_ENOMEM, "migration channel: SHA-256 unavailable");
 
@@ -934,9 +979,10 @@ int chan_send_file(struct chan *c, int dirfd, const char *name, ckpt_err *err)
 			break;
 		}
 		if (n == 0) {
-			r = err_set(err, CKPT_EIMAGES,
-				    "image file \"%s\" shrank while it was sent (%llu bytes missing)", name,
-				    (unsigned long long)left);
+			r = err_set(
+				err, CKPT_EIMAGES,
+				"image file \"%s\" shrank while it was sent (%llu bytes missing)",
+				name, (unsigned long long)left);
 			break;
 		}
 		gnutls_hash(hash, payload_buf(c), (size_t)n);
@@ -1001,25 +1047,32 @@ static int rx_file_begin(struct chan_rx *rx, const struct chan_file_begin *f, ck
 {
 	if (rx->done || rx->open)
 		return rx_fail(rx, err_set(err, CKPT_EPROTO, "FILE_BEGIN of \"%s\" %s", f->name,
-					   rx->done ? "after FILES_DONE" : "before the previous file ended"));
+					   rx->done ? "after FILES_DONE" :
+						      "before the previous file ended"));
 	if (rx->files >= rx->max_files)
 		return rx_fail(rx, err_set(err, CKPT_ETOOBIG,
-					   "image file \"%s\" is one more than the cap of %u files", f->name,
-					   rx->max_files));
+					   "image file \"%s\" is one more than the cap of %u files",
+					   f->name, rx->max_files));
 	if (f->size > rx->max_total - rx->total)
 		return rx_fail(
-		    rx, err_set(err, CKPT_ETOOBIG,
+			rx,
+			err_set(err, CKPT_ETOOBIG,
 				"image file \"%s\" of %llu bytes would pass the cap of %llu bytes in all",
-				f->name, (unsigned long long)f->size, (unsigned long long)rx->max_total));
+				f->name, (unsigned long long)f->size,
+				(unsigned long long)rx->max_total));
 	if (gnutls_hash_init((gnutls_hash_hd_t *)&rx->hash, GNUTLS_DIG_SHA256) < 0)
-		return rx_fail(rx, err_set(err, CKPT_ENOMEM, "migration channel: SHA-256 unavailable"));
+		return rx_fail(rx,
+			       err_set(err, CKPT_ENOMEM, "migration channel: SHA-256 unavailable"));
 	memcpy(rx->name, f->name, sizeof(rx->name));
 	if (rx->dirfd >= 0) {
-		rx->fd = openat(rx->dirfd, f->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		rx->fd = openat(rx->dirfd, f->name,
+				O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (rx->fd < 0)
-			return rx_fail(rx, err_sys(err, errno == EEXIST ? CKPT_EEXIST : CKPT_EIMAGES, errno,
-						   "image file \"%s\" cannot be created (expected a new name)",
-						   f->name));
+			return rx_fail(
+				rx,
+				err_sys(err, errno == EEXIST ? CKPT_EEXIST : CKPT_EIMAGES, errno,
+					"image file \"%s\" cannot be created (expected a new name)",
+					f->name));
 	}
 	rx->open = true;
 	rx->size = f->size;
@@ -1031,12 +1084,15 @@ static int rx_file_begin(struct chan_rx *rx, const struct chan_file_begin *f, ck
 static int rx_file_data(struct chan_rx *rx, const struct chan_msg *m, ckpt_err *err)
 {
 	if (!rx->open)
-		return rx_fail(rx, err_set(err, CKPT_EPROTO, "FILE_DATA outside a file (expected FILE_BEGIN)"));
-	if (m->len > rx->size - rx->got)
 		return rx_fail(rx, err_set(err, CKPT_EPROTO,
-					   "image file \"%s\": %llu bytes more than its declared size of %llu",
-					   rx->name, (unsigned long long)(rx->got + m->len - rx->size),
-					   (unsigned long long)rx->size));
+					   "FILE_DATA outside a file (expected FILE_BEGIN)"));
+	if (m->len > rx->size - rx->got)
+		return rx_fail(
+			rx,
+			err_set(err, CKPT_EPROTO,
+				"image file \"%s\": %llu bytes more than its declared size of %llu",
+				rx->name, (unsigned long long)(rx->got + m->len - rx->size),
+				(unsigned long long)rx->size));
 	gnutls_hash(rx->hash, m->data, m->len);
 	for (size_t off = 0; rx->fd >= 0 && off < m->len;) {
 		ssize_t w = write(rx->fd, m->data + off, m->len - off);
@@ -1044,8 +1100,8 @@ static int rx_file_data(struct chan_rx *rx, const struct chan_msg *m, ckpt_err *
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
-			return rx_fail(rx,
-				       err_sys(err, CKPT_EIMAGES, errno, "image file \"%s\": write", rx->name));
+			return rx_fail(rx, err_sys(err, CKPT_EIMAGES, errno,
+						   "image file \"%s\": write", rx->name));
 		off += (size_t)w;
 	}
 	rx->got += m->len;
@@ -1059,20 +1115,25 @@ static int rx_file_end(struct chan_rx *rx, const struct chan_msg *m, ckpt_err *e
 	uint8_t digest[32];
 
 	if (!rx->open)
-		return rx_fail(rx, err_set(err, CKPT_EPROTO, "FILE_END outside a file (expected FILE_BEGIN)"));
+		return rx_fail(rx, err_set(err, CKPT_EPROTO,
+					   "FILE_END outside a file (expected FILE_BEGIN)"));
 	if (rx->got != rx->size)
-		return rx_fail(rx,
-			       err_set(err, CKPT_EPROTO, "image file \"%s\" ended after %llu of its %llu bytes",
-				       rx->name, (unsigned long long)rx->got, (unsigned long long)rx->size));
+		return rx_fail(rx, err_set(err, CKPT_EPROTO,
+					   "image file \"%s\" ended after %llu of its %llu bytes",
+					   rx->name, (unsigned long long)rx->got,
+					   (unsigned long long)rx->size));
 	gnutls_hash_deinit(rx->hash, digest);
 	rx->hash = NULL;
 	if (!mac_equal(digest, m->u.file_end.sha256, sizeof(digest)))
-		return rx_fail(rx, err_set(err, CKPT_EBADIMG,
-					   "image file \"%s\" does not match the SHA-256 its sender computed",
-					   rx->name));
+		return rx_fail(
+			rx,
+			err_set(err, CKPT_EBADIMG,
+				"image file \"%s\" does not match the SHA-256 its sender computed",
+				rx->name));
 	if (rx->fd >= 0 && close(rx->fd) < 0) {
 		rx->fd = -1;
-		return rx_fail(rx, err_sys(err, CKPT_EIMAGES, errno, "image file \"%s\": close", rx->name));
+		return rx_fail(rx, err_sys(err, CKPT_EIMAGES, errno, "image file \"%s\": close",
+					   rx->name));
 	}
 	rx->fd = -1;
 	rx->open = false;
@@ -1087,10 +1148,12 @@ static int rx_files_done(struct chan_rx *rx, const struct chan_msg *m, ckpt_err 
 		return rx_fail(rx, err_set(err, CKPT_EPROTO, "FILES_DONE %s",
 					   rx->open ? "in the middle of a file" : "twice"));
 	if (m->u.files_done.count != rx->files || m->u.files_done.total != rx->total)
-		return rx_fail(rx, err_set(err, CKPT_EPROTO,
-					   "FILES_DONE says %u files, %llu bytes; %u files, %llu bytes arrived",
-					   m->u.files_done.count, (unsigned long long)m->u.files_done.total,
-					   rx->files, (unsigned long long)rx->total));
+		return rx_fail(
+			rx,
+			err_set(err, CKPT_EPROTO,
+				"FILES_DONE says %u files, %llu bytes; %u files, %llu bytes arrived",
+				m->u.files_done.count, (unsigned long long)m->u.files_done.total,
+				rx->files, (unsigned long long)rx->total));
 	rx->done = true;
 	return 1;
 }
@@ -1103,13 +1166,16 @@ int chan_rx_feed(struct chan_rx *rx, const struct chan_msg *m, ckpt_err *err)
 	case CHAN_MSG_FILE_END: return rx_file_end(rx, m, err);
 	case CHAN_MSG_FILES_DONE: return rx_files_done(rx, m, err);
 	default:
-		return rx_fail(rx, err_set(err, CKPT_EPROTO,
-					   "%s in the middle of the image transfer (expected a file message)",
-					   chan_type_name(m->type)));
+		return rx_fail(
+			rx,
+			err_set(err, CKPT_EPROTO,
+				"%s in the middle of the image transfer (expected a file message)",
+				chan_type_name(m->type)));
 	}
 }
 
-int chan_recv_files(struct chan *c, int dirfd, const struct chan_limits *lim, struct chan_rx *rx_ret, ckpt_err *err)
+int chan_recv_files(struct chan *c, int dirfd, const struct chan_limits *lim,
+		    struct chan_rx *rx_ret, ckpt_err *err)
 {
 	struct chan_rx rx;
 	struct chan_msg m;
@@ -1158,11 +1224,13 @@ static int token_load(const char *path, uint8_t *buf, size_t *ret_len, ckpt_err 
 	if (!S_ISREG(st.st_mode))
 		return err_set(err, CKPT_EINVAL, "token file \"%s\" is not a regular file", path);
 	if (st.st_mode & 077)
-		return err_set(err, CKPT_EINVAL,
-			       "token file \"%s\" has mode 0%o: readable by others (expected owner-only, chmod 600)",
-			       path, (unsigned)(st.st_mode & 07777));
+		return err_set(
+			err, CKPT_EINVAL,
+			"token file \"%s\" has mode 0%o: readable by others (expected owner-only, chmod 600)",
+			path, (unsigned)(st.st_mode & 07777));
 	if (st.st_size > CHAN_TOKEN_MAX + 2)
-		return err_set(err, CKPT_EINVAL, "token file \"%s\" has %lld bytes (expected at most %u)", path,
+		return err_set(err, CKPT_EINVAL,
+			       "token file \"%s\" has %lld bytes (expected at most %u)", path,
 			       (long long)st.st_size, CHAN_TOKEN_MAX);
 	while (got < CHAN_TOKEN_MAX + 2) {
 		ssize_t n = read(fd, buf + got, CHAN_TOKEN_MAX + 2 - got);
@@ -1181,15 +1249,16 @@ static int token_load(const char *path, uint8_t *buf, size_t *ret_len, ckpt_err 
 		got--;
 	if (got < CHAN_TOKEN_MIN || got > CHAN_TOKEN_MAX) {
 		wipe(buf, CHAN_TOKEN_MAX + 2);
-		return err_set(err, CKPT_EINVAL, "token file \"%s\" holds %zu bytes of secret (expected %u to %u)",
+		return err_set(err, CKPT_EINVAL,
+			       "token file \"%s\" holds %zu bytes of secret (expected %u to %u)",
 			       path, got, CHAN_TOKEN_MIN, CHAN_TOKEN_MAX);
 	}
 	*ret_len = got;
 	return 0;
 }
 
-static int hmac_parts(const uint8_t *key, size_t keylen, const char *label, uint8_t role, const uint8_t *t,
-		      uint8_t out[32])
+static int hmac_parts(const uint8_t *key, size_t keylen, const char *label, uint8_t role,
+		      const uint8_t *t, uint8_t out[32])
 {
 	uint8_t msg[64 + 1 + TRANSCRIPT_SIZE];
 	size_t l = strlen(label);
@@ -1197,7 +1266,10 @@ static int hmac_parts(const uint8_t *key, size_t keylen, const char *label, uint
 	memcpy(msg, label, l);
 	msg[l] = role;
 	memcpy(msg + l + 1, t, TRANSCRIPT_SIZE);
-	return gnutls_hmac_fast(GNUTLS_MAC_SHA256, key, keylen, msg, l + 1 + TRANSCRIPT_SIZE, out) < 0 ? -1 : 0;
+	return gnutls_hmac_fast(GNUTLS_MAC_SHA256, key, keylen, msg, l + 1 + TRANSCRIPT_SIZE, out) <
+			       0 ?
+		       -1 :
+		       0;
 }
 
 /*
@@ -1224,7 +1296,9 @@ static int token_auth(struct chan *c, const uint8_t *secret, size_t slen, uint8_
 	if (r < 0)
 		return r;
 	if (!memcmp(n_peer, mine, CHAN_NONCE_SIZE))
-		return err_set(err, CKPT_EPERM, "migration peer %s echoed our nonce (a reflection; refused)", c->addr);
+		return err_set(err, CKPT_EPERM,
+			       "migration peer %s echoed our nonce (a reflection; refused)",
+			       c->addr);
 
 	if (conn) {
 		if (hmac_parts(secret, slen, LABEL_PROOF, 'C', t, proof) < 0)
@@ -1235,9 +1309,10 @@ static int token_auth(struct chan *c, const uint8_t *secret, size_t slen, uint8_
 		if (r < 0)
 			return r;
 		if (status != 0)
-			return err_set(err, CKPT_EPERM,
-				       "migration peer %s refused our token proof: the two token files differ",
-				       c->addr);
+			return err_set(
+				err, CKPT_EPERM,
+				"migration peer %s refused our token proof: the two token files differ",
+				c->addr);
 		r = read_exact(c, proof, sizeof(proof), "the peer's token proof", err);
 		if (r < 0)
 			return r;
@@ -1245,10 +1320,10 @@ static int token_auth(struct chan *c, const uint8_t *secret, size_t slen, uint8_
 			return err_set(err, CKPT_ENOMEM, "migration channel: HMAC-SHA256 failed");
 		if (!mac_equal(proof, want, sizeof(want)))
 			return err_set(
-			    err, CKPT_EPERM,
-			    "migration peer %s failed to prove it holds our token: another token file, or not "
-			    "the receiver meant",
-			    c->addr);
+				err, CKPT_EPERM,
+				"migration peer %s failed to prove it holds our token: another token file, or not "
+				"the receiver meant",
+				c->addr);
 	} else {
 		r = read_exact(c, proof, sizeof(proof), "the peer's token proof", err);
 		if (r < 0)
@@ -1258,15 +1333,18 @@ static int token_auth(struct chan *c, const uint8_t *secret, size_t slen, uint8_
 		if (!mac_equal(proof, want, sizeof(want))) {
 			status = 1;
 			io_write(c, &status, 1, NULL);
-			return err_set(err, CKPT_EPERM,
-				       "migration peer %s failed to prove it holds our token (a different token file); "
-				       "refused",
-				       c->addr);
+			return err_set(
+				err, CKPT_EPERM,
+				"migration peer %s failed to prove it holds our token (a different token file); "
+				"refused",
+				c->addr);
 		}
 		if (hmac_parts(secret, slen, LABEL_PROOF, 'S', t, proof) < 0)
 			return err_set(err, CKPT_ENOMEM, "migration channel: HMAC-SHA256 failed");
 		{
-			uint8_t answer[1 + sizeof(proof)] = {0}; /* status 0, then the proof: one write */
+			uint8_t answer[1 + sizeof(proof)] = {
+				0
+			}; /* status 0, then the proof: one write */
 
 			memcpy(answer + 1, proof, sizeof(proof));
 			r = io_write(c, answer, sizeof(answer), err);
@@ -1289,23 +1367,30 @@ static int tls_setup(struct chan *c, const struct chan_auth *a, ckpt_err *err)
 		return err_set(err, CKPT_ENOMEM, "migration channel: TLS credentials");
 	r = gnutls_certificate_set_x509_trust_file(c->cred, a->tls_cacert, GNUTLS_X509_FMT_PEM);
 	if (r <= 0)
-		return err_set(err, CKPT_EINVAL, "TLS CA certificate file \"%s\": %s (expected a PEM certificate)",
+		return err_set(err, CKPT_EINVAL,
+			       "TLS CA certificate file \"%s\": %s (expected a PEM certificate)",
 			       a->tls_cacert, r < 0 ? gnutls_strerror(r) : "no certificate in it");
 	if (a->tls_cacrl) {
-		r = gnutls_certificate_set_x509_crl_file(c->cred, a->tls_cacrl, GNUTLS_X509_FMT_PEM);
+		r = gnutls_certificate_set_x509_crl_file(c->cred, a->tls_cacrl,
+							 GNUTLS_X509_FMT_PEM);
 		if (r < 0)
-			return err_set(err, CKPT_EINVAL, "TLS CRL file \"%s\": %s (expected a PEM CRL)", a->tls_cacrl,
+			return err_set(err, CKPT_EINVAL,
+				       "TLS CRL file \"%s\": %s (expected a PEM CRL)", a->tls_cacrl,
 				       gnutls_strerror(r));
 	}
-	r = gnutls_certificate_set_x509_key_file(c->cred, a->tls_cert, a->tls_key, GNUTLS_X509_FMT_PEM);
+	r = gnutls_certificate_set_x509_key_file(c->cred, a->tls_cert, a->tls_key,
+						 GNUTLS_X509_FMT_PEM);
 	if (r < 0)
-		return err_set(err, CKPT_EINVAL,
-			       "TLS certificate \"%s\" with key \"%s\": %s (expected a PEM certificate and its key)",
-			       a->tls_cert, a->tls_key, gnutls_strerror(r));
-	r = gnutls_init(&c->tls, (c->side == CHAN_CONNECTING ? GNUTLS_CLIENT : GNUTLS_SERVER) | GNUTLS_NONBLOCK);
+		return err_set(
+			err, CKPT_EINVAL,
+			"TLS certificate \"%s\" with key \"%s\": %s (expected a PEM certificate and its key)",
+			a->tls_cert, a->tls_key, gnutls_strerror(r));
+	r = gnutls_init(&c->tls, (c->side == CHAN_CONNECTING ? GNUTLS_CLIENT : GNUTLS_SERVER) |
+					 GNUTLS_NONBLOCK);
 	if (r < 0) {
 		c->tls = NULL;
-		return err_set(err, CKPT_ENOMEM, "migration channel: TLS session: %s", gnutls_strerror(r));
+		return err_set(err, CKPT_ENOMEM, "migration channel: TLS session: %s",
+			       gnutls_strerror(r));
 	}
 	if (gnutls_set_default_priority(c->tls) < 0 ||
 	    gnutls_credentials_set(c->tls, GNUTLS_CRD_CERTIFICATE, c->cred) < 0)
@@ -1316,7 +1401,8 @@ static int tls_setup(struct chan *c, const struct chan_auth *a, ckpt_err *err)
 		gnutls_certificate_send_x509_rdn_sequence(c->tls, 1);
 	}
 	/* both sides verify the peer's chain during the handshake; the connecting side also its name */
-	gnutls_session_set_verify_cert(c->tls, c->side == CHAN_CONNECTING ? a->tls_peer_name : NULL, 0);
+	gnutls_session_set_verify_cert(c->tls, c->side == CHAN_CONNECTING ? a->tls_peer_name : NULL,
+				       0);
 	gnutls_transport_set_ptr(c->tls, c);
 	gnutls_transport_set_push_function(c->tls, tls_push);
 	gnutls_transport_set_pull_function(c->tls, tls_pull);
@@ -1328,7 +1414,7 @@ static int tls_handshake(struct chan *c, const struct chan_auth *a, ckpt_err *er
 	const gnutls_datum_t *certs;
 	unsigned n = 0, status = 0;
 	gnutls_x509_crt_t crt;
-	gnutls_datum_t dn = {0};
+	gnutls_datum_t dn = { 0 };
 	int r;
 
 	for (;;) {
@@ -1346,35 +1432,43 @@ static int tls_handshake(struct chan *c, const struct chan_auth *a, ckpt_err *er
 		gnutls_alert_send_appropriate(c->tls, r);
 		status = gnutls_session_get_verify_cert_status(c->tls);
 		if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR && status) {
-			gnutls_datum_t out = {0};
+			gnutls_datum_t out = { 0 };
 			int pr = gnutls_certificate_verification_status_print(
-			    status, gnutls_certificate_type_get(c->tls), &out, 0);
+				status, gnutls_certificate_type_get(c->tls), &out, 0);
 
-			r = err_set(err, CKPT_EPERM, "migration peer %s: its TLS certificate is refused: %s", c->addr,
+			r = err_set(err, CKPT_EPERM,
+				    "migration peer %s: its TLS certificate is refused: %s",
+				    c->addr,
 				    pr == 0 && out.data ? (char *)out.data : "not trusted");
 			gnutls_free(out.data);
 			return r;
 		}
 		if (r == GNUTLS_E_NO_CERTIFICATE_FOUND || r == GNUTLS_E_CERTIFICATE_REQUIRED)
-			return err_set(err, CKPT_EPERM,
-				       "migration peer %s presented no TLS certificate (mutual TLS: each side needs "
-				       "--tls-cert and --tls-key)",
-				       c->addr);
+			return err_set(
+				err, CKPT_EPERM,
+				"migration peer %s presented no TLS certificate (mutual TLS: each side needs "
+				"--tls-cert and --tls-key)",
+				c->addr);
 		{
 			char why[160];
 
 			tls_why(c, r, why, sizeof(why));
-			return err_set(err, CKPT_EPERM, "migration peer %s: TLS handshake failed: %s", c->addr, why);
+			return err_set(err, CKPT_EPERM,
+				       "migration peer %s: TLS handshake failed: %s", c->addr, why);
 		}
 	}
 	/* belt and braces: a verified certificate must be there */
 	certs = gnutls_certificate_get_peers(c->tls, &n);
 	if (!certs || n == 0)
-		return err_set(err, CKPT_EPERM, "migration peer %s presented no TLS certificate (refused)", c->addr);
-	r = gnutls_certificate_verify_peers3(c->tls, c->side == CHAN_CONNECTING ? a->tls_peer_name : NULL, &status);
+		return err_set(err, CKPT_EPERM,
+			       "migration peer %s presented no TLS certificate (refused)", c->addr);
+	r = gnutls_certificate_verify_peers3(
+		c->tls, c->side == CHAN_CONNECTING ? a->tls_peer_name : NULL, &status);
 	if (r < 0 || status)
-		return err_set(err, CKPT_EPERM, "migration peer %s: its TLS certificate does not verify (status 0x%x)",
-			       c->addr, status);
+		return err_set(
+			err, CKPT_EPERM,
+			"migration peer %s: its TLS certificate does not verify (status 0x%x)",
+			c->addr, status);
 	if (gnutls_x509_crt_init(&crt) == 0) {
 		if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) == 0 &&
 		    gnutls_x509_crt_get_dn3(crt, &dn, 0) == 0) {
@@ -1437,27 +1531,32 @@ static int preamble_check(struct chan *c, const uint8_t *p, uint8_t methods, ckp
 		char shown[9];
 
 		sanitize_copy(shown, sizeof(shown), (const char *)p);
-		return err_set(err, CKPT_EPROTO,
-			       "migration peer %s is not a ckpt migration endpoint (it opened with \"%s\", expected "
-			       "\"%s\")",
-			       c->addr, shown, CHAN_MAGIC);
+		return err_set(
+			err, CKPT_EPROTO,
+			"migration peer %s is not a ckpt migration endpoint (it opened with \"%s\", expected "
+			"\"%s\")",
+			c->addr, shown, CHAN_MAGIC);
 	}
 	if (v != CHAN_PROTO_VERSION)
 		return err_set(
-		    err, CKPT_ENOTSUP,
-		    "migration peer %s speaks migration protocol version %u; this libckpt (%s) speaks version "
-		    "%u: run versions of ckpt with the same protocol on both hosts",
-		    c->addr, v, ckpt_version(), CHAN_PROTO_VERSION);
+			err, CKPT_ENOTSUP,
+			"migration peer %s speaks migration protocol version %u; this libckpt (%s) speaks version "
+			"%u: run versions of ckpt with the same protocol on both hosts",
+			c->addr, v, ckpt_version(), CHAN_PROTO_VERSION);
 	if (p[11] != (c->side == CHAN_CONNECTING ? CHAN_ACCEPTING : CHAN_CONNECTING))
-		return err_set(err, CKPT_EPROTO, "migration peer %s is on the same side (%s) as we are", c->addr,
+		return err_set(err, CKPT_EPROTO,
+			       "migration peer %s is on the same side (%s) as we are", c->addr,
 			       c->side == CHAN_CONNECTING ? "connecting" : "accepting");
 	if (p[10] != methods)
-		return err_set(err, CKPT_EPERM,
-			       "migration peer %s authenticates with %s, this side with %s: configure the same on both "
-			       "hosts",
-			       c->addr, methods_name(p[10]), methods_name(methods));
+		return err_set(
+			err, CKPT_EPERM,
+			"migration peer %s authenticates with %s, this side with %s: configure the same on both "
+			"hosts",
+			c->addr, methods_name(p[10]), methods_name(methods));
 	if (get32(p + 12))
-		return err_set(err, CKPT_EPROTO, "migration peer %s: preamble's reserved bytes are not zero", c->addr);
+		return err_set(err, CKPT_EPROTO,
+			       "migration peer %s: preamble's reserved bytes are not zero",
+			       c->addr);
 	return 0;
 }
 
@@ -1488,18 +1587,20 @@ static int auth_methods(const struct chan_auth *a, uint8_t *ret, ckpt_err *err)
 	uint8_t methods = 0;
 
 	if (!a || (!a->token_file && !a->tls_cacert && !a->tls_cert && !a->tls_key))
-		return err_set(err, CKPT_EINVAL,
-			       "migration refuses to run unauthenticated: give a token file (--token-file) or TLS "
-			       "files (--tls-cacert, --tls-cert, --tls-key); a receiver restores whatever images "
-			       "reach it, as root");
+		return err_set(
+			err, CKPT_EINVAL,
+			"migration refuses to run unauthenticated: give a token file (--token-file) or TLS "
+			"files (--tls-cacert, --tls-cert, --tls-key); a receiver restores whatever images "
+			"reach it, as root");
 	if (a->tls_cacert || a->tls_cert || a->tls_key) {
 		if (!a->tls_cacert || !a->tls_cert || !a->tls_key)
-			return err_set(err, CKPT_EINVAL,
-				       "mutual TLS needs all three files: --tls-cacert, --tls-cert and --tls-key (%s "
-				       "is missing)",
-				       !a->tls_cacert ? "--tls-cacert"
-				       : !a->tls_cert ? "--tls-cert"
-						      : "--tls-key");
+			return err_set(
+				err, CKPT_EINVAL,
+				"mutual TLS needs all three files: --tls-cacert, --tls-cert and --tls-key (%s "
+				"is missing)",
+				!a->tls_cacert ? "--tls-cacert" :
+				!a->tls_cert   ? "--tls-cert" :
+						 "--tls-key");
 		methods |= CHAN_AUTH_TLS;
 	}
 	if (a->token_file)
@@ -1509,14 +1610,16 @@ static int auth_methods(const struct chan_auth *a, uint8_t *ret, ckpt_err *err)
 }
 
 /* A channel on the stream socket fd, not yet authenticated. */
-static int chan_alloc(int fd, enum chan_side side, unsigned timeout_ms, struct chan **ret, ckpt_err *err)
+static int chan_alloc(int fd, enum chan_side side, unsigned timeout_ms, struct chan **ret,
+		      ckpt_err *err)
 {
 	struct chan *c;
 	int type = 0, one = 1;
 	socklen_t tl = sizeof(type);
 
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_STREAM)
-		return err_set(err, CKPT_EINVAL, "chan_open: fd %d is not a stream socket (expected a connected one)",
+		return err_set(err, CKPT_EINVAL,
+			       "chan_open: fd %d is not a stream socket (expected a connected one)",
 			       fd);
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -1530,7 +1633,8 @@ static int chan_alloc(int fd, enum chan_side side, unsigned timeout_ms, struct c
 		free(c->wbuf);
 		free(c->rbuf);
 		free(c);
-		return err_at(err, "auth", err_set(err, CKPT_ENOMEM, "migration channel: out of memory"));
+		return err_at(err, "auth",
+			      err_set(err, CKPT_ENOMEM, "migration channel: out of memory"));
 	}
 	describe_peer(c);
 	snprintf(c->peer, sizeof(c->peer), "token holder");
@@ -1583,12 +1687,13 @@ static int tls_verdict(struct chan *c, ckpt_err *err)
 		r = CKPT_EPERM;
 	}
 	if (r == 0 && ok != 0)
-		r = err_set(err, CKPT_EPROTO, "migration peer %s: TLS verdict byte %u (expected 0)", c->addr, ok);
+		r = err_set(err, CKPT_EPROTO, "migration peer %s: TLS verdict byte %u (expected 0)",
+			    c->addr, ok);
 	return r;
 }
 
-int chan_open(int fd, enum chan_side side, const struct chan_auth *a, unsigned timeout_ms, struct chan **ret,
-	      ckpt_err *err)
+int chan_open(int fd, enum chan_side side, const struct chan_auth *a, unsigned timeout_ms,
+	      struct chan **ret, ckpt_err *err)
 {
 	uint8_t t[TRANSCRIPT_SIZE];
 	uint8_t secret[CHAN_TOKEN_MAX + 2];
@@ -1600,7 +1705,8 @@ int chan_open(int fd, enum chan_side side, const struct chan_auth *a, unsigned t
 	assert_return(ret, err, "chan_open: ret is NULL (expected a place for the channel)");
 	assert_return(side == CHAN_CONNECTING || side == CHAN_ACCEPTING, err,
 		      "chan_open: side %d (expected connecting or accepting)", (int)side);
-	assert_return(timeout_ms > 0, err, "chan_open: timeout of 0 ms (expected a deadline: every read has one)");
+	assert_return(timeout_ms > 0, err,
+		      "chan_open: timeout of 0 ms (expected a deadline: every read has one)");
 	r = auth_methods(a, &methods, err);
 	if (r == 0)
 		r = chan_alloc(fd, side, timeout_ms, &c, err);
@@ -1638,7 +1744,8 @@ int chan_open(int fd, enum chan_side side, const struct chan_auth *a, unsigned t
 		if (!c->tls)
 			c->mac = true;
 		else
-			snprintf(c->peer + strlen(c->peer), sizeof(c->peer) - strlen(c->peer), " (token holder)");
+			snprintf(c->peer + strlen(c->peer), sizeof(c->peer) - strlen(c->peer),
+				 " (token holder)");
 	}
 	wipe(secret, sizeof(secret));
 	*ret = c;

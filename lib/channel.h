@@ -28,19 +28,19 @@
  * message is acted on.
  */
 
-#define CHAN_PROTO_VERSION     1
-#define CHAN_MAGIC	       "ckpt-mig" /* 8 bytes, no NUL on the wire */
-#define CHAN_PREAMBLE_SIZE     16
-#define CHAN_HDR_SIZE	       8
-#define CHAN_MAC_SIZE	       32
-#define CHAN_NONCE_SIZE	       32
-#define CHAN_MAX_PAYLOAD       (128 * 1024) /* hard cap of one frame's payload */
-#define CHAN_FILE_CHUNK	       (64 * 1024)  /* file data per FILE_DATA frame */
-#define CHAN_NAME_MAX	       128	    /* an image file name */
-#define CHAN_CPUINFO_MAX       (64 * 1024)  /* CRIU's cpuinfo.img */
-#define CHAN_SESSION_SIZE      16
-#define CHAN_TOKEN_MIN	       16 /* bytes of secret in a token file */
-#define CHAN_TOKEN_MAX	       4096
+#define CHAN_PROTO_VERSION 1
+#define CHAN_MAGIC "ckpt-mig" /* 8 bytes, no NUL on the wire */
+#define CHAN_PREAMBLE_SIZE 16
+#define CHAN_HDR_SIZE 8
+#define CHAN_MAC_SIZE 32
+#define CHAN_NONCE_SIZE 32
+#define CHAN_MAX_PAYLOAD (128 * 1024) /* hard cap of one frame's payload */
+#define CHAN_FILE_CHUNK (64 * 1024)   /* file data per FILE_DATA frame */
+#define CHAN_NAME_MAX 128	      /* an image file name */
+#define CHAN_CPUINFO_MAX (64 * 1024)  /* CRIU's cpuinfo.img */
+#define CHAN_SESSION_SIZE 16
+#define CHAN_TOKEN_MIN 16 /* bytes of secret in a token file */
+#define CHAN_TOKEN_MAX 4096
 #define CHAN_DEFAULT_MAX_FILES 65536
 #define CHAN_DEFAULT_MAX_TOTAL (16ULL << 30)
 
@@ -52,7 +52,7 @@ enum chan_side {
 
 /* Authentication methods (preamble bits). */
 #define CHAN_AUTH_TOKEN 0x1
-#define CHAN_AUTH_TLS	0x2
+#define CHAN_AUTH_TLS 0x2
 
 /*
  * How the channel authenticates. At least one method must be configured:
@@ -60,13 +60,14 @@ enum chan_side {
  * run the token exchange inside TLS. Strings are borrowed for chan_open only.
  */
 struct chan_auth {
-	const char *token_file; /* the shared secret; a regular file, not readable by group or others */
+	const char *
+		token_file; /* the shared secret; a regular file, not readable by group or others */
 	const char *tls_cacert; /* PEM: the CA that signed the peer's certificate */
 	const char *tls_cert;	/* PEM: this side's certificate */
 	const char *tls_key;	/* PEM: its private key */
 	const char *tls_cacrl;	/* PEM: revoked certificates, optional */
 	const char *
-	    tls_peer_name; /* connecting side: the name or address the peer's certificate must carry; NULL: CA check only */
+		tls_peer_name; /* connecting side: the name or address the peer's certificate must carry; NULL: CA check only */
 };
 
 enum chan_msg_type {
@@ -89,17 +90,18 @@ enum chan_result_status {
 	CHAN_RESULT_RUNNING = 1,    /* the restored tree runs on the receiver */
 	CHAN_RESULT_FAILED = 2,	    /* the restore failed; nothing of it runs */
 	CHAN_RESULT_PAGES_DONE = 3, /* lazy: every page has reached the receiver */
-	CHAN_RESULT_UNKNOWN = 4,    /* answer to RESOLVE: no durable record says how session X ended */
-	CHAN_RESULT_READY = 5,	    /* after FILES_DONE: images accepted (pages landed; lazy: daemon up) */
+	CHAN_RESULT_UNKNOWN = 4, /* answer to RESOLVE: no durable record says how session X ended */
+	CHAN_RESULT_READY =
+		5, /* after FILES_DONE: images accepted (pages landed; lazy: daemon up) */
 };
 enum chan_ack_decision { CHAN_ACK_COMMITTED = 1, CHAN_ACK_RESUMED = 2 };
 
 #define CHAN_RESTORE_F_LAZY 0x1
 
 struct chan_hello {
-	uint16_t proto;			    /* CHAN_PROTO_VERSION, again inside the authenticated channel */
-	uint8_t role;			    /* enum chan_role */
-	uint8_t mode;			    /* enum chan_mode */
+	uint16_t proto; /* CHAN_PROTO_VERSION, again inside the authenticated channel */
+	uint8_t role;	/* enum chan_role */
+	uint8_t mode;	/* enum chan_mode */
 	uint8_t session[CHAN_SESSION_SIZE]; /* the source's random session id; the receiver echoes it */
 	uint32_t libckpt_version;	    /* CKPT_VERSION_NUMBER */
 	char libckpt_version_str[32];
@@ -179,8 +181,8 @@ struct chan;
  * version, CKPT_EPROTO for a peer that is not a migration endpoint,
  * CKPT_ETIMEDOUT, CKPT_ESYS.
  */
-int chan_open(int fd, enum chan_side side, const struct chan_auth *auth, unsigned timeout_ms, struct chan **ret,
-	      ckpt_err *err);
+int chan_open(int fd, enum chan_side side, const struct chan_auth *auth, unsigned timeout_ms,
+	      struct chan **ret, ckpt_err *err);
 /* Close the TLS session (if any) and free; the socket stays open. NULL is fine. */
 void chan_free(struct chan *c);
 void chan_set_timeout(struct chan *c, unsigned timeout_ms);
@@ -268,14 +270,17 @@ int chan_rx_feed(struct chan_rx *rx, const struct chan_msg *m, ckpt_err *err);
 /* Close and remove an unfinished file. */
 void chan_rx_abort(struct chan_rx *rx);
 /* Receive files until FILES_DONE (chan_recv + chan_rx_feed); rx_ret (may be NULL) gets the totals. */
-int chan_recv_files(struct chan *c, int dirfd, const struct chan_limits *lim, struct chan_rx *rx_ret, ckpt_err *err);
+int chan_recv_files(struct chan *c, int dirfd, const struct chan_limits *lim,
+		    struct chan_rx *rx_ret, ckpt_err *err);
 
 /* ---- the parser's parts, pure (used by chan_recv, the tests and fuzz/fuzz_channel.c) ---- */
 
 /* Check a frame header: a known type, zero flags, length within the cap. */
-int chan_hdr_decode(const uint8_t hdr[CHAN_HDR_SIZE], uint16_t *ret_type, uint32_t *ret_len, ckpt_err *err);
+int chan_hdr_decode(const uint8_t hdr[CHAN_HDR_SIZE], uint16_t *ret_type, uint32_t *ret_len,
+		    ckpt_err *err);
 /* Decode and check a payload of type into m (m->data points into payload). */
-int chan_msg_decode(uint16_t type, const uint8_t *payload, uint32_t len, struct chan_msg *m, ckpt_err *err);
+int chan_msg_decode(uint16_t type, const uint8_t *payload, uint32_t len, struct chan_msg *m,
+		    ckpt_err *err);
 const char *chan_type_name(uint16_t type);
 
 /* ---- for tests: bytes written past the framing (a hostile peer) ---- */

@@ -22,12 +22,12 @@ struct dump {
 	const ckpt_opts *o;
 	CriuReqType type;
 	const char *op;
-	bool self;               /* a self-dump of the caller */
-	struct proc target;      /* the tree's root, through its pidfd */
-	struct staging st;       /* a staging dir, when st.fd >= 0 */
+	bool self;	    /* a self-dump of the caller */
+	struct proc target; /* the tree's root, through its pidfd */
+	struct staging st;  /* a staging dir, when st.fd >= 0 */
 	struct dir_ref img, work;
 	struct dir_snap img_snap, work_snap; /* what was there before (in place) */
-	char log_shown[PATH_MAX];            /* where CRIU's log is said to be */
+	char log_shown[PATH_MAX];	     /* where CRIU's log is said to be */
 };
 
 /* Open (or stage, or create) the images dir and the work dir; the snapshots of what is there. */
@@ -49,30 +49,35 @@ static int dump_dirs(struct dump *d, ckpt_err *err)
 		d->img.path = strdup(d->st.tmp_path);
 	} else {
 		if (o->images.path && d->type == CRIU_REQ_TYPE__PRE_DUMP)
-			(void)mkdir(o->images.path, 0700); /* a pre-dump into a new directory: made here, 0700 */
+			(void)mkdir(o->images.path,
+				    0700); /* a pre-dump into a new directory: made here, 0700 */
 		r = dir_ref_open(&o->images, "images-dir", o->follow_symlinks, &d->img, err);
 		if (r < 0)
 			return r;
 		if (dir_snap_take(d->img.fd, &d->img_snap) < 0)
-			return err_sys(err, CKPT_EIMAGES, errno, "%s: cannot list '%s'", d->op, dir_ref_name(&d->img));
+			return err_sys(err, CKPT_EIMAGES, errno, "%s: cannot list '%s'", d->op,
+				       dir_ref_name(&d->img));
 	}
 	r = dir_ref_open(&o->work, "work-dir", o->follow_symlinks, &d->work, err);
 	if (r < 0)
 		return r;
 	if (d->work.fd >= 0 && dir_snap_take(d->work.fd, &d->work_snap) < 0)
-		return err_sys(err, CKPT_EIMAGES, errno, "%s: cannot list '%s'", d->op, dir_ref_name(&d->work));
+		return err_sys(err, CKPT_EIMAGES, errno, "%s: cannot list '%s'", d->op,
+			       dir_ref_name(&d->work));
 	return 0;
 }
 
 /* CRIU makes its images 0644: a checkpoint holds the process's memory; what this dump made goes owner-only. */
 static void dump_modes(struct dump *d, const char *log_name)
 {
-	const char *const crius[] = { log_name && *log_name ? log_name : "stats-dump", "stats-dump", NULL };
+	const char *const crius[] = { log_name && *log_name ? log_name : "stats-dump", "stats-dump",
+				      NULL };
 
 	if (d->o->keep_modes)
 		return;
 	dir_owner_only_new(d->img.fd, d->st.fd >= 0 ? NULL : &d->img_snap, NULL);
-	if (d->work.fd >= 0) /* maybe the caller's state dir: only CRIU's own files, and only new ones */
+	if (d->work.fd >=
+	    0) /* maybe the caller's state dir: only CRIU's own files, and only new ones */
 		dir_owner_only_new(d->work.fd, &d->work_snap, crius);
 }
 
@@ -86,7 +91,8 @@ static int dump_commit(struct dump *d, ckpt_err *err)
 	r = staging_commit(&d->st, err);
 	if (r < 0 && err) {
 		/* complete, and maybe the only copy: kept where it is, named */
-		err->flags |= CKPT_ERR_F_IMAGES_KEPT | (proc_exited(&d->target) ? CKPT_ERR_F_TARGET_GONE : 0);
+		err->flags |= CKPT_ERR_F_IMAGES_KEPT |
+			      (proc_exited(&d->target) ? CKPT_ERR_F_TARGET_GONE : 0);
 		snprintf(err->images_path, sizeof(err->images_path), "%s", d->st.tmp_path);
 	}
 	staging_free(&d->st); /* in place now, or kept where it is */
@@ -121,8 +127,11 @@ static void dump_outcome_unknown(struct dump *d, const char *log_name, ckpt_err 
 		/* CRIU kills the tree once it is dumped: these images may be its only copy */
 		err->flags |= CKPT_ERR_F_TARGET_GONE | CKPT_ERR_F_IMAGES_KEPT;
 		snprintf(err->images_path, sizeof(err->images_path), "%s", where);
-		err_append(err, "; the tree is gone, and its images are kept in '%s': they may be complete (check them "
-			   "with `ckpt inspect %s` before restoring from them)", where, where);
+		err_append(
+			err,
+			"; the tree is gone, and its images are kept in '%s': they may be complete (check them "
+			"with `ckpt inspect %s` before restoring from them)",
+			where, where);
 		if (d->st.fd >= 0)
 			staging_free(&d->st); /* never renamed into place, never removed */
 		return;
@@ -149,10 +158,17 @@ static void dump_free(struct dump *d)
 	proc_close(&d->target);
 }
 
-static int dump_common(ckpt_client *c, const ckpt_opts *o, CriuReqType type, const char *op, ckpt_err *err)
+static int dump_common(ckpt_client *c, const ckpt_opts *o, CriuReqType type, const char *op,
+		       ckpt_err *err)
 {
-	struct dump d = { .c = c, .o = o, .type = type, .op = op, .target = PROC_INIT, .st = STAGING_INIT,
-			  .img = DIR_REF_INIT, .work = DIR_REF_INIT };
+	struct dump d = { .c = c,
+			  .o = o,
+			  .type = type,
+			  .op = op,
+			  .target = PROC_INIT,
+			  .st = STAGING_INIT,
+			  .img = DIR_REF_INIT,
+			  .work = DIR_REF_INIT };
 	struct request rq;
 	struct request_env env;
 	struct call call;
@@ -166,9 +182,11 @@ static int dump_common(ckpt_client *c, const ckpt_opts *o, CriuReqType type, con
 	if (!o->pb->has_pid && !d.self)
 		return err_set(err, CKPT_EINVAL, "%s: no target pid set (ckpt_opts_set_pid)", op);
 	if (!dirspec_is_set(&o->images))
-		return err_set(err, CKPT_EINVAL, "%s: no images directory set (ckpt_opts_set_images_dir)", op);
+		return err_set(err, CKPT_EINVAL,
+			       "%s: no images directory set (ckpt_opts_set_images_dir)", op);
 	if (!d.self && proc_open(&d.target, o->pb->pid) == -ESRCH)
-		return err_set(err, CKPT_ENOTARGET, "%s: pid %d: no such process", op, (int)o->pb->pid);
+		return err_set(err, CKPT_ENOTARGET, "%s: pid %d: no such process", op,
+			       (int)o->pb->pid);
 
 	r = dump_dirs(&d, err);
 	if (r < 0)
@@ -176,13 +194,16 @@ static int dump_common(ckpt_client *c, const ckpt_opts *o, CriuReqType type, con
 	if (!o->keep_modes && (r = dir_check_private(&d.img, op, err)) < 0)
 		goto out;
 	if (type == CRIU_REQ_TYPE__DUMP && !o->overwrite && dir_has_checkpoint(d.img.fd)) {
-		r = err_set(err, CKPT_EEXIST,
-			    "%s: '%s' already holds a checkpoint (inventory.img); refusing to overwrite it "
-			    "(CKPT_OPT_OVERWRITE)",
-			    op, dir_ref_name(&d.img));
+		r = err_set(
+			err, CKPT_EEXIST,
+			"%s: '%s' already holds a checkpoint (inventory.img); refusing to overwrite it "
+			"(CKPT_OPT_OVERWRITE)",
+			op, dir_ref_name(&d.img));
 		goto out;
 	}
-	env = (struct request_env){ .swrk = !c->service_path, .notify = c->notify.n > 0, .images_fd = d.img.fd,
+	env = (struct request_env){ .swrk = !c->service_path,
+				    .notify = c->notify.n > 0,
+				    .images_fd = d.img.fd,
 				    .work_fd = d.work.fd };
 	r = request_build(&rq, type, o, &env, err);
 	if (r < 0)

@@ -35,7 +35,8 @@ static void conn_drop(ckpt_client *c, struct conn *conn)
 	conn->fd = -1;
 	if (conn->criu.pid > 0 && !conn->criu.reaped) {
 		(void)proc_signal(&conn->criu, SIGKILL);
-		if (!proc_reap(&conn->criu, now_us() + 2000 * 1000) && proc_set_add(&left, &conn->criu) == 0) {
+		if (!proc_reap(&conn->criu, now_us() + 2000 * 1000) &&
+		    proc_set_add(&left, &conn->criu) == 0) {
 			client_keep_unreaped(c, &left);
 			return;
 		}
@@ -117,7 +118,8 @@ static int check_criu_file(const char *what, const char *path, ckpt_err *err)
 	if (stat(path, &st) < 0)
 		return err_sys(err, CKPT_ECRIU_EXEC, errno, "%s: criu binary '%s'", what, path);
 	if (!S_ISREG(st.st_mode))
-		return err_set(err, CKPT_ECRIU_EXEC, "%s: criu binary '%s' is not a regular file", what, path);
+		return err_set(err, CKPT_ECRIU_EXEC, "%s: criu binary '%s' is not a regular file",
+			       what, path);
 	return 0;
 }
 
@@ -131,8 +133,9 @@ int ckpt_client_set_criu_path(ckpt_client *c, const char *path, ckpt_err *err)
 		return err_set(err, CKPT_EINVAL, "criu path: empty path");
 	r = path_absolute(path, &abs);
 	if (r < 0)
-		return r == -ENOMEM ? err_set(err, CKPT_ENOMEM, "criu path: out of memory")
-				    : err_sys(err, CKPT_ESYS, -r, "criu path: cannot make '%s' absolute", path);
+		return r == -ENOMEM ? err_set(err, CKPT_ENOMEM, "criu path: out of memory") :
+				      err_sys(err, CKPT_ESYS, -r,
+					      "criu path: cannot make '%s' absolute", path);
 	r = check_criu_file("criu path", abs, err);
 	if (r < 0) {
 		free(abs);
@@ -159,8 +162,9 @@ int client_criu_path(const ckpt_client *c, char **ret, ckpt_err *err)
 	if (env && *env) {
 		r = path_absolute(env, ret);
 		if (r < 0)
-			return r == -ENOMEM ? err_set(err, CKPT_ENOMEM, "spawn: out of memory")
-					    : err_sys(err, CKPT_ESYS, -r, "spawn: cannot make $CKPT_CRIU absolute");
+			return r == -ENOMEM ? err_set(err, CKPT_ENOMEM, "spawn: out of memory") :
+					      err_sys(err, CKPT_ESYS, -r,
+						      "spawn: cannot make $CKPT_CRIU absolute");
 		r = check_criu_file("spawn ($CKPT_CRIU)", *ret, err);
 		if (r < 0) {
 			free(*ret);
@@ -172,8 +176,9 @@ int client_criu_path(const ckpt_client *c, char **ret, ckpt_err *err)
 	if (r == -ENOMEM)
 		return err_set(err, CKPT_ENOMEM, "spawn: out of memory");
 	if (r < 0)
-		return err_set(err, CKPT_ECRIU_EXEC,
-			       "spawn: no criu found (no client path set, $CKPT_CRIU unset, no criu on $PATH)");
+		return err_set(
+			err, CKPT_ECRIU_EXEC,
+			"spawn: no criu found (no client path set, $CKPT_CRIU unset, no criu on $PATH)");
 	return 0;
 }
 
@@ -188,8 +193,8 @@ static bool prepared_alive(const struct conn *p)
 	return poll(&pfd, 1, 0) == 0;
 }
 
-int client_connect(ckpt_client *c, bool detach, const struct fdpass *fds, size_t n_fds, struct conn *conn,
-		   ckpt_err *err)
+int client_connect(ckpt_client *c, bool detach, const struct fdpass *fds, size_t n_fds,
+		   struct conn *conn, ckpt_err *err)
 {
 	_cleanup_free_ char *criu = NULL;
 	struct spawn_cfg cfg;
@@ -213,7 +218,8 @@ int client_connect(ckpt_client *c, bool detach, const struct fdpass *fds, size_t
 	*conn = (struct conn)CONN_INIT;
 	conn->deadline_us = deadline;
 	if (c->service_path)
-		return service_connect(c->service_path, c->service_uid_set, c->service_uid, conn, err);
+		return service_connect(c->service_path, c->service_uid_set, c->service_uid, conn,
+				       err);
 	r = client_criu_path(c, &criu, err);
 	if (r < 0)
 		return err_at(err, "spawn", r);
@@ -226,8 +232,8 @@ int client_connect(ckpt_client *c, bool detach, const struct fdpass *fds, size_t
 		conn_drop(c, conn);
 		return err_at(err, "spawn", r);
 	}
-	log_at(&c->log, CKPT_LOG_DEBUG, "spawned %s swrk 3%s (pid %d)", criu, detach ? " detached" : "",
-	       (int)conn->criu.pid);
+	log_at(&c->log, CKPT_LOG_DEBUG, "spawned %s swrk 3%s (pid %d)", criu,
+	       detach ? " detached" : "", (int)conn->criu.pid);
 	return 0;
 }
 
@@ -244,7 +250,8 @@ int ckpt_client_prepare(ckpt_client *c, ckpt_err *err)
 		return err_set(err, CKPT_ENOMEM, "prepare: out of memory");
 	*p = (struct conn)CONN_INIT;
 	/* only the connection itself is bounded here: the request that uses it sets its own deadline */
-	p->deadline_us = now_us() + (c->timeout_set && c->timeout_us ? c->timeout_us : CLIENT_QUERY_TIMEOUT_US);
+	p->deadline_us = now_us() + (c->timeout_set && c->timeout_us ? c->timeout_us :
+								       CLIENT_QUERY_TIMEOUT_US);
 	r = client_connect(c, false, NULL, 0, p, &local);
 	if (r < 0) {
 		free(p);
@@ -270,7 +277,8 @@ int ckpt_client_set_service(ckpt_client *c, const char *socket_path, ckpt_err *e
 	if (!*socket_path)
 		return err_set(err, CKPT_EINVAL, "service: empty socket path");
 	if (strlen(socket_path) >= sizeof(sun.sun_path))
-		return err_set(err, CKPT_EINVAL, "service: socket path '%s' is longer than %zu bytes", socket_path,
+		return err_set(err, CKPT_EINVAL,
+			       "service: socket path '%s' is longer than %zu bytes", socket_path,
 			       sizeof(sun.sun_path) - 1);
 	copy = strdup(socket_path);
 	if (!copy)
@@ -315,7 +323,7 @@ int ckpt_client_set_env(ckpt_client *c, const char *const *envp, ckpt_err *err)
 	v = calloc(n + 1, sizeof(*v));
 	if (!v)
 		return err_set(err, CKPT_ENOMEM, "env: out of memory");
-	/*
+		/*
 	 * Each copy is owned by v, and freed by the unwinding loop if a later one fails. gcc 12's
 	 * analyzer tracks v[i] at a symbolic index as one slot, so the next iteration's store
 	 * "overwrites" the last copy: a false malloc-leak.
@@ -348,7 +356,8 @@ int ckpt_client_set_criu_stdio(ckpt_client *c, int in, int out, int errfd, ckpt_
 	assert_return(c, err, "criu stdio: NULL client");
 	for (int i = 0; i < 3; i++)
 		if (fds[i] < -1 || (fds[i] >= 0 && fcntl(fds[i], F_GETFD) < 0))
-			return err_set(err, CKPT_EINVAL, "criu stdio: %d is not an open file descriptor", fds[i]);
+			return err_set(err, CKPT_EINVAL,
+				       "criu stdio: %d is not an open file descriptor", fds[i]);
 	memcpy(c->stdio, fds, sizeof(fds));
 	return 0;
 }
@@ -363,14 +372,15 @@ int ckpt_client_set_log(ckpt_client *c, int max_level, ckpt_log_fn fn, void *use
 	return 0;
 }
 
-int ckpt_client_set_notify(ckpt_client *c, const char *name, ckpt_notify_fn fn, void *userdata, ckpt_err *err)
+int ckpt_client_set_notify(ckpt_client *c, const char *name, ckpt_notify_fn fn, void *userdata,
+			   ckpt_err *err)
 {
 	assert_return(c, err, "notify: NULL client");
 	return notify_table_set(&c->notify, name, fn, userdata, err);
 }
 
-int ckpt_client_set_netns_veth(ckpt_client *c, const char *ns_if, const char *host_if, const char *ns_cidr,
-			       const char *host_cidr, ckpt_err *err)
+int ckpt_client_set_netns_veth(ckpt_client *c, const char *ns_if, const char *host_if,
+			       const char *ns_cidr, const char *host_cidr, ckpt_err *err)
 {
 	struct netns_veth *v;
 	int r;

@@ -18,20 +18,20 @@
 struct netns_veth;
 
 struct ckpt_client {
-	char *criu_path;     /* explicit; NULL: $CKPT_CRIU, then PATH */
-	char *service_path;  /* service mode when set */
+	char *criu_path;    /* explicit; NULL: $CKPT_CRIU, then PATH */
+	char *service_path; /* service mode when set */
 	bool service_uid_set;
 	uid_t service_uid;
 	bool timeout_set;    /* the caller set a deadline (then it bounds every request) */
 	uint64_t timeout_us; /* 0: none */
-	char **env;          /* NULL: default */
-	int stdio[3];        /* borrowed, -1: /dev/null */
+	char **env;	     /* NULL: default */
+	int stdio[3];	     /* borrowed, -1: /dev/null */
 	struct logger log;
 	struct notify_table notify;
 	struct netns_veth *netns; /* network setup at setup-namespaces, or NULL */
-	struct conn *prepared;    /* a criu started ahead by ckpt_client_prepare, or NULL */
+	struct conn *prepared;	  /* a criu started ahead by ckpt_client_prepare, or NULL */
 	struct proc_set unreaped; /* criu and its helpers, killed, not reaped within a deadline */
-	int pts_master;           /* the last restore's orphan-pts-master fd, not yet taken; -1 */
+	int pts_master;		  /* the last restore's orphan-pts-master fd, not yet taken; -1 */
 };
 
 /* The default deadline of version, check and feature check when the caller set none. */
@@ -44,8 +44,8 @@ int client_criu_path(const ckpt_client *c, char **ret, ckpt_err *err);
  * request passes no fds, else a new criu (swrk; detached for a self-dump) or a
  * service connection. conn->deadline_us must be set by the caller.
  */
-int client_connect(ckpt_client *c, bool detach, const struct fdpass *fds, size_t n_fds, struct conn *conn,
-		   ckpt_err *err);
+int client_connect(ckpt_client *c, bool detach, const struct fdpass *fds, size_t n_fds,
+		   struct conn *conn, ckpt_err *err);
 /* Keep processes the call could not reap in time: reaped at the next call or at free. */
 void client_keep_unreaped(ckpt_client *c, struct proc_set *s);
 /* Reap what was kept, waiting until until_us (0: look once). */

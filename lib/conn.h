@@ -17,12 +17,15 @@ struct conn_watch {
 };
 
 struct conn {
-	int fd;               /* our end of the SOCK_SEQPACKET socket, -1 */
-	struct proc criu;     /* the swrk child; pid 0 for a service or a detached criu */
-	uint64_t deadline_us; /* CLOCK_MONOTONIC; 0: none */
+	int fd;			  /* our end of the SOCK_SEQPACKET socket, -1 */
+	struct proc criu;	  /* the swrk child; pid 0 for a service or a detached criu */
+	uint64_t deadline_us;	  /* CLOCK_MONOTONIC; 0: none */
 	struct conn_watch *watch; /* NULL: none */
 };
-#define CONN_INIT { -1, PROC_INIT, 0, NULL }
+#define CONN_INIT                      \
+	{                              \
+		-1, PROC_INIT, 0, NULL \
+	}
 
 /* A caller's fd that criu gets as fd dst. */
 struct fdpass {

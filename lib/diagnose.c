@@ -26,7 +26,7 @@ struct ctx {
 	const struct diag_in *in;
 	struct line lines[MAX_LINES];
 	size_t n;
-	size_t end; /* lines before the first "... FAILED." marker (n if none) */
+	size_t end;		     /* lines before the first "... FAILED." marker (n if none) */
 	const struct line *decisive; /* set by an entry whose decisive line is not its trigger */
 };
 
@@ -46,7 +46,7 @@ static bool starts(const char *s, size_t n, const char *pre)
 static const char *const harmless[] = {
 	"rlimit: Can't setup RLIMIT_NOFILE", /* no CAP_SYS_RESOURCE: CRIU keeps its own limit */
 	"Hardware breakpoints",
-	"tables-save -V failed",            /* kerndat's probes for iptables-save and friends */
+	"tables-save -V failed", /* kerndat's probes for iptables-save and friends */
 	"tables-restore -V failed",
 	"tables-legacy-save -V failed",
 	"tables-legacy-restore -V failed",
@@ -54,22 +54,24 @@ static const char *const harmless[] = {
 	"execvp(\"ip6tables-save\"",
 	"execvp(\"iptables-legacy",
 	"execvp(\"ip6tables-legacy",
-	"Address already assigned",         /* `ip` restoring lo's address, which exists already */
-	"Dirty tracking is OFF",            /* a warning of criu check; pre-dump says it itself */
+	"Address already assigned", /* `ip` restoring lo's address, which exists already */
+	"Dirty tracking is OFF",    /* a warning of criu check; pre-dump says it itself */
 };
 
 /* Lines that only repeat a failure logged before them. */
 static const char *const wrappers[] = {
-	") failed with -",        /* "Dump files (pid: N) failed with -1" */
-	"exited, status=",        /* a helper program failed; its own output is the cause */
-	"killed by signal",       /* the half-restored tree killed after the failure */
-	"Unable to open fd=",     /* after the reason a file could not be opened */
-	"Can't open core data for",
-	"Failed to lock TCP connection",
+	") failed with -",    /* "Dump files (pid: N) failed with -1" */
+	"exited, status=",    /* a helper program failed; its own output is the cause */
+	"killed by signal",   /* the half-restored tree killed after the failure */
+	"Unable to open fd=", /* after the reason a file could not be opened */
+	"Can't open core data for", "Failed to lock TCP connection",
 };
 
 static const char *const failed_markers[] = {
-	"Dumping FAILED", "Restoring FAILED", "Pre-dumping FAILED", "Lazy pages transfer FAILED",
+	"Dumping FAILED",
+	"Restoring FAILED",
+	"Pre-dumping FAILED",
+	"Lazy pages transfer FAILED",
 };
 
 /* Every substring a table entry triggers on or reads a detail from (defined below). */
@@ -167,7 +169,8 @@ static const struct line *find(const struct ctx *c, const char *needle, size_t l
  */
 static bool cut(const struct line *l, const char *pre, const char *post, char *buf, size_t size)
 {
-	const char *end = l->raw + l->raw_len, *a = memmem(l->raw, l->raw_len, pre, strlen(pre)), *b = end;
+	const char *end = l->raw + l->raw_len, *a = memmem(l->raw, l->raw_len, pre, strlen(pre)),
+		   *b = end;
 	char tmp[512];
 	size_t n;
 
@@ -231,17 +234,18 @@ typedef void (*build_fn)(struct ctx *c, const struct entry *e, const struct line
 
 struct entry {
 	struct diag_entry_info info; /* id, where, cause, hint_opt */
-	unsigned ops;                /* OPM() bits; 0: any */
-	int unless_opt;          /* skip the entry when this bool option is on: its fix is in place */
-	const char *trig[6];     /* a kept line containing any of these triggers the entry */
-	const char *detail[4];   /* more lines the entry reads details from */
-	const char *hint;        /* the hint, or NULL when build() writes it */
+	unsigned ops;		     /* OPM() bits; 0: any */
+	int unless_opt;	       /* skip the entry when this bool option is on: its fix is in place */
+	const char *trig[6];   /* a kept line containing any of these triggers the entry */
+	const char *detail[4]; /* more lines the entry reads details from */
+	const char *hint;      /* the hint, or NULL when build() writes it */
 	build_fn build;
 };
 
 #define HINT(...) snprintf(out->hint, sizeof(out->hint), __VA_ARGS__)
 
-static void b_shell_job(struct ctx *c, const struct entry *e, const struct line *hit, struct diag_result *out)
+static void b_shell_job(struct ctx *c, const struct entry *e, const struct line *hit,
+			struct diag_result *out)
 {
 	if (c->in->op == DIAG_OP_RESTORE)
 		HINT("The images hold a shell job: a terminal the tree shared with the shell it was started from. "
@@ -269,7 +273,8 @@ static void b_network_lock(struct ctx *c, const struct entry *e, const struct li
 
 			snprintf(tool, sizeof(tool), "%s", name ? name + 1 : buf);
 			t = l;
-		} else if (has(l, "execvp(\"") && has(l, "tables-restore") && !(l->flags & F_HARMLESS) &&
+		} else if (has(l, "execvp(\"") && has(l, "tables-restore") &&
+			   !(l->flags & F_HARMLESS) &&
 			   cut(l, "execvp(\"", "\", ", tool, sizeof(tool))) {
 			t = l;
 		}
@@ -278,7 +283,8 @@ static void b_network_lock(struct ctx *c, const struct entry *e, const struct li
 		c->decisive = t; /* the missing program is the decisive line */
 		HINT("CRIU's network lock (iptables, its default) runs %s, which criu cannot find on its PATH. "
 		     "Set CKPT_OPT_NETWORK_LOCK=nftables, or =skip when nothing can reach the tree's network during "
-		     "the checkpoint, or install iptables.", tool);
+		     "the checkpoint, or install iptables.",
+		     tool);
 	} else {
 		HINT("CRIU's network lock (iptables, its default) failed: iptables is missing or cannot change the "
 		     "rules here. Set CKPT_OPT_NETWORK_LOCK=nftables, or =skip when nothing can reach the tree's "
@@ -286,7 +292,8 @@ static void b_network_lock(struct ctx *c, const struct entry *e, const struct li
 	}
 }
 
-static void b_unix_half(struct ctx *c, const struct entry *e, const struct line *hit, struct diag_result *out)
+static void b_unix_half(struct ctx *c, const struct entry *e, const struct line *hit,
+			struct diag_result *out)
 {
 	char peer[256];
 
@@ -295,7 +302,8 @@ static void b_unix_half(struct ctx *c, const struct entry *e, const struct line 
 	HINT("A stream unix socket of the tree is connected to %s, outside the tree; CRIU cannot checkpoint one "
 	     "end of a stream connection. Close it before the dump, or name the socket's inode with "
 	     "CKPT_OPT_UNIX_SK_INO (the dump preflight, ckpt_preflight_dump, shows it) and hand a socket back at restore "
-	     "with CKPT_OPT_INHERIT_FD.", peer);
+	     "with CKPT_OPT_INHERIT_FD.",
+	     peer);
 }
 
 static void b_pid_taken(struct ctx *c, const struct entry *e, const struct line *hit,
@@ -303,7 +311,8 @@ static void b_pid_taken(struct ctx *c, const struct entry *e, const struct line 
 {
 	long pid = hit ? cut_num(hit, "Can't fork for ") : -1;
 	struct diag_proc p;
-	const char *later = "or checkpoint the tree in a pid namespace of its own, so its pids cannot clash";
+	const char *later =
+		"or checkpoint the tree in a pid namespace of its own, so its pids cannot clash";
 
 	if (pid <= 0) {
 		HINT("A pid the images need is taken by another process: often the original tree, still running "
@@ -315,24 +324,28 @@ static void b_pid_taken(struct ctx *c, const struct entry *e, const struct line 
 	    c->in->probe->proc(c->in->probe->userdata, (pid_t)pid, &p) < 0) {
 		if (c->in->probe && c->in->probe->proc)
 			HINT("Pid %ld, which the images need, was taken when CRIU forked it and is free now: a "
-			     "short-lived process or a zombie being reaped held it. Restore again, %s.", pid, later);
+			     "short-lived process or a zombie being reaped held it. Restore again, %s.",
+			     pid, later);
 		else
 			HINT("Pid %ld, which the images need, is taken: often by the original process, still running "
 			     "after a leave-running dump, or by a zombie not yet reaped. Stop or reap it and restore "
-			     "again, %s.", pid, later);
+			     "again, %s.",
+			     pid, later);
 		return;
 	}
 	if (p.state == 'Z' && p.caller_child)
 		HINT("Pid %ld, which the images need, is held by '%s', a zombie child of this process that has "
-		     "not been reaped: waitpid() it, then restore again.", pid, p.comm);
+		     "not been reaped: waitpid() it, then restore again.",
+		     pid, p.comm);
 	else if (p.state == 'Z')
 		HINT("Pid %ld, which the images need, is held by '%s', a zombie its parent (pid %d) has not reaped "
-		     "yet: wait for the reap and restore again, %s.", pid, p.comm, (int)p.ppid, later);
+		     "yet: wait for the reap and restore again, %s.",
+		     pid, p.comm, (int)p.ppid, later);
 	else
 		HINT("Pid %ld, which the images need, is taken by the running process '%s' (state %c, parent %d%s): "
 		     "often the original, still running after a leave-running dump. Stop it and restore again, %s.",
-		     pid, p.comm, p.state ? p.state : '?', (int)p.ppid, p.caller_child ? ", a child of this process" : "",
-		     later);
+		     pid, p.comm, p.state ? p.state : '?', (int)p.ppid,
+		     p.caller_child ? ", a child of this process" : "", later);
 }
 
 /* "fd N" from the "Unable to open fd=N id=..." line that follows a file failure, or "" */
@@ -358,7 +371,8 @@ static void b_file_gone(struct ctx *c, const struct entry *e, const struct line 
 	fd_note(c, fd, sizeof(fd));
 	HINT("The file %s, open in the checkpointed tree%s, no longer exists: put it back at that path before "
 	     "restoring. For a file deleted while still open, dump with CKPT_OPT_LINK_REMAP (and "
-	     "CKPT_OPT_GHOST_LIMIT for big ones) so the images carry it.", file, fd);
+	     "CKPT_OPT_GHOST_LIMIT for big ones) so the images carry it.",
+	     file, fd);
 }
 
 static void b_file_changed(struct ctx *c, const struct entry *e, const struct line *hit,
@@ -388,14 +402,16 @@ static void b_file_changed(struct ctx *c, const struct entry *e, const struct li
 	}
 }
 
-static void b_ghost(struct ctx *c, const struct entry *e, const struct line *hit, struct diag_result *out)
+static void b_ghost(struct ctx *c, const struct entry *e, const struct line *hit,
+		    struct diag_result *out)
 {
 	char path[256] = "?", size[32] = "?";
 
 	cut(hit, "Can't dump ghost file ", " of ", path, sizeof(path));
 	cut(hit, " of ", " size", size, sizeof(size));
 	HINT("The tree holds %s (%s bytes) open after it was deleted; CRIU keeps such files in the images, but "
-	     "this one is above its ghost limit: raise CKPT_OPT_GHOST_LIMIT above its size.", path, size);
+	     "this one is above its ghost limit: raise CKPT_OPT_GHOST_LIMIT above its size.",
+	     path, size);
 }
 
 /* "Dump core (pid: N)" / "Task N with": which task, with what the probe knows of it */
@@ -405,8 +421,10 @@ static void task_note(const struct ctx *c, long pid, bool uid, char *buf, size_t
 
 	if (pid <= 0)
 		snprintf(buf, size, "A task of the tree");
-	else if (c->in->probe && c->in->probe->proc && c->in->probe->proc(c->in->probe->userdata, (pid_t)pid, &p) == 0)
-		snprintf(buf, size, uid ? "Task %ld ('%s', uid %u)" : "Task %ld ('%s')", pid, p.comm, (unsigned)p.uid);
+	else if (c->in->probe && c->in->probe->proc &&
+		 c->in->probe->proc(c->in->probe->userdata, (pid_t)pid, &p) == 0)
+		snprintf(buf, size, uid ? "Task %ld ('%s', uid %u)" : "Task %ld ('%s')", pid,
+			 p.comm, (unsigned)p.uid);
 	else
 		snprintf(buf, size, "Task %ld", pid);
 }
@@ -420,16 +438,19 @@ static void b_other_uid(struct ctx *c, const struct entry *e, const struct line 
 	task_note(c, w ? cut_num(w, "Dump core (pid: ") : -1, true, who, sizeof(who));
 	HINT("%s runs as another user, and criu lacks CAP_SYS_RESOURCE to read its resource limits: run criu "
 	     "with CAP_SYS_RESOURCE (full root), or checkpoint a tree whose tasks all run as one user. "
-	     "CKPT_OPT_UNPRIVILEGED does not help here.", who);
+	     "CKPT_OPT_UNPRIVILEGED does not help here.",
+	     who);
 }
 
-static void b_shm(struct ctx *c, const struct entry *e, const struct line *hit, struct diag_result *out)
+static void b_shm(struct ctx *c, const struct entry *e, const struct line *hit,
+		  struct diag_result *out)
 {
 	char who[128];
 
 	task_note(c, cut_num(hit, "Task "), false, who, sizeof(who));
 	HINT("%s uses SysV shared memory of the host's IPC namespace, which CRIU cannot checkpoint (PostgreSQL "
-	     "does this): run the tree in an IPC namespace of its own (unshare --ipc, or a container).", who);
+	     "does this): run the tree in an IPC namespace of its own (unshare --ipc, or a container).",
+	     who);
 }
 
 static void b_soft_dirty(struct ctx *c, const struct entry *e, const struct line *hit,
@@ -451,16 +472,19 @@ static void b_images_version(struct ctx *c, const struct entry *e, const struct 
 	long v = cut_num(hit, "Not supported images version ");
 
 	HINT("The images have format version %ld, which this criu cannot read (it reads 1 and 2, CRIU 3.x and "
-	     "4.x write 2): they come from another CRIU. Restore with the CRIU that made them.", v);
+	     "4.x write 2): they come from another CRIU. Restore with the CRIU that made them.",
+	     v);
 }
 
-static void b_magic(struct ctx *c, const struct entry *e, const struct line *hit, struct diag_result *out)
+static void b_magic(struct ctx *c, const struct entry *e, const struct line *hit,
+		    struct diag_result *out)
 {
 	char file[128] = "An image file";
 
 	cut(hit, "Magic doesn't match for ", NULL, file, sizeof(file));
 	HINT("%s is not the CRIU image it should be (wrong magic number): the images are damaged, incomplete, "
-	     "or from a CRIU with another format. Dump again, or restore with the CRIU that made them.", file);
+	     "or from a CRIU with another format. Dump again, or restore with the CRIU that made them.",
+	     file);
 }
 
 static void b_lazy_daemon(struct ctx *c, const struct entry *e, const struct line *hit,
@@ -481,108 +505,237 @@ static void b_no_reason(struct ctx *c, const struct entry *e, const struct line 
 /* Every entry; the first whose trigger is in the log (before "... FAILED.") wins. */
 static const struct entry table[] = {
 	{ { "shell-job", "dump, restore",
-	  "the tree was started from a shell: not a session leader, or a terminal shared with outside", CKPT_OPT_SHELL_JOB },
-	  DUMPS | RESTORES, CKPT_OPT_SHELL_JOB,
-	  { "is not a session leader", "is outside of its pid namespace", "Task attached to shell terminal",
-	    "Found dangling tty",
+	    "the tree was started from a shell: not a session leader, or a terminal shared with outside",
+	    CKPT_OPT_SHELL_JOB },
+	  DUMPS | RESTORES,
+	  CKPT_OPT_SHELL_JOB,
+	  { "is not a session leader", "is outside of its pid namespace",
+	    "Task attached to shell terminal", "Found dangling tty",
 	    "without correspond master peer" },
-	  { 0 }, NULL, b_shell_job },
+	  { 0 },
+	  NULL,
+	  b_shell_job },
 	{ { "file-locks", "dump", "a task holds flock or POSIX file locks", CKPT_OPT_FILE_LOCKS },
-	  DUMPS, CKPT_OPT_FILE_LOCKS, { "Some file locks are hold by dumping tasks" }, { 0 },
+	  DUMPS,
+	  CKPT_OPT_FILE_LOCKS,
+	  { "Some file locks are hold by dumping tasks" },
+	  { 0 },
 	  "A task of the tree holds file locks (flock or POSIX; a lock fd inherited from a wrapper such as "
-	  "flock(1) counts too): set CKPT_OPT_FILE_LOCKS to checkpoint them, and again at restore.", NULL },
-	{ { "tcp-established", "dump", "the tree has established TCP connections", CKPT_OPT_TCP_ESTABLISHED },
-	  DUMPS, CKPT_OPT_TCP_ESTABLISHED, { "Connected TCP socket, consider using" }, { 0 },
+	  "flock(1) counts too): set CKPT_OPT_FILE_LOCKS to checkpoint them, and again at restore.",
+	  NULL },
+	{ { "tcp-established", "dump", "the tree has established TCP connections",
+	    CKPT_OPT_TCP_ESTABLISHED },
+	  DUMPS,
+	  CKPT_OPT_TCP_ESTABLISHED,
+	  { "Connected TCP socket, consider using" },
+	  { 0 },
 	  "The tree has established TCP connections: set CKPT_OPT_TCP_ESTABLISHED to checkpoint them (and "
-	  "again at restore), or CKPT_OPT_TCP_CLOSE to drop them.", NULL },
-	{ { "tcp-established-restore", "restore", "the images hold established TCP connections", CKPT_OPT_TCP_ESTABLISHED },
-	  RESTORES, CKPT_OPT_TCP_ESTABLISHED, { "Connected TCP socket in image" }, { 0 },
+	  "again at restore), or CKPT_OPT_TCP_CLOSE to drop them.",
+	  NULL },
+	{ { "tcp-established-restore", "restore", "the images hold established TCP connections",
+	    CKPT_OPT_TCP_ESTABLISHED },
+	  RESTORES,
+	  CKPT_OPT_TCP_ESTABLISHED,
+	  { "Connected TCP socket in image" },
+	  { 0 },
 	  "The images hold established TCP connections (dumped with tcp-established): restore with "
-	  "CKPT_OPT_TCP_ESTABLISHED as well, or with CKPT_OPT_TCP_CLOSE to restore them closed.", NULL },
-	{ { "tcp-close-restore", "restore", "the images were dumped with tcp-close", CKPT_OPT_TCP_CLOSE },
-	  RESTORES, CKPT_OPT_TCP_CLOSE, { "Need to set the --tcp-close option" }, { 0 },
-	  "The images were dumped with tcp-close: restore with CKPT_OPT_TCP_CLOSE as well.", NULL },
-	{ { "network-lock-nftables", "dump, restore", "CRIU's nftables network lock failed", CKPT_OPT_NETWORK_LOCK },
-	  0, 0,
+	  "CKPT_OPT_TCP_ESTABLISHED as well, or with CKPT_OPT_TCP_CLOSE to restore them closed.",
+	  NULL },
+	{ { "tcp-close-restore", "restore", "the images were dumped with tcp-close",
+	    CKPT_OPT_TCP_CLOSE },
+	  RESTORES,
+	  CKPT_OPT_TCP_CLOSE,
+	  { "Need to set the --tcp-close option" },
+	  { 0 },
+	  "The images were dumped with tcp-close: restore with CKPT_OPT_TCP_CLOSE as well.",
+	  NULL },
+	{ { "network-lock-nftables", "dump, restore", "CRIU's nftables network lock failed",
+	    CKPT_OPT_NETWORK_LOCK },
+	  0,
+	  0,
 	  { "Locking network failed using nftables", "Locking connection failed using nftables",
 	    "built without libnftables support" },
 	  { 0 },
 	  "CRIU's nftables network lock failed (this criu may be built without libnftables, or the kernel "
 	  "lacks nf_tables): set CKPT_OPT_NETWORK_LOCK=iptables with iptables installed, or =skip when "
-	  "nothing can reach the tree's network during the checkpoint.", NULL },
-	{ { "network-lock", "dump, restore", "the default network lock needs iptables, missing here", CKPT_OPT_NETWORK_LOCK },
-	  0, 0,
-	  { "Iptables configuration failed", "Locking network failed: iptables", "Unlocking network failed: iptables" },
-	  { ": not found", "execvp(\"" }, NULL, b_network_lock },
-	{ { "unix-stream-half", "dump", "a stream unix socket connected to a peer outside the tree", CKPT_OPT_UNIX_SK_INO },
-	  DUMPS, 0, { "Can't dump half of stream unix connection" }, { 0 }, NULL, b_unix_half },
-	{ { "unix-nameless", "dump", "a datagram unix socket connected to a nameless peer outside", CKPT_OPT_UNIX_SK_INO },
-	  DUMPS, 0, { "Can't dump name-less external socket" }, { 0 },
+	  "nothing can reach the tree's network during the checkpoint.",
+	  NULL },
+	{ { "network-lock", "dump, restore",
+	    "the default network lock needs iptables, missing here", CKPT_OPT_NETWORK_LOCK },
+	  0,
+	  0,
+	  { "Iptables configuration failed", "Locking network failed: iptables",
+	    "Unlocking network failed: iptables" },
+	  { ": not found", "execvp(\"" },
+	  NULL,
+	  b_network_lock },
+	{ { "unix-stream-half", "dump", "a stream unix socket connected to a peer outside the tree",
+	    CKPT_OPT_UNIX_SK_INO },
+	  DUMPS,
+	  0,
+	  { "Can't dump half of stream unix connection" },
+	  { 0 },
+	  NULL,
+	  b_unix_half },
+	{ { "unix-nameless", "dump", "a datagram unix socket connected to a nameless peer outside",
+	    CKPT_OPT_UNIX_SK_INO },
+	  DUMPS,
+	  0,
+	  { "Can't dump name-less external socket" },
+	  { 0 },
 	  "A unix socket of the tree is connected to a peer outside it that has no name, which CRIU cannot "
 	  "reconnect: close it before the dump, or name the socket's inode with CKPT_OPT_UNIX_SK_INO and hand "
-	  "a socket back at restore with CKPT_OPT_INHERIT_FD.", NULL },
-	{ { "ext-unix-sk", "dump", "a unix socket connected to a peer outside the tree", CKPT_OPT_EXT_UNIX_SK },
-	  DUMPS, CKPT_OPT_EXT_UNIX_SK, { "External socket is used" }, { 0 },
+	  "a socket back at restore with CKPT_OPT_INHERIT_FD.",
+	  NULL },
+	{ { "ext-unix-sk", "dump", "a unix socket connected to a peer outside the tree",
+	    CKPT_OPT_EXT_UNIX_SK },
+	  DUMPS,
+	  CKPT_OPT_EXT_UNIX_SK,
+	  { "External socket is used" },
+	  { 0 },
 	  "A unix socket of the tree is connected to a peer outside it. Set CKPT_OPT_EXT_UNIX_SK to dump it as "
 	  "external (a datagram socket whose peer has a name); a stream connection must be closed before the "
 	  "dump, or its inode named with CKPT_OPT_UNIX_SK_INO and a socket handed back at restore with "
-	  "CKPT_OPT_INHERIT_FD.", NULL },
-	{ { "ext-unix-sk-restore", "restore", "the images hold a unix socket connected outside the tree", CKPT_OPT_EXT_UNIX_SK },
-	  RESTORES, CKPT_OPT_EXT_UNIX_SK, { "External socket found in image" }, { 0 },
+	  "CKPT_OPT_INHERIT_FD.",
+	  NULL },
+	{ { "ext-unix-sk-restore", "restore",
+	    "the images hold a unix socket connected outside the tree", CKPT_OPT_EXT_UNIX_SK },
+	  RESTORES,
+	  CKPT_OPT_EXT_UNIX_SK,
+	  { "External socket found in image" },
+	  { 0 },
 	  "The images hold a unix socket connected to a peer outside the tree: restore with "
 	  "CKPT_OPT_EXT_UNIX_SK as well, with the peer back at its path (or a socket given with "
-	  "CKPT_OPT_INHERIT_FD).", NULL },
-	{ { "pid-taken", "restore", "a pid the images need is taken (the original, or a zombie)", 0 }, RESTORES, 0,
-	  { "Can't fork for " }, { 0 }, NULL, b_pid_taken },
-	{ { "file-gone", "restore", "a file the tree had open no longer exists", 0 }, RESTORES, 0,
-	  { "on restore: No such file or directory", "Can't open file " }, { "Unable to open fd=" }, NULL,
+	  "CKPT_OPT_INHERIT_FD).",
+	  NULL },
+	{ { "pid-taken", "restore", "a pid the images need is taken (the original, or a zombie)",
+	    0 },
+	  RESTORES,
+	  0,
+	  { "Can't fork for " },
+	  { 0 },
+	  NULL,
+	  b_pid_taken },
+	{ { "file-gone", "restore", "a file the tree had open no longer exists", 0 },
+	  RESTORES,
+	  0,
+	  { "on restore: No such file or directory", "Can't open file " },
+	  { "Unable to open fd=" },
+	  NULL,
 	  b_file_gone },
-	{ { "file-changed", "restore", "a file the tree had open changed size or mode since the dump", 0 }, RESTORES, 0,
-	  { " has bad size ", " has bad mode " }, { "Unable to open fd=" }, NULL, b_file_changed },
-	{ { "ghost-limit", "dump", "a deleted open file is above the ghost limit", CKPT_OPT_GHOST_LIMIT }, DUMPS, 0,
-	  { "Can't dump ghost file " }, { 0 }, NULL, b_ghost },
-	{ { "other-uid", "dump", "a task of another uid, and no CAP_SYS_RESOURCE", 0 }, DUMPS, 0,
-	  { "Can't get rlimit " }, { "Dump core (pid: " }, NULL, b_other_uid },
-	{ { "shm-host-ipc", "dump", "SysV shared memory of the host's IPC namespace", 0 }, DUMPS, 0,
-	  { "with SysVIPC shmem map" }, { 0 }, NULL, b_shm },
-	{ { "soft-dirty", "pre-dump", "a kernel without soft-dirty memory tracking", CKPT_OPT_TRACK_MEM }, DUMPS, 0,
-	  { "Tracking memory is not available", "BUG at criu/mem.c" }, { 0 }, NULL, b_soft_dirty },
-	{ { "lazy-pages-daemon", "restore", "lazy pages without a lazy-pages daemon on the work dir", CKPT_OPT_LAZY_PAGES },
-	  RESTORES, 0, { "connect to lazy-pages.socket failed", "No lazy-pages socket" }, { 0 }, NULL,
+	{ { "file-changed", "restore",
+	    "a file the tree had open changed size or mode since the dump", 0 },
+	  RESTORES,
+	  0,
+	  { " has bad size ", " has bad mode " },
+	  { "Unable to open fd=" },
+	  NULL,
+	  b_file_changed },
+	{ { "ghost-limit", "dump", "a deleted open file is above the ghost limit",
+	    CKPT_OPT_GHOST_LIMIT },
+	  DUMPS,
+	  0,
+	  { "Can't dump ghost file " },
+	  { 0 },
+	  NULL,
+	  b_ghost },
+	{ { "other-uid", "dump", "a task of another uid, and no CAP_SYS_RESOURCE", 0 },
+	  DUMPS,
+	  0,
+	  { "Can't get rlimit " },
+	  { "Dump core (pid: " },
+	  NULL,
+	  b_other_uid },
+	{ { "shm-host-ipc", "dump", "SysV shared memory of the host's IPC namespace", 0 },
+	  DUMPS,
+	  0,
+	  { "with SysVIPC shmem map" },
+	  { 0 },
+	  NULL,
+	  b_shm },
+	{ { "soft-dirty", "pre-dump", "a kernel without soft-dirty memory tracking",
+	    CKPT_OPT_TRACK_MEM },
+	  DUMPS,
+	  0,
+	  { "Tracking memory is not available", "BUG at criu/mem.c" },
+	  { 0 },
+	  NULL,
+	  b_soft_dirty },
+	{ { "lazy-pages-daemon", "restore",
+	    "lazy pages without a lazy-pages daemon on the work dir", CKPT_OPT_LAZY_PAGES },
+	  RESTORES,
+	  0,
+	  { "connect to lazy-pages.socket failed", "No lazy-pages socket" },
+	  { 0 },
+	  NULL,
 	  b_lazy_daemon },
-	{ { "lazy-pages-uffd", "dump, restore", "a kernel without a usable userfaultfd", CKPT_OPT_LAZY_PAGES }, 0, 0,
-	  { "Unable to open an userfaultfd descriptor", "Failed to get uffd API", "Incompatible uffd API" }, { 0 },
+	{ { "lazy-pages-uffd", "dump, restore", "a kernel without a usable userfaultfd",
+	    CKPT_OPT_LAZY_PAGES },
+	  0,
+	  0,
+	  { "Unable to open an userfaultfd descriptor", "Failed to get uffd API",
+	    "Incompatible uffd API" },
+	  { 0 },
 	  "The kernel offers no usable userfaultfd (not built in, or vm.unprivileged_userfaultfd=0 for an "
 	  "unprivileged criu), which lazy pages need: go without CKPT_OPT_LAZY_PAGES; "
-	  "ckpt_feature_check(CKPT_FEATURE_LAZY_PAGES) tells beforehand.", NULL },
-	{ { "images-version", "restore", "images of a format this criu cannot read", 0 }, 0, 0,
-	  { "Not supported images version " }, { 0 }, NULL, b_images_version },
-	{ { "images-magic", "restore", "an image file of the wrong kind or format", 0 }, 0, 0,
-	  { "Magic doesn't match for " }, { 0 }, NULL, b_magic },
-	{ { "cpu-mismatch", "restore", "images made on a CPU with features this one lacks", 0 }, RESTORES, 0,
+	  "ckpt_feature_check(CKPT_FEATURE_LAZY_PAGES) tells beforehand.",
+	  NULL },
+	{ { "images-version", "restore", "images of a format this criu cannot read", 0 },
+	  0,
+	  0,
+	  { "Not supported images version " },
+	  { 0 },
+	  NULL,
+	  b_images_version },
+	{ { "images-magic", "restore", "an image file of the wrong kind or format", 0 },
+	  0,
+	  0,
+	  { "Magic doesn't match for " },
+	  { 0 },
+	  NULL,
+	  b_magic },
+	{ { "cpu-mismatch", "restore", "images made on a CPU with features this one lacks", 0 },
+	  RESTORES,
+	  0,
 	  { "CPU capabilities do not match run time", "CPU instruction capabilities do not match",
-	    "CPU xsave size mismatch", "CPU xsave max size mismatch", "FPU feature required by image",
-	    "CPU xfeatures has unsupported bits" },
+	    "CPU xsave size mismatch", "CPU xsave max size mismatch",
+	    "FPU feature required by image", "CPU xfeatures has unsupported bits" },
 	  { 0 },
 	  "The images were made on a CPU with features this one lacks; restored, the tree would die of SIGILL. "
 	  "Restore on a compatible CPU: CRIU's cpuinfo dump at the source and cpuinfo check here compare them "
-	  "before a move.", NULL },
-	{ { "cgroup-freeze", "dump", "the freezer cgroup could not freeze the tree", CKPT_OPT_FREEZE_CGROUP }, DUMPS, 0,
-	  { "Unable to freeze cgroup", "Unknown freezer state" }, { 0 },
+	  "before a move.",
+	  NULL },
+	{ { "cgroup-freeze", "dump", "the freezer cgroup could not freeze the tree",
+	    CKPT_OPT_FREEZE_CGROUP },
+	  DUMPS,
+	  0,
+	  { "Unable to freeze cgroup", "Unknown freezer state" },
+	  { 0 },
 	  "The freezer cgroup could not freeze the tree (a task stuck in uninterruptible sleep, or a cgroup v2 "
 	  "freezer shared with other tasks): retry, or dump without CKPT_OPT_FREEZE_CGROUP so CRIU stops the "
 	  "tasks itself; CKPT_OPT_CGROUP_MODE=soft or =ignore if a second checkpoint trips over the first's cgroups.",
 	  NULL },
-	{ { "ext-mount", "restore", "an external (bind) mount without a mapping at restore", CKPT_OPT_EXT_MOUNT },
-	  RESTORES, 0, { "No mapping for " }, { 0 },
+	{ { "ext-mount", "restore", "an external (bind) mount without a mapping at restore",
+	    CKPT_OPT_EXT_MOUNT },
+	  RESTORES,
+	  0,
+	  { "No mapping for " },
+	  { 0 },
 	  "A mount of the tree came from outside it (a bind mount from the host) and has no mapping at restore: "
-	  "give it with CKPT_OPT_EXT_MOUNT (ckpt_opts_add_ext_mount), under the key it had at dump.", NULL },
+	  "give it with CKPT_OPT_EXT_MOUNT (ckpt_opts_add_ext_mount), under the key it had at dump.",
+	  NULL },
 };
 
 /* Always last, not in the table: CRIU logged no error line that says anything. */
 static const struct entry no_reason = {
-	{ "no-reason", "any", "CRIU gave no reason (libcriu's -52 with errno 0)", CKPT_OPT_LOG_LEVEL }, 0, 0,
-	{ 0 }, { 0 }, NULL, b_no_reason,
+	{ "no-reason", "any", "CRIU gave no reason (libcriu's -52 with errno 0)",
+	  CKPT_OPT_LOG_LEVEL },
+	0,
+	0,
+	{ 0 },
+	{ 0 },
+	NULL,
+	b_no_reason,
 };
 
 static bool any_pattern(const struct line *l)
@@ -642,7 +795,8 @@ static void add_line(struct diag_result *out, const struct line *l)
 }
 
 /* The table entry that explains the log (*ret_hit its line), or NULL. */
-static const struct entry *find_entry(struct ctx *ctx, const struct diag_in *in, const struct line **ret_hit)
+static const struct entry *find_entry(struct ctx *ctx, const struct diag_in *in,
+				      const struct line **ret_hit)
 {
 	const struct entry *hit_e = NULL;
 	const struct line *hit = NULL;
@@ -718,7 +872,8 @@ bool diagnose(const struct diag_in *in, struct diag_result *out)
 	if (head)
 		set_headline(out, head->msg, head->msg_len);
 	else if (in->criu_errmsg && *in->criu_errmsg) {
-		struct line l = { .raw = in->criu_errmsg, .raw_len = strcspn(in->criu_errmsg, "\n") };
+		struct line l = { .raw = in->criu_errmsg,
+				  .raw_len = strcspn(in->criu_errmsg, "\n") };
 
 		classify(&l);
 		if (!(l.flags & F_HARMLESS))
@@ -737,7 +892,8 @@ bool diagnose(const struct diag_in *in, struct diag_result *out)
 	for (size_t i = 0; i < c.n; i++) {
 		const struct line *l = &c.lines[i];
 
-		if (l == head || (l->flags & F_HARMLESS) || (l->level != L_ERROR && !any_pattern(l)))
+		if (l == head || (l->flags & F_HARMLESS) ||
+		    (l->level != L_ERROR && !any_pattern(l)))
 			continue;
 		add_line(out, l);
 	}
@@ -786,31 +942,86 @@ void diag_opts_from(struct diag_opts *d, const ckpt_opts *o)
 
 /* ---- option identifiers in hints ---- */
 
-#define ID(k) { k, #k }
+#define ID(k)         \
+	{             \
+		k, #k \
+	}
 static const struct {
 	int key;
 	const char *ident;
 } idents[] = {
-	ID(CKPT_OPT_LEAVE_RUNNING), ID(CKPT_OPT_LEAVE_STOPPED), ID(CKPT_OPT_EXT_UNIX_SK),
-	ID(CKPT_OPT_TCP_ESTABLISHED), ID(CKPT_OPT_TCP_SKIP_IN_FLIGHT), ID(CKPT_OPT_TCP_CLOSE),
-	ID(CKPT_OPT_EVASIVE_DEVICES), ID(CKPT_OPT_SHELL_JOB), ID(CKPT_OPT_FILE_LOCKS), ID(CKPT_OPT_TRACK_MEM),
-	ID(CKPT_OPT_AUTO_DEDUP), ID(CKPT_OPT_LINK_REMAP), ID(CKPT_OPT_FORCE_IRMAP), ID(CKPT_OPT_RST_SIBLING),
-	ID(CKPT_OPT_AUTO_EXT_MNT), ID(CKPT_OPT_EXT_SHARING), ID(CKPT_OPT_EXT_MASTERS), ID(CKPT_OPT_WEAK_SYSCTLS),
-	ID(CKPT_OPT_LAZY_PAGES), ID(CKPT_OPT_ORPHAN_PTS_MASTER), ID(CKPT_OPT_MNTNS_COMPAT_MODE),
-	ID(CKPT_OPT_SKIP_FILE_RWX_CHECK), ID(CKPT_OPT_UNPRIVILEGED), ID(CKPT_OPT_DISPLAY_STATS), ID(CKPT_OPT_TLS),
-	ID(CKPT_OPT_TLS_NO_CN_VERIFY), ID(CKPT_OPT_FOLLOW_SYMLINKS), ID(CKPT_OPT_MANAGE_CGROUPS),
-	ID(CKPT_OPT_OVERWRITE), ID(CKPT_OPT_SELF_DUMP), ID(CKPT_OPT_DEFER_CHECKS), ID(CKPT_OPT_KEEP_MODES),
-	ID(CKPT_OPT_LOG_LEVEL), ID(CKPT_OPT_GHOST_LIMIT), ID(CKPT_OPT_TIMEOUT), ID(CKPT_OPT_CPU_CAP),
-	ID(CKPT_OPT_STATUS_FD), ID(CKPT_OPT_EMPTY_NS), ID(CKPT_OPT_NETWORK_LOCK), ID(CKPT_OPT_PRE_DUMP_MODE),
-	ID(CKPT_OPT_CGROUP_MODE), ID(CKPT_OPT_PIDFD_STORE_SK), ID(CKPT_OPT_LOG_FILE), ID(CKPT_OPT_ROOT),
-	ID(CKPT_OPT_CGROUP_PROPS), ID(CKPT_OPT_CGROUP_PROPS_FILE), ID(CKPT_OPT_FREEZE_CGROUP),
-	ID(CKPT_OPT_CGROUP_YARD), ID(CKPT_OPT_LSM_PROFILE), ID(CKPT_OPT_LSM_MOUNT_CONTEXT),
-	ID(CKPT_OPT_CONFIG_FILE), ID(CKPT_OPT_TLS_CACERT), ID(CKPT_OPT_TLS_CACRL), ID(CKPT_OPT_TLS_CERT),
-	ID(CKPT_OPT_TLS_KEY), ID(CKPT_OPT_EXTERNAL), ID(CKPT_OPT_SKIP_MNT), ID(CKPT_OPT_ENABLE_FS),
-	ID(CKPT_OPT_IRMAP_SCAN_PATH), ID(CKPT_OPT_CGROUP_DUMP_CONTROLLER), ID(CKPT_OPT_EXEC_CMD),
-	ID(CKPT_OPT_EXT_MOUNT), ID(CKPT_OPT_VETH), ID(CKPT_OPT_INHERIT_FD), ID(CKPT_OPT_JOIN_NS),
-	ID(CKPT_OPT_CGROUP_ROOT), ID(CKPT_OPT_UNIX_SK_INO), ID(CKPT_OPT_PAGE_SERVER), ID(CKPT_OPT_PARENT_IMAGES),
-	ID(CKPT_OPT_PID), ID(CKPT_OPT_IMAGES_DIR), ID(CKPT_OPT_WORK_DIR),
+	ID(CKPT_OPT_LEAVE_RUNNING),
+	ID(CKPT_OPT_LEAVE_STOPPED),
+	ID(CKPT_OPT_EXT_UNIX_SK),
+	ID(CKPT_OPT_TCP_ESTABLISHED),
+	ID(CKPT_OPT_TCP_SKIP_IN_FLIGHT),
+	ID(CKPT_OPT_TCP_CLOSE),
+	ID(CKPT_OPT_EVASIVE_DEVICES),
+	ID(CKPT_OPT_SHELL_JOB),
+	ID(CKPT_OPT_FILE_LOCKS),
+	ID(CKPT_OPT_TRACK_MEM),
+	ID(CKPT_OPT_AUTO_DEDUP),
+	ID(CKPT_OPT_LINK_REMAP),
+	ID(CKPT_OPT_FORCE_IRMAP),
+	ID(CKPT_OPT_RST_SIBLING),
+	ID(CKPT_OPT_AUTO_EXT_MNT),
+	ID(CKPT_OPT_EXT_SHARING),
+	ID(CKPT_OPT_EXT_MASTERS),
+	ID(CKPT_OPT_WEAK_SYSCTLS),
+	ID(CKPT_OPT_LAZY_PAGES),
+	ID(CKPT_OPT_ORPHAN_PTS_MASTER),
+	ID(CKPT_OPT_MNTNS_COMPAT_MODE),
+	ID(CKPT_OPT_SKIP_FILE_RWX_CHECK),
+	ID(CKPT_OPT_UNPRIVILEGED),
+	ID(CKPT_OPT_DISPLAY_STATS),
+	ID(CKPT_OPT_TLS),
+	ID(CKPT_OPT_TLS_NO_CN_VERIFY),
+	ID(CKPT_OPT_FOLLOW_SYMLINKS),
+	ID(CKPT_OPT_MANAGE_CGROUPS),
+	ID(CKPT_OPT_OVERWRITE),
+	ID(CKPT_OPT_SELF_DUMP),
+	ID(CKPT_OPT_DEFER_CHECKS),
+	ID(CKPT_OPT_KEEP_MODES),
+	ID(CKPT_OPT_LOG_LEVEL),
+	ID(CKPT_OPT_GHOST_LIMIT),
+	ID(CKPT_OPT_TIMEOUT),
+	ID(CKPT_OPT_CPU_CAP),
+	ID(CKPT_OPT_STATUS_FD),
+	ID(CKPT_OPT_EMPTY_NS),
+	ID(CKPT_OPT_NETWORK_LOCK),
+	ID(CKPT_OPT_PRE_DUMP_MODE),
+	ID(CKPT_OPT_CGROUP_MODE),
+	ID(CKPT_OPT_PIDFD_STORE_SK),
+	ID(CKPT_OPT_LOG_FILE),
+	ID(CKPT_OPT_ROOT),
+	ID(CKPT_OPT_CGROUP_PROPS),
+	ID(CKPT_OPT_CGROUP_PROPS_FILE),
+	ID(CKPT_OPT_FREEZE_CGROUP),
+	ID(CKPT_OPT_CGROUP_YARD),
+	ID(CKPT_OPT_LSM_PROFILE),
+	ID(CKPT_OPT_LSM_MOUNT_CONTEXT),
+	ID(CKPT_OPT_CONFIG_FILE),
+	ID(CKPT_OPT_TLS_CACERT),
+	ID(CKPT_OPT_TLS_CACRL),
+	ID(CKPT_OPT_TLS_CERT),
+	ID(CKPT_OPT_TLS_KEY),
+	ID(CKPT_OPT_EXTERNAL),
+	ID(CKPT_OPT_SKIP_MNT),
+	ID(CKPT_OPT_ENABLE_FS),
+	ID(CKPT_OPT_IRMAP_SCAN_PATH),
+	ID(CKPT_OPT_CGROUP_DUMP_CONTROLLER),
+	ID(CKPT_OPT_EXEC_CMD),
+	ID(CKPT_OPT_EXT_MOUNT),
+	ID(CKPT_OPT_VETH),
+	ID(CKPT_OPT_INHERIT_FD),
+	ID(CKPT_OPT_JOIN_NS),
+	ID(CKPT_OPT_CGROUP_ROOT),
+	ID(CKPT_OPT_UNIX_SK_INO),
+	ID(CKPT_OPT_PAGE_SERVER),
+	ID(CKPT_OPT_PARENT_IMAGES),
+	ID(CKPT_OPT_PID),
+	ID(CKPT_OPT_IMAGES_DIR),
+	ID(CKPT_OPT_WORK_DIR),
 };
 
 int diag_opt_from_identifier(const char *s, size_t len)
@@ -834,8 +1045,8 @@ static bool ident_char(char ch)
 	return (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_';
 }
 
-int ckpt_hint_rewrite(const char *hint, ckpt_opt_spell_fn spell, void *userdata, char *buf, size_t size,
-		      ckpt_err *err)
+int ckpt_hint_rewrite(const char *hint, ckpt_opt_spell_fn spell, void *userdata, char *buf,
+		      size_t size, ckpt_err *err)
 {
 	size_t used = 0;
 	char flag[64];
@@ -861,10 +1072,14 @@ int ckpt_hint_rewrite(const char *hint, ckpt_opt_spell_fn spell, void *userdata,
 
 					/* "ext-unix-sk inode": a flag with an argument, --ext-unix-sk=INODE */
 					if (sp) {
-						int w = snprintf(flag, sizeof(flag), "--%.*s=", (int)(sp - name), name);
+						int w = snprintf(flag, sizeof(flag),
+								 "--%.*s=", (int)(sp - name), name);
 
-						for (const char *q = sp + 1; *q && w + 1 < (int)sizeof(flag); q++)
-							flag[w++] = (char)(*q >= 'a' && *q <= 'z' ? *q - 32 : *q);
+						for (const char *q = sp + 1;
+						     *q && w + 1 < (int)sizeof(flag); q++)
+							flag[w++] = (char)(*q >= 'a' && *q <= 'z' ?
+										   *q - 32 :
+										   *q);
 						flag[w] = '\0';
 					} else {
 						snprintf(flag, sizeof(flag), "--%s", name);
@@ -882,7 +1097,8 @@ int ckpt_hint_rewrite(const char *hint, ckpt_opt_spell_fn spell, void *userdata,
 			p++;
 		}
 		if (used + n >= size)
-			return err_set(err, CKPT_EINVAL, "hint rewrite: a buffer of %zu bytes is too small", size);
+			return err_set(err, CKPT_EINVAL,
+				       "hint rewrite: a buffer of %zu bytes is too small", size);
 		memcpy(buf + used, piece, n);
 		used += n;
 	}

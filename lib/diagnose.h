@@ -24,9 +24,9 @@ enum diag_op {
 
 /* What the request asked for: the options a diagnosis depends on. */
 struct diag_opts {
-	uint64_t bools;   /* bit k set: the bool option k (CKPT_OPT_* below 64) was set true */
+	uint64_t bools;	  /* bit k set: the bool option k (CKPT_OPT_* below 64) was set true */
 	int network_lock; /* a ckpt_network_lock, 0 when unset (CRIU's default: iptables) */
-	pid_t pid;        /* the dump's target, 0 if none */
+	pid_t pid;	  /* the dump's target, 0 if none */
 };
 
 /* Fill d from o through the public getters only (o may be NULL: nothing set). */
@@ -41,10 +41,10 @@ static inline bool diag_opt_on(const struct diag_opts *d, ckpt_opt key)
 struct diag_proc {
 	pid_t pid;
 	pid_t ppid;
-	uid_t uid;           /* real uid */
-	char state;          /* /proc/PID/stat's state: R S D Z T t X I */
-	bool caller_child;   /* its parent is the calling process */
-	char comm[17];       /* control characters replaced by '?' */
+	uid_t uid;	   /* real uid */
+	char state;	   /* /proc/PID/stat's state: R S D Z T t X I */
+	bool caller_child; /* its parent is the calling process */
+	char comm[17];	   /* control characters replaced by '?' */
 };
 
 /* Looks at the live system, each answering 0 with *ret filled, or negative when it cannot tell. */
@@ -53,15 +53,14 @@ struct diag_probe {
 	void *userdata;
 };
 
-
 /* One failure to diagnose. Only log and op matter much; the rest may be 0/NULL. */
 struct diag_in {
 	enum diag_op op;
-	const char *log;                /* CRIU's log or its tail; need not be NUL-terminated */
+	const char *log; /* CRIU's log or its tail; need not be NUL-terminated */
 	size_t log_len;
-	int criu_errno;                 /* CRIU's cr_errno, 0 if none */
-	const char *criu_errmsg;        /* CRIU's cr_errmsg (its first error line), NULL if none */
-	const struct diag_opts *opts;   /* NULL: no option set */
+	int criu_errno;			/* CRIU's cr_errno, 0 if none */
+	const char *criu_errmsg;	/* CRIU's cr_errmsg (its first error line), NULL if none */
+	const struct diag_opts *opts;	/* NULL: no option set */
 	const struct diag_probe *probe; /* NULL: no look at the live system */
 };
 
@@ -71,8 +70,8 @@ struct diag_result {
 	/* CRIU's error lines as logged (no timestamp), decisive first, '\n' between, harmless ones left out */
 	char lines[CKPT_ERR_LOG_MAX];
 	char hint[CKPT_ERR_HINT_MAX]; /* cause and fix, naming options as CKPT_OPT_*; "" if no entry matched */
-	int hint_opt;                 /* the ckpt_opt key the fix is about, 0 if the fix is no option */
-	const char *id;               /* the table entry ("shell-job", ...), NULL if none matched */
+	int hint_opt;	/* the ckpt_opt key the fix is about, 0 if the fix is no option */
+	const char *id; /* the table entry ("shell-job", ...), NULL if none matched */
 };
 
 /*

@@ -72,7 +72,8 @@ void sanitize_copy(char *dst, size_t n, const char *s)
 	dst[i] = '\0';
 }
 
-static void vfill(ckpt_err *err, int code, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+static void vfill(ckpt_err *err, int code, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 static void vfill(ckpt_err *err, int code, const char *fmt, va_list ap)
 {
 	char tmp[CKPT_ERR_MSG_MAX];

@@ -32,15 +32,30 @@ const char *errno_text(int errnum, char *buf, size_t size);
  * their code argument: a caller's "r = err_set(...); if (r < 0)" is then known to
  * take the failure path.
  */
-#define err_set(e, c, ...) ({ int set_c_ = (c); (err_set)((e), set_c_, __VA_ARGS__); set_c_; })
-#define err_sys(e, c, n, ...) ({ int sys_c_ = (c); (err_sys)((e), sys_c_, (n), __VA_ARGS__); sys_c_; })
-#define err_at(e, s, c) ({ int at_c_ = (c); (err_at)((e), (s), at_c_); at_c_; })
+#define err_set(e, c, ...)                           \
+	({                                           \
+		int set_c_ = (c);                    \
+		(err_set)((e), set_c_, __VA_ARGS__); \
+		set_c_;                              \
+	})
+#define err_sys(e, c, n, ...)                             \
+	({                                                \
+		int sys_c_ = (c);                         \
+		(err_sys)((e), sys_c_, (n), __VA_ARGS__); \
+		sys_c_;                                   \
+	})
+#define err_at(e, s, c)                    \
+	({                                 \
+		int at_c_ = (c);           \
+		(err_at)((e), (s), at_c_); \
+		at_c_;                     \
+	})
 #endif
 
 /* Public entry points validate with this: CKPT_EINVAL with a message. */
-#define assert_return(expr, err, ...)                                   \
-	do {                                                            \
-		if (!(expr))                                            \
+#define assert_return(expr, err, ...)                                    \
+	do {                                                             \
+		if (!(expr))                                             \
 			return err_set((err), CKPT_EINVAL, __VA_ARGS__); \
 	} while (0)
 

@@ -46,17 +46,17 @@
 #include "images/stats.pb-c.h"
 
 /* Bounds of one call. */
-#define IMG_FILE_MAX (64u << 20)             /* one metadata file */
-#define IMG_ENTRY_MAX (16u << 20)            /* one entry */
-#define IMG_READ_MAX (512ull << 20)          /* all metadata read by one call */
-#define IMG_ALLOC_MAX ((size_t)256 << 20)    /* live protobuf-c allocations */
-#define IMG_PROCS_MAX 65536u                 /* processes in pstree.img */
-#define IMG_DIRENTS_MAX (1u << 20)           /* directory entries looked at */
-#define IMG_TEXT_MAX 256                     /* comm, run id: longer is cut */
-#define IMG_PATH_MAX 4096                    /* a path in files.img: longer is cut */
-#define IMG_ARGS_MAX (256u << 10)            /* argv or environment read from memory */
-#define IMG_FILES_MAX (1u << 20)             /* entries of files.img */
-#define IMG_VMAS_MAX (1u << 20)              /* memory maps of one process */
+#define IMG_FILE_MAX (64u << 20)	  /* one metadata file */
+#define IMG_ENTRY_MAX (16u << 20)	  /* one entry */
+#define IMG_READ_MAX (512ull << 20)	  /* all metadata read by one call */
+#define IMG_ALLOC_MAX ((size_t)256 << 20) /* live protobuf-c allocations */
+#define IMG_PROCS_MAX 65536u		  /* processes in pstree.img */
+#define IMG_DIRENTS_MAX (1u << 20)	  /* directory entries looked at */
+#define IMG_TEXT_MAX 256		  /* comm, run id: longer is cut */
+#define IMG_PATH_MAX 4096		  /* a path in files.img: longer is cut */
+#define IMG_ARGS_MAX (256u << 10)	  /* argv or environment read from memory */
+#define IMG_FILES_MAX (1u << 20)	  /* entries of files.img */
+#define IMG_VMAS_MAX (1u << 20)		  /* memory maps of one process */
 
 /* CRIU's magics (criu/include/magic.h). */
 #define IMG_COMMON_MAGIC 0x54564319u
@@ -74,10 +74,27 @@
 
 /* CRIU's fd_types (images/fdinfo.proto). */
 enum {
-	FD_UND = 0, FD_REG = 1, FD_PIPE = 2, FD_FIFO = 3, FD_INETSK = 4, FD_UNIXSK = 5,
-	FD_EVENTFD = 6, FD_EVENTPOLL = 7, FD_INOTIFY = 8, FD_SIGNALFD = 9, FD_PACKETSK = 10,
-	FD_TTY = 11, FD_FANOTIFY = 12, FD_NETLINKSK = 13, FD_NS = 14, FD_TUNF = 15, FD_EXT = 16,
-	FD_TIMERFD = 17, FD_MEMFD = 18, FD_BPFMAP = 19, FD_PIDFD = 20,
+	FD_UND = 0,
+	FD_REG = 1,
+	FD_PIPE = 2,
+	FD_FIFO = 3,
+	FD_INETSK = 4,
+	FD_UNIXSK = 5,
+	FD_EVENTFD = 6,
+	FD_EVENTPOLL = 7,
+	FD_INOTIFY = 8,
+	FD_SIGNALFD = 9,
+	FD_PACKETSK = 10,
+	FD_TTY = 11,
+	FD_FANOTIFY = 12,
+	FD_NETLINKSK = 13,
+	FD_NS = 14,
+	FD_TUNF = 15,
+	FD_EXT = 16,
+	FD_TIMERFD = 17,
+	FD_MEMFD = 18,
+	FD_BPFMAP = 19,
+	FD_PIDFD = 20,
 };
 
 /* vma_entry.status (criu/include/image.h). */
@@ -115,13 +132,13 @@ struct img_proc {
 
 	/* With CKPT_IMAGE_READ_* detail. */
 	bool has_argv, has_env;
-	char *argv, *env;            /* NUL-separated, as in memory */
+	char *argv, *env; /* NUL-separated, as in memory */
 	size_t argv_len, env_len;
-	char *cmdline;               /* argv joined with spaces, control characters as '?' */
+	char *cmdline; /* argv joined with spaces, control characters as '?' */
 	bool has_mm;
 	uint64_t arg_start, arg_end, env_start, env_end;
 	uint32_t exe_id;
-	struct pm_run *runs;         /* the pagemap, to find argv and env in pages-N.img */
+	struct pm_run *runs; /* the pagemap, to find argv and env in pages-N.img */
 	size_t n_runs;
 	struct img_vma *vmas;
 	size_t n_vmas;
@@ -133,7 +150,7 @@ struct img_proc {
 
 struct pm_run {
 	uint64_t vaddr, nr_pages;
-	uint64_t page_off;           /* its first page's index in pages-N.img, if present */
+	uint64_t page_off; /* its first page's index in pages-N.img, if present */
 	bool present;
 };
 
@@ -149,7 +166,7 @@ struct img_fd {
 /* One entry of files.img, reduced to what is shown. */
 struct img_fent {
 	uint32_t id, type;
-	char *path;                  /* regular file or fifo path, unix socket name */
+	char *path; /* regular file or fifo path, unix socket name */
 	bool socket;
 	uint32_t family, sk_type, proto, state, ino, peer;
 	uint32_t sndbuf, rcvbuf;
@@ -160,10 +177,25 @@ struct img_fent {
 
 /* The statistics, in the order of stat_descs[]. */
 enum {
-	ST_FREEZING, ST_FROZEN, ST_MEMDUMP, ST_MEMWRITE, ST_PAGES_SCANNED, ST_PAGES_SKIPPED_PARENT,
-	ST_PAGES_WRITTEN, ST_IRMAP, ST_PAGES_LAZY, ST_PAGE_PIPES, ST_PAGE_PIPE_BUFS,
-	ST_SHPAGES_SCANNED, ST_SHPAGES_SKIPPED_PARENT, ST_SHPAGES_WRITTEN,
-	ST_PAGES_COMPARED, ST_PAGES_SKIPPED_COW, ST_FORKING, ST_RESTORE, ST_PAGES_RESTORED,
+	ST_FREEZING,
+	ST_FROZEN,
+	ST_MEMDUMP,
+	ST_MEMWRITE,
+	ST_PAGES_SCANNED,
+	ST_PAGES_SKIPPED_PARENT,
+	ST_PAGES_WRITTEN,
+	ST_IRMAP,
+	ST_PAGES_LAZY,
+	ST_PAGE_PIPES,
+	ST_PAGE_PIPE_BUFS,
+	ST_SHPAGES_SCANNED,
+	ST_SHPAGES_SKIPPED_PARENT,
+	ST_SHPAGES_WRITTEN,
+	ST_PAGES_COMPARED,
+	ST_PAGES_SKIPPED_COW,
+	ST_FORKING,
+	ST_RESTORE,
+	ST_PAGES_RESTORED,
 	ST_NR
 };
 
@@ -222,8 +254,8 @@ struct ckpt_image_info {
 
 	uint64_t total_bytes;
 
-	unsigned flags;              /* CKPT_IMAGE_READ_* asked for */
-	struct img_fent *files;      /* files.img, sorted by id */
+	unsigned flags;		/* CKPT_IMAGE_READ_* asked for */
+	struct img_fent *files; /* files.img, sorted by id */
 	size_t n_files;
 };
 
@@ -275,12 +307,12 @@ static void budget_free(void *data, void *p)
 /* ---- one read of a directory ---- */
 
 struct rd {
-	int dfd;             /* the images directory, owned */
-	char dir[256];       /* how messages name it */
+	int dfd;	     /* the images directory, owned */
+	char dir[256];	     /* how messages name it */
 	uint64_t read_total; /* metadata bytes read so far */
 	struct budget budget;
 	ProtobufCAllocator pa;
-	unsigned flags;      /* CKPT_IMAGE_READ_* */
+	unsigned flags; /* CKPT_IMAGE_READ_* */
 	ckpt_err *err;
 };
 
@@ -718,7 +750,8 @@ static int read_pagemap(struct rd *rd, struct img_proc *p)
 			break;
 		}
 		if (rd->flags & (CKPT_IMAGE_READ_CMDLINE | CKPT_IMAGE_READ_ENV)) {
-			struct pm_run *nr_runs = reallocarray(p->runs, p->n_runs + 1, sizeof(*p->runs));
+			struct pm_run *nr_runs =
+				reallocarray(p->runs, p->n_runs + 1, sizeof(*p->runs));
 
 			if (!nr_runs) {
 				r = err_set(rd->err, CKPT_ENOMEM, "%s: out of memory", name);
@@ -798,7 +831,6 @@ out:
 	return r < 0 ? r : 0;
 }
 
-
 /* ---- detail: memory maps, argv and environment, cwd and root, files.img ---- */
 
 static int read_mm(struct rd *rd, struct img_proc *p)
@@ -826,8 +858,8 @@ static int read_mm(struct rd *rd, struct img_proc *p)
 	p->exe_id = mm->exe_file_id;
 	if ((rd->flags & CKPT_IMAGE_READ_MEMS) && mm->n_vmas) {
 		if (mm->n_vmas > IMG_VMAS_MAX) {
-			r = err_set(rd->err, CKPT_EBADIMG, "%s/%s: more than %u memory maps", rd->dir,
-				    name, IMG_VMAS_MAX);
+			r = err_set(rd->err, CKPT_EBADIMG, "%s/%s: more than %u memory maps",
+				    rd->dir, name, IMG_VMAS_MAX);
 			goto out;
 		}
 		p->vmas = calloc(mm->n_vmas, sizeof(*p->vmas));
@@ -902,8 +934,8 @@ static int read_mem(struct rd *rd, struct img_proc *p, uint64_t start, uint64_t 
 		if (errno == ENOENT)
 			return 0;
 		if (errno == ELOOP)
-			return err_set(rd->err, CKPT_EIMAGES, "%s/%s: is a symlink, refused", rd->dir,
-				       name);
+			return err_set(rd->err, CKPT_EIMAGES, "%s/%s: is a symlink, refused",
+				       rd->dir, name);
 		return err_sys(rd->err, CKPT_EIMAGES, errno, "%s/%s: cannot open", rd->dir, name);
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
@@ -987,7 +1019,9 @@ static int read_args(struct rd *rd, struct img_proc *p)
 			for (size_t i = 0; i < n; i++) {
 				unsigned char c = (unsigned char)p->argv[i];
 
-				p->cmdline[i] = c == 0 ? ' ' : c < 0x20 || c == 0x7f ? '?' : (char)c;
+				p->cmdline[i] = c == 0		      ? ' ' :
+						c < 0x20 || c == 0x7f ? '?' :
+									(char)c;
 			}
 			p->cmdline[n] = '\0';
 		}
@@ -1424,7 +1458,8 @@ int image_info_read_at(int dirfd, const char *path, int stats_dirfd, const char 
 			if (r < 0)
 				goto out;
 		}
-		if (flags & (CKPT_IMAGE_READ_FILES | CKPT_IMAGE_READ_SOCKETS | CKPT_IMAGE_READ_MEMS)) {
+		if (flags &
+		    (CKPT_IMAGE_READ_FILES | CKPT_IMAGE_READ_SOCKETS | CKPT_IMAGE_READ_MEMS)) {
 			r = read_files(&rd, info);
 			if (r < 0)
 				goto out;
@@ -1529,10 +1564,8 @@ ckpt_task_state ckpt_image_info_state(const ckpt_image_info *info, size_t i)
 	case CKPT_TASK_ALIVE:
 	case CKPT_TASK_DEAD:
 	case CKPT_TASK_STOPPED:
-	case CKPT_TASK_ZOMBIE:
-		return (ckpt_task_state)p->state;
-	default:
-		return CKPT_TASK_UNKNOWN;
+	case CKPT_TASK_ZOMBIE: return (ckpt_task_state)p->state;
+	default: return CKPT_TASK_UNKNOWN;
 	}
 }
 
@@ -1635,7 +1668,8 @@ static const char *const lsm_names[] = { "none", "selinux", "apparmor" };
 static const char *const lock_names[] = { "iptables", "nftables", "skip" };
 
 /* A known value by name, else the number. */
-static void jw_enum(struct jsonw *w, const char *key, uint32_t v, const char *const *names, size_t n)
+static void jw_enum(struct jsonw *w, const char *key, uint32_t v, const char *const *names,
+		    size_t n)
 {
 	if (v < n)
 		jw_string(w, key, names[v]);
@@ -1646,13 +1680,27 @@ static void jw_enum(struct jsonw *w, const char *key, uint32_t v, const char *co
 static const char *fd_type_name(uint32_t t)
 {
 	static const char *const names[] = {
-		[FD_UND] = "UND",	    [FD_REG] = "REG",	      [FD_PIPE] = "PIPE",
-		[FD_FIFO] = "FIFO",	    [FD_INETSK] = "INETSK",   [FD_UNIXSK] = "UNIXSK",
-		[FD_EVENTFD] = "EVENTFD",   [FD_EVENTPOLL] = "EVENTPOLL", [FD_INOTIFY] = "INOTIFY",
-		[FD_SIGNALFD] = "SIGNALFD", [FD_PACKETSK] = "PACKETSK", [FD_TTY] = "TTY",
-		[FD_FANOTIFY] = "FANOTIFY", [FD_NETLINKSK] = "NETLINKSK", [FD_NS] = "NS",
-		[FD_TUNF] = "TUNF",	    [FD_EXT] = "EXT",	      [FD_TIMERFD] = "TIMERFD",
-		[FD_MEMFD] = "MEMFD",	    [FD_BPFMAP] = "BPFMAP",   [FD_PIDFD] = "PIDFD",
+		[FD_UND] = "UND",
+		[FD_REG] = "REG",
+		[FD_PIPE] = "PIPE",
+		[FD_FIFO] = "FIFO",
+		[FD_INETSK] = "INETSK",
+		[FD_UNIXSK] = "UNIXSK",
+		[FD_EVENTFD] = "EVENTFD",
+		[FD_EVENTPOLL] = "EVENTPOLL",
+		[FD_INOTIFY] = "INOTIFY",
+		[FD_SIGNALFD] = "SIGNALFD",
+		[FD_PACKETSK] = "PACKETSK",
+		[FD_TTY] = "TTY",
+		[FD_FANOTIFY] = "FANOTIFY",
+		[FD_NETLINKSK] = "NETLINKSK",
+		[FD_NS] = "NS",
+		[FD_TUNF] = "TUNF",
+		[FD_EXT] = "EXT",
+		[FD_TIMERFD] = "TIMERFD",
+		[FD_MEMFD] = "MEMFD",
+		[FD_BPFMAP] = "BPFMAP",
+		[FD_PIDFD] = "PIDFD",
 	};
 
 	return t < ARRAY_SIZE(names) && names[t] ? names[t] : "UNKNOWN";
@@ -1687,9 +1735,9 @@ static const char *sk_type_name(uint32_t t)
 
 static const char *tcp_state_name(uint32_t st)
 {
-	static const char *const names[] = { "?", "ESTABLISHED", "SYN_SENT", "SYN_RECV",
-					     "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT", "CLOSE",
-					     "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING" };
+	static const char *const names[] = { "?",	   "ESTABLISHED", "SYN_SENT",  "SYN_RECV",
+					     "FIN_WAIT1",  "FIN_WAIT2",	  "TIME_WAIT", "CLOSE",
+					     "CLOSE_WAIT", "LAST_ACK",	  "LISTEN",    "CLOSING" };
 
 	return st < ARRAY_SIZE(names) ? names[st] : "?";
 }
@@ -1785,16 +1833,17 @@ static void put_sockets(struct jsonw *w, const ckpt_image_info *info, const stru
 		case AF_INET:
 		case AF_INET6:
 			jw_string(w, "family", e->family == AF_INET ? "INET" : "INET6");
-			jw_string(w, "protocol", e->proto == IPPROTO_TCP   ? "TCP"
-						 : e->proto == IPPROTO_UDP ? "UDP"
-									   : sk_type_name(e->sk_type));
+			jw_string(w, "protocol",
+				  e->proto == IPPROTO_TCP ? "TCP" :
+				  e->proto == IPPROTO_UDP ? "UDP" :
+							    sk_type_name(e->sk_type));
 			if (e->proto == IPPROTO_TCP)
 				jw_string(w, "state", tcp_state_name(e->state));
-			snprintf(buf, sizeof(buf), e->family == AF_INET6 ? "[%s]:%u" : "%s:%u", e->src,
-				 e->src_port);
+			snprintf(buf, sizeof(buf), e->family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+				 e->src, e->src_port);
 			jw_string(w, "local", buf);
-			snprintf(buf, sizeof(buf), e->family == AF_INET6 ? "[%s]:%u" : "%s:%u", e->dst,
-				 e->dst_port);
+			snprintf(buf, sizeof(buf), e->family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+				 e->dst, e->dst_port);
 			jw_string(w, "remote", buf);
 			break;
 		case AF_UNIX:
@@ -2068,13 +2117,15 @@ int image_root_pid(int dirfd, pid_t *ret, ckpt_err *err)
 	if (r == 0) {
 		r = img_magic(&rd, &f, PSTREE_MAGIC);
 		if (r == 0)
-			r = img_next(&rd, &f, &ckpt_img__pstree__descriptor, (ProtobufCMessage **)&e);
+			r = img_next(&rd, &f, &ckpt_img__pstree__descriptor,
+				     (ProtobufCMessage **)&e);
 		if (r == 0)
 			r = err_set(err, CKPT_EBADIMG, "pstree.img: no processes");
 		if (r > 0 && e) {
 			r = 0;
 			if (!e->has_pid || e->pid == 0 || e->pid > INT32_MAX)
-				r = err_set(err, CKPT_EBADIMG, "pstree.img: the root has no valid pid");
+				r = err_set(err, CKPT_EBADIMG,
+					    "pstree.img: the root has no valid pid");
 			else
 				*ret = (pid_t)e->pid;
 			msg_free(&rd, e);

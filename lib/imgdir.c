@@ -20,7 +20,8 @@ int dir_open_path(const char *what, const char *path, bool follow, int *ret_fd, 
 	if (follow) {
 		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
-			return err_sys(err, CKPT_EIMAGES, errno, "%s: cannot open directory '%s'", what, path);
+			return err_sys(err, CKPT_EIMAGES, errno, "%s: cannot open directory '%s'",
+				       what, path);
 	} else {
 		_cleanup_free_ char *copy = strdup(path);
 		char *save = NULL, *comp;
@@ -29,7 +30,8 @@ int dir_open_path(const char *what, const char *path, bool follow, int *ret_fd, 
 			return err_set(err, CKPT_ENOMEM, "%s: out of memory", what);
 		fd = open(path[0] == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
-			return err_sys(err, CKPT_EIMAGES, errno, "%s: cannot open '%s'", what, path);
+			return err_sys(err, CKPT_EIMAGES, errno, "%s: cannot open '%s'", what,
+				       path);
 		for (comp = strtok_r(copy, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
 			int nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 
@@ -37,13 +39,16 @@ int dir_open_path(const char *what, const char *path, bool follow, int *ret_fd, 
 				int e = errno;
 				struct stat lst;
 
-				if ((e == ELOOP || e == ENOTDIR) && fstatat(fd, comp, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
+				if ((e == ELOOP || e == ENOTDIR) &&
+				    fstatat(fd, comp, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
 				    S_ISLNK(lst.st_mode))
-					return err_set(err, CKPT_EIMAGES,
-						       "%s: '%s' in '%s' is a symlink (refused; set CKPT_OPT_FOLLOW_SYMLINKS "
-						       "to accept it)",
-						       what, comp, path);
-				return err_sys(err, CKPT_EIMAGES, e, "%s: cannot open '%s' of '%s'", what, comp, path);
+					return err_set(
+						err, CKPT_EIMAGES,
+						"%s: '%s' in '%s' is a symlink (refused; set CKPT_OPT_FOLLOW_SYMLINKS "
+						"to accept it)",
+						what, comp, path);
+				return err_sys(err, CKPT_EIMAGES, e, "%s: cannot open '%s' of '%s'",
+					       what, comp, path);
 			}
 			close(fd);
 			fd = nfd;
@@ -114,18 +119,22 @@ int dir_check_usable(const char *what, const char *path, bool follow, ckpt_err *
 	if (split_path(path, &parent, &name) < 0)
 		return err_set(err, CKPT_ENOMEM, "%s: out of memory", what);
 	if (!plain_name(name))
-		return err_set(err, CKPT_EINVAL, "%s: '%s' must end in a directory name (not '.', '..' or '/')",
-			       what, path);
+		return err_set(err, CKPT_EINVAL,
+			       "%s: '%s' must end in a directory name (not '.', '..' or '/')", what,
+			       path);
 	r = dir_open_path(what, parent, follow, &fd, &inner);
 	if (r < 0)
-		return inner.sys_errno ? err_sys(err, r, inner.sys_errno,
-						 "%s: '%s' does not exist, and its parent '%s' cannot be opened", what,
-						 path, parent)
-				       : err_set(err, r, "%s: '%s' does not exist, and its parent '%s' is unusable",
-						 what, path, parent);
-	r = fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT
-		    ? err_set(err, CKPT_EIMAGES, "%s: '%s' cannot be opened as a directory", what, path)
-		    : 0;
+		return inner.sys_errno ?
+			       err_sys(err, r, inner.sys_errno,
+				       "%s: '%s' does not exist, and its parent '%s' cannot be opened",
+				       what, path, parent) :
+			       err_set(err, r,
+				       "%s: '%s' does not exist, and its parent '%s' is unusable",
+				       what, path, parent);
+	r = fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT ?
+		    err_set(err, CKPT_EIMAGES, "%s: '%s' cannot be opened as a directory", what,
+			    path) :
+		    0;
 	close(fd);
 	return r;
 }
@@ -135,7 +144,8 @@ const char *dir_ref_name(const struct dir_ref *r)
 	return r->path ? r->path : "the images dir";
 }
 
-int dir_ref_open(const struct dirspec *d, const char *what, bool follow, struct dir_ref *ret, ckpt_err *err)
+int dir_ref_open(const struct dirspec *d, const char *what, bool follow, struct dir_ref *ret,
+		 ckpt_err *err)
 {
 	char link[64], target[PATH_MAX];
 	ssize_t n;
@@ -173,15 +183,18 @@ int dir_check_private(const struct dir_ref *r, const char *op, ckpt_err *err)
 	struct stat st;
 
 	if (fstat(r->fd, &st) < 0)
-		return err_sys(err, CKPT_EIMAGES, errno, "%s: cannot stat '%s'", op, dir_ref_name(r));
+		return err_sys(err, CKPT_EIMAGES, errno, "%s: cannot stat '%s'", op,
+			       dir_ref_name(r));
 	if (st.st_uid != geteuid() && st.st_uid != 0)
-		return err_set(err, CKPT_EIMAGES, "%s: '%s' belongs to uid %u, not to us (uid %u) or root", op,
+		return err_set(err, CKPT_EIMAGES,
+			       "%s: '%s' belongs to uid %u, not to us (uid %u) or root", op,
 			       dir_ref_name(r), (unsigned)st.st_uid, (unsigned)geteuid());
 	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return err_set(err, CKPT_EIMAGES,
-			       "%s: '%s' is writable by %s (mode %04o); make it owner-only (chmod 0700)", op,
-			       dir_ref_name(r), st.st_mode & S_IWOTH ? "everyone" : "its group",
-			       (unsigned)(st.st_mode & 07777));
+		return err_set(
+			err, CKPT_EIMAGES,
+			"%s: '%s' is writable by %s (mode %04o); make it owner-only (chmod 0700)",
+			op, dir_ref_name(r), st.st_mode & S_IWOTH ? "everyone" : "its group",
+			(unsigned)(st.st_mode & 07777));
 	return 0;
 }
 
@@ -291,11 +304,12 @@ void dir_owner_only_new(int dirfd, const struct dir_snap *snap, const char *cons
 		if (!listed(only, de->d_name) || dir_snap_has(snap, de->d_name, de->d_ino))
 			continue;
 		/* through an fd opened without following a symlink; O_NONBLOCK: a FIFO must not block us */
-		fd = openat(dirfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		fd = openat(dirfd, de->d_name,
+			    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 		if (fd < 0)
 			continue;
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() && (st.st_mode & 077) &&
-		    !dir_snap_has(snap, de->d_name, st.st_ino))
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+		    (st.st_mode & 077) && !dir_snap_has(snap, de->d_name, st.st_ino))
 			(void)fchmod(fd, st.st_mode & 0700);
 		close(fd);
 	}
@@ -347,7 +361,9 @@ int staging_wanted(const struct dirspec *d, bool follow, ckpt_err *err)
 		return r;
 	fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
 	if (fd < 0)
-		return errno == ENOENT ? 1 : 0; /* missing: stage; anything else: the request will say */
+		return errno == ENOENT ?
+			       1 :
+			       0; /* missing: stage; anything else: the request will say */
 	if (fstat(pfd, &pst) < 0 || fstat(fd, &st) < 0)
 		return 0;
 	/* an empty directory on the parent's filesystem (not a mount point) can be replaced by rename */
@@ -369,27 +385,32 @@ int staging_begin(struct staging *st, const char *path, bool follow, ckpt_err *e
 		goto fail;
 	st->replace = fstatat(st->parent_fd, st->name, &sb, AT_SYMLINK_NOFOLLOW) == 0;
 	for (int attempt = 0; attempt < 100; attempt++) {
-		static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-		uint64_t x = now_us() ^ ((uint64_t)getpid() << 20) ^ ((uint64_t)attempt * 0x9E3779B97F4A7C15ull);
+		static const char chars[] =
+			"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+		uint64_t x = now_us() ^ ((uint64_t)getpid() << 20) ^
+			     ((uint64_t)attempt * 0x9E3779B97F4A7C15ull);
 		char rnd[7];
 
 		for (int i = 0; i < 6; i++, x /= 62)
 			rnd[i] = chars[x % 62];
 		rnd[6] = '\0';
-		if (snprintf(tmp, sizeof(tmp), ".%.200s.ckpt-tmp-%s", st->name, rnd) >= (int)sizeof(tmp)) {
+		if (snprintf(tmp, sizeof(tmp), ".%.200s.ckpt-tmp-%s", st->name, rnd) >=
+		    (int)sizeof(tmp)) {
 			r = err_set(err, CKPT_EINVAL, "dump: '%s': name too long", path);
 			goto fail;
 		}
 		if (mkdirat(st->parent_fd, tmp, 0700) == 0)
 			break;
 		if (errno != EEXIST) {
-			r = err_sys(err, CKPT_EIMAGES, errno, "dump: cannot create a staging directory in '%s'", parent);
+			r = err_sys(err, CKPT_EIMAGES, errno,
+				    "dump: cannot create a staging directory in '%s'", parent);
 			goto fail;
 		}
 		tmp[0] = '\0';
 	}
 	if (!tmp[0]) {
-		r = err_set(err, CKPT_EIMAGES, "dump: cannot create a staging directory in '%s'", parent);
+		r = err_set(err, CKPT_EIMAGES, "dump: cannot create a staging directory in '%s'",
+			    parent);
 		goto fail;
 	}
 	st->tmp_name = strdup(tmp);
@@ -403,7 +424,8 @@ int staging_begin(struct staging *st, const char *path, bool follow, ckpt_err *e
 	}
 	st->fd = openat(st->parent_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (st->fd < 0) {
-		r = err_sys(err, CKPT_EIMAGES, errno, "dump: cannot open the staging directory '%s'", st->tmp_path);
+		r = err_sys(err, CKPT_EIMAGES, errno,
+			    "dump: cannot open the staging directory '%s'", st->tmp_path);
 		unlinkat(st->parent_fd, tmp, AT_REMOVEDIR);
 		goto fail;
 	}
@@ -422,12 +444,14 @@ int staging_commit(struct staging *st, ckpt_err *err)
 		/* rename(2) replaces an empty directory atomically, and fails on a non-empty one */
 		r = renameat(st->parent_fd, st->tmp_name, st->parent_fd, st->name);
 	else
-		r = renameat2(st->parent_fd, st->tmp_name, st->parent_fd, st->name, RENAME_NOREPLACE);
+		r = renameat2(st->parent_fd, st->tmp_name, st->parent_fd, st->name,
+			      RENAME_NOREPLACE);
 	if (r < 0)
-		return err_sys(err, CKPT_EIMAGES, errno,
-			       "dump: the checkpoint is complete in '%s' but cannot be renamed to '%s' (something "
-			       "appeared there meanwhile?)",
-			       st->tmp_path, st->final_path);
+		return err_sys(
+			err, CKPT_EIMAGES, errno,
+			"dump: the checkpoint is complete in '%s' but cannot be renamed to '%s' (something "
+			"appeared there meanwhile?)",
+			st->tmp_path, st->final_path);
 	return 0;
 }
 
@@ -445,8 +469,9 @@ void staging_discard(struct staging *st, const char *log_name, char *moved_log, 
 		    renameat(st->fd, log_name, st->parent_fd, dst) == 0 && moved_log) {
 			const char *slash = strrchr(st->final_path, '/');
 
-			snprintf(moved_log, n, "%.*s%s", slash ? (int)(slash - st->final_path + 1) : 0,
-				 st->final_path, dst);
+			snprintf(moved_log, n, "%.*s%s",
+				 slash ? (int)(slash - st->final_path + 1) : 0, st->final_path,
+				 dst);
 		}
 	}
 	d = dir_iter(st->fd);

@@ -25,14 +25,18 @@ int dir_check_usable(const char *what, const char *path, bool follow, ckpt_err *
 
 /* A directory opened for one request. */
 struct dir_ref {
-	int fd;      /* -1: not set */
-	bool owned;  /* opened here (by path); else the caller's fd */
-	char *path;  /* for messages: the path, or "/proc/self/fd/N"'s target; malloc'd or NULL */
+	int fd;	    /* -1: not set */
+	bool owned; /* opened here (by path); else the caller's fd */
+	char *path; /* for messages: the path, or "/proc/self/fd/N"'s target; malloc'd or NULL */
 };
-#define DIR_REF_INIT { -1, false, NULL }
+#define DIR_REF_INIT            \
+	{                       \
+		-1, false, NULL \
+	}
 
 /* Open d for a request (by path: afresh, without following symlinks unless follow). */
-int dir_ref_open(const struct dirspec *d, const char *what, bool follow, struct dir_ref *ret, ckpt_err *err);
+int dir_ref_open(const struct dirspec *d, const char *what, bool follow, struct dir_ref *ret,
+		 ckpt_err *err);
 void dir_ref_close(struct dir_ref *r);
 /* A printable name of the directory. */
 const char *dir_ref_name(const struct dir_ref *r);
@@ -49,7 +53,7 @@ struct dir_snap {
 	struct dir_entry {
 		char *name;
 		ino_t ino;
-	} *v;
+	} * v;
 	size_t n;
 };
 int dir_snap_take(int dirfd, struct dir_snap *s);
@@ -74,14 +78,17 @@ void dir_remove_new(int dirfd, const struct dir_snap *snap, const char *name);
  */
 struct staging {
 	int parent_fd;
-	char *name;      /* the final name in parent */
-	char *tmp_name;  /* the staging dir's name in parent */
-	char *tmp_path;  /* its whole path, for messages */
+	char *name;	/* the final name in parent */
+	char *tmp_name; /* the staging dir's name in parent */
+	char *tmp_path; /* its whole path, for messages */
 	char *final_path;
-	int fd;          /* the staging dir */
-	bool replace;    /* an empty dir is at name: rename over it */
+	int fd;	      /* the staging dir */
+	bool replace; /* an empty dir is at name: rename over it */
 };
-#define STAGING_INIT { -1, NULL, NULL, NULL, NULL, -1, false }
+#define STAGING_INIT                                  \
+	{                                             \
+		-1, NULL, NULL, NULL, NULL, -1, false \
+	}
 
 /*
  * Should a dump into d stage? 1 when d was given by path and is missing or

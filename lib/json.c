@@ -24,23 +24,15 @@ static size_t elt_size(ProtobufCType type)
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
 	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-		return sizeof(uint64_t);
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return sizeof(double);
-	case PROTOBUF_C_TYPE_FLOAT:
-		return sizeof(float);
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_ENUM:
-		return sizeof(int);
+	case PROTOBUF_C_TYPE_FIXED64: return sizeof(uint64_t);
+	case PROTOBUF_C_TYPE_DOUBLE: return sizeof(double);
+	case PROTOBUF_C_TYPE_FLOAT: return sizeof(float);
+	case PROTOBUF_C_TYPE_BOOL: return sizeof(protobuf_c_boolean);
+	case PROTOBUF_C_TYPE_ENUM: return sizeof(int);
 	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(void *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	default:
-		return sizeof(uint32_t);
+	case PROTOBUF_C_TYPE_MESSAGE: return sizeof(void *);
+	case PROTOBUF_C_TYPE_BYTES: return sizeof(ProtobufCBinaryData);
+	default: return sizeof(uint32_t);
 	}
 }
 
@@ -54,34 +46,21 @@ static void put_value(struct jsonw *w, const char *key, const ProtobufCFieldDesc
 	switch (f->type) {
 	case PROTOBUF_C_TYPE_INT32:
 	case PROTOBUF_C_TYPE_SINT32:
-	case PROTOBUF_C_TYPE_SFIXED32:
-		jw_int(w, key, *(const int32_t *)p);
-		return;
+	case PROTOBUF_C_TYPE_SFIXED32: jw_int(w, key, *(const int32_t *)p); return;
 	case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_FIXED32:
-		jw_uint(w, key, *(const uint32_t *)p);
-		return;
+	case PROTOBUF_C_TYPE_FIXED32: jw_uint(w, key, *(const uint32_t *)p); return;
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-		jw_int(w, key, *(const int64_t *)p);
-		return;
+	case PROTOBUF_C_TYPE_SFIXED64: jw_int(w, key, *(const int64_t *)p); return;
 	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-		jw_uint(w, key, *(const uint64_t *)p);
-		return;
-	case PROTOBUF_C_TYPE_FLOAT:
-		jw_double(w, key, *(const float *)p);
-		return;
-	case PROTOBUF_C_TYPE_DOUBLE:
-		jw_double(w, key, *(const double *)p);
-		return;
-	case PROTOBUF_C_TYPE_BOOL:
-		jw_bool(w, key, *(const protobuf_c_boolean *)p);
-		return;
+	case PROTOBUF_C_TYPE_FIXED64: jw_uint(w, key, *(const uint64_t *)p); return;
+	case PROTOBUF_C_TYPE_FLOAT: jw_double(w, key, *(const float *)p); return;
+	case PROTOBUF_C_TYPE_DOUBLE: jw_double(w, key, *(const double *)p); return;
+	case PROTOBUF_C_TYPE_BOOL: jw_bool(w, key, *(const protobuf_c_boolean *)p); return;
 	case PROTOBUF_C_TYPE_ENUM: {
 		int e = *(const int *)p;
-		const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(f->descriptor, e);
+		const ProtobufCEnumValue *ev =
+			protobuf_c_enum_descriptor_get_value(f->descriptor, e);
 
 		if (ev)
 			jw_string(w, key, ev->name);
@@ -89,9 +68,7 @@ static void put_value(struct jsonw *w, const char *key, const ProtobufCFieldDesc
 			jw_int(w, key, e);
 		return;
 	}
-	case PROTOBUF_C_TYPE_STRING:
-		jw_string(w, key, *(char *const *)p);
-		return;
+	case PROTOBUF_C_TYPE_STRING: jw_string(w, key, *(char *const *)p); return;
 	case PROTOBUF_C_TYPE_BYTES: {
 		const ProtobufCBinaryData *bd = p;
 
@@ -120,8 +97,7 @@ static bool field_is_set(const ProtobufCMessage *m, const ProtobufCFieldDescript
 	if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
 		return *(const uint32_t *)(base + f->quantifier_offset) == f->id;
 	switch (f->label) {
-	case PROTOBUF_C_LABEL_REQUIRED:
-		return !pointer || *(void *const *)p;
+	case PROTOBUF_C_LABEL_REQUIRED: return !pointer || *(void *const *)p;
 	case PROTOBUF_C_LABEL_OPTIONAL:
 		if (pointer) /* a string default is a static pointer: not set */
 			return *(void *const *)p && *(void *const *)p != f->default_value;
@@ -136,8 +112,7 @@ static bool field_is_set(const ProtobufCMessage *m, const ProtobufCFieldDescript
 			if (((const unsigned char *)p)[i])
 				return true;
 		return false;
-	default:
-		return false;
+	default: return false;
 	}
 }
 
@@ -152,7 +127,8 @@ static bool put_dir_field(struct jsonw *w, const CriuOpts *pb, const struct ckpt
 		if (o->images.path)
 			jw_string(w, "images_dir", o->images.path);
 		else if (o->images.fd >= 0 || pb->images_dir_fd >= 0)
-			jw_int(w, "images_dir_fd", o->images.fd >= 0 ? o->images.fd : pb->images_dir_fd);
+			jw_int(w, "images_dir_fd",
+			       o->images.fd >= 0 ? o->images.fd : pb->images_dir_fd);
 		return true;
 	}
 	if (!strcmp(f->name, "images_dir"))

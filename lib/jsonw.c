@@ -95,7 +95,9 @@ static void put_string(struct jsonw *w, const char *str, size_t n)
 	put(w, "\"", 1);
 	while (i < n) {
 		unsigned char c = s[i];
-		size_t l = c >= 0x20 && c != '"' && c != '\\' && c != 0x7f ? utf8_len(s + i, n - i) : 0;
+		size_t l = c >= 0x20 && c != '"' && c != '\\' && c != 0x7f ?
+				   utf8_len(s + i, n - i) :
+				   0;
 		char esc[7];
 
 		if (l) {

@@ -27,10 +27,10 @@ struct jsonw {
 	char *p;
 	size_t len, cap;
 	bool failed;
-	bool pretty;          /* newlines and two-space indentation */
+	bool pretty; /* newlines and two-space indentation */
 	unsigned depth;
-	uint64_t nonempty;    /* bit d: the container at depth d has a member */
-	uint64_t is_array;    /* bit d: the container at depth d is an array */
+	uint64_t nonempty; /* bit d: the container at depth d has a member */
+	uint64_t is_array; /* bit d: the container at depth d is an array */
 };
 
 void jw_init(struct jsonw *w, bool pretty);

@@ -939,7 +939,8 @@ static int session_pages(struct rcv *r, pid_t pid, ckpt_err *err)
 		struct proc t;
 
 		if (rc == 0)
-			err_set(&re, CKPT_ECRIU, "criu lazy-pages failed (see %s/work/lazy-pages.log)",
+			err_set(&re, CKPT_ECRIU,
+				"criu lazy-pages failed (see %s/work/lazy-pages.log)",
 				r->sess_path);
 		err_copy(err, &re);
 		if (proc_adopt_child(&t, pid) == 0 && !t.reaped) {
@@ -1116,9 +1117,10 @@ int ckpt_migrate_receive(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_
 	if (rc < 0)
 		goto out;
 	if (c->service_path) {
-		rc = err_set(err, CKPT_ENOTSUP,
-			     "receive: needs a criu spawned by libckpt (swrk), not a criu service: the page server "
-			     "takes a connected socket, and criu lazy-pages is run by libckpt");
+		rc = err_set(
+			err, CKPT_ENOTSUP,
+			"receive: needs a criu spawned by libckpt (swrk), not a criu service: the page server "
+			"takes a connected socket, and criu lazy-pages is run by libckpt");
 		goto out;
 	}
 	if (!o->images.path) {

@@ -111,15 +111,17 @@ static int check_pipe_size(ckpt_err *err)
 			       "--lazy: cannot read /proc/sys/fs/pipe-max-size");
 	if (max >= MIG_LAZY_PIPE_MIN)
 		return 0;
-	r = err_set(err, CKPT_ENOTSUP,
-		    "--lazy: /proc/sys/fs/pipe-max-size is %llu; CRIU's lazy page server needs %d (or "
-		    "CAP_SYS_RESOURCE), else it fails after the tree is frozen",
-		    max, MIG_LAZY_PIPE_MIN);
+	r = err_set(
+		err, CKPT_ENOTSUP,
+		"--lazy: /proc/sys/fs/pipe-max-size is %llu; CRIU's lazy page server needs %d (or "
+		"CAP_SYS_RESOURCE), else it fails after the tree is frozen",
+		max, MIG_LAZY_PIPE_MIN);
 	if (err)
-		snprintf(err->hint, sizeof(err->hint),
-			 "raise it on the source before migrating: sysctl -w fs.pipe-max-size=%d (nothing was "
-			 "frozen)",
-			 MIG_LAZY_PIPE_MIN);
+		snprintf(
+			err->hint, sizeof(err->hint),
+			"raise it on the source before migrating: sysctl -w fs.pipe-max-size=%d (nothing was "
+			"frozen)",
+			MIG_LAZY_PIPE_MIN);
 	return r;
 }
 
@@ -864,8 +866,9 @@ static int source_checks(struct src *s, const char *to, ckpt_err *err)
 	if (r < 0)
 		return r;
 	if (s->c->service_path)
-		return err_set(err, CKPT_ENOTSUP,
-			       "migrate: needs a criu spawned by libckpt (swrk), not a criu service");
+		return err_set(
+			err, CKPT_ENOTSUP,
+			"migrate: needs a criu spawned by libckpt (swrk), not a criu service");
 	if (!o->pb->has_pid)
 		return err_set(err, CKPT_EINVAL, "migrate: no target pid set (ckpt_opts_set_pid)");
 	if ((o->pb->has_leave_running && o->pb->leave_running) ||
@@ -952,7 +955,8 @@ static int dump_prepare(struct src *s, struct call *call, struct request *rq, ck
  * callbacks do the transfer): *ret_result is CRIU's answer. Negative when
  * criu could not be started (nothing was frozen; e says why).
  */
-static int dump_run(struct src *s, struct call *call, struct request *rq, int *ret_result, ckpt_err *e)
+static int dump_run(struct src *s, struct call *call, struct request *rq, int *ret_result,
+		    ckpt_err *e)
 {
 	struct conn conn = CONN_INIT;
 	CriuResp *resp = NULL;
@@ -1012,9 +1016,10 @@ static int outcome_lazy_failed(struct src *s, ckpt_err *err)
 		ckpt_err ae = CKPT_ERR_INIT;
 
 		if (!s->have_fail)
-			src_fail(s, "restore", CKPT_ECRIU,
-				 "the lazy page transfer to %s failed before the restored tree ran there",
-				 mg->peer);
+			src_fail(
+				s, "restore", CKPT_ECRIU,
+				"the lazy page transfer to %s failed before the restored tree ran there",
+				mg->peer);
 		err_copy(err, &s->fail);
 		err_append(err, "(the source tree was resumed)");
 		s->keep_logs = false;
@@ -1024,13 +1029,14 @@ static int outcome_lazy_failed(struct src *s, ckpt_err *err)
 		mg->outcome = CKPT_MIG_FAILED;
 		return err->code ? err->code : CKPT_ECRIU;
 	}
-	r = err_set(err, CKPT_ECRIU,
-		    "the lazy page transfer to %s failed after the restored tree ran there (pid %d): "
-		    "its memory was not all copied, so that copy is incomplete; %s",
-		    mg->peer, (int)mg->pid,
-		    alive ? "CRIU resumed the source tree with its network still locked (left so: "
-			    "decide which copy to keep)" :
-			    "the source tree is gone");
+	r = err_set(
+		err, CKPT_ECRIU,
+		"the lazy page transfer to %s failed after the restored tree ran there (pid %d): "
+		"its memory was not all copied, so that copy is incomplete; %s",
+		mg->peer, (int)mg->pid,
+		alive ? "CRIU resumed the source tree with its network still locked (left so: "
+			"decide which copy to keep)" :
+			"the source tree is gone");
 	err_at(err, "pages", r);
 	if (err)
 		err->flags |= CKPT_ERR_F_OUTCOME_UNKNOWN;
@@ -1048,7 +1054,8 @@ static int outcome_refused(struct src *s, const ckpt_err *e, ckpt_err *err)
 	if (!s->have_fail)
 		src_fail_err(s, "transfer", e);
 	if (s->restore_sent || s->dest_failed)
-		s->keep_logs = false; /* the dump went well: the log that matters is the receiver's */
+		s->keep_logs =
+			false; /* the dump went well: the log that matters is the receiver's */
 	err_copy(err, &s->fail);
 	err_append(err, "(the source tree was resumed by criu)");
 	if (!s->chan_broken && s->restore_sent && s->dest_failed)
@@ -1082,7 +1089,8 @@ static int outcome_criu_gone(struct src *s, int r, const ckpt_err *e, ckpt_err *
 		chan_send_error(s->ch, r, "transfer", "the source's criu failed");
 		s->mg->outcome = CKPT_MIG_FAILED;
 	} else if (!alive && s->acked) {
-		s->mg->outcome = CKPT_MIG_DONE; /* acked, and the tree is gone: it runs on the receiver */
+		s->mg->outcome =
+			CKPT_MIG_DONE; /* acked, and the tree is gone: it runs on the receiver */
 		mig_stage(s->mg, "done");
 		s->keep_logs = false;
 		r = 0;
@@ -1112,8 +1120,8 @@ static int dump_outcome(struct src *s, int r, const ckpt_err *e, ckpt_err *err)
 }
 
 /* The figures, the event, the staging dir kept or removed, everything freed and closed. */
-static void source_end(struct src *s, struct call *call, struct request *rq, ckpt_opts *dopts, int r,
-		       ckpt_err *err)
+static void source_end(struct src *s, struct call *call, struct request *rq, ckpt_opts *dopts,
+		       int r, ckpt_err *err)
 {
 	ckpt_migration *mg = s->mg;
 
@@ -1123,8 +1131,9 @@ static void source_end(struct src *s, struct call *call, struct request *rq, ckp
 	}
 	mig_set(mg, FIG_TOTAL, now_us() - s->t_start);
 	if (r < 0 && mg->stage[0] && strcmp(mg->stage, "done"))
-		err_prefix(err, "%s",
-			   mg->stage); /* the stage first: handshake, transfer, restore, pages, decision */
+		err_prefix(
+			err, "%s",
+			mg->stage); /* the stage first: handshake, transfer, restore, pages, decision */
 	if (r < 0 && s->keep_logs && err && s->staging[0])
 		snprintf(err->log_path, sizeof(err->log_path), "%s/work/%s", s->staging,
 			 rq->log_name[0] ? rq->log_name : "dump.log");

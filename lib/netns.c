@@ -28,8 +28,8 @@
 #include "netns.h"
 #include "parse.h"
 
-int netns_veth_new(const char *ns_if, const char *host_if, const char *ns_cidr, const char *host_cidr,
-		   struct netns_veth **ret, ckpt_err *err)
+int netns_veth_new(const char *ns_if, const char *host_if, const char *ns_cidr,
+		   const char *host_cidr, struct netns_veth **ret, ckpt_err *err)
 {
 	struct netns_veth *v;
 	int r;
@@ -61,7 +61,8 @@ int netns_veth_from_spec(const char *spec, struct netns_veth **ret, ckpt_err *er
 	size_t n = 0;
 
 	if (!spec || strlen(spec) >= sizeof(buf))
-		return err_set(err, CKPT_EINVAL, "veth: '%s' is not NS_IF:HOST_IF:NS_ADDR/PREFIX:HOST_ADDR/PREFIX",
+		return err_set(err, CKPT_EINVAL,
+			       "veth: '%s' is not NS_IF:HOST_IF:NS_ADDR/PREFIX:HOST_ADDR/PREFIX",
 			       spec ? spec : "(null)");
 	snprintf(buf, sizeof(buf), "%s", spec);
 	/* IPv6 addresses go in brackets: eth0:veth0:[fd00::2]/64:[fd00::1]/64 */
@@ -86,7 +87,9 @@ int netns_veth_from_spec(const char *spec, struct netns_veth **ret, ckpt_err *er
 		p = end + 1;
 	}
 	if (n != 4)
-		return err_set(err, CKPT_EINVAL, "veth: '%s' is not NS_IF:HOST_IF:NS_ADDR/PREFIX:HOST_ADDR/PREFIX", spec);
+		return err_set(err, CKPT_EINVAL,
+			       "veth: '%s' is not NS_IF:HOST_IF:NS_ADDR/PREFIX:HOST_ADDR/PREFIX",
+			       spec);
 	return netns_veth_new(f[0], f[1], f[2], f[3], ret, err);
 }
 
@@ -188,7 +191,8 @@ static int add_addr(struct nl_sock *sk, const char *ifname, const char *cidr, ck
 	return 0;
 }
 
-static int add_default_route(struct nl_sock *sk, const char *ifname, const char *gw_cidr, ckpt_err *err)
+static int add_default_route(struct nl_sock *sk, const char *ifname, const char *gw_cidr,
+			     ckpt_err *err)
 {
 	char gw[INET6_ADDRSTRLEN + 4], *slash;
 	struct nl_addr *via = NULL, *dst = NULL;
@@ -286,12 +290,14 @@ int netns_setup_run(const struct netns_veth *v, pid_t pid, ckpt_err *err)
 		r = rtnl_link_add(host, veth, NLM_F_CREATE | NLM_F_EXCL);
 		rtnl_link_put(peer);
 		if (r < 0) {
-			r = nl_fail(err, r, "cannot create the veth pair '%s' (host) / '%s' (namespace)", v->host_if,
-				    v->ns_if);
+			r = nl_fail(err, r,
+				    "cannot create the veth pair '%s' (host) / '%s' (namespace)",
+				    v->host_if, v->ns_if);
 			goto out;
 		}
 		created = true;
-		if ((r = add_addr(host, v->host_if, v->host_addr, err)) < 0 || (r = set_up(host, v->host_if, err)) < 0)
+		if ((r = add_addr(host, v->host_if, v->host_addr, err)) < 0 ||
+		    (r = set_up(host, v->host_if, err)) < 0)
 			goto out;
 	}
 
@@ -303,8 +309,9 @@ int netns_setup_run(const struct netns_veth *v, pid_t pid, ckpt_err *err)
 	}
 	pthread_join(th, NULL);
 	if (!job.sk) {
-		r = job.sys ? err_sys(err, CKPT_ENETSETUP, job.sys, "network setup: cannot enter %s", path)
-			    : nl_fail(err, job.nlerr, "cannot open a netlink socket in %s", path);
+		r = job.sys ? err_sys(err, CKPT_ENETSETUP, job.sys,
+				      "network setup: cannot enter %s", path) :
+			      nl_fail(err, job.nlerr, "cannot open a netlink socket in %s", path);
 		goto out;
 	}
 	if ((r = set_up(job.sk, "lo", err)) < 0)
@@ -338,8 +345,10 @@ int netns_netlink_socket(int nsfd, int protocol, struct nl_sock **ret, ckpt_err 
 		return err_sys(err, CKPT_ESYS, r, "cannot start a helper thread");
 	pthread_join(th, NULL);
 	if (!job.sk)
-		return job.sys ? err_sys(err, CKPT_ESYS, job.sys, "cannot enter the network namespace")
-			       : nl_fail(err, job.nlerr, "cannot open a netlink socket in the namespace");
+		return job.sys ? err_sys(err, CKPT_ESYS, job.sys,
+					 "cannot enter the network namespace") :
+				 nl_fail(err, job.nlerr,
+					 "cannot open a netlink socket in the namespace");
 	*ret = job.sk;
 	return 0;
 }

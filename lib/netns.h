@@ -21,8 +21,8 @@ struct netns_veth {
 };
 
 /* Checked values (all four NULL: lo only). */
-int netns_veth_new(const char *ns_if, const char *host_if, const char *ns_cidr, const char *host_cidr,
-		   struct netns_veth **ret, ckpt_err *err);
+int netns_veth_new(const char *ns_if, const char *host_if, const char *ns_cidr,
+		   const char *host_cidr, struct netns_veth **ret, ckpt_err *err);
 /* From "NS_IF:HOST_IF:NS_ADDR/PREFIX:HOST_ADDR/PREFIX" (IPv6 addresses in brackets). */
 int netns_veth_from_spec(const char *spec, struct netns_veth **ret, ckpt_err *err);
 /* Wire the network namespace of pid (CRIU's setup-namespaces pid). */

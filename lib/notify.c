@@ -32,14 +32,16 @@ int ckpt_notify_take_fd(ckpt_notify *ev)
 	return fd;
 }
 
-int notify_table_set(struct notify_table *t, const char *name, ckpt_notify_fn fn, void *userdata, ckpt_err *err)
+int notify_table_set(struct notify_table *t, const char *name, ckpt_notify_fn fn, void *userdata,
+		     ckpt_err *err)
 {
 	struct notify_slot *slot = NULL;
 
 	if (name && (!*name || strlen(name) > 64))
 		return err_set(err, CKPT_EINVAL, "notify: '%s' is not a notification name", name);
 	for (size_t i = 0; i < t->n; i++)
-		if ((!name && !t->v[i].name) || (name && t->v[i].name && !strcmp(name, t->v[i].name)))
+		if ((!name && !t->v[i].name) ||
+		    (name && t->v[i].name && !strcmp(name, t->v[i].name)))
 			slot = &t->v[i];
 	if (!fn) {
 		if (slot) {
@@ -50,7 +52,8 @@ int notify_table_set(struct notify_table *t, const char *name, ckpt_notify_fn fn
 	}
 	if (!slot) {
 		if (t->n == CKPT_NOTIFY_MAX)
-			return err_set(err, CKPT_EINVAL, "notify: more than %d callbacks", CKPT_NOTIFY_MAX);
+			return err_set(err, CKPT_EINVAL, "notify: more than %d callbacks",
+				       CKPT_NOTIFY_MAX);
 		slot = &t->v[t->n];
 		slot->name = name ? strdup(name) : NULL;
 		if (name && !slot->name)
@@ -82,7 +85,8 @@ static const struct notify_slot *find_slot(const struct notify_table *t, const c
 	return any;
 }
 
-void exchange_init(struct exchange *x, const char *op, const struct notify_table *table, const struct logger *log)
+void exchange_init(struct exchange *x, const char *op, const struct notify_table *table,
+		   const struct logger *log)
 {
 	memset(x, 0, sizeof(*x));
 	x->op = op;
@@ -106,8 +110,8 @@ static int dispatch(struct exchange *x, const CriuNotify *n, int fd, ckpt_err *e
 	bool pts = !strcmp(n->script, "orphan-pts-master");
 	int r = 0;
 
-	log_at(x->log, CKPT_LOG_DEBUG, "%s: notification '%s' pid %d%s", x->op, n->script, (int)ev.pid,
-	       fd >= 0 ? " with an fd" : "");
+	log_at(x->log, CKPT_LOG_DEBUG, "%s: notification '%s' pid %d%s", x->op, n->script,
+	       (int)ev.pid, fd >= 0 ? " with an fd" : "");
 	if (!strcmp(n->script, "setup-namespaces"))
 		x->setup_ns_pid = ev.pid;
 	else if (!strcmp(n->script, "post-restore"))
@@ -132,12 +136,15 @@ static int dispatch(struct exchange *x, const CriuNotify *n, int fd, ckpt_err *e
 			close(ev.fd);
 	}
 	if (r < 0)
-		return err_set(err, CKPT_ECALLBACK, "%s: the '%s' notification callback failed (returned %d); criu aborts",
-			       x->op, n->script, r);
+		return err_set(
+			err, CKPT_ECALLBACK,
+			"%s: the '%s' notification callback failed (returned %d); criu aborts",
+			x->op, n->script, r);
 	return 0;
 }
 
-int exchange_run(struct exchange *x, struct conn *conn, const CriuReq *req, CriuResp **ret, ckpt_err *err)
+int exchange_run(struct exchange *x, struct conn *conn, const CriuReq *req, CriuResp **ret,
+		 ckpt_err *err)
 {
 	ckpt_err cb_detail = { .version = CKPT_ERR_VERSION };
 	CriuResp *resp = NULL;
@@ -166,9 +173,11 @@ int exchange_run(struct exchange *x, struct conn *conn, const CriuReq *req, Criu
 		resp = NULL;
 		if (conn->deadline_us && now_us() >= conn->deadline_us) {
 			/* the deadline passed while we ran it: no answer, so CRIU takes no further step */
-			r = err_at(err, "notify",
-				   err_set(err, CKPT_ETIMEDOUT, "notify: the deadline passed during the '%s' notification",
-					   x->last));
+			r = err_at(
+				err, "notify",
+				err_set(err, CKPT_ETIMEDOUT,
+					"notify: the deadline passed during the '%s' notification",
+					x->last));
 			break;
 		}
 		ack.type = CRIU_REQ_TYPE__NOTIFY;

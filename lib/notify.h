@@ -28,7 +28,8 @@ struct notify_table {
 	size_t n;
 };
 
-int notify_table_set(struct notify_table *t, const char *name, ckpt_notify_fn fn, void *userdata, ckpt_err *err);
+int notify_table_set(struct notify_table *t, const char *name, ckpt_notify_fn fn, void *userdata,
+		     ckpt_err *err);
 void notify_table_free(struct notify_table *t);
 
 struct exchange {
@@ -43,17 +44,19 @@ struct exchange {
 	pid_t post_restore_pid;
 	bool post_dump_seen;
 	char last[32]; /* the last notification's name */
-	int pts_fd; /* orphan-pts-master's fd that no callback took, -1 */
+	int pts_fd;    /* orphan-pts-master's fd that no callback took, -1 */
 };
 
 /* A fresh exchange for op. */
-void exchange_init(struct exchange *x, const char *op, const struct notify_table *table, const struct logger *log);
+void exchange_init(struct exchange *x, const char *op, const struct notify_table *table,
+		   const struct logger *log);
 /*
  * Send req, run the notifications, and return CRIU's final reply in *ret,
  * whatever its success. A failing callback makes CRIU abort: the callback's
  * failure (CKPT_ECALLBACK) is returned, the final reply freed.
  */
-int exchange_run(struct exchange *x, struct conn *conn, const CriuReq *req, CriuResp **ret, ckpt_err *err);
+int exchange_run(struct exchange *x, struct conn *conn, const CriuReq *req, CriuResp **ret,
+		 ckpt_err *err);
 /* Close an fd kept in the exchange. */
 void exchange_done(struct exchange *x);
 

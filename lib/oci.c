@@ -63,9 +63,10 @@ static int read_config(const char *path, char **ret_buf, size_t *ret_len, ckpt_e
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ELOOP)
-			return err_sys(err, CKPT_EINVAL, errno,
-				       "OCI config \"%s\" is a symbolic link; expected a regular file",
-				       path);
+			return err_sys(
+				err, CKPT_EINVAL, errno,
+				"OCI config \"%s\" is a symbolic link; expected a regular file",
+				path);
 		return err_sys(err, CKPT_ESYS, errno, "cannot open OCI config \"%s\"", path);
 	}
 	if (fstat(fd, &st) < 0)
@@ -90,20 +91,23 @@ static int read_config(const char *path, char **ret_buf, size_t *ret_len, ckpt_e
 			char *nb;
 
 			if (cap > OCI_MAX_SIZE)
-				return err_set(err, CKPT_EINVAL,
-					       "OCI config \"%s\" grew beyond %d bytes while being read; expected at most 4 MiB",
-					       path, OCI_MAX_SIZE);
+				return err_set(
+					err, CKPT_EINVAL,
+					"OCI config \"%s\" grew beyond %d bytes while being read; expected at most 4 MiB",
+					path, OCI_MAX_SIZE);
 			cap = cap * 2 > OCI_MAX_SIZE + 1 ? OCI_MAX_SIZE + 1 : cap * 2;
 			nb = realloc(buf, cap + 1);
 			if (!nb)
-				return err_set(err, CKPT_ENOMEM, "OCI config \"%s\": out of memory", path);
+				return err_set(err, CKPT_ENOMEM, "OCI config \"%s\": out of memory",
+					       path);
 			buf = nb;
 		}
 		n = read(fd, buf + len, cap - len);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return err_sys(err, CKPT_ESYS, errno, "cannot read OCI config \"%s\"", path);
+			return err_sys(err, CKPT_ESYS, errno, "cannot read OCI config \"%s\"",
+				       path);
 		}
 		if (n == 0)
 			break;
@@ -111,8 +115,8 @@ static int read_config(const char *path, char **ret_buf, size_t *ret_len, ckpt_e
 	}
 	if (len > OCI_MAX_SIZE)
 		return err_set(err, CKPT_EINVAL,
-			       "OCI config \"%s\" is more than %d bytes; expected at most 4 MiB", path,
-			       OCI_MAX_SIZE);
+			       "OCI config \"%s\" is more than %d bytes; expected at most 4 MiB",
+			       path, OCI_MAX_SIZE);
 	buf[len] = '\0';
 	*ret_buf = buf;
 	buf = NULL;
@@ -136,8 +140,8 @@ static int parse_json(const char *path, const char *buf, size_t len, json_object
 	flags |= JSON_TOKENER_VALIDATE_UTF8;
 #endif
 	if (len == 0)
-		return err_set(err, CKPT_EINVAL, "OCI config \"%s\" is empty; expected a JSON object",
-			       path);
+		return err_set(err, CKPT_EINVAL,
+			       "OCI config \"%s\" is empty; expected a JSON object", path);
 	if (len > INT_MAX)
 		return err_set(err, CKPT_EINVAL, "OCI config \"%s\" is too big", path);
 	tok = json_tokener_new_ex(OCI_MAX_DEPTH);
@@ -150,24 +154,29 @@ static int parse_json(const char *path, const char *buf, size_t len, json_object
 		if (root)
 			json_object_put(root);
 		if (jerr == json_tokener_continue)
-			return err_set(err, CKPT_EINVAL,
-				       "OCI config \"%s\" is not valid JSON: it ends before the value is complete",
-				       path);
+			return err_set(
+				err, CKPT_EINVAL,
+				"OCI config \"%s\" is not valid JSON: it ends before the value is complete",
+				path);
 		if (jerr == json_tokener_error_depth)
-			return err_set(err, CKPT_EINVAL,
-				       "OCI config \"%s\" is not acceptable JSON: nesting deeper than %d levels at byte %zu",
-				       path, OCI_MAX_DEPTH, json_tokener_get_parse_end(tok));
-		return err_set(err, CKPT_EINVAL, "OCI config \"%s\" is not valid JSON: %s at byte %zu",
-			       path, json_tokener_error_desc(jerr), json_tokener_get_parse_end(tok));
+			return err_set(
+				err, CKPT_EINVAL,
+				"OCI config \"%s\" is not acceptable JSON: nesting deeper than %d levels at byte %zu",
+				path, OCI_MAX_DEPTH, json_tokener_get_parse_end(tok));
+		return err_set(err, CKPT_EINVAL,
+			       "OCI config \"%s\" is not valid JSON: %s at byte %zu", path,
+			       json_tokener_error_desc(jerr), json_tokener_get_parse_end(tok));
 	}
 	end = json_tokener_get_parse_end(tok);
-	while (end < len && (buf[end] == ' ' || buf[end] == '\t' || buf[end] == '\n' || buf[end] == '\r'))
+	while (end < len &&
+	       (buf[end] == ' ' || buf[end] == '\t' || buf[end] == '\n' || buf[end] == '\r'))
 		end++;
 	if (end < len) {
 		json_object_put(root);
-		return err_set(err, CKPT_EINVAL,
-			       "OCI config \"%s\" is not valid JSON: unexpected data after the value at byte %zu",
-			       path, end);
+		return err_set(
+			err, CKPT_EINVAL,
+			"OCI config \"%s\" is not valid JSON: unexpected data after the value at byte %zu",
+			path, end);
 	}
 	*ret = root;
 	return 0;
@@ -233,11 +242,13 @@ static int add_join(const char *path, const char *where, const ckpt_opts *o, str
 	JoinNamespace *j;
 
 	for (size_t i = 0; i < o->pb->n_join_ns; i++)
-		if (o->pb->join_ns[i] && o->pb->join_ns[i]->ns && !strcmp(o->pb->join_ns[i]->ns, ns))
-			return err_set(err, CKPT_EINVAL,
-				       "OCI config \"%s\": %s joins \"%s\" but the options already join the %s namespace (\"%s\"); expected one join-ns per namespace",
-				       path, where, ns_file, ns,
-				       o->pb->join_ns[i]->ns_file ? o->pb->join_ns[i]->ns_file : "");
+		if (o->pb->join_ns[i] && o->pb->join_ns[i]->ns &&
+		    !strcmp(o->pb->join_ns[i]->ns, ns))
+			return err_set(
+				err, CKPT_EINVAL,
+				"OCI config \"%s\": %s joins \"%s\" but the options already join the %s namespace (\"%s\"); expected one join-ns per namespace",
+				path, where, ns_file, ns,
+				o->pb->join_ns[i]->ns_file ? o->pb->join_ns[i]->ns_file : "");
 	assert(js->n < OCI_MAX_JOINS);
 	ns_copy = strdup(ns);
 	file_copy = strdup(ns_file);
@@ -260,8 +271,8 @@ static int namespaces_array(const char *path, json_object *root, json_object **r
 	*ret = NULL;
 	if (!json_object_is_type(root, json_type_object))
 		return err_set(err, CKPT_EINVAL,
-			       "OCI config \"%s\": the top level is a JSON %s; expected an object", path,
-			       type_name(root));
+			       "OCI config \"%s\": the top level is a JSON %s; expected an object",
+			       path, type_name(root));
 	linux_obj = member(root, "linux");
 	if (!linux_obj)
 		return 0;
@@ -273,9 +284,10 @@ static int namespaces_array(const char *path, json_object *root, json_object **r
 	if (!nss)
 		return 0;
 	if (!json_object_is_type(nss, json_type_array))
-		return err_set(err, CKPT_EINVAL,
-			       "OCI config \"%s\": linux.namespaces is a JSON %s; expected an array",
-			       path, type_name(nss));
+		return err_set(
+			err, CKPT_EINVAL,
+			"OCI config \"%s\": linux.namespaces is a JSON %s; expected an array", path,
+			type_name(nss));
 	*ret = nss;
 	return 0;
 }
@@ -288,26 +300,30 @@ static int entry_type(const char *path, json_object *e, const char *where, const
 	const char *tname;
 
 	if (!e || !json_object_is_type(e, json_type_object))
-		return err_set(err, CKPT_EINVAL,
-			       "OCI config \"%s\": %s is a JSON %s; expected an object with a \"type\"",
-			       path, where, e ? type_name(e) : "null");
+		return err_set(
+			err, CKPT_EINVAL,
+			"OCI config \"%s\": %s is a JSON %s; expected an object with a \"type\"",
+			path, where, e ? type_name(e) : "null");
 	t = member(e, "type");
 	if (!t)
-		return err_set(err, CKPT_EINVAL,
-			       "OCI config \"%s\": %s.type is missing or null; expected a string naming the namespace",
-			       path, where);
+		return err_set(
+			err, CKPT_EINVAL,
+			"OCI config \"%s\": %s.type is missing or null; expected a string naming the namespace",
+			path, where);
 	if (!json_object_is_type(t, json_type_string))
-		return err_set(err, CKPT_EINVAL,
-			       "OCI config \"%s\": %s.type is a JSON %s; expected a string naming the namespace",
-			       path, where, type_name(t));
+		return err_set(
+			err, CKPT_EINVAL,
+			"OCI config \"%s\": %s.type is a JSON %s; expected a string naming the namespace",
+			path, where, type_name(t));
 	tname = json_str(path, t, where, "type", err);
 	if (!tname)
 		return CKPT_EINVAL;
 	*ret_flag = ns_flag_from_name(tname, strlen(tname), false);
 	if (!*ret_flag)
-		return err_set(err, CKPT_EINVAL,
-			       "OCI config \"%s\": %s.type \"%s\" is not a namespace type; expected one of pid, network, mount, ipc, uts, user, cgroup, time",
-			       path, where, tname);
+		return err_set(
+			err, CKPT_EINVAL,
+			"OCI config \"%s\": %s.type \"%s\" is not a namespace type; expected one of pid, network, mount, ipc, uts, user, cgroup, time",
+			path, where, tname);
 	*ret_name = tname;
 	return 0;
 }
@@ -328,9 +344,10 @@ static int entry_path(const char *path, json_object *e, const char *where, const
 		return 0;
 	}
 	if (!json_object_is_type(p, json_type_string))
-		return err_set(err, CKPT_EINVAL,
-			       "OCI config \"%s\": %s.path is a JSON %s; expected a string (the namespace file)",
-			       path, where, type_name(p));
+		return err_set(
+			err, CKPT_EINVAL,
+			"OCI config \"%s\": %s.path is a JSON %s; expected a string (the namespace file)",
+			path, where, type_name(p));
 	pstr = json_str(path, p, where, "path", err);
 	if (!pstr)
 		return CKPT_EINVAL;
@@ -339,14 +356,16 @@ static int entry_path(const char *path, json_object *e, const char *where, const
 		return 0;
 	}
 	if (pstr[0] != '/')
-		return err_set(err, CKPT_EINVAL,
-			       "OCI config \"%s\": %s.path \"%s\" is not absolute; expected the absolute path of a namespace file",
-			       path, where, pstr);
+		return err_set(
+			err, CKPT_EINVAL,
+			"OCI config \"%s\": %s.path \"%s\" is not absolute; expected the absolute path of a namespace file",
+			path, where, pstr);
 	criu_name = criu_join_name(flag);
 	if (!criu_name)
-		return err_set(err, CKPT_EINVAL,
-			       "OCI config \"%s\": %s joins the %s namespace by path (\"%s\"); CRIU can join only network, ipc and uts namespaces",
-			       path, where, tname, pstr);
+		return err_set(
+			err, CKPT_EINVAL,
+			"OCI config \"%s\": %s joins the %s namespace by path (\"%s\"); CRIU can join only network, ipc and uts namespaces",
+			path, where, tname, pstr);
 	return add_join(path, where, o, js, criu_name, pstr, err);
 }
 
@@ -376,9 +395,10 @@ static int walk_namespaces(const char *path, json_object *root, const ckpt_opts 
 			return r;
 		bit = __builtin_ctz(flag);
 		if (seen & flag)
-			return err_set(err, CKPT_EINVAL,
-				       "OCI config \"%s\": %s.type \"%s\" is listed twice (first as linux.namespaces[%zu]); expected each namespace once",
-				       path, where, tname, first[bit]);
+			return err_set(
+				err, CKPT_EINVAL,
+				"OCI config \"%s\": %s.type \"%s\" is listed twice (first as linux.namespaces[%zu]); expected each namespace once",
+				path, where, tname, first[bit]);
 		seen |= flag;
 		first[bit] = i;
 		r = entry_path(path, e, where, tname, flag, o, js, &created, err);
@@ -401,8 +421,10 @@ int ckpt_opts_from_oci_config(ckpt_opts *o, const char *config_json_path, uint32
 	int r;
 
 	assert_return(o, err, "OCI config: the options are NULL");
-	assert_return(config_json_path, err, "OCI config: the path is NULL; expected a config.json path");
-	assert_return(*config_json_path, err, "OCI config: the path is empty; expected a config.json path");
+	assert_return(config_json_path, err,
+		      "OCI config: the path is NULL; expected a config.json path");
+	assert_return(*config_json_path, err,
+		      "OCI config: the path is empty; expected a config.json path");
 
 	r = read_config(config_json_path, &buf, &len, err);
 	if (r < 0)
@@ -417,7 +439,8 @@ int ckpt_opts_from_oci_config(ckpt_opts *o, const char *config_json_path, uint32
 	if (js.n) {
 		v = realloc(o->pb->join_ns, (o->pb->n_join_ns + js.n) * sizeof(*v));
 		if (!v) {
-			r = err_set(err, CKPT_ENOMEM, "OCI config \"%s\": out of memory", config_json_path);
+			r = err_set(err, CKPT_ENOMEM, "OCI config \"%s\": out of memory",
+				    config_json_path);
 			goto fail;
 		}
 		o->pb->join_ns = v;

@@ -55,9 +55,10 @@ static int check_version_floor(unsigned version, ckpt_err *err)
 {
 	if (version >= CKPT_CRIU_MIN_VERSION)
 		return 0;
-	return err_set(err, CKPT_ECRIU_VERSION, "check: criu %u.%u.%u is too old (libckpt needs %u.%u or newer)",
-		       version / 10000, version / 100 % 100, version % 100, CKPT_CRIU_MIN_VERSION / 10000,
-		       CKPT_CRIU_MIN_VERSION / 100 % 100);
+	return err_set(err, CKPT_ECRIU_VERSION,
+		       "check: criu %u.%u.%u is too old (libckpt needs %u.%u or newer)",
+		       version / 10000, version / 100 % 100, version % 100,
+		       CKPT_CRIU_MIN_VERSION / 10000, CKPT_CRIU_MIN_VERSION / 100 % 100);
 }
 
 /* VERSION and CHECK on connections of their own (for a criu that will not keep VERSION open). */
@@ -162,14 +163,18 @@ int ckpt_feature_check(ckpt_client *c, uint32_t want, uint32_t *ret_have, ckpt_e
 	int r;
 
 	assert_return(c && ret_have, err, "feature check: NULL argument");
-	if (want & ~(uint32_t)(CKPT_FEATURE_MEM_TRACK | CKPT_FEATURE_LAZY_PAGES | CKPT_FEATURE_PIDFD_STORE))
+	if (want & ~(uint32_t)(CKPT_FEATURE_MEM_TRACK | CKPT_FEATURE_LAZY_PAGES |
+			       CKPT_FEATURE_PIDFD_STORE))
 		return err_set(err, CKPT_EINVAL, "feature check: unknown feature bits 0x%x", want);
 	env = env_for(c);
 	r = request_build(&rq, CRIU_REQ_TYPE__FEATURE_CHECK, NULL, &env, err);
 	if (r == 0) {
-		rq.features.has_mem_track = rq.features.mem_track = !!(want & CKPT_FEATURE_MEM_TRACK);
-		rq.features.has_lazy_pages = rq.features.lazy_pages = !!(want & CKPT_FEATURE_LAZY_PAGES);
-		rq.features.has_pidfd_store = rq.features.pidfd_store = !!(want & CKPT_FEATURE_PIDFD_STORE);
+		rq.features.has_mem_track = rq.features.mem_track =
+			!!(want & CKPT_FEATURE_MEM_TRACK);
+		rq.features.has_lazy_pages = rq.features.lazy_pages =
+			!!(want & CKPT_FEATURE_LAZY_PAGES);
+		rq.features.has_pidfd_store = rq.features.pidfd_store =
+			!!(want & CKPT_FEATURE_PIDFD_STORE);
 		rq.req.features = &rq.features;
 		call_init(&call, c, "feature check", true);
 		r = call_run(&call, &rq, &resp, err);
@@ -193,7 +198,8 @@ int ckpt_feature_check(ckpt_client *c, uint32_t want, uint32_t *ret_have, ckpt_e
 
 /* ---- CPU compatibility: cpuinfo.img written here, checked there ---- */
 
-static int cpuinfo_request(ckpt_client *c, const ckpt_opts *o, CriuReqType type, const char *op, ckpt_err *err)
+static int cpuinfo_request(ckpt_client *c, const ckpt_opts *o, CriuReqType type, const char *op,
+			   ckpt_err *err)
 {
 	struct dir_ref img = DIR_REF_INIT, work = DIR_REF_INIT;
 	struct request rq;
@@ -204,7 +210,8 @@ static int cpuinfo_request(ckpt_client *c, const ckpt_opts *o, CriuReqType type,
 
 	assert_return(c && o, err, "%s: NULL argument", op);
 	if (!dirspec_is_set(&o->images))
-		return err_set(err, CKPT_EINVAL, "%s: no images directory set (ckpt_opts_set_images_dir)", op);
+		return err_set(err, CKPT_EINVAL,
+			       "%s: no images directory set (ckpt_opts_set_images_dir)", op);
 	memset(&rq, 0, sizeof(rq));
 	call_init(&call, c, op, true);
 	r = dir_ref_open(&o->images, "images-dir", o->follow_symlinks, &img, err);
@@ -214,9 +221,12 @@ static int cpuinfo_request(ckpt_client *c, const ckpt_opts *o, CriuReqType type,
 		err_prefix(err, "%s", op);
 		goto out;
 	}
-	if (type == CRIU_REQ_TYPE__CPUINFO_CHECK && faccessat(img.fd, "cpuinfo.img", F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
-		r = err_sys(err, CKPT_EIMAGES, errno, "%s: '%s' holds no cpuinfo.img (expected one written by "
-			    "ckpt_cpuinfo_dump)", op, dir_ref_name(&img));
+	if (type == CRIU_REQ_TYPE__CPUINFO_CHECK &&
+	    faccessat(img.fd, "cpuinfo.img", F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+		r = err_sys(err, CKPT_EIMAGES, errno,
+			    "%s: '%s' holds no cpuinfo.img (expected one written by "
+			    "ckpt_cpuinfo_dump)",
+			    op, dir_ref_name(&img));
 		goto out;
 	}
 	env = env_for(c);
@@ -233,8 +243,10 @@ static int cpuinfo_request(ckpt_client *c, const ckpt_opts *o, CriuReqType type,
 	if (r == 0)
 		criu_resp__free_unpacked(resp, NULL);
 	else if (r == CKPT_ECRIU && type == CRIU_REQ_TYPE__CPUINFO_CHECK)
-		err_prefix(err, "the CPU of this host cannot run what was dumped on the CPU described in '%s/cpuinfo.img'",
-			   dir_ref_name(&img));
+		err_prefix(
+			err,
+			"the CPU of this host cannot run what was dumped on the CPU described in '%s/cpuinfo.img'",
+			dir_ref_name(&img));
 out:
 	exchange_done(&call.x);
 	request_free(&rq);
@@ -271,7 +283,8 @@ static int setup_ns_hook(void *userdata, pid_t pid, ckpt_err *err)
 static void reap_failed_root(struct call *call, pid_t pid, const struct proc *held_before)
 {
 	struct proc p;
-	uint64_t until = call->deadline_us ? call->deadline_us + CALL_REAP_GRACE_US : now_us() + CALL_REAP_GRACE_US;
+	uint64_t until = call->deadline_us ? call->deadline_us + CALL_REAP_GRACE_US :
+					     now_us() + CALL_REAP_GRACE_US;
 	struct proc_set left = { 0 };
 
 	if (pid <= 0)
@@ -300,7 +313,8 @@ static void reap_failed_restore(struct call *call, pid_t root, struct proc *held
 }
 
 /* Open the images and work dirs; the images must hold a checkpoint of the format CRIU reads. */
-static int restore_open_dirs(const ckpt_opts *o, struct dir_ref *img, struct dir_ref *work, ckpt_err *err)
+static int restore_open_dirs(const ckpt_opts *o, struct dir_ref *img, struct dir_ref *work,
+			     ckpt_err *err)
 {
 	uint32_t img_version;
 	int r;
@@ -311,7 +325,8 @@ static int restore_open_dirs(const ckpt_opts *o, struct dir_ref *img, struct dir
 	if (r < 0)
 		return r;
 	if (!dir_has_checkpoint(img->fd))
-		return err_set(err, CKPT_EIMAGES, "restore: '%s' holds no checkpoint (no inventory.img)",
+		return err_set(err, CKPT_EIMAGES,
+			       "restore: '%s' holds no checkpoint (no inventory.img)",
 			       dir_ref_name(img));
 	r = image_format_version(img->fd, &img_version, err);
 	if (r < 0) {
@@ -319,9 +334,10 @@ static int restore_open_dirs(const ckpt_opts *o, struct dir_ref *img, struct dir
 		return r;
 	}
 	if (img_version != CKPT_IMG_VERSION)
-		return err_set(err, CKPT_EBADIMG,
-			       "restore: '%s' holds images of format version %u; CRIU 3.x/4.x reads version %d only",
-			       dir_ref_name(img), img_version, CKPT_IMG_VERSION);
+		return err_set(
+			err, CKPT_EBADIMG,
+			"restore: '%s' holds images of format version %u; CRIU 3.x/4.x reads version %d only",
+			dir_ref_name(img), img_version, CKPT_IMG_VERSION);
 	return 0;
 }
 
@@ -338,7 +354,8 @@ int ckpt_restore(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, ckpt_err *e
 
 	assert_return(c && o, err, "restore: NULL argument");
 	if (!dirspec_is_set(&o->images))
-		return err_set(err, CKPT_EINVAL, "restore: no images directory set (ckpt_opts_set_images_dir)");
+		return err_set(err, CKPT_EINVAL,
+			       "restore: no images directory set (ckpt_opts_set_images_dir)");
 	memset(&rq, 0, sizeof(rq));
 	call_init(&call, c, "restore", false);
 	r = restore_open_dirs(o, &img, &work, err);
@@ -354,7 +371,9 @@ int ckpt_restore(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, ckpt_err *e
 	if (r < 0)
 		goto out;
 	if (rq.req.opts->rst_sibling && image_root_pid(img.fd, &root, NULL) == 0)
-		(void)proc_open(&held, root); /* whoever holds the root's pid now is not ours to touch later */
+		(void)proc_open(
+			&held,
+			root); /* whoever holds the root's pid now is not ours to touch later */
 	call.lp.dirfd = work.fd >= 0 ? work.fd : img.fd;
 	call.lp.dirpath = work.fd >= 0 ? work.path : img.path;
 	call.lp.name = rq.log_name;
@@ -389,7 +408,8 @@ out:
 	return r;
 }
 
-int ckpt_page_server_start(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, int *ret_port, ckpt_err *err)
+int ckpt_page_server_start(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, int *ret_port,
+			   ckpt_err *err)
 {
 	struct dir_ref img = DIR_REF_INIT, work = DIR_REF_INIT;
 	struct request rq;
@@ -400,7 +420,8 @@ int ckpt_page_server_start(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, i
 
 	assert_return(c && o, err, "page server: NULL argument");
 	if (!dirspec_is_set(&o->images))
-		return err_set(err, CKPT_EINVAL, "page server: no images directory set (ckpt_opts_set_images_dir)");
+		return err_set(err, CKPT_EINVAL,
+			       "page server: no images directory set (ckpt_opts_set_images_dir)");
 	memset(&rq, 0, sizeof(rq));
 	call_init(&call, c, "page server", false);
 	r = dir_ref_open(&o->images, "page server: images-dir", o->follow_symlinks, &img, err);

@@ -19,7 +19,8 @@ int ckpt_opts_set_pid(ckpt_opts *o, pid_t pid, ckpt_err *err)
 {
 	assert_return(o, err, "pid: NULL ckpt_opts");
 	if (pid <= 0)
-		return err_set(err, CKPT_EINVAL, "pid: %d is not a valid process id (expected > 0)", (int)pid);
+		return err_set(err, CKPT_EINVAL, "pid: %d is not a valid process id (expected > 0)",
+			       (int)pid);
 	o->pb->has_pid = 1;
 	o->pb->pid = pid;
 	return 0;
@@ -35,7 +36,8 @@ int ckpt_opts_set_leave_running(ckpt_opts *o, bool on, ckpt_err *err)
 	return ckpt_opts_set_bool(o, CKPT_OPT_LEAVE_RUNNING, on, err);
 }
 
-static int set_dir(ckpt_opts *o, const char *what, const char *path, struct dirspec *ds, ckpt_err *err)
+static int set_dir(ckpt_opts *o, const char *what, const char *path, struct dirspec *ds,
+		   ckpt_err *err)
 {
 	char *abs = NULL;
 	int r;
@@ -45,8 +47,9 @@ static int set_dir(ckpt_opts *o, const char *what, const char *path, struct dirs
 		return err_set(err, CKPT_EINVAL, "%s: empty path", what);
 	r = path_absolute(path, &abs);
 	if (r < 0)
-		return r == -ENOMEM ? err_set(err, CKPT_ENOMEM, "%s: out of memory", what)
-				    : err_sys(err, CKPT_ESYS, -r, "%s: cannot make '%s' absolute", what, path);
+		return r == -ENOMEM ? err_set(err, CKPT_ENOMEM, "%s: out of memory", what) :
+				      err_sys(err, CKPT_ESYS, -r, "%s: cannot make '%s' absolute",
+					      what, path);
 	/* checked now, so the error names it early; opened afresh (and checked again) at each request */
 	r = dir_check_usable(what, abs, o->follow_symlinks, err);
 	if (r < 0) {
@@ -65,7 +68,8 @@ static int set_dir_fd(ckpt_opts *o, const char *what, int dirfd, struct dirspec 
 
 	assert_return(o, err, "%s: NULL ckpt_opts", what);
 	if (dirfd < 0 || fstat(dirfd, &st) < 0)
-		return err_set(err, CKPT_EINVAL, "%s: %d is not an open file descriptor", what, dirfd);
+		return err_set(err, CKPT_EINVAL, "%s: %d is not an open file descriptor", what,
+			       dirfd);
 	if (!S_ISDIR(st.st_mode))
 		return err_set(err, CKPT_EIMAGES, "%s: fd %d is not a directory", what, dirfd);
 	free(ds->path);
@@ -103,21 +107,25 @@ int ckpt_opts_set_parent_images(ckpt_opts *o, const char *relpath, ckpt_err *err
 	if (!relpath || !*relpath)
 		return err_set(err, CKPT_EINVAL, "parent-images: empty path");
 	if (relpath[0] == '/')
-		return err_set(err, CKPT_EINVAL,
-			       "parent-images: '%s' is absolute (expected a path relative to the images dir)",
-			       relpath);
+		return err_set(
+			err, CKPT_EINVAL,
+			"parent-images: '%s' is absolute (expected a path relative to the images dir)",
+			relpath);
 	for (s = relpath; *s;) {
 		size_t l = strcspn(s, "/");
 
 		if (l == 2 && s[0] == '.' && s[1] == '.' && s != relpath)
-			return err_set(err, CKPT_EINVAL,
-				       "parent-images: '%s' climbs with '..' after its first component", relpath);
+			return err_set(
+				err, CKPT_EINVAL,
+				"parent-images: '%s' climbs with '..' after its first component",
+				relpath);
 		s += l;
 		while (*s == '/')
 			s++;
 	}
 	if (has_control_chars(relpath) || strlen(relpath) >= PATH_MAX)
-		return err_set(err, CKPT_EINVAL, "parent-images: '%s' is not a usable path", relpath);
+		return err_set(err, CKPT_EINVAL, "parent-images: '%s' is not a usable path",
+			       relpath);
 	copy = strdup(relpath);
 	if (!copy)
 		return err_set(err, CKPT_ENOMEM, "parent-images: out of memory");
@@ -148,7 +156,6 @@ static int req_str(const char *what, const char *field, const char *v, ckpt_err 
 		return err_set(err, CKPT_EINVAL, "%s: %s '%s' is not usable", what, field, v);
 	return 0;
 }
-
 
 int ckpt_opts_add_ext_mount(ckpt_opts *o, const char *key, const char *value, ckpt_err *err)
 {
@@ -229,22 +236,26 @@ int ckpt_opts_add_inherit_fd(ckpt_opts *o, int fd, const char *key, ckpt_err *er
 int ckpt_opts_add_join_ns(ckpt_opts *o, const char *ns, const char *ns_file, const char *extra_opt,
 			  ckpt_err *err)
 {
-	static const char *const known[] = { "net", "ipc", "uts", "user", "pid", "mnt", "time", "cgroup" };
+	static const char *const known[] = { "net", "ipc", "uts",  "user",
+					     "pid", "mnt", "time", "cgroup" };
 	JoinNamespace *j, **slot;
 	bool ok = false;
 	int r;
 
 	assert_return(o, err, "join-ns: NULL ckpt_opts");
-	if ((r = req_str("join-ns", "namespace", ns, err)) < 0 || (r = req_str("join-ns", "file", ns_file, err)) < 0)
+	if ((r = req_str("join-ns", "namespace", ns, err)) < 0 ||
+	    (r = req_str("join-ns", "file", ns_file, err)) < 0)
 		return r;
 	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
 		ok |= !strcmp(ns, known[i]);
 	if (!ok)
-		return err_set(err, CKPT_EINVAL,
-			       "join-ns: unknown namespace '%s' (expected net, ipc, uts, user, pid, mnt, time or cgroup)",
-			       ns);
+		return err_set(
+			err, CKPT_EINVAL,
+			"join-ns: unknown namespace '%s' (expected net, ipc, uts, user, pid, mnt, time or cgroup)",
+			ns);
 	if (strncmp(ns_file, "pid:", 4) && ns_file[0] != '/')
-		return err_set(err, CKPT_EINVAL, "join-ns: '%s' is neither an absolute path nor pid:N", ns_file);
+		return err_set(err, CKPT_EINVAL,
+			       "join-ns: '%s' is neither an absolute path nor pid:N", ns_file);
 	j = malloc(sizeof(*j));
 	if (!j)
 		return err_set(err, CKPT_ENOMEM, "join-ns: out of memory");
@@ -252,9 +263,9 @@ int ckpt_opts_add_join_ns(ckpt_opts *o, const char *ns, const char *ns_file, con
 	j->ns = strdup(ns);
 	j->ns_file = strdup(ns_file);
 	j->extra_opt = extra_opt ? strdup(extra_opt) : NULL;
-	slot = (j->ns && j->ns_file && (!extra_opt || j->extra_opt))
-		       ? opts_rep_grow(o->pb, "join_ns", sizeof(*slot))
-		       : NULL;
+	slot = (j->ns && j->ns_file && (!extra_opt || j->extra_opt)) ?
+		       opts_rep_grow(o->pb, "join_ns", sizeof(*slot)) :
+		       NULL;
 	if (!slot) {
 		join_namespace__free_unpacked(j, NULL);
 		return err_set(err, CKPT_ENOMEM, "join-ns: out of memory");
@@ -281,7 +292,9 @@ int ckpt_opts_add_cgroup_root(ckpt_opts *o, const char *controller, const char *
 	cgroup_root__init(g);
 	g->path = strdup(path);
 	g->ctrl = controller ? strdup(controller) : NULL;
-	slot = (g->path && (!controller || g->ctrl)) ? opts_rep_grow(o->pb, "cg_root", sizeof(*slot)) : NULL;
+	slot = (g->path && (!controller || g->ctrl)) ?
+		       opts_rep_grow(o->pb, "cg_root", sizeof(*slot)) :
+		       NULL;
 	if (!slot) {
 		cgroup_root__free_unpacked(g, NULL);
 		return err_set(err, CKPT_ENOMEM, "cgroup-root: out of memory");
@@ -311,7 +324,6 @@ int ckpt_opts_add_unix_sk_ino(ckpt_opts *o, uint32_t inode, ckpt_err *err)
 	return 0;
 }
 
-
 /* ---- page server, cgroup mode, empty namespaces ---- */
 
 _Static_assert((int)CKPT_CGROUP_IGNORE == (int)CRIU_CG_MODE__IGNORE, "cgroup mode values");
@@ -321,10 +333,11 @@ _Static_assert((int)CKPT_CGROUP_SOFT == (int)CRIU_CG_MODE__SOFT, "cgroup mode va
 _Static_assert((int)CKPT_CGROUP_FULL == (int)CRIU_CG_MODE__FULL, "cgroup mode values");
 _Static_assert((int)CKPT_CGROUP_STRICT == (int)CRIU_CG_MODE__STRICT, "cgroup mode values");
 _Static_assert((int)CKPT_CGROUP_DEFAULT == (int)CRIU_CG_MODE__DEFAULT, "cgroup mode values");
-_Static_assert((int)CKPT_NETWORK_LOCK_IPTABLES == (int)CRIU_NETWORK_LOCK_METHOD__IPTABLES, "lock values");
-_Static_assert((int)CKPT_NETWORK_LOCK_NFTABLES == (int)CRIU_NETWORK_LOCK_METHOD__NFTABLES, "lock values");
+_Static_assert((int)CKPT_NETWORK_LOCK_IPTABLES == (int)CRIU_NETWORK_LOCK_METHOD__IPTABLES,
+	       "lock values");
+_Static_assert((int)CKPT_NETWORK_LOCK_NFTABLES == (int)CRIU_NETWORK_LOCK_METHOD__NFTABLES,
+	       "lock values");
 _Static_assert((int)CKPT_NETWORK_LOCK_SKIP == (int)CRIU_NETWORK_LOCK_METHOD__SKIP, "lock values");
-
 
 /* Replace o's page-server info; address (len bytes) may be NULL. */
 static int ps_set(struct ckpt_opts *o, const char *address, size_t len, int port, ckpt_err *err)
@@ -378,9 +391,10 @@ int ckpt_opts_set_page_server_addr(ckpt_opts *o, const char *address, int port, 
 	if (address) {
 		why = address_problem(address, &host, &len);
 		if (why)
-			return err_set(err, CKPT_EINVAL,
-				       "page server: address \"%s\": %s; expected an IPv4 address, an IPv6 address or a host name",
-				       address, why);
+			return err_set(
+				err, CKPT_EINVAL,
+				"page server: address \"%s\": %s; expected an IPv4 address, an IPv6 address or a host name",
+				address, why);
 	}
 	return ps_set(o, host, len, port, err);
 }
@@ -402,15 +416,18 @@ int ckpt_opts_set_empty_ns(ckpt_opts *o, uint32_t mask, ckpt_err *err)
 	char names[128];
 
 	assert_return(o, err, "empty-ns: the options are NULL");
-	assert_return(!(mask & ~NS_KNOWN_MASK), err,
-		      "empty-ns mask 0x%x has bits 0x%x that are no namespace; expected CLONE_NEWNET (network) or 0",
-		      mask, mask & ~NS_KNOWN_MASK);
+	assert_return(
+		!(mask & ~NS_KNOWN_MASK), err,
+		"empty-ns mask 0x%x has bits 0x%x that are no namespace; expected CLONE_NEWNET (network) or 0",
+		mask, mask & ~NS_KNOWN_MASK);
 	if (mask & ~(uint32_t)CLONE_NEWNET) {
-		if (ckpt_ns_mask_to_string(mask & ~(uint32_t)CLONE_NEWNET, names, sizeof(names), NULL) < 0)
+		if (ckpt_ns_mask_to_string(mask & ~(uint32_t)CLONE_NEWNET, names, sizeof(names),
+					   NULL) < 0)
 			snprintf(names, sizeof(names), "0x%x", mask & ~(uint32_t)CLONE_NEWNET);
-		return err_set(err, CKPT_EINVAL,
-			       "empty-ns mask 0x%x: CRIU cannot restore into an empty \"%s\" namespace; expected CLONE_NEWNET (network) or 0",
-			       mask, names);
+		return err_set(
+			err, CKPT_EINVAL,
+			"empty-ns mask 0x%x: CRIU cannot restore into an empty \"%s\" namespace; expected CLONE_NEWNET (network) or 0",
+			mask, names);
 	}
 	o->pb->has_empty_ns = mask != 0;
 	o->pb->empty_ns = mask;

@@ -26,11 +26,26 @@ struct opt_def {
 	int64_t min, max;  /* T_INT range */
 };
 
-#define B(k, f, n) { k, T_BOOL, f, n, 0, 1 }
-#define I(k, f, n, lo, hi) { k, T_INT, f, n, lo, hi }
-#define S(k, f, n) { k, T_STR, f, n, 0, 0 }
-#define V(k, f, n) { k, T_STRV, f, n, 0, 0 }
-#define X(k, f, n) { k, T_SPECIAL, f, n, 0, 0 }
+#define B(k, f, n)                    \
+	{                             \
+		k, T_BOOL, f, n, 0, 1 \
+	}
+#define I(k, f, n, lo, hi)             \
+	{                              \
+		k, T_INT, f, n, lo, hi \
+	}
+#define S(k, f, n)                   \
+	{                            \
+		k, T_STR, f, n, 0, 0 \
+	}
+#define V(k, f, n)                    \
+	{                             \
+		k, T_STRV, f, n, 0, 0 \
+	}
+#define X(k, f, n)                       \
+	{                                \
+		k, T_SPECIAL, f, n, 0, 0 \
+	}
 
 static const struct opt_def opt_defs[] = {
 	B(CKPT_OPT_LEAVE_RUNNING, "leave_running", "leave-running"),
@@ -128,14 +143,16 @@ const char *ckpt_opt_name(ckpt_opt key)
 
 static const ProtobufCFieldDescriptor *field_of(const struct opt_def *d)
 {
-	return d->field ? protobuf_c_message_descriptor_get_field_by_name(&criu_opts__descriptor, d->field)
-			: NULL;
+	return d->field ? protobuf_c_message_descriptor_get_field_by_name(&criu_opts__descriptor,
+									  d->field) :
+			  NULL;
 }
 
 #define FIELD(pb, off, type) ((type *)((char *)(pb) + (off)))
 
-static int lookup(const ckpt_opts *o, ckpt_opt key, enum opt_type want, const struct opt_def **ret_d,
-		  const ProtobufCFieldDescriptor **ret_f, ckpt_err *err)
+static int lookup(const ckpt_opts *o, ckpt_opt key, enum opt_type want,
+		  const struct opt_def **ret_d, const ProtobufCFieldDescriptor **ret_f,
+		  ckpt_err *err)
 {
 	static const char *const tn[] = { "bool", "int", "string", "repeated string", "its own" };
 	const struct opt_def *d = opt_find(key);
@@ -150,8 +167,8 @@ static int lookup(const ckpt_opts *o, ckpt_opt key, enum opt_type want, const st
 	else if (!d)
 		err_set(err, CKPT_EINVAL, "options: unknown option key %d", (int)key);
 	else if (d->type != want)
-		err_set(err, CKPT_EINVAL, "options: '%s' is not a %s option (use the %s setter)", d->name,
-			tn[want], tn[d->type]);
+		err_set(err, CKPT_EINVAL, "options: '%s' is not a %s option (use the %s setter)",
+			d->name, tn[want], tn[d->type]);
 	/* Every option of a typed setter is a CriuOpts field, but libckpt's own switches (handled apart). */
 	else if (!(f = field_of(d)) && !(want == T_BOOL && !d->field))
 		err_set(err, CKPT_EINVAL, "options: '%s' has no CRIU field", d->name);
@@ -209,7 +226,8 @@ bool has_control_chars(const char *s)
 	return false;
 }
 
-static int check_str(const struct ckpt_opts *o, const struct opt_def *d, const char *v, ckpt_err *err)
+static int check_str(const struct ckpt_opts *o, const struct opt_def *d, const char *v,
+		     ckpt_err *err)
 {
 	if (!v)
 		return err_set(err, CKPT_EINVAL, "%s: NULL value", d->name);
@@ -218,19 +236,23 @@ static int check_str(const struct ckpt_opts *o, const struct opt_def *d, const c
 	if (!*v)
 		return err_set(err, CKPT_EINVAL, "%s: empty value", d->name);
 	if (strlen(v) > PATH_MAX)
-		return err_set(err, CKPT_EINVAL, "%s: value longer than %d bytes", d->name, PATH_MAX);
+		return err_set(err, CKPT_EINVAL, "%s: value longer than %d bytes", d->name,
+			       PATH_MAX);
 	if (has_control_chars(v))
 		return err_set(err, CKPT_EINVAL, "%s: value contains control characters", d->name);
 	switch (d->key) {
 	case CKPT_OPT_LOG_FILE:
 		if (strchr(v, '/') || !strcmp(v, ".") || !strcmp(v, ".."))
-			return err_set(err, CKPT_EINVAL,
-				       "log-file: '%s' is not a plain file name (CRIU writes it in the work dir)", v);
+			return err_set(
+				err, CKPT_EINVAL,
+				"log-file: '%s' is not a plain file name (CRIU writes it in the work dir)",
+				v);
 		break;
 	case CKPT_OPT_CONFIG_FILE:     /* CRIU ignores a missing one (crun always names one) */
 	case CKPT_OPT_IRMAP_SCAN_PATH: /* seen from the target's mount namespace */
 		if (v[0] != '/')
-			return err_set(err, CKPT_EINVAL, "%s: '%s' is not an absolute path", d->name, v);
+			return err_set(err, CKPT_EINVAL, "%s: '%s' is not an absolute path",
+				       d->name, v);
 		break;
 	case CKPT_OPT_ROOT:
 	case CKPT_OPT_CGROUP_PROPS_FILE:
@@ -242,18 +264,19 @@ static int check_str(const struct ckpt_opts *o, const struct opt_def *d, const c
 		bool want_dir = d->key == CKPT_OPT_ROOT;
 
 		if (v[0] != '/')
-			return err_set(err, CKPT_EINVAL, "%s: '%s' is not an absolute path", d->name, v);
+			return err_set(err, CKPT_EINVAL, "%s: '%s' is not an absolute path",
+				       d->name, v);
 		/* paths CRIU must find: checked now, so the error names them before anything is sent */
 		if (stat(v, &st) < 0)
 			return err_sys(err, CKPT_EINVAL, errno, "%s: '%s'", d->name, v);
 		if (want_dir && !S_ISDIR(st.st_mode))
 			return err_set(err, CKPT_EINVAL, "%s: '%s' is not a directory", d->name, v);
 		if (!want_dir && !S_ISREG(st.st_mode))
-			return err_set(err, CKPT_EINVAL, "%s: '%s' is not a regular file", d->name, v);
+			return err_set(err, CKPT_EINVAL, "%s: '%s' is not a regular file", d->name,
+				       v);
 		break;
 	}
-	default:
-		break;
+	default: break;
 	}
 	return 0;
 }
@@ -261,7 +284,8 @@ static int check_str(const struct ckpt_opts *o, const struct opt_def *d, const c
 int opts_check_fd(const char *what, int64_t fd, ckpt_err *err)
 {
 	if (fd < 0 || fd > INT32_MAX || fcntl((int)fd, F_GETFD) < 0)
-		return err_set(err, CKPT_EINVAL, "%s: %lld is not an open file descriptor", what, (long long)fd);
+		return err_set(err, CKPT_EINVAL, "%s: %lld is not an open file descriptor", what,
+			       (long long)fd);
 	return 0;
 }
 
@@ -301,7 +325,8 @@ int ckpt_opts_set_bool(ckpt_opts *o, ckpt_opt key, bool value, ckpt_err *err)
 		else if (key == CKPT_OPT_TCP_ESTABLISHED && o->pb->tcp_close)
 			clash = true, other = "tcp-close";
 		if (clash)
-			return err_set(err, CKPT_EINVAL, "%s: cannot be used together with %s", d->name, other);
+			return err_set(err, CKPT_EINVAL, "%s: cannot be used together with %s",
+				       d->name, other);
 	}
 	if (!d->field) {
 		*own_switch(o, key) = value;
@@ -325,8 +350,8 @@ int ckpt_opts_set_int(ckpt_opts *o, ckpt_opt key, int64_t value, ckpt_err *err)
 	if (r < 0)
 		return r;
 	if (value < d->min || value > d->max)
-		return err_set(err, CKPT_EINVAL, "%s: %lld is out of range (expected %lld..%lld)", d->name,
-			       (long long)value, (long long)d->min, (long long)d->max);
+		return err_set(err, CKPT_EINVAL, "%s: %lld is out of range (expected %lld..%lld)",
+			       d->name, (long long)value, (long long)d->min, (long long)d->max);
 	switch (key) {
 	case CKPT_OPT_STATUS_FD:
 	case CKPT_OPT_PIDFD_STORE_SK:
@@ -336,25 +361,20 @@ int ckpt_opts_set_int(ckpt_opts *o, ckpt_opt key, int64_t value, ckpt_err *err)
 		break;
 	case CKPT_OPT_EMPTY_NS:
 		if (value & ~(int64_t)CLONE_NEWNET)
-			return err_set(err, CKPT_EINVAL,
-				       "empty-ns: mask 0x%llx holds namespaces CRIU cannot leave empty "
-				       "(only network is accepted)",
-				       (unsigned long long)value);
+			return err_set(
+				err, CKPT_EINVAL,
+				"empty-ns: mask 0x%llx holds namespaces CRIU cannot leave empty "
+				"(only network is accepted)",
+				(unsigned long long)value);
 		break;
-	default:
-		break;
+	default: break;
 	}
 	*FIELD(o->pb, f->quantifier_offset, protobuf_c_boolean) = 1;
 	switch (f->type) {
-	case PROTOBUF_C_TYPE_UINT32:
-		*FIELD(o->pb, f->offset, uint32_t) = (uint32_t)value;
-		break;
+	case PROTOBUF_C_TYPE_UINT32: *FIELD(o->pb, f->offset, uint32_t) = (uint32_t)value; break;
 	case PROTOBUF_C_TYPE_INT32:
-	case PROTOBUF_C_TYPE_ENUM:
-		*FIELD(o->pb, f->offset, int32_t) = (int32_t)value;
-		break;
-	default:
-		assert(!"unexpected field type");
+	case PROTOBUF_C_TYPE_ENUM: *FIELD(o->pb, f->offset, int32_t) = (int32_t)value; break;
+	default: assert(!"unexpected field type");
 	}
 	return 0;
 }
@@ -423,7 +443,9 @@ int ckpt_opts_add_str(ckpt_opts *o, ckpt_opt key, const char *value, ckpt_err *e
 
 void *opts_rep_grow(CriuOpts *pb, const char *field, size_t elem)
 {
-	return rep_grow(pb, protobuf_c_message_descriptor_get_field_by_name(&criu_opts__descriptor, field), elem);
+	return rep_grow(
+		pb, protobuf_c_message_descriptor_get_field_by_name(&criu_opts__descriptor, field),
+		elem);
 }
 
 /* Free one field of pb and put it back to its default. */
@@ -458,7 +480,8 @@ static void field_clear(CriuOpts *pb, const ProtobufCFieldDescriptor *f)
 		if (f->type == PROTOBUF_C_TYPE_BOOL)
 			*FIELD(pb, f->offset, protobuf_c_boolean) = 0;
 		else
-			*FIELD(pb, f->offset, int32_t) = f->default_value ? *(const int32_t *)f->default_value : 0;
+			*FIELD(pb, f->offset, int32_t) =
+				f->default_value ? *(const int32_t *)f->default_value : 0;
 	}
 }
 
@@ -485,11 +508,8 @@ int ckpt_opts_clear(ckpt_opts *o, ckpt_opt key, ckpt_err *err)
 		ds->fd = -1;
 		return 0;
 	}
-	case CKPT_OPT_RST_SIBLING:
-		o->rst_sibling_set = false;
-		break;
-	default:
-		break;
+	case CKPT_OPT_RST_SIBLING: o->rst_sibling_set = false; break;
+	default: break;
 	}
 	f = field_of(d);
 	if (!f) /* every key without a CriuOpts field is handled above */
@@ -617,7 +637,8 @@ int ckpt_opts_get_int(const ckpt_opts *o, ckpt_opt key, int64_t *ret_value, ckpt
 		return 1;
 	}
 	if (d->type != T_BOOL && d->type != T_INT && key != CKPT_OPT_PID)
-		return err_set(err, CKPT_EINVAL, "options: '%s' is not a bool or int option", d->name);
+		return err_set(err, CKPT_EINVAL, "options: '%s' is not a bool or int option",
+			       d->name);
 	f = field_of(d);
 	if (!f)
 		return err_set(err, CKPT_EINVAL, "options: '%s' has no CRIU field", d->name);
@@ -627,12 +648,8 @@ int ckpt_opts_get_int(const ckpt_opts *o, ckpt_opt key, int64_t *ret_value, ckpt
 	case PROTOBUF_C_TYPE_BOOL:
 		*ret_value = *FIELD(o->pb, f->offset, protobuf_c_boolean) ? 1 : 0;
 		break;
-	case PROTOBUF_C_TYPE_UINT32:
-		*ret_value = *FIELD(o->pb, f->offset, uint32_t);
-		break;
-	default:
-		*ret_value = *FIELD(o->pb, f->offset, int32_t);
-		break;
+	case PROTOBUF_C_TYPE_UINT32: *ret_value = *FIELD(o->pb, f->offset, uint32_t); break;
+	default: *ret_value = *FIELD(o->pb, f->offset, int32_t); break;
 	}
 	return 1;
 }

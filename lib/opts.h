@@ -11,18 +11,18 @@
 /* A directory given by path (absolute, opened afresh at each request) or by a borrowed fd. */
 struct dirspec {
 	char *path; /* NULL unless set by path */
-	int fd;     /* -1 unless set by fd */
+	int fd;	    /* -1 unless set by fd */
 };
 
 struct ckpt_opts {
 	CriuOpts *pb; /* what is sent, less the directories; freed with criu_opts__free_unpacked */
 	struct dirspec images, work;
-	bool follow_symlinks;  /* CKPT_OPT_FOLLOW_SYMLINKS */
-	bool rst_sibling_set;  /* the caller chose rst_sibling explicitly */
-	bool overwrite;        /* CKPT_OPT_OVERWRITE */
-	bool self_dump;        /* CKPT_OPT_SELF_DUMP */
-	bool defer_checks;     /* CKPT_OPT_DEFER_CHECKS */
-	bool keep_modes;       /* CKPT_OPT_KEEP_MODES */
+	bool follow_symlinks; /* CKPT_OPT_FOLLOW_SYMLINKS */
+	bool rst_sibling_set; /* the caller chose rst_sibling explicitly */
+	bool overwrite;	      /* CKPT_OPT_OVERWRITE */
+	bool self_dump;	      /* CKPT_OPT_SELF_DUMP */
+	bool defer_checks;    /* CKPT_OPT_DEFER_CHECKS */
+	bool keep_modes;      /* CKPT_OPT_KEEP_MODES */
 };
 
 static inline bool dirspec_is_set(const struct dirspec *d)

@@ -347,7 +347,8 @@ static void read_daemon(struct relay_run *x)
 static int read_source(struct relay_run *x)
 {
 	while (!x->source_eof && x->down_len < RELAY_BUF - 16384) {
-		ssize_t got = gnutls_record_recv(x->tls, x->down + x->down_len, RELAY_BUF - x->down_len);
+		ssize_t got =
+			gnutls_record_recv(x->tls, x->down + x->down_len, RELAY_BUF - x->down_len);
 
 		if (got > 0) {
 			x->down_len += (size_t)got;
@@ -358,10 +359,11 @@ static int read_source(struct relay_run *x)
 			x->source_eof = true;
 		} else if (got != GNUTLS_E_AGAIN && got != GNUTLS_E_INTERRUPTED) {
 			if (!x->close_sent)
-				return fail(x, CKPT_ESYS,
-					    "lazy pages: receiving from the source's page server %s:%u failed: "
-					    "%s",
-					    gnutls_strerror((int)got));
+				return fail(
+					x, CKPT_ESYS,
+					"lazy pages: receiving from the source's page server %s:%u failed: "
+					"%s",
+					gnutls_strerror((int)got));
 			x->source_eof = true; /* the answer came; how it closed does not matter */
 		}
 		break;
@@ -427,7 +429,8 @@ static int relay_loop(struct relay_run *x)
 		take_commands(x);
 		if (((p[1].revents & POLLOUT) || x->out_len) && (e = push_out(x)) < 0)
 			return e;
-		if ((pending || (p[1].revents & (POLLIN | POLLHUP | POLLERR))) && (e = read_source(x)) < 0)
+		if ((pending || (p[1].revents & (POLLIN | POLLHUP | POLLERR))) &&
+		    (e = read_source(x)) < 0)
 			return e;
 		if (x->down_len)
 			write_daemon(x);

@@ -196,7 +196,8 @@ int ckpt_parse_address_port(const char *address_port, char *ret_address, size_t 
 		if (close[1] == '\0')
 			return addr_err(err, in, "the port is missing after ']'");
 		if (close[1] != ':')
-			return addr_err(err, in, "unexpected \"%s\" after ']' (expected ':PORT')", close + 1);
+			return addr_err(err, in, "unexpected \"%s\" after ']' (expected ':PORT')",
+					close + 1);
 		digits = close + 2;
 	} else {
 		colon = strchr(in, ':');
@@ -258,9 +259,9 @@ const char *address_problem(const char *address, const char **ret_host, size_t *
 /* ------------------------------------------------------------------ */
 
 static const char *const cgroup_mode_names[] = {
-	[CKPT_CGROUP_IGNORE] = "ignore", [CKPT_CGROUP_NONE] = "none",
-	[CKPT_CGROUP_PROPS] = "props",   [CKPT_CGROUP_SOFT] = "soft",
-	[CKPT_CGROUP_FULL] = "full",     [CKPT_CGROUP_STRICT] = "strict",
+	[CKPT_CGROUP_IGNORE] = "ignore",   [CKPT_CGROUP_NONE] = "none",
+	[CKPT_CGROUP_PROPS] = "props",	   [CKPT_CGROUP_SOFT] = "soft",
+	[CKPT_CGROUP_FULL] = "full",	   [CKPT_CGROUP_STRICT] = "strict",
 	[CKPT_CGROUP_DEFAULT] = "default",
 };
 
@@ -289,7 +290,8 @@ int ckpt_cgroup_mode_from_string(const char *name, ckpt_cgroup_mode *out, ckpt_e
 			*out = (ckpt_cgroup_mode)i;
 			return 0;
 		}
-	return err_set(err, CKPT_EINVAL, "unknown cgroup mode \"%s\"; " CGROUP_MODES_EXPECTED, name);
+	return err_set(err, CKPT_EINVAL, "unknown cgroup mode \"%s\"; " CGROUP_MODES_EXPECTED,
+		       name);
 }
 
 const char *ckpt_network_lock_name(ckpt_network_lock method)
@@ -310,8 +312,8 @@ int ckpt_network_lock_from_string(const char *name, ckpt_network_lock *out, ckpt
 			*out = (ckpt_network_lock)i;
 			return 0;
 		}
-	return err_set(err, CKPT_EINVAL, "unknown network lock method \"%s\"; " NETWORK_LOCKS_EXPECTED,
-		       name);
+	return err_set(err, CKPT_EINVAL,
+		       "unknown network lock method \"%s\"; " NETWORK_LOCKS_EXPECTED, name);
 }
 
 /* ------------------------------------------------------------------ */
@@ -327,21 +329,17 @@ struct ns_kind {
 
 /* The canonical order of ckpt_ns_mask_to_string. */
 static const struct ns_kind ns_kinds[] = {
-	{ "network", "net", "net", CLONE_NEWNET },
-	{ "pid", NULL, "pid", CLONE_NEWPID },
-	{ "mount", "mnt", "mnt", CLONE_NEWNS },
-	{ "ipc", NULL, "ipc", CLONE_NEWIPC },
-	{ "uts", NULL, "uts", CLONE_NEWUTS },
-	{ "user", NULL, "user", CLONE_NEWUSER },
-	{ "cgroup", NULL, "cgroup", CLONE_NEWCGROUP },
-	{ "time", NULL, "time", CLONE_NEWTIME },
+	{ "network", "net", "net", CLONE_NEWNET },     { "pid", NULL, "pid", CLONE_NEWPID },
+	{ "mount", "mnt", "mnt", CLONE_NEWNS },	       { "ipc", NULL, "ipc", CLONE_NEWIPC },
+	{ "uts", NULL, "uts", CLONE_NEWUTS },	       { "user", NULL, "user", CLONE_NEWUSER },
+	{ "cgroup", NULL, "cgroup", CLONE_NEWCGROUP }, { "time", NULL, "time", CLONE_NEWTIME },
 };
 
 _Static_assert(NS_KNOWN_MASK == (CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC |
 				 CLONE_NEWUTS | CLONE_NEWUSER | CLONE_NEWCGROUP | CLONE_NEWTIME),
 	       "NS_KNOWN_MASK");
 
-#define NS_EXPECTED                                                                               \
+#define NS_EXPECTED                                                                                \
 	"expected namespace names from network, pid, mount, ipc, uts, user, cgroup, time (or the " \
 	"aliases net, mnt)"
 
@@ -396,12 +394,14 @@ static int ns_add(const char *ctx, const char *name, size_t len, uint32_t *mask,
 	idx = (size_t)(k - ns_kinds);
 	if (*mask & k->flag) {
 		if (seen->len[idx] == len && !memcmp(seen->name[idx], name, len))
-			return err_set(err, CKPT_EINVAL,
-				       "%snamespace \"%.*s\" is given twice; expected each namespace once",
-				       ctx, (int)len, name);
-		return err_set(err, CKPT_EINVAL,
-			       "%snamespace \"%.*s\" is given twice (also as \"%.*s\"); expected each namespace once",
-			       ctx, (int)len, name, (int)seen->len[idx], seen->name[idx]);
+			return err_set(
+				err, CKPT_EINVAL,
+				"%snamespace \"%.*s\" is given twice; expected each namespace once",
+				ctx, (int)len, name);
+		return err_set(
+			err, CKPT_EINVAL,
+			"%snamespace \"%.*s\" is given twice (also as \"%.*s\"); expected each namespace once",
+			ctx, (int)len, name, (int)seen->len[idx], seen->name[idx]);
 	}
 	*mask |= k->flag;
 	seen->name[idx] = name;
@@ -421,7 +421,8 @@ int ckpt_ns_mask_from_names(const char *const *names, size_t n, uint32_t *mask, 
 	for (i = 0; i < n; i++) {
 		char ctx[48];
 
-		assert_return(names[i], err, "namespace names: names[%zu] is NULL; " NS_EXPECTED, i);
+		assert_return(names[i], err, "namespace names: names[%zu] is NULL; " NS_EXPECTED,
+			      i);
 		snprintf(ctx, sizeof(ctx), "namespace names[%zu]: ", i);
 		r = ns_add(ctx, names[i], strlen(names[i]), &m, &seen, err);
 		if (r < 0)
@@ -485,9 +486,10 @@ int ckpt_ns_mask_to_string(uint32_t mask, char *buf, size_t size, ckpt_err *err)
 	size_t i, len = 0;
 
 	assert_return(buf, err, "namespace mask 0x%x: the buffer is NULL", mask);
-	assert_return(!(mask & ~NS_KNOWN_MASK), err,
-		      "namespace mask 0x%x has bits 0x%x that are no namespace; expected CLONE_NEW* bits of network, pid, mount, ipc, uts, user, cgroup, time",
-		      mask, mask & ~NS_KNOWN_MASK);
+	assert_return(
+		!(mask & ~NS_KNOWN_MASK), err,
+		"namespace mask 0x%x has bits 0x%x that are no namespace; expected CLONE_NEW* bits of network, pid, mount, ipc, uts, user, cgroup, time",
+		mask, mask & ~NS_KNOWN_MASK);
 	tmp[0] = '\0';
 	for (i = 0; i < ARRAY_SIZE(ns_kinds); i++) {
 		if (!(mask & ns_kinds[i].flag))
@@ -495,9 +497,10 @@ int ckpt_ns_mask_to_string(uint32_t mask, char *buf, size_t size, ckpt_err *err)
 		len += (size_t)snprintf(tmp + len, sizeof(tmp) - len, "%s%s", len ? "," : "",
 					ns_kinds[i].name);
 	}
-	assert_return(len < size, err,
-		      "namespace mask 0x%x: \"%s\" needs a buffer of %zu bytes; expected a size of at least that, got %zu",
-		      mask, tmp, len + 1, size);
+	assert_return(
+		len < size, err,
+		"namespace mask 0x%x: \"%s\" needs a buffer of %zu bytes; expected a size of at least that, got %zu",
+		mask, tmp, len + 1, size);
 	memcpy(buf, tmp, len + 1);
 	return 0;
 }
@@ -517,18 +520,20 @@ int ckpt_ns_mask_of_pid(pid_t pid, uint32_t *mask, ckpt_err *err)
 	if (target < 0) {
 		if (errno == ENOENT || errno == ESRCH)
 			return err_sys(err, CKPT_ENOTARGET, errno,
-				       "namespaces of pid %d: no such process (%s)", (int)pid, path);
+				       "namespaces of pid %d: no such process (%s)", (int)pid,
+				       path);
 		if (errno == EACCES || errno == EPERM)
-			return err_sys(err, CKPT_EPERM, errno, "namespaces of pid %d: cannot open %s",
-				       (int)pid, path);
-		return err_sys(err, CKPT_ESYS, errno, "namespaces of pid %d: cannot open %s", (int)pid,
-			       path);
+			return err_sys(err, CKPT_EPERM, errno,
+				       "namespaces of pid %d: cannot open %s", (int)pid, path);
+		return err_sys(err, CKPT_ESYS, errno, "namespaces of pid %d: cannot open %s",
+			       (int)pid, path);
 	}
 	self = open("/proc/self/ns", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (self < 0)
-		return err_sys(err, CKPT_ESYS, errno,
-			       "namespaces of pid %d: cannot open /proc/self/ns (is /proc mounted?)",
-			       (int)pid);
+		return err_sys(
+			err, CKPT_ESYS, errno,
+			"namespaces of pid %d: cannot open /proc/self/ns (is /proc mounted?)",
+			(int)pid);
 
 	for (i = 0; i < ARRAY_SIZE(ns_kinds); i++) {
 		const struct ns_kind *k = &ns_kinds[i];
@@ -537,20 +542,23 @@ int ckpt_ns_mask_of_pid(pid_t pid, uint32_t *mask, ckpt_err *err)
 		if (fstatat(self, k->proc, &ours, 0) < 0) {
 			if (errno == ENOENT)
 				continue; /* this kernel has no such namespace */
-			return err_sys(err, CKPT_ESYS, errno, "namespaces of pid %d: cannot stat /proc/self/ns/%s",
+			return err_sys(err, CKPT_ESYS, errno,
+				       "namespaces of pid %d: cannot stat /proc/self/ns/%s",
 				       (int)pid, k->proc);
 		}
 		if (fstatat(target, k->proc, &theirs, 0) < 0) {
 			if (errno == ENOENT || errno == ESRCH)
-				return err_sys(err, CKPT_ENOTARGET, errno,
-					       "namespaces of pid %d: the process is gone or a zombie (%s/%s)",
-					       (int)pid, path, k->proc);
+				return err_sys(
+					err, CKPT_ENOTARGET, errno,
+					"namespaces of pid %d: the process is gone or a zombie (%s/%s)",
+					(int)pid, path, k->proc);
 			if (errno == EACCES || errno == EPERM)
 				return err_sys(err, CKPT_EPERM, errno,
 					       "namespaces of pid %d: cannot stat %s/%s", (int)pid,
 					       path, k->proc);
-			return err_sys(err, CKPT_ESYS, errno, "namespaces of pid %d: cannot stat %s/%s",
-				       (int)pid, path, k->proc);
+			return err_sys(err, CKPT_ESYS, errno,
+				       "namespaces of pid %d: cannot stat %s/%s", (int)pid, path,
+				       k->proc);
 		}
 		if (ours.st_ino != theirs.st_ino || ours.st_dev != theirs.st_dev)
 			m |= k->flag;
@@ -558,7 +566,6 @@ int ckpt_ns_mask_of_pid(pid_t pid, uint32_t *mask, ckpt_err *err)
 	*mask = m;
 	return 0;
 }
-
 
 /* ------------------------------------------------------------------ */
 /* Interface names and CIDR addresses                                  */
@@ -569,11 +576,13 @@ int check_ifname(const char *what, const char *which, const char *s, ckpt_err *e
 	if (!s || !*s)
 		return err_set(err, CKPT_EINVAL, "%s: empty %s interface name", what, which);
 	if (strlen(s) >= IFNAMSIZ)
-		return err_set(err, CKPT_EINVAL, "%s: %s interface name '%s' is longer than %d bytes", what, which, s,
+		return err_set(err, CKPT_EINVAL,
+			       "%s: %s interface name '%s' is longer than %d bytes", what, which, s,
 			       IFNAMSIZ - 1);
 	for (const char *p = s; *p; p++)
 		if (*p == '/' || *p == ':' || (unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
-			return err_set(err, CKPT_EINVAL, "%s: %s interface name '%s' holds '%c'", what, which, s, *p);
+			return err_set(err, CKPT_EINVAL, "%s: %s interface name '%s' holds '%c'",
+				       what, which, s, *p);
 	if (!strcmp(s, ".") || !strcmp(s, ".."))
 		return err_set(err, CKPT_EINVAL, "%s: '%s' is not an interface name", what, s);
 	return 0;
@@ -591,17 +600,19 @@ int check_cidr(const char *what, const char *which, const char *s, ckpt_err *err
 	if (!s || !*s)
 		return err_set(err, CKPT_EINVAL, "%s: empty %s address", what, which);
 	if (!slash || slash == s || (size_t)(slash - s) >= sizeof(addr))
-		return err_set(err, CKPT_EINVAL, "%s: %s address '%s' is not ADDRESS/PREFIX", what, which, s);
+		return err_set(err, CKPT_EINVAL, "%s: %s address '%s' is not ADDRESS/PREFIX", what,
+			       which, s);
 	memcpy(addr, s, (size_t)(slash - s));
 	addr[slash - s] = '\0';
 	family = strchr(addr, ':') ? AF_INET6 : AF_INET;
 	if (inet_pton(family, addr, buf) != 1)
-		return err_set(err, CKPT_EINVAL, "%s: %s address '%s': '%s' is not an IPv%d address", what, which, s,
+		return err_set(err, CKPT_EINVAL,
+			       "%s: %s address '%s': '%s' is not an IPv%d address", what, which, s,
 			       addr, family == AF_INET ? 4 : 6);
 	errno = 0;
 	prefix = strtol(slash + 1, &end, 10);
 	if (!slash[1] || *end || errno || prefix < 0 || prefix > (family == AF_INET ? 32 : 128))
-		return err_set(err, CKPT_EINVAL, "%s: %s address '%s': prefix '%s' is not 0..%d", what, which, s,
-			       slash + 1, family == AF_INET ? 32 : 128);
+		return err_set(err, CKPT_EINVAL, "%s: %s address '%s': prefix '%s' is not 0..%d",
+			       what, which, s, slash + 1, family == AF_INET ? 32 : 128);
 	return 0;
 }

@@ -30,7 +30,6 @@
 #define MAX_FDS 65536 /* fds looked at over the whole tree */
 #define MAX_PROCS (1 << 20)
 
-
 /* ---- the report ---- */
 
 struct finding {
@@ -187,10 +186,10 @@ char *ckpt_preflight_to_json(const ckpt_preflight *p)
 
 struct fd_info {
 	int fd;
-	char link[256];   /* readlink of /proc/PID/fd/N */
+	char link[256];	   /* readlink of /proc/PID/fd/N */
 	unsigned long ino; /* socket:[INO] */
-	int pts;          /* /dev/pts/N, else -1 */
-	int ptmx_index;   /* a pty master's tty-index, else -1 */
+	int pts;	   /* /dev/pts/N, else -1 */
+	int ptmx_index;	   /* a pty master's tty-index, else -1 */
 };
 
 struct task {
@@ -256,7 +255,8 @@ static int collect_tree(struct scan *s, pid_t root, ckpt_err *err)
 		if (all[i].pid == root)
 			s->t[s->nt++].st = all[i];
 	if (!s->nt)
-		return err_set(err, CKPT_ENOTARGET, "preflight: pid %d: no such process", (int)root);
+		return err_set(err, CKPT_ENOTARGET, "preflight: pid %d: no such process",
+			       (int)root);
 	for (size_t k = 0; k < s->nt; k++)
 		for (size_t i = 0; i < nall && s->nt < MAX_TASKS; i++)
 			if (all[i].ppid == s->t[k].st.pid && all[i].pid != root)
@@ -301,7 +301,8 @@ static void collect_fds(struct scan *s, struct task *t)
 			char info[1024], *p;
 
 			snprintf(lpath, sizeof(lpath), "/proc/%d/fdinfo/%ld", (int)t->st.pid, fd);
-			if (procfs_read(lpath, info, sizeof(info)) > 0 && (p = strstr(info, "tty-index:")))
+			if (procfs_read(lpath, info, sizeof(info)) > 0 &&
+			    (p = strstr(info, "tty-index:")))
 				fi.ptmx_index = atoi(p + 10);
 		}
 		if (t->nfds == cap) {
@@ -333,9 +334,10 @@ static void check_tty(struct scan *s)
 	if (diag_opt_on(&s->opts, CKPT_OPT_SHELL_JOB))
 		return;
 	if (root->st.session != root->st.pid)
-		add(s->p, CKPT_FINDING_NOT_SESSION_LEADER, root->st.pid, "shell-job", CKPT_OPT_SHELL_JOB, shell_job_hint,
-		    "pid %d ('%s') is not a session leader (its session is %d's)", (int)root->st.pid, root->st.comm,
-		    (int)root->st.session);
+		add(s->p, CKPT_FINDING_NOT_SESSION_LEADER, root->st.pid, "shell-job",
+		    CKPT_OPT_SHELL_JOB, shell_job_hint,
+		    "pid %d ('%s') is not a session leader (its session is %d's)",
+		    (int)root->st.pid, root->st.comm, (int)root->st.session);
 	for (size_t i = 0; i < s->nt; i++) {
 		const struct task *t = &s->t[i];
 
@@ -351,7 +353,8 @@ static void check_tty(struct scan *s)
 						master_inside = true;
 			if (master_inside)
 				continue;
-			add(s->p, CKPT_FINDING_TTY, t->st.pid, "shell-job", CKPT_OPT_SHELL_JOB, shell_job_hint,
+			add(s->p, CKPT_FINDING_TTY, t->st.pid, "shell-job", CKPT_OPT_SHELL_JOB,
+			    shell_job_hint,
 			    "pid %d ('%s') has the terminal %s open on fd %d; its master is outside the tree",
 			    (int)t->st.pid, t->st.comm, t->fds[j].link, t->fds[j].fd);
 			break; /* one per task */
@@ -369,9 +372,9 @@ static bool tcp_connected_state(unsigned st)
 
 static const char *tcp_state_name(unsigned st)
 {
-	static const char *const names[] = { "?",         "established", "syn-sent", "syn-recv", "fin-wait1",
-					     "fin-wait2", "time-wait",   "close",    "close-wait", "last-ack",
-					     "listen",    "closing" };
+	static const char *const names[] = { "?",	   "established", "syn-sent",  "syn-recv",
+					     "fin-wait1",  "fin-wait2",	  "time-wait", "close",
+					     "close-wait", "last-ack",	  "listen",    "closing" };
 	return st < ARRAY_SIZE(names) ? names[st] : "?";
 }
 
@@ -387,14 +390,16 @@ static void fmt_addr(const char *hex, char *buf, size_t size)
 		unsigned a = (unsigned)strtoul(hex, NULL, 16);
 
 		sscanf(colon + 1, "%x", &port);
-		snprintf(buf, size, "%u.%u.%u.%u:%u", a & 0xff, a >> 8 & 0xff, a >> 16 & 0xff, a >> 24, port);
+		snprintf(buf, size, "%u.%u.%u.%u:%u", a & 0xff, a >> 8 & 0xff, a >> 16 & 0xff,
+			 a >> 24, port);
 	} else {
 		sscanf(colon + 1, "%x", &port);
 		snprintf(buf, size, "[%.*s]:%u", (int)(colon - hex), hex, port);
 	}
 }
 
-static bool tcp_in_tree(const struct scan *s, unsigned long ino, const struct task **rt, const struct fd_info **rf)
+static bool tcp_in_tree(const struct scan *s, unsigned long ino, const struct task **rt,
+			const struct fd_info **rf)
 {
 	for (size_t i = 0; i < s->nt; i++)
 		for (size_t j = 0; j < s->t[i].nfds; j++)
@@ -409,8 +414,9 @@ static bool tcp_in_tree(const struct scan *s, unsigned long ino, const struct ta
 /* Returns how many connected TCP sockets of the tree it saw; reports them unless told not to. */
 static size_t check_tcp(struct scan *s, bool report)
 {
-	static const char hint[] = "The tree has established TCP connections: set CKPT_OPT_TCP_ESTABLISHED to "
-				   "checkpoint them (and again at restore), or CKPT_OPT_TCP_CLOSE to drop them.";
+	static const char hint[] =
+		"The tree has established TCP connections: set CKPT_OPT_TCP_ESTABLISHED to "
+		"checkpoint them (and again at restore), or CKPT_OPT_TCP_CLOSE to drop them.";
 	size_t seen = 0;
 
 	for (size_t i = 0; i < s->nt; i++) {
@@ -426,7 +432,8 @@ static size_t check_tcp(struct scan *s, bool report)
 			FILE *f;
 			char line[512];
 
-			snprintf(path, sizeof(path), "/proc/%d/net/tcp%s", (int)s->t[i].st.pid, v6 ? "6" : "");
+			snprintf(path, sizeof(path), "/proc/%d/net/tcp%s", (int)s->t[i].st.pid,
+				 v6 ? "6" : "");
 			f = fopen(path, "re");
 			if (!f)
 				continue;
@@ -437,18 +444,21 @@ static size_t check_tcp(struct scan *s, bool report)
 				const struct task *t;
 				const struct fd_info *fi;
 
-				if (sscanf(line, " %*d: %79s %79s %x %*s %*s %*s %*u %*u %lu", local, remote, &st, &ino) != 4)
+				if (sscanf(line, " %*d: %79s %79s %x %*s %*s %*s %*u %*u %lu",
+					   local, remote, &st, &ino) != 4)
 					continue;
-				if (!ino || !tcp_connected_state(st) || !tcp_in_tree(s, ino, &t, &fi))
+				if (!ino || !tcp_connected_state(st) ||
+				    !tcp_in_tree(s, ino, &t, &fi))
 					continue;
 				seen++;
 				if (!report)
 					continue;
 				fmt_addr(local, la, sizeof(la));
 				fmt_addr(remote, ra, sizeof(ra));
-				add(s->p, CKPT_FINDING_TCP_ESTABLISHED, t->st.pid, "tcp-established", CKPT_OPT_TCP_ESTABLISHED,
-				    hint, "pid %d ('%s') fd %d: TCP %s -> %s, %s", (int)t->st.pid, t->st.comm, fi->fd, la, ra,
-				    tcp_state_name(st));
+				add(s->p, CKPT_FINDING_TCP_ESTABLISHED, t->st.pid,
+				    "tcp-established", CKPT_OPT_TCP_ESTABLISHED, hint,
+				    "pid %d ('%s') fd %d: TCP %s -> %s, %s", (int)t->st.pid,
+				    t->st.comm, fi->fd, la, ra, tcp_state_name(st));
 			}
 			fclose(f);
 		}
@@ -460,9 +470,10 @@ static size_t check_tcp(struct scan *s, bool report)
 
 static void check_locks(struct scan *s)
 {
-	static const char hint[] = "A task of the tree holds file locks (flock or POSIX; a lock fd inherited from "
-				   "a wrapper such as flock(1) counts too): set CKPT_OPT_FILE_LOCKS to checkpoint "
-				   "them, and again at restore.";
+	static const char hint[] =
+		"A task of the tree holds file locks (flock or POSIX; a lock fd inherited from "
+		"a wrapper such as flock(1) counts too): set CKPT_OPT_FILE_LOCKS to checkpoint "
+		"them, and again at restore.";
 
 	if (diag_opt_on(&s->opts, CKPT_OPT_FILE_LOCKS))
 		return;
@@ -473,17 +484,20 @@ static void check_locks(struct scan *s)
 			const struct fd_info *fi = &t->fds[j];
 			char path[96], info[4096], type[16] = "", mode[16] = "", *p;
 
-			if (fi->ino || !strncmp(fi->link, "pipe:", 5) || !strncmp(fi->link, "anon_inode:", 11))
+			if (fi->ino || !strncmp(fi->link, "pipe:", 5) ||
+			    !strncmp(fi->link, "anon_inode:", 11))
 				continue;
 			snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)t->st.pid, fi->fd);
-			if (procfs_read(path, info, sizeof(info)) <= 0 || !(p = strstr(info, "lock:")))
+			if (procfs_read(path, info, sizeof(info)) <= 0 ||
+			    !(p = strstr(info, "lock:")))
 				continue;
 			/* "lock:\t1: FLOCK  ADVISORY  WRITE 1234 fe:00:5678 0 EOF" */
 			if (sscanf(p, "lock: %*d: %15s %*s %15s", type, mode) != 2)
 				snprintf(type, sizeof(type), "?");
-			add(s->p, CKPT_FINDING_FILE_LOCK, t->st.pid, "file-locks", CKPT_OPT_FILE_LOCKS, hint,
-			    "pid %d ('%s') fd %d (%s) holds a %s %s lock", (int)t->st.pid, t->st.comm, fi->fd, fi->link,
-			    type, mode);
+			add(s->p, CKPT_FINDING_FILE_LOCK, t->st.pid, "file-locks",
+			    CKPT_OPT_FILE_LOCKS, hint,
+			    "pid %d ('%s') fd %d (%s) holds a %s %s lock", (int)t->st.pid,
+			    t->st.comm, fi->fd, fi->link, type, mode);
 		}
 	}
 }
@@ -491,8 +505,8 @@ static void check_locks(struct scan *s)
 /* ---- unix sockets: their peers, from sock_diag in the tree's network namespace ---- */
 
 struct diag_sock {
-	int nsfd;  /* the namespace to enter, -1: ours */
-	int fd;    /* the netlink socket, -1 on failure */
+	int nsfd; /* the namespace to enter, -1: ours */
+	int fd;	  /* the netlink socket, -1 on failure */
 	int sys;
 };
 
@@ -544,9 +558,14 @@ static int unix_lookup(int nl, uint32_t ino, struct usk *ret)
 		struct nlmsghdr nh;
 		struct unix_diag_req r;
 	} req = {
-		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY, .nlmsg_flags = NLM_F_REQUEST },
-		.r = { .sdiag_family = AF_UNIX, .udiag_states = ~0u, .udiag_ino = ino,
-		       .udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER, .udiag_cookie = { ~0u, ~0u } },
+		.nh = { .nlmsg_len = sizeof(req),
+			.nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			.nlmsg_flags = NLM_F_REQUEST },
+		.r = { .sdiag_family = AF_UNIX,
+		       .udiag_states = ~0u,
+		       .udiag_ino = ino,
+		       .udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER,
+		       .udiag_cookie = { ~0u, ~0u } },
 	};
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 	union {
@@ -648,29 +667,37 @@ static void check_unix(struct scan *s)
 				snprintf(peer_name, sizeof(peer_name), "%s", peer.name);
 			else
 				peer_name[0] = '\0';
-			kind = sk.type == SOCK_DGRAM ? "datagram" : sk.type == SOCK_SEQPACKET ? "seqpacket" : "stream";
+			kind = sk.type == SOCK_DGRAM	 ? "datagram" :
+			       sk.type == SOCK_SEQPACKET ? "seqpacket" :
+							   "stream";
 			if (sk.type == SOCK_DGRAM && peer_name[0]) {
 				if (diag_opt_on(&s->opts, CKPT_OPT_EXT_UNIX_SK))
 					continue;
-				add(s->p, CKPT_FINDING_EXT_UNIX_SK, t->st.pid, "ext-unix-sk", CKPT_OPT_EXT_UNIX_SK,
+				add(s->p, CKPT_FINDING_EXT_UNIX_SK, t->st.pid, "ext-unix-sk",
+				    CKPT_OPT_EXT_UNIX_SK,
 				    "A unix socket of the tree is connected to a peer outside it: set CKPT_OPT_EXT_UNIX_SK "
 				    "to dump it as external; at restore the peer must exist again at its path.",
 				    "pid %d ('%s') fd %d: a datagram unix socket (inode %lu) connected to %s (inode %u), "
-				    "outside the tree", (int)t->st.pid, t->st.comm, fi->fd, fi->ino, peer_name,
+				    "outside the tree",
+				    (int)t->st.pid, t->st.comm, fi->fd, fi->ino, peer_name,
 				    (unsigned)sk.peer);
 			} else {
 				char hint[CKPT_ERR_HINT_MAX];
 
-				snprintf(hint, sizeof(hint),
-					 "CRIU cannot checkpoint one end of a %s unix connection (even with "
-					 "CKPT_OPT_EXT_UNIX_SK). Close it before the dump, or name inode %lu with "
-					 "CKPT_OPT_UNIX_SK_INO and hand a socket back at restore with CKPT_OPT_INHERIT_FD.",
-					 peer_name[0] ? kind : "nameless", fi->ino);
+				snprintf(
+					hint, sizeof(hint),
+					"CRIU cannot checkpoint one end of a %s unix connection (even with "
+					"CKPT_OPT_EXT_UNIX_SK). Close it before the dump, or name inode %lu with "
+					"CKPT_OPT_UNIX_SK_INO and hand a socket back at restore with CKPT_OPT_INHERIT_FD.",
+					peer_name[0] ? kind : "nameless", fi->ino);
 				add(s->p, CKPT_FINDING_EXT_UNIX_SK, t->st.pid,
-				    peer_name[0] ? "unix-stream-half" : "unix-nameless", CKPT_OPT_UNIX_SK_INO, hint,
+				    peer_name[0] ? "unix-stream-half" : "unix-nameless",
+				    CKPT_OPT_UNIX_SK_INO, hint,
 				    "pid %d ('%s') fd %d: a %s unix socket (inode %lu) connected to %s (inode %u), "
-				    "outside the tree", (int)t->st.pid, t->st.comm, fi->fd, kind, fi->ino,
-				    peer_name[0] ? peer_name : "a socket without a name", (unsigned)sk.peer);
+				    "outside the tree",
+				    (int)t->st.pid, t->st.comm, fi->fd, kind, fi->ino,
+				    peer_name[0] ? peer_name : "a socket without a name",
+				    (unsigned)sk.peer);
 			}
 		}
 		if (nl >= 0)
@@ -686,8 +713,8 @@ static bool have_cap_sys_resource(void)
 	char buf[4096], *p;
 	unsigned long long eff;
 
-	if (procfs_read("/proc/thread-self/status", buf, sizeof(buf)) <= 0 || !(p = strstr(buf, "CapEff:")) ||
-	    sscanf(p + 7, " %llx", &eff) != 1)
+	if (procfs_read("/proc/thread-self/status", buf, sizeof(buf)) <= 0 ||
+	    !(p = strstr(buf, "CapEff:")) || sscanf(p + 7, " %llx", &eff) != 1)
 		return false;
 	return eff >> 24 & 1;
 }
@@ -703,7 +730,8 @@ static void check_uids(struct scan *s)
 		const struct task *t = &s->t[i];
 		unsigned u[3], g[3];
 
-		if (t->st.state == 'Z' || procfs_ids(t->st.pid, "Uid:", u) < 0 || procfs_ids(t->st.pid, "Gid:", g) < 0)
+		if (t->st.state == 'Z' || procfs_ids(t->st.pid, "Uid:", u) < 0 ||
+		    procfs_ids(t->st.pid, "Gid:", g) < 0)
 			continue;
 		/* the kernel's rule for prlimit() on another task: its uids and gids all equal our real ones */
 		if (u[0] == r && u[1] == r && u[2] == r && g[0] == gr && g[1] == gr && g[2] == gr)
@@ -808,19 +836,24 @@ static void check_lock_tools(struct scan *s, size_t tcp_connected)
 	for (size_t i = 0; i < ARRAY_SIZE(need) && need[i]; i++) {
 		if (on_path(pathvar, need[i]))
 			continue;
-		snprintf(hint, sizeof(hint),
-			 "CRIU's network lock (iptables, its default) runs %s, which criu cannot find on its PATH. Set "
-			 "CKPT_OPT_NETWORK_LOCK=nftables, or =skip when nothing can reach the tree's network during the "
-			 "checkpoint, or install iptables.", need[i]);
-		add(s->p, CKPT_FINDING_NETWORK_LOCK_TOOL, s->t[0].st.pid, "network-lock", CKPT_OPT_NETWORK_LOCK, hint,
+		snprintf(
+			hint, sizeof(hint),
+			"CRIU's network lock (iptables, its default) runs %s, which criu cannot find on its PATH. Set "
+			"CKPT_OPT_NETWORK_LOCK=nftables, or =skip when nothing can reach the tree's network during the "
+			"checkpoint, or install iptables.",
+			need[i]);
+		add(s->p, CKPT_FINDING_NETWORK_LOCK_TOOL, s->t[0].st.pid, "network-lock",
+		    CKPT_OPT_NETWORK_LOCK, hint,
 		    "%s is not on criu's PATH (%s); the network lock runs it for %s", need[i],
 		    *pathvar ? pathvar : "empty",
-		    own_netns ? "a tree in its own network namespace" : "established TCP connections");
+		    own_netns ? "a tree in its own network namespace" :
+				"established TCP connections");
 		break; /* the first missing one is enough */
 	}
 }
 
-int ckpt_preflight_dump(const ckpt_client *c, const ckpt_opts *o, ckpt_preflight **ret, ckpt_err *err)
+int ckpt_preflight_dump(const ckpt_client *c, const ckpt_opts *o, ckpt_preflight **ret,
+			ckpt_err *err)
 {
 	struct scan s = { .c = c, .o = o, .fds_left = MAX_FDS };
 	int64_t pid = 0;
@@ -829,7 +862,8 @@ int ckpt_preflight_dump(const ckpt_client *c, const ckpt_opts *o, ckpt_preflight
 
 	assert_return(o && ret, err, "preflight: NULL argument");
 	if (ckpt_opts_get_int(o, CKPT_OPT_PID, &pid, NULL) != 1 || pid <= 0)
-		return err_set(err, CKPT_EINVAL, "preflight: no target pid set (ckpt_opts_set_pid)");
+		return err_set(err, CKPT_EINVAL,
+			       "preflight: no target pid set (ckpt_opts_set_pid)");
 	diag_opts_from(&s.opts, o);
 	s.p = calloc(1, sizeof(*s.p));
 	if (!s.p)
@@ -853,7 +887,8 @@ int ckpt_preflight_dump(const ckpt_client *c, const ckpt_opts *o, ckpt_preflight
 #pragma GCC diagnostic pop
 #endif
 	check_tty(&s);
-	tcp = check_tcp(&s, !diag_opt_on(&s.opts, CKPT_OPT_TCP_ESTABLISHED) && !diag_opt_on(&s.opts, CKPT_OPT_TCP_CLOSE));
+	tcp = check_tcp(&s, !diag_opt_on(&s.opts, CKPT_OPT_TCP_ESTABLISHED) &&
+				    !diag_opt_on(&s.opts, CKPT_OPT_TCP_CLOSE));
 	check_locks(&s);
 	check_unix(&s);
 	check_uids(&s);

@@ -109,14 +109,10 @@ int proc_signal(const struct proc *p, int sig)
 static int status_of(const siginfo_t *si)
 {
 	switch (si->si_code) {
-	case CLD_EXITED:
-		return (si->si_status & 0xff) << 8;
-	case CLD_KILLED:
-		return si->si_status & 0x7f;
-	case CLD_DUMPED:
-		return (si->si_status & 0x7f) | 0x80;
-	default:
-		return 0;
+	case CLD_EXITED: return (si->si_status & 0xff) << 8;
+	case CLD_KILLED: return si->si_status & 0x7f;
+	case CLD_DUMPED: return (si->si_status & 0x7f) | 0x80;
+	default: return 0;
 	}
 }
 
@@ -254,7 +250,8 @@ static int take_children(const struct proc *node, const char *text, struct proc_
 		if (in_set(out, (pid_t)v) || proc_open(&c, (pid_t)v) < 0)
 			continue;
 		/* the pidfd, the parent we read, and both still there: it is node's child */
-		if (ppid_of(c.pid) != node->pid || proc_signal(&c, 0) < 0 || proc_signal(node, 0) < 0) {
+		if (ppid_of(c.pid) != node->pid || proc_signal(&c, 0) < 0 ||
+		    proc_signal(node, 0) < 0) {
 			proc_close(&c);
 			continue;
 		}
@@ -283,7 +280,8 @@ static int collect_children(const struct proc *node, struct proc_set *out)
 
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(cpath, sizeof(cpath), "/proc/%d/task/%.20s/children", (int)node->pid, de->d_name);
+		snprintf(cpath, sizeof(cpath), "/proc/%d/task/%.20s/children", (int)node->pid,
+			 de->d_name);
 		if (read_small_file(cpath, CHILDREN_FILE_MAX, &text, NULL) < 0)
 			continue;
 		r = take_children(node, text, out);

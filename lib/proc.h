@@ -14,14 +14,17 @@
 #include "util.h"
 
 struct proc {
-	pid_t pid;         /* 0: none */
-	int pidfd;         /* -1: none, and then it is never signalled */
-	bool reaped;       /* waited for by us, or found gone (reaped by someone else) */
+	pid_t pid;	   /* 0: none */
+	int pidfd;	   /* -1: none, and then it is never signalled */
+	bool reaped;	   /* waited for by us, or found gone (reaped by someone else) */
 	bool status_known; /* reaped by us: status is its wait status */
 	int status;
 	unsigned long long start; /* its start time, read once the pidfd was open (0: unknown) */
 };
-#define PROC_INIT { 0, -1, false, false, 0, 0 }
+#define PROC_INIT                         \
+	{                                 \
+		0, -1, false, false, 0, 0 \
+	}
 
 /*
  * Take our child `pid`, just spawned: open its pidfd and prove it is still our

@@ -6,7 +6,6 @@
 
 #include "procfs.h"
 
-
 /* Read a whole small file (up to size-1 bytes) into buf, NUL-terminated; length or -1. */
 ssize_t procfs_read(const char *path, char *buf, size_t size)
 {
@@ -39,7 +38,8 @@ int procfs_stat(pid_t pid, struct procfs_stat *ret)
 	if (sscanf(close_ + 1, " %c %d %d %d", &ret->state, &ppid, &pgrp, &session) != 4)
 		return -1;
 	/* field 22, starttime: with the pid, it names one process for good */
-	if (sscanf(close_ + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+	if (sscanf(close_ + 1,
+		   " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
 		   &ret->start) != 1)
 		ret->start = 0;
 	n = (size_t)(close_ - open_ - 1);
@@ -104,4 +104,3 @@ static int probe_proc(void *userdata, pid_t pid, struct diag_proc *ret)
 }
 
 const struct diag_probe diag_probe_proc = { .proc = probe_proc, .userdata = NULL };
-

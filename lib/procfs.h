@@ -11,7 +11,7 @@
 struct procfs_stat {
 	pid_t pid, ppid, session;
 	char state;
-	char comm[17]; /* control characters replaced by '?' */
+	char comm[17];		  /* control characters replaced by '?' */
 	unsigned long long start; /* clock ticks after boot: with the pid, one process for good */
 };
 

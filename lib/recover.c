@@ -44,8 +44,11 @@ static void thaw(const char *cg, ckpt_err *err)
 	if (r > 0)
 		err_append(err, "(its freezer cgroup '%s' was thawed)", cg);
 	else
-		err_append(err, "(its freezer cgroup '%s' could not be thawed: write THAWED to freezer.state or 0 to "
-			   "cgroup.freeze)", cg);
+		err_append(
+			err,
+			"(its freezer cgroup '%s' could not be thawed: write THAWED to freezer.state or 0 to "
+			"cgroup.freeze)",
+			cg);
 }
 
 struct table_list {
@@ -71,7 +74,9 @@ static int on_table(struct nl_msg *msg, void *arg)
 static struct nl_msg *nft_msg(int type, int flags, uint16_t res_id)
 {
 	struct nl_msg *m = nlmsg_alloc_simple(type, flags);
-	struct nfgenmsg g = { .nfgen_family = NFPROTO_INET, .version = NFNETLINK_V0, .res_id = htons(res_id) };
+	struct nfgenmsg g = { .nfgen_family = NFPROTO_INET,
+			      .version = NFNETLINK_V0,
+			      .res_id = htons(res_id) };
 
 	if (m && nlmsg_append(m, &g, sizeof(g), NLMSG_ALIGNTO) < 0) {
 		nlmsg_free(m);
@@ -85,7 +90,8 @@ static int nft_delete_table(struct nl_sock *sk, const char *name)
 {
 	struct nl_msg *m[3] = {
 		nft_msg(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, NFNL_SUBSYS_NFTABLES),
-		nft_msg((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_DELTABLE, NLM_F_REQUEST | NLM_F_ACK, 0),
+		nft_msg((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_DELTABLE, NLM_F_REQUEST | NLM_F_ACK,
+			0),
 		nft_msg(NFNL_MSG_BATCH_END, NLM_F_REQUEST, NFNL_SUBSYS_NFTABLES),
 	};
 	unsigned char buf[512];
@@ -125,7 +131,8 @@ static int own_netns(const struct proc *target)
 	nsfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (nsfd < 0)
 		return -1;
-	if (proc_signal(target, 0) < 0 || fstat(nsfd, &theirs) < 0 || stat("/proc/self/ns/net", &ours) < 0 ||
+	if (proc_signal(target, 0) < 0 || fstat(nsfd, &theirs) < 0 ||
+	    stat("/proc/self/ns/net", &ours) < 0 ||
 	    (ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev)) {
 		close(nsfd); /* gone, or in our namespace: CRIU locks only a namespace of the tree's own */
 		return -1;
@@ -150,10 +157,15 @@ static void unlock_nftables(const struct proc *target, int nsfd, ckpt_err *err)
 	for (int i = 0; i < l.n; i++) {
 		/* only CRIU dumping this tree makes CRIU-* tables in its namespace, and one CRIU at a time can */
 		if (nft_delete_table(sk, l.names[i]) >= 0)
-			err_append(err, "(CRIU's network lock, nftables table inet %s, was removed)", l.names[i]);
+			err_append(err,
+				   "(CRIU's network lock, nftables table inet %s, was removed)",
+				   l.names[i]);
 		else
-			err_append(err, "(CRIU's network lock, nftables table inet %s, is left: nsenter -t %d -n nft "
-				   "delete table inet %s)", l.names[i], (int)target->pid, l.names[i]);
+			err_append(
+				err,
+				"(CRIU's network lock, nftables table inet %s, is left: nsenter -t %d -n nft "
+				"delete table inet %s)",
+				l.names[i], (int)target->pid, l.names[i]);
 	}
 	nlmsg_free(m);
 	nl_socket_free(sk);
@@ -163,8 +175,11 @@ fail:
 		nlmsg_free(m);
 	if (sk)
 		nl_socket_free(sk);
-	err_append(err, "(its network namespace could not be searched for CRIU's lock: nsenter -t %d -n nft list "
-		   "tables)", (int)target->pid);
+	err_append(
+		err,
+		"(its network namespace could not be searched for CRIU's lock: nsenter -t %d -n nft list "
+		"tables)",
+		(int)target->pid);
 }
 
 void recover_after_dump(const ckpt_opts *o, const struct proc *target, ckpt_err *err)
@@ -179,7 +194,10 @@ void recover_after_dump(const ckpt_opts *o, const struct proc *target, ckpt_err 
 	if (pb->has_network_lock && pb->network_lock == CRIU_NETWORK_LOCK_METHOD__NFTABLES)
 		unlock_nftables(target, nsfd, err);
 	else if (!pb->has_network_lock || pb->network_lock == CRIU_NETWORK_LOCK_METHOD__IPTABLES)
-		err_append(err, "(CRIU's iptables lock may be left in its network namespace: nsenter -t %d -n "
-			   "iptables -S | grep CRIU)", (int)target->pid);
+		err_append(
+			err,
+			"(CRIU's iptables lock may be left in its network namespace: nsenter -t %d -n "
+			"iptables -S | grep CRIU)",
+			(int)target->pid);
 	close(nsfd);
 }

@@ -101,8 +101,8 @@ static void diagnose_failure(const CriuReq *req, int criu_errno, const char *cri
 	(void)diagnose(&in, dr);
 }
 
-int reply_failed(const char *op, const CriuReq *req, const CriuResp *resp, const struct log_place *lp,
-		 const ckpt_opts *o, ckpt_err *err)
+int reply_failed(const char *op, const CriuReq *req, const CriuResp *resp,
+		 const struct log_place *lp, const ckpt_opts *o, ckpt_err *err)
 {
 	char why[CKPT_ERR_MSG_MAX], ebuf[128];
 	struct diag_result dr;
@@ -153,10 +153,10 @@ int reply_version(const CriuResp *resp, unsigned *ret, ckpt_err *err)
 	const CriuVersion *v = resp->version;
 	unsigned ver;
 
-	if (v->major_number < 0 || v->minor_number < 0 || v->minor_number > 99 || v->major_number > 400000 ||
-	    (v->has_sublevel && (v->sublevel < 0 || v->sublevel > 99)))
-		return err_set(err, CKPT_EPROTO, "version: criu reported a nonsense version %d.%d", v->major_number,
-			       v->minor_number);
+	if (v->major_number < 0 || v->minor_number < 0 || v->minor_number > 99 ||
+	    v->major_number > 400000 || (v->has_sublevel && (v->sublevel < 0 || v->sublevel > 99)))
+		return err_set(err, CKPT_EPROTO, "version: criu reported a nonsense version %d.%d",
+			       v->major_number, v->minor_number);
 	ver = (unsigned)v->major_number * 10000 + (unsigned)v->minor_number * 100;
 	if (v->gitid)
 		ver += 100; /* a git build is newer than its last release */

@@ -28,11 +28,13 @@ static int map_fds(struct request *rq, CriuOpts *pb, const struct request_env *e
 	if (!n && !(pb->has_rst_sibling && pb->rst_sibling))
 		return 0;
 	if (!env->swrk)
-		return err_set(err, CKPT_ENOTSUP,
-			       "service: inherit-fd, page-server fd and restore-sibling work only with a spawned criu "
-			       "(swrk)");
+		return err_set(
+			err, CKPT_ENOTSUP,
+			"service: inherit-fd, page-server fd and restore-sibling work only with a spawned criu "
+			"(swrk)");
 	if (n > ARRAY_SIZE(rq->fds))
-		return err_set(err, CKPT_EINVAL, "%zu fds to hand to criu (at most %zu)", n, ARRAY_SIZE(rq->fds));
+		return err_set(err, CKPT_EINVAL, "%zu fds to hand to criu (at most %zu)", n,
+			       ARRAY_SIZE(rq->fds));
 	for (size_t i = 0; i < pb->n_inherit_fd; i++) {
 		rq->fds[rq->n_fds].src = pb->inherit_fd[i]->fd;
 		rq->fds[rq->n_fds].dst = SWRK_PASS_BASE + (int)rq->n_fds;
@@ -46,8 +48,8 @@ static int map_fds(struct request *rq, CriuOpts *pb, const struct request_env *e
 	return 0;
 }
 
-int request_build(struct request *rq, CriuReqType type, const ckpt_opts *o, const struct request_env *env,
-		  ckpt_err *err)
+int request_build(struct request *rq, CriuReqType type, const ckpt_opts *o,
+		  const struct request_env *env, ckpt_err *err)
 {
 	const char *def = request_log_default(type);
 	CriuOpts *pb;
@@ -68,7 +70,8 @@ int request_build(struct request *rq, CriuReqType type, const ckpt_opts *o, cons
 			return err_set(err, CKPT_ENOMEM, "page server: out of memory");
 		criu_page_server_info__init(pb->ps);
 	}
-	if (type == CRIU_REQ_TYPE__RESTORE && env->swrk && env->rst_sibling && !(o && o->rst_sibling_set)) {
+	if (type == CRIU_REQ_TYPE__RESTORE && env->swrk && env->rst_sibling &&
+	    !(o && o->rst_sibling_set)) {
 		/* the restored tree becomes the caller's child, not an orphan of the exiting criu */
 		pb->has_rst_sibling = 1;
 		pb->rst_sibling = 1;

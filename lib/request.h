@@ -13,26 +13,26 @@
 #include "opts.h"
 
 struct request {
-	CriuReq req;              /* type and opts (owned); features point into this struct */
+	CriuReq req; /* type and opts (owned); features point into this struct */
 	CriuFeatures features;
-	struct fdpass fds[64];    /* the caller's fds criu gets, and their numbers in criu */
+	struct fdpass fds[64]; /* the caller's fds criu gets, and their numbers in criu */
 	size_t n_fds;
 	char log_name[NAME_MAX + 1]; /* CRIU's log file in the work dir, "" if none */
 };
 
 struct request_env {
-	bool swrk;          /* spawned criu: inherit-fd, ps.fd and rst_sibling are possible */
-	bool notify;        /* turn on CRIU's notifications */
-	bool rst_sibling;   /* a restore's default rst_sibling (swrk), unless the caller chose */
-	int images_fd;      /* the images dir for this request, -1: none */
-	int work_fd;        /* the work dir, -1: none (CRIU uses the images dir) */
+	bool swrk;	  /* spawned criu: inherit-fd, ps.fd and rst_sibling are possible */
+	bool notify;	  /* turn on CRIU's notifications */
+	bool rst_sibling; /* a restore's default rst_sibling (swrk), unless the caller chose */
+	int images_fd;	  /* the images dir for this request, -1: none */
+	int work_fd;	  /* the work dir, -1: none (CRIU uses the images dir) */
 };
 
 /* The default name of CRIU's log for a request type, or NULL for requests without one. */
 const char *request_log_default(CriuReqType type);
 /* Build the request of type from o (may be NULL). */
-int request_build(struct request *rq, CriuReqType type, const ckpt_opts *o, const struct request_env *env,
-		  ckpt_err *err);
+int request_build(struct request *rq, CriuReqType type, const ckpt_opts *o,
+		  const struct request_env *env, ckpt_err *err);
 void request_free(struct request *rq);
 
 #endif

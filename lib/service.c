@@ -19,10 +19,12 @@ static const char *why(int e)
 	}
 }
 
-static int do_connect(const char *path, bool trust_uid, uid_t trusted_uid, struct conn *conn, ckpt_err *err)
+static int do_connect(const char *path, bool trust_uid, uid_t trusted_uid, struct conn *conn,
+		      ckpt_err *err)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	uint64_t start = now_us(), until = conn->deadline_us ? conn->deadline_us : start + SERVICE_BUSY_MAX_US;
+	uint64_t start = now_us(),
+		 until = conn->deadline_us ? conn->deadline_us : start + SERVICE_BUSY_MAX_US;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	_cleanup_close_ int fd = -1;
@@ -49,7 +51,8 @@ static int do_connect(const char *path, bool trust_uid, uid_t trusted_uid, struc
 			if (poll(&pfd, 1, poll_ms_until(until)) <= 0)
 				e = EAGAIN;
 			else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &so, &sl) < 0)
-				return err_sys(err, CKPT_ESYS, errno, "service: '%s': getsockopt", path);
+				return err_sys(err, CKPT_ESYS, errno, "service: '%s': getsockopt",
+					       path);
 			else if (so == 0)
 				break;
 			else
@@ -62,9 +65,10 @@ static int do_connect(const char *path, bool trust_uid, uid_t trusted_uid, struc
 		fd = -1;
 		tries++;
 		if (now_us() >= until)
-			return err_set(err, conn->deadline_us ? CKPT_ETIMEDOUT : CKPT_ESERVICE,
-				       "service: '%s' is busy: its listen backlog stayed full for %.1f s (%u attempts)",
-				       path, (double)(now_us() - start) / 1e6, tries);
+			return err_set(
+				err, conn->deadline_us ? CKPT_ETIMEDOUT : CKPT_ESERVICE,
+				"service: '%s' is busy: its listen backlog stayed full for %.1f s (%u attempts)",
+				path, (double)(now_us() - start) / 1e6, tries);
 		{
 			uint64_t pause = tries < 10 ? 1000u * tries : 20000u;
 			uint64_t left = until - now_us();
@@ -73,19 +77,22 @@ static int do_connect(const char *path, bool trust_uid, uid_t trusted_uid, struc
 		}
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-		return err_sys(err, CKPT_ESERVICE, errno, "service: '%s': cannot read the peer's credentials", path);
+		return err_sys(err, CKPT_ESERVICE, errno,
+			       "service: '%s': cannot read the peer's credentials", path);
 	if (cred.uid != 0 && !(trust_uid && cred.uid == trusted_uid))
-		return err_set(err, CKPT_EPERM,
-			       "service: '%s' is served by uid %u, not root%s (refused: set the trusted uid with "
-			       "ckpt_client_set_service_uid)",
-			       path, (unsigned)cred.uid, trust_uid ? " or the trusted uid" : "");
+		return err_set(
+			err, CKPT_EPERM,
+			"service: '%s' is served by uid %u, not root%s (refused: set the trusted uid with "
+			"ckpt_client_set_service_uid)",
+			path, (unsigned)cred.uid, trust_uid ? " or the trusted uid" : "");
 	conn->fd = fd;
 	fd = -1;
 	conn->criu = (struct proc)PROC_INIT;
 	return 0;
 }
 
-int service_connect(const char *path, bool trust_uid, uid_t trusted_uid, struct conn *conn, ckpt_err *err)
+int service_connect(const char *path, bool trust_uid, uid_t trusted_uid, struct conn *conn,
+		    ckpt_err *err)
 {
 	return err_at(err, "connect", do_connect(path, trust_uid, trusted_uid, conn, err));
 }

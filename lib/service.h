@@ -16,6 +16,7 @@
  * trust_uid). A full backlog (EAGAIN) is retried until conn->deadline_us, or
  * for SERVICE_BUSY_MAX_US without one, and then reported as busy.
  */
-int service_connect(const char *path, bool trust_uid, uid_t trusted_uid, struct conn *conn, ckpt_err *err);
+int service_connect(const char *path, bool trust_uid, uid_t trusted_uid, struct conn *conn,
+		    ckpt_err *err);
 
 #endif

@@ -27,8 +27,8 @@ static void close_all(int *fds, size_t n)
  * between fork and exec. Returns 0 once the intermediate child was reaped
  * (it exits at once); an exec failure in the grandchild shows as EOF.
  */
-static int spawn_detached(const char *criu, char *const argv[], char *const envp[], const int moves[][2],
-			  size_t n_moves, int min_fd, int *ret_errno)
+static int spawn_detached(const char *criu, char *const argv[], char *const envp[],
+			  const int moves[][2], size_t n_moves, int min_fd, int *ret_errno)
 {
 	pid_t mid = fork(), w;
 	int st;
@@ -86,25 +86,28 @@ static void stage_add(struct staging *st, int s, int dst)
  * target range, so no dup2 clobbers a source. On failure the caller closes
  * what was staged.
  */
-static int stage_fds(struct staging *st, const struct spawn_cfg *cfg, int sock, const struct fdpass *fds, size_t n,
-		     ckpt_err *err)
+static int stage_fds(struct staging *st, const struct spawn_cfg *cfg, int sock,
+		     const struct fdpass *fds, size_t n, ckpt_err *err)
 {
 	st->n_staged = st->n_moves = 0;
 	st->min_fd = SWRK_PASS_BASE;
 	if (n > SWRK_PASS_MAX)
-		return err_set(err, CKPT_EINVAL, "spawn: %zu fds to pass to criu (at most %d)", n, SWRK_PASS_MAX);
+		return err_set(err, CKPT_EINVAL, "spawn: %zu fds to pass to criu (at most %d)", n,
+			       SWRK_PASS_MAX);
 	for (size_t i = 0; i < ARRAY_SIZE(st->staged); i++)
 		st->staged[i] = -1;
 	for (size_t i = 0; i < n; i++) {
 		if (fds[i].dst < 3 || fds[i].dst == SWRK_FD || fds[i].dst >= 1024)
-			return err_set(err, CKPT_EINVAL, "spawn: fd number %d in criu is not usable", fds[i].dst);
+			return err_set(err, CKPT_EINVAL,
+				       "spawn: fd number %d in criu is not usable", fds[i].dst);
 		if (fds[i].dst >= st->min_fd)
 			st->min_fd = fds[i].dst + 1;
 	}
 	for (int i = 0; i < 3; i++) {
 		int s = -1;
 
-		if (cfg->stdio[i] >= 0 && (s = fcntl(cfg->stdio[i], F_DUPFD_CLOEXEC, st->min_fd)) < 0)
+		if (cfg->stdio[i] >= 0 &&
+		    (s = fcntl(cfg->stdio[i], F_DUPFD_CLOEXEC, st->min_fd)) < 0)
 			return err_sys(err, CKPT_ESYS, errno, "spawn: stdio fd %d", cfg->stdio[i]);
 		stage_add(st, s, i);
 	}
@@ -119,7 +122,8 @@ static int stage_fds(struct staging *st, const struct spawn_cfg *cfg, int sock, 
 		int s = fcntl(fds[i].src, F_DUPFD_CLOEXEC, st->min_fd);
 
 		if (s < 0)
-			return err_sys(err, CKPT_EINVAL, errno, "spawn: fd %d to pass to criu", fds[i].src);
+			return err_sys(err, CKPT_EINVAL, errno, "spawn: fd %d to pass to criu",
+				       fds[i].src);
 		stage_add(st, s, fds[i].dst);
 	}
 	return 0;
@@ -143,8 +147,10 @@ static int spawn_attached(const struct spawn_cfg *cfg, char *const argv[], char 
 		return err_sys(err, CKPT_ENOMEM, r, "spawn: posix_spawnattr_init");
 	}
 	for (size_t i = 0; r == 0 && i < st->n_moves; i++)
-		r = st->moves[i][0] >= 0 ? posix_spawn_file_actions_adddup2(&fa, st->moves[i][0], st->moves[i][1])
-					 : posix_spawn_file_actions_addopen(&fa, st->moves[i][1], "/dev/null", O_RDWR, 0);
+		r = st->moves[i][0] >= 0 ? posix_spawn_file_actions_adddup2(&fa, st->moves[i][0],
+									    st->moves[i][1]) :
+					   posix_spawn_file_actions_addopen(&fa, st->moves[i][1],
+									    "/dev/null", O_RDWR, 0);
 	if (r == 0)
 		r = compat_spawn_closefrom(&fa, st->min_fd);
 	sigemptyset(&none);
@@ -166,8 +172,9 @@ static int spawn_attached(const struct spawn_cfg *cfg, char *const argv[], char 
 	posix_spawnattr_destroy(&attr);
 	if (r != 0)
 		return err_sys(err, r > 0 ? CKPT_ECRIU_EXEC : CKPT_ENOMEM, e,
-			       r > 0 ? "spawn: cannot run '%s %s'" : "spawn: preparing to run '%s %s'", cfg->criu,
-			       argv[1]);
+			       r > 0 ? "spawn: cannot run '%s %s'" :
+				       "spawn: preparing to run '%s %s'",
+			       cfg->criu, argv[1]);
 	return 0;
 }
 
@@ -175,8 +182,8 @@ static int spawn_attached(const struct spawn_cfg *cfg, char *const argv[], char 
  * Spawn criu with argv: sock (>= 0) as SWRK_FD, stdio, fds[i].src as
  * fds[i].dst, nothing else; *ret_pid gets its pid (0 when detached).
  */
-static int spawn_core(const struct spawn_cfg *cfg, char *const argv[], int sock, const struct fdpass *fds, size_t n,
-		      pid_t *ret_pid, ckpt_err *err)
+static int spawn_core(const struct spawn_cfg *cfg, char *const argv[], int sock,
+		      const struct fdpass *fds, size_t n, pid_t *ret_pid, ckpt_err *err)
 {
 	struct staging st;
 	int r, e = 0;
@@ -185,9 +192,10 @@ static int spawn_core(const struct spawn_cfg *cfg, char *const argv[], int sock,
 
 	r = stage_fds(&st, cfg, sock, fds, n, err);
 	if (r == 0 && cfg->detach) {
-		if (spawn_detached(cfg->criu, argv, envp, (const int(*)[2])st.moves, st.n_moves, st.min_fd, &e) < 0)
-			r = err_sys(err, CKPT_ECRIU_EXEC, e, "spawn: cannot start '%s %s' detached", cfg->criu,
-				    argv[1]);
+		if (spawn_detached(cfg->criu, argv, envp, (const int(*)[2])st.moves, st.n_moves,
+				   st.min_fd, &e) < 0)
+			r = err_sys(err, CKPT_ECRIU_EXEC, e, "spawn: cannot start '%s %s' detached",
+				    cfg->criu, argv[1]);
 	} else if (r == 0) {
 		r = spawn_attached(cfg, argv, envp, &st, &pid, err);
 	}
@@ -198,7 +206,8 @@ static int spawn_core(const struct spawn_cfg *cfg, char *const argv[], int sock,
 	return 0;
 }
 
-int swrk_spawn(const struct spawn_cfg *cfg, const struct fdpass *fds, size_t n, struct conn *conn, ckpt_err *err)
+int swrk_spawn(const struct spawn_cfg *cfg, const struct fdpass *fds, size_t n, struct conn *conn,
+	       ckpt_err *err)
 {
 	char *argv[] = { "criu", "swrk", "3", NULL };
 	int sv[2] = { -1, -1 };
@@ -221,8 +230,10 @@ int swrk_spawn(const struct spawn_cfg *cfg, const struct fdpass *fds, size_t n, 
 			/* no pidfd (a kernel before 5.3): criu cannot be handled safely */
 			close(sv[0]);
 			conn->fd = -1;
-			return err_sys(err, CKPT_ESYS, -r,
-				       "spawn: cannot open a pidfd for criu (pid %d; libckpt needs Linux 5.4)", (int)pid);
+			return err_sys(
+				err, CKPT_ESYS, -r,
+				"spawn: cannot open a pidfd for criu (pid %d; libckpt needs Linux 5.4)",
+				(int)pid);
 		}
 	}
 	if (fcntl(conn->fd, F_SETFL, O_NONBLOCK) < 0)
@@ -230,21 +241,23 @@ int swrk_spawn(const struct spawn_cfg *cfg, const struct fdpass *fds, size_t n, 
 	return 0;
 }
 
-int criu_spawn_argv(const struct spawn_cfg *cfg, char *const argv[], const struct fdpass *fds, size_t n,
-		    struct proc *ret, ckpt_err *err)
+int criu_spawn_argv(const struct spawn_cfg *cfg, char *const argv[], const struct fdpass *fds,
+		    size_t n, struct proc *ret, ckpt_err *err)
 {
 	pid_t pid = 0;
 	int r;
 
 	if (cfg->detach || !argv || !argv[0] || !argv[1])
-		return err_set(err, CKPT_EINVAL, "spawn: a criu command and an attached child are expected");
+		return err_set(err, CKPT_EINVAL,
+			       "spawn: a criu command and an attached child are expected");
 	r = spawn_core(cfg, argv, -1, fds, n, &pid, err);
 	if (r < 0)
 		return r;
 	*ret = (struct proc)PROC_INIT;
 	r = proc_adopt_child(ret, pid);
 	if (r < 0)
-		return err_sys(err, CKPT_ESYS, -r, "spawn: cannot open a pidfd for criu %s (pid %d)", argv[1],
+		return err_sys(err, CKPT_ESYS, -r,
+			       "spawn: cannot open a pidfd for criu %s (pid %d)", argv[1],
 			       (int)pid);
 	return 0;
 }

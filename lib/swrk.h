@@ -6,15 +6,15 @@
 #include "conn.h"
 #include "error.h"
 
-#define SWRK_FD 3        /* criu's end of the socket, in criu */
+#define SWRK_FD 3	 /* criu's end of the socket, in criu */
 #define SWRK_PASS_BASE 4 /* the first fd number of the fds passed to criu */
 #define SWRK_PASS_MAX 64
 
 struct spawn_cfg {
-	const char *criu;  /* absolute path */
-	char *const *env;  /* NULL: PATH only */
-	const int *stdio;  /* three fds, -1 for /dev/null */
-	bool detach;       /* self-dump: criu must not be our child (it dumps its peer's tree) */
+	const char *criu; /* absolute path */
+	char *const *env; /* NULL: PATH only */
+	const int *stdio; /* three fds, -1 for /dev/null */
+	bool detach;	  /* self-dump: criu must not be our child (it dumps its peer's tree) */
 };
 
 /*
@@ -32,7 +32,7 @@ int swrk_spawn(const struct spawn_cfg *cfg, const struct fdpass *fds, size_t n, 
  * every other fd as swrk_spawn; fds[i].src becomes fds[i].dst (4..1023). ret
  * gets the child and its pidfd.
  */
-int criu_spawn_argv(const struct spawn_cfg *cfg, char *const argv[], const struct fdpass *fds, size_t n,
-		    struct proc *ret, ckpt_err *err);
+int criu_spawn_argv(const struct spawn_cfg *cfg, char *const argv[], const struct fdpass *fds,
+		    size_t n, struct proc *ret, ckpt_err *err);
 
 #endif

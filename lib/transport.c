@@ -12,7 +12,9 @@
 
 static int timed_out(const char *what, ckpt_err *err)
 {
-	return err_at(err, what, err_set(err, CKPT_ETIMEDOUT, "%s: no answer from criu within the deadline", what));
+	return err_at(err, what,
+		      err_set(err, CKPT_ETIMEDOUT, "%s: no answer from criu within the deadline",
+			      what));
 }
 
 /* criu has gone: say how, if we can know. */
@@ -26,27 +28,33 @@ static int died(struct conn *conn, const char *what, ckpt_err *err)
 		until = conn->deadline_us + 2000 * 1000;
 	if (p->pid <= 0)
 		return err_at(err, what,
-			      err_set(err, CKPT_ECRIU_DIED, "%s: criu closed the connection before replying", what));
+			      err_set(err, CKPT_ECRIU_DIED,
+				      "%s: criu closed the connection before replying", what));
 	(void)proc_reap(p, until);
 	st = p->status;
 	if (!p->reaped)
-		r = err_set(err, CKPT_ECRIU_DIED, "%s: criu (pid %d) closed the connection before replying", what,
+		r = err_set(err, CKPT_ECRIU_DIED,
+			    "%s: criu (pid %d) closed the connection before replying", what,
 			    (int)p->pid);
 	else if (!p->status_known)
-		r = err_set(err, CKPT_ECRIU_DIED,
-			    "%s: criu (pid %d) went away before replying; its exit status is unknown (another "
-			    "reaper in this process took it)",
-			    what, (int)p->pid);
+		r = err_set(
+			err, CKPT_ECRIU_DIED,
+			"%s: criu (pid %d) went away before replying; its exit status is unknown (another "
+			"reaper in this process took it)",
+			what, (int)p->pid);
 	else if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
 		/* what a shell (a criu wrapper script) or a spawn that cannot report exec's errno says */
-		r = err_set(err, CKPT_ECRIU_EXEC,
-			    "%s: criu (pid %d) exited with status 127 before replying: it could not be executed",
-			    what, (int)p->pid);
+		r = err_set(
+			err, CKPT_ECRIU_EXEC,
+			"%s: criu (pid %d) exited with status 127 before replying: it could not be executed",
+			what, (int)p->pid);
 	else if (WIFSIGNALED(st))
-		r = err_set(err, CKPT_ECRIU_DIED, "%s: criu (pid %d) was killed by signal %d before replying", what,
+		r = err_set(err, CKPT_ECRIU_DIED,
+			    "%s: criu (pid %d) was killed by signal %d before replying", what,
 			    (int)p->pid, WTERMSIG(st));
 	else
-		r = err_set(err, CKPT_ECRIU_DIED, "%s: criu (pid %d) exited with status %d before replying", what,
+		r = err_set(err, CKPT_ECRIU_DIED,
+			    "%s: criu (pid %d) exited with status %d before replying", what,
 			    (int)p->pid, WEXITSTATUS(st));
 	if (err && p->status_known)
 		err->wait_status = st;
@@ -60,7 +68,8 @@ static int do_send(struct conn *conn, const CriuReq *req, ckpt_err *err)
 	ssize_t n;
 
 	if (len > CKPT_MAX_MSG)
-		return err_set(err, CKPT_ETOOBIG, "send: request of %zu bytes is above the %d byte cap", len,
+		return err_set(err, CKPT_ETOOBIG,
+			       "send: request of %zu bytes is above the %d byte cap", len,
 			       CKPT_MAX_MSG);
 	buf = malloc(len ? len : 1);
 	if (!buf)
@@ -74,11 +83,13 @@ static int do_send(struct conn *conn, const CriuReq *req, ckpt_err *err)
 		if (n == (ssize_t)len)
 			return 0;
 		if (n >= 0)
-			return err_set(err, CKPT_EPROTO, "send: short write of a %zu byte request", len);
+			return err_set(err, CKPT_EPROTO, "send: short write of a %zu byte request",
+				       len);
 		if (errno == EINTR)
 			continue;
 		if (errno == EMSGSIZE || errno == ENOBUFS)
-			return err_set(err, CKPT_ETOOBIG, "send: request of %zu bytes does not fit the socket", len);
+			return err_set(err, CKPT_ETOOBIG,
+				       "send: request of %zu bytes does not fit the socket", len);
 		if (errno == EPIPE || errno == ECONNRESET)
 			return died(conn, "send", err);
 		if (errno != EAGAIN)
@@ -98,11 +109,13 @@ int resp_decode(const uint8_t *buf, size_t len, CriuResp **ret, ckpt_err *err)
 	if (len == 0)
 		return err_set(err, CKPT_EPROTO, "recv: empty reply");
 	if (len > CKPT_MAX_MSG)
-		return err_set(err, CKPT_ETOOBIG, "recv: reply of %zu bytes is above the %d byte cap", len,
+		return err_set(err, CKPT_ETOOBIG,
+			       "recv: reply of %zu bytes is above the %d byte cap", len,
 			       CKPT_MAX_MSG);
 	resp = criu_resp__unpack(NULL, len, buf);
 	if (!resp)
-		return err_set(err, CKPT_EPROTO, "recv: a %zu byte reply is not a valid criu_resp", len);
+		return err_set(err, CKPT_EPROTO, "recv: a %zu byte reply is not a valid criu_resp",
+			       len);
 	if (resp->type < CRIU_REQ_TYPE__EMPTY || resp->type > CRIU_REQ_TYPE__SINGLE_PRE_DUMP) {
 		int t = resp->type;
 
@@ -119,7 +132,8 @@ int resp_decode(const uint8_t *buf, size_t len, CriuResp **ret, ckpt_err *err)
 	}
 	if (resp->type == CRIU_REQ_TYPE__VERSION && resp->success && !resp->version) {
 		criu_resp__free_unpacked(resp, NULL);
-		return err_set(err, CKPT_EPROTO, "recv: a successful VERSION reply without a version");
+		return err_set(err, CKPT_EPROTO,
+			       "recv: a successful VERSION reply without a version");
 	}
 	*ret = resp;
 	return 0;
@@ -132,7 +146,8 @@ static int cmsg_fds(struct msghdr *msg, int *ret_fd)
 
 	*ret_fd = -1;
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len < CMSG_LEN(0))
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+		    cm->cmsg_len < CMSG_LEN(0))
 			continue;
 		size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		int *fds = (int *)CMSG_DATA(cm);
@@ -161,7 +176,8 @@ static int wait_packet(struct conn *conn, size_t *ret_len, ckpt_err *err)
 	for (;;) {
 		struct pollfd pfd[3] = { { .fd = conn->fd, .events = POLLIN },
 					 { .fd = conn->criu.pidfd, .events = POLLIN },
-					 { .fd = conn->watch ? conn->watch->fd : -1, .events = POLLIN } };
+					 { .fd = conn->watch ? conn->watch->fd : -1,
+					   .events = POLLIN } };
 		int pr = poll(pfd, 3, poll_ms_until(conn->deadline_us));
 
 		if (pr < 0 && errno == EINTR)
@@ -215,7 +231,8 @@ static void discard_packet(struct conn *conn)
 
 	dm.msg_iov = &div;
 	dm.msg_iovlen = 1;
-	if (recvmsg(conn->fd, &dm, MSG_TRUNC | MSG_DONTWAIT | MSG_CMSG_CLOEXEC) >= 0 && cmsg_fds(&dm, &fd) > 0)
+	if (recvmsg(conn->fd, &dm, MSG_TRUNC | MSG_DONTWAIT | MSG_CMSG_CLOEXEC) >= 0 &&
+	    cmsg_fds(&dm, &fd) > 0)
 		close(fd);
 }
 
@@ -238,7 +255,8 @@ static int do_recv(struct conn *conn, CriuResp **ret, int *ret_fd, ckpt_err *err
 		return r;
 	if (len > CKPT_MAX_MSG) {
 		discard_packet(conn);
-		return err_set(err, CKPT_ETOOBIG, "recv: reply of %zu bytes is above the %d byte cap", len,
+		return err_set(err, CKPT_ETOOBIG,
+			       "recv: reply of %zu bytes is above the %d byte cap", len,
 			       CKPT_MAX_MSG);
 	}
 	buf = malloc(len);
@@ -260,7 +278,8 @@ static int do_recv(struct conn *conn, CriuResp **ret, int *ret_fd, ckpt_err *err
 	if ((size_t)n != len || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || nfds > 1) {
 		if (fd >= 0)
 			close(fd);
-		return err_set(err, CKPT_EPROTO, "recv: a reply arrived truncated or with %d fds attached", nfds);
+		return err_set(err, CKPT_EPROTO,
+			       "recv: a reply arrived truncated or with %d fds attached", nfds);
 	}
 	r = resp_decode(buf, (size_t)n, ret, err);
 	if (r < 0) {

@@ -461,7 +461,10 @@ CRIU_EXPORT int criu_set_pre_dump_mode(enum criu_pre_dump_mode mode)
 CRIU_EXPORT void criu_local_set_manage_cgroups_mode(criu_opts *opts, enum criu_cg_mode mode)
 {
 	if (opts)
-		(void)setter_result(opts, ckpt_opts_set_cgroup_mode(opts->o, (ckpt_cgroup_mode)mode, &opts->err), true);
+		(void)setter_result(opts,
+				    ckpt_opts_set_cgroup_mode(opts->o, (ckpt_cgroup_mode)mode,
+							      &opts->err),
+				    true);
 }
 
 CRIU_EXPORT void criu_set_manage_cgroups_mode(enum criu_cg_mode mode)
@@ -472,7 +475,9 @@ CRIU_EXPORT void criu_set_manage_cgroups_mode(enum criu_cg_mode mode)
 CRIU_EXPORT void criu_local_set_empty_ns(criu_opts *opts, int namespaces)
 {
 	if (opts)
-		(void)setter_result(opts, ckpt_opts_set_empty_ns(opts->o, (uint32_t)namespaces, &opts->err), true);
+		(void)setter_result(
+			opts, ckpt_opts_set_empty_ns(opts->o, (uint32_t)namespaces, &opts->err),
+			true);
 }
 
 CRIU_EXPORT void criu_set_empty_ns(int namespaces)
@@ -496,7 +501,8 @@ CRIU_EXPORT void criu_set_pid(int pid)
 CRIU_EXPORT void criu_local_set_images_dir_fd(criu_opts *opts, int fd)
 {
 	if (opts)
-		(void)setter_result(opts, ckpt_opts_set_images_dir_fd(opts->o, fd, &opts->err), true);
+		(void)setter_result(opts, ckpt_opts_set_images_dir_fd(opts->o, fd, &opts->err),
+				    true);
 }
 
 CRIU_EXPORT void criu_set_images_dir_fd(int fd)
@@ -554,16 +560,16 @@ CRIU_EXPORT int criu_set_exec_cmd(int argc, char *argv[])
 }
 
 /* The two-string adders: libcriu's names over libckpt's adders. */
-#define PAIR_ADDER(name, fn)                                                          \
+#define PAIR_ADDER(name, fn)                                                                 \
 	CRIU_EXPORT int criu_local_add_##name(criu_opts *opts, const char *a, const char *b) \
-	{                                                                             \
-		if (!opts)                                                            \
-			return -ENOMEM;                                               \
-		return setter_result(opts, fn(opts->o, a, b, &opts->err), false);     \
-	}                                                                             \
-	CRIU_EXPORT int criu_add_##name(const char *a, const char *b)                 \
-	{                                                                             \
-		return criu_local_add_##name(G(), a, b);                              \
+	{                                                                                    \
+		if (!opts)                                                                   \
+			return -ENOMEM;                                                      \
+		return setter_result(opts, fn(opts->o, a, b, &opts->err), false);            \
+	}                                                                                    \
+	CRIU_EXPORT int criu_add_##name(const char *a, const char *b)                        \
+	{                                                                                    \
+		return criu_local_add_##name(G(), a, b);                                     \
 	}
 
 PAIR_ADDER(ext_mount, ckpt_opts_add_ext_mount)
@@ -594,11 +600,13 @@ CRIU_EXPORT int criu_add_inherit_fd(int fd, const char *key)
 	return criu_local_add_inherit_fd(G(), fd, key);
 }
 
-CRIU_EXPORT int criu_local_join_ns_add(criu_opts *opts, const char *ns, const char *ns_file, const char *extra_opt)
+CRIU_EXPORT int criu_local_join_ns_add(criu_opts *opts, const char *ns, const char *ns_file,
+				       const char *extra_opt)
 {
 	if (!opts)
 		return -ENOMEM;
-	return setter_result(opts, ckpt_opts_add_join_ns(opts->o, ns, ns_file, extra_opt, &opts->err), false);
+	return setter_result(
+		opts, ckpt_opts_add_join_ns(opts->o, ns, ns_file, extra_opt, &opts->err), false);
 }
 
 CRIU_EXPORT int criu_join_ns_add(const char *ns, const char *ns_file, const char *extra_opt)
@@ -608,11 +616,13 @@ CRIU_EXPORT int criu_join_ns_add(const char *ns, const char *ns_file, const char
 
 /* libcriu always returned -ENOMEM here, even on success (criu PR#3146): 0 on
  * success. */
-CRIU_EXPORT int criu_local_set_page_server_address_port(criu_opts *opts, const char *address, int port)
+CRIU_EXPORT int criu_local_set_page_server_address_port(criu_opts *opts, const char *address,
+							int port)
 {
 	if (!opts)
 		return -ENOMEM;
-	return setter_result(opts, ckpt_opts_set_page_server_addr(opts->o, address, port, &opts->err), false);
+	return setter_result(
+		opts, ckpt_opts_set_page_server_addr(opts->o, address, port, &opts->err), false);
 }
 
 CRIU_EXPORT int criu_set_page_server_address_port(const char *address, int port)
@@ -624,7 +634,8 @@ CRIU_EXPORT int criu_set_page_server_address_port(const char *address, int port)
 /* Notifications                                                       */
 /* ------------------------------------------------------------------ */
 
-CRIU_EXPORT void criu_local_set_notify_cb(criu_opts *opts, int (*cb)(char *action, criu_notify_arg_t na))
+CRIU_EXPORT void criu_local_set_notify_cb(criu_opts *opts,
+					  int (*cb)(char *action, criu_notify_arg_t na))
 {
 	if (opts)
 		opts->notify = cb;
@@ -806,9 +817,10 @@ CRIU_EXPORT int criu_local_check_version(criu_opts *opts, int minimum)
 	return v >= minimum ? 1 : 0;
 }
 
-CRIU_EXPORT int criu_local_feature_check(criu_opts *opts, struct criu_feature_check *features, size_t size)
+CRIU_EXPORT int criu_local_feature_check(criu_opts *opts, struct criu_feature_check *features,
+					 size_t size)
 {
-	struct criu_feature_check f = {0};
+	struct criu_feature_check f = { 0 };
 	uint32_t want = 0, have = 0;
 	ckpt_client *c;
 	int r;
@@ -817,9 +829,10 @@ CRIU_EXPORT int criu_local_feature_check(criu_opts *opts, struct criu_feature_ch
 		return -ENOMEM;
 	if (!features || size > sizeof(f)) {
 		/* libcriu's answer to a struct it does not know (test_feature_check asserts it) */
-		snprintf(opts->err.msg, sizeof(opts->err.msg),
-			 "feature check: %s (expected a struct criu_feature_check of at most %zu bytes)",
-			 features ? "struct larger than this library's" : "no struct", sizeof(f));
+		snprintf(
+			opts->err.msg, sizeof(opts->err.msg),
+			"feature check: %s (expected a struct criu_feature_check of at most %zu bytes)",
+			features ? "struct larger than this library's" : "no struct", sizeof(f));
 		errno = EINVAL;
 		return -1;
 	}

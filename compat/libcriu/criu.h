@@ -43,11 +43,11 @@
 /* The libcriu release whose API this header implements (libcriu's version.h). */
 #ifndef __CR_VERSION_H__
 #define __CR_VERSION_H__
-#define CRIU_VERSION	      "4.2.1"
-#define CRIU_VERSION_MAJOR    4
-#define CRIU_VERSION_MINOR    2
+#define CRIU_VERSION "4.2.1"
+#define CRIU_VERSION_MAJOR 4
+#define CRIU_VERSION_MINOR 2
 #define CRIU_VERSION_SUBLEVEL 1
-#define CRIU_GITID	      "0"
+#define CRIU_GITID "0"
 #endif
 
 #ifdef __cplusplus
@@ -55,10 +55,10 @@ extern "C" {
 #endif
 
 #define CRIU_LOG_UNSET (-1)
-#define CRIU_LOG_MSG   (0) /* messages regardless of the log level */
+#define CRIU_LOG_MSG (0) /* messages regardless of the log level */
 #define CRIU_LOG_ERROR (1)
-#define CRIU_LOG_WARN  (2)
-#define CRIU_LOG_INFO  (3)
+#define CRIU_LOG_WARN (2)
+#define CRIU_LOG_INFO (3)
 #define CRIU_LOG_DEBUG (4)
 
 enum criu_service_comm { CRIU_COMM_SK, CRIU_COMM_FD, CRIU_COMM_BIN };
@@ -251,7 +251,8 @@ int criu_local_set_page_server_address_port(criu_opts *opts, const char *address
 int criu_local_set_pre_dump_mode(criu_opts *opts, enum criu_pre_dump_mode mode);
 void criu_local_set_pidfd_store_sk(criu_opts *opts, int sk);
 int criu_local_set_network_lock(criu_opts *opts, enum criu_network_lock_method method);
-int criu_local_join_ns_add(criu_opts *opts, const char *ns, const char *ns_file, const char *extra_opt);
+int criu_local_join_ns_add(criu_opts *opts, const char *ns, const char *ns_file,
+			   const char *extra_opt);
 void criu_local_set_mntns_compat_mode(criu_opts *opts, bool val);
 int criu_local_set_config_file(criu_opts *opts, const char *path);
 void criu_local_set_empty_ns(criu_opts *opts, int namespaces);

@@ -56,25 +56,25 @@ extern "C" {
  */
 enum {
 	CKPT_OK = 0,
-	CKPT_EINVAL = -1,        /* a bad argument or option value */
-	CKPT_ENOMEM = -2,        /* out of memory */
-	CKPT_ESYS = -3,          /* a system call failed (sys_errno says which) */
-	CKPT_ECRIU_EXEC = -4,    /* criu could not be found or started */
+	CKPT_EINVAL = -1,	 /* a bad argument or option value */
+	CKPT_ENOMEM = -2,	 /* out of memory */
+	CKPT_ESYS = -3,		 /* a system call failed (sys_errno says which) */
+	CKPT_ECRIU_EXEC = -4,	 /* criu could not be found or started */
 	CKPT_ECRIU_VERSION = -5, /* criu is too old for this request */
-	CKPT_ESERVICE = -6,      /* the criu service socket cannot be reached */
-	CKPT_ETIMEDOUT = -7,     /* the request did not finish before the deadline */
-	CKPT_EPROTO = -8,        /* a malformed or unexpected reply */
-	CKPT_ETOOBIG = -9,       /* a reply above the size cap, or a request too big */
-	CKPT_ECRIU_DIED = -10,   /* criu exited or closed the socket before replying */
-	CKPT_ECRIU = -11,        /* CRIU ran the request and reported failure */
-	CKPT_ENOTARGET = -12,    /* the target pid does not exist */
-	CKPT_EIMAGES = -13,      /* the images or work dir is unusable */
-	CKPT_EEXIST = -14,       /* the images dir already holds a checkpoint */
-	CKPT_ECALLBACK = -15,    /* a notification callback failed */
-	CKPT_ENOTSUP = -16,      /* not supported by this criu or transport */
-	CKPT_EPERM = -17,        /* a credential or permission check refused */
-	CKPT_EBADIMG = -18,      /* an image file is missing, truncated or corrupt */
-	CKPT_ENETSETUP = -19,    /* network setup of a restored namespace failed */
+	CKPT_ESERVICE = -6,	 /* the criu service socket cannot be reached */
+	CKPT_ETIMEDOUT = -7,	 /* the request did not finish before the deadline */
+	CKPT_EPROTO = -8,	 /* a malformed or unexpected reply */
+	CKPT_ETOOBIG = -9,	 /* a reply above the size cap, or a request too big */
+	CKPT_ECRIU_DIED = -10,	 /* criu exited or closed the socket before replying */
+	CKPT_ECRIU = -11,	 /* CRIU ran the request and reported failure */
+	CKPT_ENOTARGET = -12,	 /* the target pid does not exist */
+	CKPT_EIMAGES = -13,	 /* the images or work dir is unusable */
+	CKPT_EEXIST = -14,	 /* the images dir already holds a checkpoint */
+	CKPT_ECALLBACK = -15,	 /* a notification callback failed */
+	CKPT_ENOTSUP = -16,	 /* not supported by this criu or transport */
+	CKPT_EPERM = -17,	 /* a credential or permission check refused */
+	CKPT_EBADIMG = -18,	 /* an image file is missing, truncated or corrupt */
+	CKPT_ENETSETUP = -19,	 /* network setup of a restored namespace failed */
 };
 
 #define CKPT_ERR_MSG_MAX 512
@@ -91,31 +91,41 @@ enum {
 
 /* ckpt_err.flags */
 enum {
-	CKPT_ERR_F_OUTCOME_UNKNOWN = 1u << 0, /* criu may have finished: it died, timed out or sent garbage */
-	CKPT_ERR_F_TARGET_GONE = 1u << 1,     /* the dumped tree no longer exists */
-	CKPT_ERR_F_IMAGES_KEPT = 1u << 2,     /* images that may be complete were kept in images_path */
+	CKPT_ERR_F_OUTCOME_UNKNOWN =
+		1u << 0, /* criu may have finished: it died, timed out or sent garbage */
+	CKPT_ERR_F_TARGET_GONE = 1u << 1, /* the dumped tree no longer exists */
+	CKPT_ERR_F_IMAGES_KEPT = 1u << 2, /* images that may be complete were kept in images_path */
 };
 
 typedef struct ckpt_err {
-	unsigned version;             /* CKPT_ERR_VERSION, set by CKPT_ERR_INIT and kept */
-	int code;                     /* the same negative value as the return */
-	int criu_errno;               /* CRIU's cr_errno, 0 if it gave none */
-	int sys_errno;                /* errno of the failed system call, 0 if none */
-	int wait_status;              /* criu's wait status if it died and was reaped by us, else 0 */
-	int hint_opt;                 /* the ckpt_opt key that fixes it (see hint), 0 if none */
-	unsigned flags;               /* CKPT_ERR_F_* */
-	char step[32];                /* "spawn", "connect", "send", "recv", "dump", ... */
-	char msg[CKPT_ERR_MSG_MAX];   /* what failed, naming the input or step; CRIU's decisive line */
+	unsigned version;	    /* CKPT_ERR_VERSION, set by CKPT_ERR_INIT and kept */
+	int code;		    /* the same negative value as the return */
+	int criu_errno;		    /* CRIU's cr_errno, 0 if it gave none */
+	int sys_errno;		    /* errno of the failed system call, 0 if none */
+	int wait_status;	    /* criu's wait status if it died and was reaped by us, else 0 */
+	int hint_opt;		    /* the ckpt_opt key that fixes it (see hint), 0 if none */
+	unsigned flags;		    /* CKPT_ERR_F_* */
+	char step[32];		    /* "spawn", "connect", "send", "recv", "dump", ... */
+	char msg[CKPT_ERR_MSG_MAX]; /* what failed, naming the input or step; CRIU's decisive line */
 	char hint[CKPT_ERR_HINT_MAX]; /* the likely cause and what to do about it, "" if unknown */
-	char log_path[256];           /* CRIU's log file of this request, "" if none */
-	char images_path[256];        /* with CKPT_ERR_F_IMAGES_KEPT: where the images are */
+	char log_path[256];	      /* CRIU's log file of this request, "" if none */
+	char images_path[256];	      /* with CKPT_ERR_F_IMAGES_KEPT: where the images are */
 	char criu_log[CKPT_ERR_LOG_MAX]; /* the error lines of CRIU's log, decisive first, "" if none */
 } ckpt_err;
 
 #ifdef __cplusplus
-#define CKPT_ERR_INIT { CKPT_ERR_VERSION, 0, 0, 0, 0, 0, 0, {0}, {0}, {0}, {0}, {0}, {0} }
+#define CKPT_ERR_INIT                                                                  \
+	{                                                                              \
+		CKPT_ERR_VERSION, 0, 0, 0, 0, 0, 0, { 0 }, { 0 }, { 0 }, { 0 }, { 0 }, \
+		{                                                                      \
+			0                                                              \
+		}                                                                      \
+	}
 #else
-#define CKPT_ERR_INIT { .version = CKPT_ERR_VERSION }
+#define CKPT_ERR_INIT                       \
+	{                                   \
+		.version = CKPT_ERR_VERSION \
+	}
 #endif
 
 /* Static, thread-safe text for a CKPT_E* code. */
@@ -183,7 +193,7 @@ typedef enum ckpt_opt {
 	CKPT_OPT_AUTO_DEDUP = 11,
 	CKPT_OPT_LINK_REMAP = 12,
 	CKPT_OPT_FORCE_IRMAP = 13,
-	CKPT_OPT_RST_SIBLING = 14,     /* swrk only; ckpt_restore sets it in swrk unless told */
+	CKPT_OPT_RST_SIBLING = 14, /* swrk only; ckpt_restore sets it in swrk unless told */
 	CKPT_OPT_AUTO_EXT_MNT = 15,
 	CKPT_OPT_EXT_SHARING = 16,
 	CKPT_OPT_EXT_MASTERS = 17,
@@ -202,15 +212,18 @@ typedef enum ckpt_opt {
 	 * libckpt's own switches (0.2). The defaults are the safe ones; these
 	 * give libcriu's behaviour to callers that need it (compat/libcriu).
 	 */
-	CKPT_OPT_OVERWRITE = 29,       /* a dump may write into a dir that holds a checkpoint */
-	CKPT_OPT_SELF_DUMP = 30,       /* with no pid set, a dump dumps the calling process (see ckpt_dump) */
-	CKPT_OPT_DEFER_CHECKS = 31,    /* string values are stored as given: CRIU judges them at request time */
-	CKPT_OPT_KEEP_MODES = 32,      /* images keep CRIU's modes; the images dir's owner and mode are not checked */
+	CKPT_OPT_OVERWRITE = 29, /* a dump may write into a dir that holds a checkpoint */
+	CKPT_OPT_SELF_DUMP =
+		30, /* with no pid set, a dump dumps the calling process (see ckpt_dump) */
+	CKPT_OPT_DEFER_CHECKS =
+		31, /* string values are stored as given: CRIU judges them at request time */
+	CKPT_OPT_KEEP_MODES =
+		32, /* images keep CRIU's modes; the images dir's owner and mode are not checked */
 
 	/* int */
-	CKPT_OPT_LOG_LEVEL = 100,      /* 0..4 */
-	CKPT_OPT_GHOST_LIMIT = 101,    /* bytes, 0..UINT32_MAX */
-	CKPT_OPT_TIMEOUT = 102,        /* CRIU's own timeout, seconds */
+	CKPT_OPT_LOG_LEVEL = 100,   /* 0..4 */
+	CKPT_OPT_GHOST_LIMIT = 101, /* bytes, 0..UINT32_MAX */
+	CKPT_OPT_TIMEOUT = 102,	    /* CRIU's own timeout, seconds */
 	CKPT_OPT_CPU_CAP = 103,
 	CKPT_OPT_STATUS_FD = 104,      /* borrowed fd; CRIU writes one byte when ready */
 	CKPT_OPT_EMPTY_NS = 105,       /* CLONE_NEW* mask; CRIU accepts CLONE_NEWNET only */
@@ -220,7 +233,7 @@ typedef enum ckpt_opt {
 	CKPT_OPT_PIDFD_STORE_SK = 109, /* borrowed fd */
 
 	/* string */
-	CKPT_OPT_LOG_FILE = 200,       /* a file name in the work dir, no '/' */
+	CKPT_OPT_LOG_FILE = 200, /* a file name in the work dir, no '/' */
 	CKPT_OPT_ROOT = 201,
 	CKPT_OPT_CGROUP_PROPS = 202,
 	CKPT_OPT_CGROUP_PROPS_FILE = 203,
@@ -270,8 +283,10 @@ CKPT_EXPORT bool ckpt_opts_is_set(const ckpt_opts *o, ckpt_opt key);
 /* The option's CRIU name ("tcp-established"), or NULL for an unknown key. */
 CKPT_EXPORT const char *ckpt_opt_name(ckpt_opt key);
 
-CKPT_EXPORT int ckpt_opts_add_ext_mount(ckpt_opts *o, const char *key, const char *value, ckpt_err *err);
-CKPT_EXPORT int ckpt_opts_add_veth(ckpt_opts *o, const char *if_in, const char *if_out, ckpt_err *err);
+CKPT_EXPORT int ckpt_opts_add_ext_mount(ckpt_opts *o, const char *key, const char *value,
+					ckpt_err *err);
+CKPT_EXPORT int ckpt_opts_add_veth(ckpt_opts *o, const char *if_in, const char *if_out,
+				   ckpt_err *err);
 /* fd is borrowed (swrk only): it is passed to criu for the request. */
 CKPT_EXPORT int ckpt_opts_add_inherit_fd(ckpt_opts *o, int fd, const char *key, ckpt_err *err);
 /* ns: "net", "ipc", "uts" (CRIU's names); ns_file: a path or "pid:N". */
@@ -288,8 +303,8 @@ CKPT_EXPORT int ckpt_opts_set_page_server(ckpt_opts *o, const char *address_port
 CKPT_EXPORT int ckpt_opts_set_page_server_addr(ckpt_opts *o, const char *address, int port,
 					       ckpt_err *err);
 /* Split "ADDRESS:PORT" without setting anything; ret_address gets at most addr_size bytes. */
-CKPT_EXPORT int ckpt_parse_address_port(const char *address_port, char *ret_address, size_t addr_size,
-					uint16_t *ret_port, ckpt_err *err);
+CKPT_EXPORT int ckpt_parse_address_port(const char *address_port, char *ret_address,
+					size_t addr_size, uint16_t *ret_port, ckpt_err *err);
 
 /* Cgroup modes; values are CRIU's criu_cg_mode. */
 typedef enum ckpt_cgroup_mode {
@@ -302,7 +317,8 @@ typedef enum ckpt_cgroup_mode {
 	CKPT_CGROUP_DEFAULT = 6,
 } ckpt_cgroup_mode;
 
-CKPT_EXPORT int ckpt_cgroup_mode_from_string(const char *name, ckpt_cgroup_mode *out, ckpt_err *err);
+CKPT_EXPORT int ckpt_cgroup_mode_from_string(const char *name, ckpt_cgroup_mode *out,
+					     ckpt_err *err);
 CKPT_EXPORT const char *ckpt_cgroup_mode_name(ckpt_cgroup_mode mode); /* NULL if invalid */
 CKPT_EXPORT int ckpt_opts_set_cgroup_mode(ckpt_opts *o, ckpt_cgroup_mode mode, ckpt_err *err);
 
@@ -311,7 +327,8 @@ typedef enum ckpt_network_lock {
 	CKPT_NETWORK_LOCK_NFTABLES = 2,
 	CKPT_NETWORK_LOCK_SKIP = 3,
 } ckpt_network_lock;
-CKPT_EXPORT int ckpt_network_lock_from_string(const char *name, ckpt_network_lock *out, ckpt_err *err);
+CKPT_EXPORT int ckpt_network_lock_from_string(const char *name, ckpt_network_lock *out,
+					      ckpt_err *err);
 CKPT_EXPORT const char *ckpt_network_lock_name(ckpt_network_lock method);
 
 typedef enum ckpt_pre_dump_mode {
@@ -324,7 +341,8 @@ typedef enum ckpt_pre_dump_mode {
  * network pid mount ipc uts user cgroup time, with "net" and "mnt" as aliases.
  * A duplicate or unknown name is an error naming it.
  */
-CKPT_EXPORT int ckpt_ns_mask_from_names(const char *const *names, size_t n, uint32_t *mask, ckpt_err *err);
+CKPT_EXPORT int ckpt_ns_mask_from_names(const char *const *names, size_t n, uint32_t *mask,
+					ckpt_err *err);
 /* From "network,ipc" (commas, optional spaces). */
 CKPT_EXPORT int ckpt_ns_mask_from_string(const char *list, uint32_t *mask, ckpt_err *err);
 /* Back to a comma-separated list of OCI names into buf (NUL-terminated). */
@@ -341,8 +359,8 @@ CKPT_EXPORT int ckpt_opts_set_empty_ns(ckpt_opts *o, uint32_t mask, ckpt_err *er
  * naming the namespace. The root path and org.criu.config are not taken
  * (config_file from an untrusted spec is a privilege escalation).
  */
-CKPT_EXPORT int ckpt_opts_from_oci_config(ckpt_opts *o, const char *config_json_path, uint32_t *ret_created,
-					  ckpt_err *err);
+CKPT_EXPORT int ckpt_opts_from_oci_config(ckpt_opts *o, const char *config_json_path,
+					  uint32_t *ret_created, ckpt_err *err);
 
 /* JSON rendering of the options, for logs and `ckpt --json`; NULL on OOM. Free with ckpt_free. */
 CKPT_EXPORT char *ckpt_opts_to_json(const ckpt_opts *o);
@@ -390,7 +408,8 @@ CKPT_EXPORT int ckpt_client_set_env(ckpt_client *c, const char *const *envp, ckp
  * stdin, stdout and stderr of the spawned criu (borrowed fds, -1 for
  * /dev/null, the default). A shell-job restore wants the caller's terminal.
  */
-CKPT_EXPORT int ckpt_client_set_criu_stdio(ckpt_client *c, int in, int out, int errfd, ckpt_err *err);
+CKPT_EXPORT int ckpt_client_set_criu_stdio(ckpt_client *c, int in, int out, int errfd,
+					   ckpt_err *err);
 
 /*
  * Start criu now (swrk) or connect to the service now, so that the next
@@ -440,8 +459,8 @@ typedef int (*ckpt_notify_fn)(void *userdata, ckpt_notify *ev);
  * Call fn for notification `name`, or for every notification without a
  * callback of its own when name is NULL. fn NULL removes the callback.
  */
-CKPT_EXPORT int ckpt_client_set_notify(ckpt_client *c, const char *name, ckpt_notify_fn fn, void *userdata,
-				       ckpt_err *err);
+CKPT_EXPORT int ckpt_client_set_notify(ckpt_client *c, const char *name, ckpt_notify_fn fn,
+				       void *userdata, ckpt_err *err);
 
 /*
  * Network setup for restores with empty-ns network (opt-in): at CRIU's
@@ -454,7 +473,8 @@ CKPT_EXPORT int ckpt_client_set_notify(ckpt_client *c, const char *name, ckpt_no
  * All four NULL: only lo is brought up. Values are checked here.
  */
 CKPT_EXPORT int ckpt_client_set_netns_veth(ckpt_client *c, const char *ns_if, const char *host_if,
-					   const char *ns_cidr, const char *host_cidr, ckpt_err *err);
+					   const char *ns_cidr, const char *host_cidr,
+					   ckpt_err *err);
 /* The same from "NS_IF:HOST_IF:NS_ADDR/PREFIX:HOST_ADDR/PREFIX" (IPv6 addresses in brackets). */
 CKPT_EXPORT int ckpt_client_set_netns_veth_spec(ckpt_client *c, const char *spec, ckpt_err *err);
 
@@ -479,7 +499,8 @@ enum {
 	CKPT_FEATURE_PIDFD_STORE = 1u << 2,
 };
 /* Ask CRIU which of the `want` features work here; the working ones go to ret_have. */
-CKPT_EXPORT int ckpt_feature_check(ckpt_client *c, uint32_t want, uint32_t *ret_have, ckpt_err *err);
+CKPT_EXPORT int ckpt_feature_check(ckpt_client *c, uint32_t want, uint32_t *ret_have,
+				   ckpt_err *err);
 
 /*
  * CPU compatibility, through CRIU (0.2): ckpt_cpuinfo_dump writes
@@ -532,8 +553,8 @@ CKPT_EXPORT int ckpt_restore(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid,
  * a dump connects to it and ends. Its port goes to ret_port, its pid to ret_pid
  * (0 when CRIU does not say: CRIU 4.2 reports 0 for the daemonized server).
  */
-CKPT_EXPORT int ckpt_page_server_start(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, int *ret_port,
-				       ckpt_err *err);
+CKPT_EXPORT int ckpt_page_server_start(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid,
+				       int *ret_port, ckpt_err *err);
 
 /* ------------------------------------------------------------------ */
 /* Images: what a checkpoint holds                                     */
@@ -594,7 +615,7 @@ CKPT_EXPORT const char *ckpt_image_info_comm(const ckpt_image_info *info, size_t
 typedef enum ckpt_task_state {
 	CKPT_TASK_UNKNOWN = 0,
 	CKPT_TASK_ALIVE = 1,
-	CKPT_TASK_DEAD = 2,    /* a zombie: CRIU records zombies so */
+	CKPT_TASK_DEAD = 2, /* a zombie: CRIU records zombies so */
 	CKPT_TASK_STOPPED = 3,
 	CKPT_TASK_ZOMBIE = 6,
 } ckpt_task_state;
@@ -659,7 +680,8 @@ CKPT_EXPORT char *ckpt_image_info_to_json(const ckpt_image_info *info);
  * set (bools as 0 or 1) when it was set, 0 when it was not (CRIU's default
  * applies), CKPT_EINVAL for a key of another type or unknown to this library.
  */
-CKPT_EXPORT int ckpt_opts_get_int(const ckpt_opts *o, ckpt_opt key, int64_t *ret_value, ckpt_err *err);
+CKPT_EXPORT int ckpt_opts_get_int(const ckpt_opts *o, ckpt_opt key, int64_t *ret_value,
+				  ckpt_err *err);
 
 /*
  * When CRIU fails (CKPT_ECRIU), ckpt_err.msg carries CRIU's decisive line:
@@ -680,8 +702,8 @@ typedef const char *(*ckpt_opt_spell_fn)(void *userdata, ckpt_opt key);
  * too small is CKPT_EINVAL; twice the hint's length always suffices for the
  * default spelling.
  */
-CKPT_EXPORT int ckpt_hint_rewrite(const char *hint, ckpt_opt_spell_fn spell, void *userdata, char *buf,
-				  size_t size, ckpt_err *err);
+CKPT_EXPORT int ckpt_hint_rewrite(const char *hint, ckpt_opt_spell_fn spell, void *userdata,
+				  char *buf, size_t size, ckpt_err *err);
 
 /*
  * The preflight of a dump: what in the tree a dump with these options would
@@ -695,13 +717,14 @@ typedef struct ckpt_preflight ckpt_preflight;
 /* What a finding is about. Values are pinned. */
 typedef enum ckpt_finding_kind {
 	CKPT_FINDING_NOT_SESSION_LEADER = 1, /* the root is not a session leader: shell-job */
-	CKPT_FINDING_TTY = 2,                /* a terminal whose other end is outside the tree: shell-job */
-	CKPT_FINDING_TCP_ESTABLISHED = 3,    /* a connected TCP socket: tcp-established or tcp-close */
-	CKPT_FINDING_FILE_LOCK = 4,          /* a file lock on an open file: file-locks */
-	CKPT_FINDING_EXT_UNIX_SK = 5,        /* a unix socket whose peer is outside the tree */
-	CKPT_FINDING_OTHER_UID = 6,          /* a task of another user, and no CAP_SYS_RESOURCE */
-	CKPT_FINDING_SYSV_SHM = 7,           /* SysV shared memory outside an IPC namespace of the tree's own */
-	CKPT_FINDING_NETWORK_LOCK_TOOL = 8,  /* the network lock's program is not on criu's PATH */
+	CKPT_FINDING_TTY = 2, /* a terminal whose other end is outside the tree: shell-job */
+	CKPT_FINDING_TCP_ESTABLISHED = 3, /* a connected TCP socket: tcp-established or tcp-close */
+	CKPT_FINDING_FILE_LOCK = 4,	  /* a file lock on an open file: file-locks */
+	CKPT_FINDING_EXT_UNIX_SK = 5,	  /* a unix socket whose peer is outside the tree */
+	CKPT_FINDING_OTHER_UID = 6,	  /* a task of another user, and no CAP_SYS_RESOURCE */
+	CKPT_FINDING_SYSV_SHM =
+		7, /* SysV shared memory outside an IPC namespace of the tree's own */
+	CKPT_FINDING_NETWORK_LOCK_TOOL = 8, /* the network lock's program is not on criu's PATH */
 } ckpt_finding_kind;
 
 /*
@@ -734,7 +757,6 @@ CKPT_EXPORT int ckpt_preflight_hint_opt(const ckpt_preflight *p, size_t i);
 /* {"pid", "tasks", "findings": [{"kind", "id", "pid", "what", "hint", "hint_opt"}]}; free with ckpt_free. */
 CKPT_EXPORT char *ckpt_preflight_to_json(const ckpt_preflight *p);
 
-
 /* ------------------------------------------------------------------ */
 /* Archives (0.2)                                                      */
 /* ------------------------------------------------------------------ */
@@ -760,10 +782,10 @@ CKPT_EXPORT char *ckpt_preflight_to_json(const ckpt_preflight *p);
 /* More of a checkpoint than ckpt_image_info_read reads (flags for ckpt_image_info_read_detail). */
 enum {
 	CKPT_IMAGE_READ_CMDLINE = 1u << 0, /* argv of each process, from its memory pages */
-	CKPT_IMAGE_READ_ENV = 1u << 1,     /* environment of each process, from its memory */
+	CKPT_IMAGE_READ_ENV = 1u << 1,	   /* environment of each process, from its memory */
 	CKPT_IMAGE_READ_FILES = 1u << 2,   /* open files, cwd, root, exe (files.img, fs, mm) */
 	CKPT_IMAGE_READ_SOCKETS = 1u << 3, /* sockets of each process */
-	CKPT_IMAGE_READ_MEMS = 1u << 4,    /* memory maps (as `crit x DIR mems`) */
+	CKPT_IMAGE_READ_MEMS = 1u << 4,	   /* memory maps (as `crit x DIR mems`) */
 	CKPT_IMAGE_READ_ALL = 0x1f,
 };
 /*
@@ -787,28 +809,31 @@ typedef enum ckpt_compression {
 	CKPT_COMPRESSION_BZIP2 = 4, /* read only */
 } ckpt_compression;
 /* "none", "gzip", "zstd" (also "xz", "bzip2"); anything else is an error naming it. */
-CKPT_EXPORT int ckpt_compression_from_string(const char *name, ckpt_compression *out, ckpt_err *err);
+CKPT_EXPORT int ckpt_compression_from_string(const char *name, ckpt_compression *out,
+					     ckpt_err *err);
 CKPT_EXPORT const char *ckpt_compression_name(ckpt_compression c); /* NULL if invalid */
 
 #define CKPT_ARCHIVE_WRITE_VERSION 1
 typedef struct ckpt_archive_write_opts {
-	unsigned version;             /* CKPT_ARCHIVE_WRITE_VERSION */
+	unsigned version;	      /* CKPT_ARCHIVE_WRITE_VERSION */
 	ckpt_compression compression; /* none, gzip or zstd (the default) */
-	int level;                    /* 0: the compressor's default (zstd 3, gzip 6) */
-	unsigned threads;             /* zstd workers; 0: one per online CPU */
-	const char *name;             /* config.dump "name"; NULL: the root process's comm */
-	int64_t created_time;         /* when the process started, Unix seconds; 0: unknown */
+	int level;		      /* 0: the compressor's default (zstd 3, gzip 6) */
+	unsigned threads;	      /* zstd workers; 0: one per online CPU */
+	const char *name;	      /* config.dump "name"; NULL: the root process's comm */
+	int64_t created_time;	      /* when the process started, Unix seconds; 0: unknown */
 	int64_t checkpointed_time;    /* when it was dumped; 0: inventory.img's mtime */
 	const char *criu_version;     /* the CRIU that dumped it ("4.2.1"); NULL: not recorded */
-	int stats_dirfd;              /* where stats-dump and dump.log are; -1: the images dir */
-	const char *stats_path;       /* relative to stats_dirfd; NULL: stats_dirfd itself */
-	bool overwrite;               /* replace an existing archive file */
-	bool no_fsync;                /* rename without fsync first (as tar and Podman do): faster,
+	int stats_dirfd;	      /* where stats-dump and dump.log are; -1: the images dir */
+	const char *stats_path;	      /* relative to stats_dirfd; NULL: stats_dirfd itself */
+	bool overwrite;		      /* replace an existing archive file */
+	bool no_fsync;		      /* rename without fsync first (as tar and Podman do): faster,
 					 but a crash may leave an incomplete file at the name */
 } ckpt_archive_write_opts;
-#define CKPT_ARCHIVE_WRITE_OPTS_INIT                                                      \
-	{ CKPT_ARCHIVE_WRITE_VERSION, CKPT_COMPRESSION_ZSTD, 0, 0, NULL, 0, 0, NULL, -1, NULL, \
-	  false, false }
+#define CKPT_ARCHIVE_WRITE_OPTS_INIT                                                           \
+	{                                                                                      \
+		CKPT_ARCHIVE_WRITE_VERSION, CKPT_COMPRESSION_ZSTD, 0, 0, NULL, 0, 0, NULL, -1, \
+			NULL, false, false                                                     \
+	}
 
 /*
  * Write the checkpoint in the images directory dirfd/path (path NULL or "":
@@ -828,12 +853,15 @@ CKPT_EXPORT int ckpt_archive_write(int dirfd, const char *path, const char *arch
 #define CKPT_ARCHIVE_LIMITS_VERSION 1
 /* Caps on what reading an archive accepts; 0 takes the default. */
 typedef struct ckpt_archive_limits {
-	unsigned version;         /* CKPT_ARCHIVE_LIMITS_VERSION */
-	uint64_t max_entries;     /* default 1,000,000 */
+	unsigned version;	  /* CKPT_ARCHIVE_LIMITS_VERSION */
+	uint64_t max_entries;	  /* default 1,000,000 */
 	uint64_t max_entry_bytes; /* one entry, default 64 GiB */
 	uint64_t max_total_bytes; /* all entries expanded, default 256 GiB */
 } ckpt_archive_limits;
-#define CKPT_ARCHIVE_LIMITS_INIT { CKPT_ARCHIVE_LIMITS_VERSION, 0, 0, 0 }
+#define CKPT_ARCHIVE_LIMITS_INIT                     \
+	{                                            \
+		CKPT_ARCHIVE_LIMITS_VERSION, 0, 0, 0 \
+	}
 
 typedef struct ckpt_archive ckpt_archive;
 
@@ -867,7 +895,7 @@ CKPT_EXPORT const char *ckpt_archive_dir(const ckpt_archive *a);
 
 /* Who wrote an archive, as checkpointctl tells it (spec.dump's io.container.manager). Pinned. */
 typedef enum ckpt_archive_engine {
-	CKPT_ENGINE_UNKNOWN = 0,    /* no spec.dump */
+	CKPT_ENGINE_UNKNOWN = 0, /* no spec.dump */
 	CKPT_ENGINE_LIBCKPT = 1,
 	CKPT_ENGINE_PODMAN = 2,
 	CKPT_ENGINE_CRIO = 3,
@@ -880,9 +908,9 @@ CKPT_EXPORT ckpt_compression ckpt_archive_get_compression(const ckpt_archive *a)
 
 /* Metadata keys. Values pinned. */
 typedef enum ckpt_archive_key {
-	CKPT_ARCHIVE_NAME = 1,         /* the container's (or process's) name */
+	CKPT_ARCHIVE_NAME = 1, /* the container's (or process's) name */
 	CKPT_ARCHIVE_ID = 2,
-	CKPT_ARCHIVE_IMAGE = 3,        /* the container image */
+	CKPT_ARCHIVE_IMAGE = 3,	       /* the container image */
 	CKPT_ARCHIVE_RUNTIME = 4,      /* "crun", "runc", "libckpt" */
 	CKPT_ARCHIVE_CREATED = 5,      /* RFC 3339 */
 	CKPT_ARCHIVE_CHECKPOINTED = 6, /* RFC 3339 */
@@ -896,11 +924,11 @@ CKPT_EXPORT const char *ckpt_archive_get(const ckpt_archive *a, ckpt_archive_key
 
 typedef enum ckpt_archive_size {
 	CKPT_ARCHIVE_SIZE_CHECKPOINT = 1,  /* regular files under checkpoint/ */
-	CKPT_ARCHIVE_SIZE_PAGES = 2,       /* checkpoint/pages-*.img */
+	CKPT_ARCHIVE_SIZE_PAGES = 2,	   /* checkpoint/pages-*.img */
 	CKPT_ARCHIVE_SIZE_ROOTFS_DIFF = 3, /* rootfs-diff.tar */
-	CKPT_ARCHIVE_SIZE_EXPANDED = 4,    /* all regular files */
-	CKPT_ARCHIVE_SIZE_ENTRIES = 5,     /* the number of entries */
-	CKPT_ARCHIVE_SIZE_FILE = 6,        /* the archive file itself */
+	CKPT_ARCHIVE_SIZE_EXPANDED = 4,	   /* all regular files */
+	CKPT_ARCHIVE_SIZE_ENTRIES = 5,	   /* the number of entries */
+	CKPT_ARCHIVE_SIZE_FILE = 6,	   /* the archive file itself */
 } ckpt_archive_size;
 /* The size in bytes (a count for ENTRIES); 0 for an unknown key. */
 CKPT_EXPORT uint64_t ckpt_archive_get_size(const ckpt_archive *a, ckpt_archive_size key);
@@ -913,8 +941,8 @@ CKPT_EXPORT uint64_t ckpt_archive_get_size(const ckpt_archive *a, ckpt_archive_s
  */
 CKPT_EXPORT int ckpt_archive_check_restorable(const ckpt_archive *a, ckpt_err *err);
 /* The images of an extracted archive, as ckpt_image_info_read_detail; stats from the top level. */
-CKPT_EXPORT int ckpt_archive_image_info(const ckpt_archive *a, unsigned flags, ckpt_image_info **ret,
-					ckpt_err *err);
+CKPT_EXPORT int ckpt_archive_image_info(const ckpt_archive *a, unsigned flags,
+					ckpt_image_info **ret, ckpt_err *err);
 /*
  * JSON: {"archive", "compression", "engine", "name", "id", "image", "runtime",
  * "created", "checkpointed", "pod", "namespace", "criu_version", "sizes": {...},

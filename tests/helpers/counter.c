@@ -72,7 +72,8 @@ int main(int argc, char **argv)
 	mib = strtoul(argv[2], NULL, 10);
 	tick_ms = argc > 3 ? strtol(argv[3], NULL, 10) : 20;
 	n = mib * 1024 * 1024 / sizeof(uint64_t);
-	mem = mmap(NULL, n ? n * sizeof(uint64_t) : 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	mem = mmap(NULL, n ? n * sizeof(uint64_t) : 4096, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED)
 		return 1;
 	for (size_t i = 0; i < n; i++) { /* xorshift64: incompressible, never all-zero pages */

@@ -100,7 +100,8 @@ static int tcp_self(void)
 	int l = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0), s;
 
 	if (l < 0 || c < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 1) < 0 ||
-	    getsockname(l, (struct sockaddr *)&a, &len) < 0 || connect(c, (struct sockaddr *)&a, sizeof(a)) < 0)
+	    getsockname(l, (struct sockaddr *)&a, &len) < 0 ||
+	    connect(c, (struct sockaddr *)&a, sizeof(a)) < 0)
 		die("tcp");
 	s = accept(l, NULL, NULL);
 	if (s < 0)
@@ -111,7 +112,8 @@ static int tcp_self(void)
 
 static void tcp_connect(const char *port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
 				 .sin_port = htons((uint16_t)atoi(port)) };
 	int c = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -245,7 +247,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* nothing inherited goes along (flock(1)'s lock fd would be a file lock of the tree) */
-	syscall(__NR_close_range, 3, ~0U, 0); /* close_range(2): glibc 2.34 has the wrapper, 2.31 not */
+	syscall(__NR_close_range, 3, ~0U,
+		0); /* close_range(2): glibc 2.34 has the wrapper, 2.31 not */
 	pidfile = argv[i];
 	mode = argv[i + 1];
 	arg = argc - i > 2 ? argv[i + 2] : NULL;

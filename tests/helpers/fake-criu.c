@@ -291,7 +291,8 @@ int main(int argc, char **argv)
 		die(0);
 	}
 	if (!strcmp(mode, "wrongtype")) {
-		resp.type = type == CRIU_REQ_TYPE__DUMP ? CRIU_REQ_TYPE__RESTORE : CRIU_REQ_TYPE__DUMP;
+		resp.type = type == CRIU_REQ_TYPE__DUMP ? CRIU_REQ_TYPE__RESTORE :
+							  CRIU_REQ_TYPE__DUMP;
 		resp.success = 1;
 		send_resp(&resp);
 		die(0);

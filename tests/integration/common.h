@@ -299,12 +299,14 @@ static inline int run_tests(const char *suite, int timeout_s, const TTest *const
 	return failed ? 1 : 0;
 }
 
-#define RUN_TESTS(suite, timeout_s, ...)                                                       \
-	do {                                                                                   \
-		const TTest *const tests_[] = { __VA_ARGS__ };                                 \
+#define RUN_TESTS(suite, timeout_s, ...)                                                        \
+	do {                                                                                    \
+		const TTest *const tests_[] = { __VA_ARGS__ };                                  \
 		return run_tests(suite, timeout_s, tests_, sizeof(tests_) / sizeof(tests_[0])); \
 	} while (0)
 
-#define ck_assert_ok(expr, err) ck_assert_msg((expr) == 0, "%s failed: %s [%s] %s", #expr, (err).msg, (err).step, (err).criu_log)
+#define ck_assert_ok(expr, err)                                                           \
+	ck_assert_msg((expr) == 0, "%s failed: %s [%s] %s", #expr, (err).msg, (err).step, \
+		      (err).criu_log)
 
 #endif

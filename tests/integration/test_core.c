@@ -155,8 +155,8 @@ static pid_t service_start(const char *sock, const char *workdir)
 		dup2(fd, 2);
 		if (chdir(workdir) < 0)
 			_exit(126);
-		execl(test_criu(), "criu", "service", "--address", sock, "-o", "service.log", "-W", workdir,
-		      (char *)NULL);
+		execl(test_criu(), "criu", "service", "--address", sock, "-o", "service.log", "-W",
+		      workdir, (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 500 && access(sock, F_OK) != 0; i++)
@@ -203,7 +203,9 @@ START_TEST(version_and_check)
 	ck_assert_ok(ckpt_criu_version(c, &v, &err), err);
 	ck_assert_uint_ge(v, 40200);
 	ck_assert_ok(ckpt_check(c, &err), err);
-	ck_assert_ok(ckpt_feature_check(c, CKPT_FEATURE_LAZY_PAGES | CKPT_FEATURE_MEM_TRACK, &have, &err), err);
+	ck_assert_ok(ckpt_feature_check(c, CKPT_FEATURE_LAZY_PAGES | CKPT_FEATURE_MEM_TRACK, &have,
+					&err),
+		     err);
 	/* userfaultfd works on these machines; soft-dirty (memory tracking) is off in this kernel */
 	ck_assert(have & CKPT_FEATURE_LAZY_PAGES);
 	ckpt_client_free(c);
@@ -244,7 +246,8 @@ START_TEST(bad_images_dir)
 	ckpt_err err = CKPT_ERR_INIT;
 	ckpt_opts *o = ckpt_opts_new();
 
-	ck_assert_int_eq(ckpt_opts_set_images_dir(o, "/nonexistent/ckpt-images", &err), CKPT_EIMAGES);
+	ck_assert_int_eq(ckpt_opts_set_images_dir(o, "/nonexistent/ckpt-images", &err),
+			 CKPT_EIMAGES);
 	ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent/ckpt-images"));
 	ck_assert_int_eq(err.sys_errno, ENOENT);
 	ck_assert_int_eq(ckpt_opts_set_images_dir(o, "/etc/hostname", &err), CKPT_EIMAGES);
@@ -388,7 +391,6 @@ START_TEST(prepared_client)
 }
 END_TEST
 
-
 /* Security of the images dir: shared dirs refused, files owner-only, foreign image versions refused. */
 START_TEST(images_dir_policy)
 {
@@ -410,7 +412,8 @@ START_TEST(images_dir_policy)
 	ck_assert_int_eq(close(open(p, O_WRONLY | O_CREAT, 0600)), 0);
 	ck_assert_int_eq(chmod(t.imgs, 0777), 0);
 	ck_assert_int_eq(ckpt_dump(c, o, &err), CKPT_EIMAGES);
-	ck_assert_msg(strstr(err.msg, "writable by everyone") && strstr(err.msg, t.imgs), "%s", err.msg);
+	ck_assert_msg(strstr(err.msg, "writable by everyone") && strstr(err.msg, t.imgs), "%s",
+		      err.msg);
 	ck_assert(alive(t.pid));
 	ck_assert_int_eq(unlink(p), 0);
 	/* an empty one is replaced by a staging dir of ours: the checkpoint is 0700, whatever the dir was */
@@ -444,7 +447,8 @@ START_TEST(images_dir_policy)
 	ck_assert_int_eq(st.st_mode & 07777, 0644);
 	snprintf(p, sizeof(p), "%s/dump.log", work);
 	ck_assert_int_eq(stat(p, &st), 0);
-	ck_assert_msg((st.st_mode & 077) == 0, "work dir dump.log is mode %04o", st.st_mode & 07777);
+	ck_assert_msg((st.st_mode & 077) == 0, "work dir dump.log is mode %04o",
+		      st.st_mode & 07777);
 	rm_rf(work);
 	free(work);
 	ck_assert_ok(ckpt_opts_clear(o, CKPT_OPT_WORK_DIR, &err), err);
@@ -477,7 +481,6 @@ START_TEST(images_dir_policy)
 	target_end(&t);
 }
 END_TEST
-
 
 /* Service mode checks the daemon's credentials (SO_PEERCRED) before sending anything. */
 START_TEST(service_peer_credentials)
@@ -528,7 +531,6 @@ START_TEST(service_peer_credentials)
 }
 END_TEST
 
-
 /* A request above the size limit is refused before criu starts; the target runs on. */
 START_TEST(oversized_request)
 {
@@ -560,8 +562,8 @@ END_TEST
 
 int main(void)
 {
-	RUN_TESTS("core", 240, version_and_check, swrk_dump_restore, swrk_two_cycles, swrk_leave_running,
-		  service_requests, bad_pid, bad_images_dir, bad_criu_path, bad_service_socket,
-		  failed_dump_keeps_target, no_leaks_200_requests, prepared_client, images_dir_policy,
-		  service_peer_credentials, oversized_request);
+	RUN_TESTS("core", 240, version_and_check, swrk_dump_restore, swrk_two_cycles,
+		  swrk_leave_running, service_requests, bad_pid, bad_images_dir, bad_criu_path,
+		  bad_service_socket, failed_dump_keeps_target, no_leaks_200_requests,
+		  prepared_client, images_dir_policy, service_peer_credentials, oversized_request);
 }

@@ -135,7 +135,8 @@ static void prepared_criu_pid_reused(bool then_request)
 	}
 	ckpt_client_free(c);
 	msleep(100);
-	ck_assert_msg(alive(victim), "pid %d (criu's old pid, now ours) was killed by the library", (int)victim);
+	ck_assert_msg(alive(victim), "pid %d (criu's old pid, now ours) was killed by the library",
+		      (int)victim);
 	kill_wait(victim);
 	assert_no_zombie();
 }
@@ -258,12 +259,14 @@ static void deadline_after_target_killed(bool by_path)
 	}
 	r = ckpt_dump(c, o, &err);
 	ck_assert_int_eq(r, CKPT_ETIMEDOUT);
-	ck_assert_int_eq(waitpid(pid, NULL, 0), pid); /* CRIU had killed it: the images are the only copy */
+	ck_assert_int_eq(waitpid(pid, NULL, 0),
+			 pid); /* CRIU had killed it: the images are the only copy */
 	ck_assert_msg(err.flags & CKPT_ERR_F_OUTCOME_UNKNOWN, "flags 0x%x: %s", err.flags, err.msg);
 	ck_assert_msg(err.flags & CKPT_ERR_F_TARGET_GONE, "flags 0x%x: %s", err.flags, err.msg);
 	ck_assert_msg(err.flags & CKPT_ERR_F_IMAGES_KEPT, "flags 0x%x: %s", err.flags, err.msg);
 	ck_assert_msg(strstr(err.msg, err.images_path) && strstr(err.msg, "ckpt inspect"),
-		      "the message names neither the kept images nor how to check them: %s", err.msg);
+		      "the message names neither the kept images nor how to check them: %s",
+		      err.msg);
 	snprintf(p, sizeof(p), "%s/inventory.img", err.images_path);
 	ck_assert_msg(access(p, F_OK) == 0, "%s is gone", p);
 	if (by_path) /* a staging dir is never renamed into place on an unknown outcome */
@@ -459,7 +462,8 @@ START_TEST(deadline_while_locked_unlocks)
 	ck_assert_ok(ckpt_client_set_notify(c, "post-dump", count_then_stall, &seen, &err), err);
 	ck_assert_ok(ckpt_ns_mask_from_string("network", &mask, &err), err);
 	ck_assert_ok(ckpt_opts_set_empty_ns(o, mask, &err), err);
-	ck_assert_ok(ckpt_opts_set_int(o, CKPT_OPT_NETWORK_LOCK, CKPT_NETWORK_LOCK_NFTABLES, &err), err);
+	ck_assert_ok(ckpt_opts_set_int(o, CKPT_OPT_NETWORK_LOCK, CKPT_NETWORK_LOCK_NFTABLES, &err),
+		     err);
 	ck_assert_ok(ckpt_opts_set_pid(o, seen.pid, &err), err);
 	ck_assert_ok(ckpt_opts_set_images_dir(o, imgs, &err), err);
 	ck_assert_int_eq(ckpt_dump(c, o, &err), CKPT_ETIMEDOUT);
@@ -471,7 +475,8 @@ START_TEST(deadline_while_locked_unlocks)
 	 * an instant before it is killed and may undo its own lock first (seen under ASan, where
 	 * the library is slower). Either way no table is left, and the error never says one is.
 	 */
-	ck_assert_msg(!strstr(err.msg, "is left") && !strstr(err.msg, "could not be searched"), "%s", err.msg);
+	ck_assert_msg(!strstr(err.msg, "is left") && !strstr(err.msg, "could not be searched"),
+		      "%s", err.msg);
 	v = read_num(dir, "counter");
 	ck_assert_int_ge(counter_wait(dir, v + 3, 5000), v + 3);
 	kill_wait(seen.pid);
@@ -498,7 +503,8 @@ static pid_t logger_start(const char *imgs)
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		int nul = open("/dev/null", O_RDWR), out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		int nul = open("/dev/null", O_RDWR),
+		    out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 
 		setsid();
 		fchmod(out, 0644);
@@ -506,7 +512,8 @@ static pid_t logger_start(const char *imgs)
 		dup2(out, 1);
 		dup2(nul, 2);
 		syscall(__NR_close_range, 3, ~0U, 0); /* no glibc wrapper before 2.34 */
-		execl("/bin/sh", "sh", "-c", "i=0; while :; do i=$((i+1)); echo $i; sleep 0.05; done", (char *)NULL);
+		execl("/bin/sh", "sh", "-c",
+		      "i=0; while :; do i=$((i+1)); echo $i; sleep 0.05; done", (char *)NULL);
 		_exit(127);
 	}
 	return pid;
@@ -541,7 +548,8 @@ START_TEST(stdout_in_images_dir)
 	while (waitpid(-1, NULL, 0) > 0)
 		;
 	ck_assert_int_eq(stat(log, &st), 0);
-	ck_assert_msg((st.st_mode & 07777) == 0644, "out.log's mode was changed to %04o", st.st_mode & 07777);
+	ck_assert_msg((st.st_mode & 07777) == 0644, "out.log's mode was changed to %04o",
+		      st.st_mode & 07777);
 	ck_assert_int_eq(stat(inv, &st), 0); /* what CRIU made for this dump is owner-only */
 	ck_assert_int_eq(st.st_mode & 077, 0);
 	size = file_size(log);
@@ -599,7 +607,9 @@ END_TEST
 
 int main(void)
 {
-	RUN_TESTS("failpaths", 240, reaped_prepared_criu_then_free, reaped_prepared_criu_then_request,
-		  failed_restore_no_zombie, deadline_after_target_killed_path, deadline_after_target_killed_fd,
-		  deadline_while_frozen_thaws, deadline_while_locked_unlocks, stdout_in_images_dir, pts_master_without_callback);
+	RUN_TESTS("failpaths", 240, reaped_prepared_criu_then_free,
+		  reaped_prepared_criu_then_request, failed_restore_no_zombie,
+		  deadline_after_target_killed_path, deadline_after_target_killed_fd,
+		  deadline_while_frozen_thaws, deadline_while_locked_unlocks, stdout_in_images_dir,
+		  pts_master_without_callback);
 }

@@ -59,7 +59,8 @@ static void *kill_criu(void *arg)
 
 START_TEST(criu_killed_mid_dump)
 {
-	static const long delays[] = { 5, 40, 100 }; /* after pre-dump; the dump of 512 MiB takes longer */
+	static const long delays[] = { 5, 40,
+				       100 }; /* after pre-dump; the dump of 512 MiB takes longer */
 	char *dir, *imgs;
 	pid_t pid;
 
@@ -194,8 +195,8 @@ static void dump_onto_mount(const char *opts, bool read_only, const char *want)
 	ck_assert_ok(ckpt_opts_set_pid(o, pid, &err), err);
 	ck_assert_ok(ckpt_opts_set_images_dir(o, mnt, &err), err);
 	ck_assert_int_eq(ckpt_dump(c, o, &err), CKPT_ECRIU);
-	ck_assert_msg(strstr(err.criu_log, want) || strstr(err.msg, want), "'%s' not in: %s / %s", want, err.msg,
-		      err.criu_log);
+	ck_assert_msg(strstr(err.criu_log, want) || strstr(err.msg, want), "'%s' not in: %s / %s",
+		      want, err.msg, err.criu_log);
 	ck_assert(alive(pid));
 	v = read_num(dir, "counter");
 	ck_assert_int_ge(counter_wait(dir, v + 3, 5000), v + 3);
@@ -244,7 +245,8 @@ static void *worker(void *arg)
 	w->rc = -1;
 	if (!c || !o)
 		goto out;
-	if (ckpt_client_set_criu_path(c, getenv("CKPT_CRIU"), &err) < 0 || ckpt_opts_set_pid(o, w->pid, &err) < 0 ||
+	if (ckpt_client_set_criu_path(c, getenv("CKPT_CRIU"), &err) < 0 ||
+	    ckpt_opts_set_pid(o, w->pid, &err) < 0 ||
 	    ckpt_opts_set_int(o, CKPT_OPT_LOG_LEVEL, 4, &err) < 0 ||
 	    ckpt_opts_set_images_dir(o, w->imgs, &err) < 0 || ckpt_dump(c, o, &err) < 0)
 		goto out;
@@ -290,7 +292,8 @@ START_TEST(eight_threads)
 	for (int i = 0; i < N; i++)
 		pthread_join(th[i], NULL);
 	for (int i = 0; i < N; i++)
-		ck_assert_msg(w[i].rc == 0, "worker %d (pid %d): %d %s", i, (int)w[i].pid, w[i].rc, w[i].msg);
+		ck_assert_msg(w[i].rc == 0, "worker %d (pid %d): %d %s", i, (int)w[i].pid, w[i].rc,
+			      w[i].msg);
 	ck_assert_int_eq(count_fds(), fds);
 	ck_assert_int_eq(count_children(), kids);
 	for (int i = 0; i < N; i++) {
@@ -305,6 +308,6 @@ END_TEST
 
 int main(void)
 {
-	RUN_TESTS("faults", 300, criu_killed_mid_dump, target_exits_during_dump, full_filesystem, read_only_filesystem,
-		  eight_threads);
+	RUN_TESTS("faults", 300, criu_killed_mid_dump, target_exits_during_dump, full_filesystem,
+		  read_only_filesystem, eight_threads);
 }

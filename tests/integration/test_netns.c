@@ -17,18 +17,17 @@
 #define PORT 7777
 #define NS_ADDR "10.231.0.2"
 
-static const char server_py[] =
-	"import socket\n"
-	"s = socket.socket()\n"
-	"s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-	"s.bind(('0.0.0.0', 7777))\n"
-	"s.listen(8)\n"
-	"n = 0\n"
-	"while True:\n"
-	"    c, _ = s.accept()\n"
-	"    n += 1\n"
-	"    c.sendall(b'hello %d\\n' % n)\n"
-	"    c.close()\n";
+static const char server_py[] = "import socket\n"
+				"s = socket.socket()\n"
+				"s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+				"s.bind(('0.0.0.0', 7777))\n"
+				"s.listen(8)\n"
+				"n = 0\n"
+				"while True:\n"
+				"    c, _ = s.accept()\n"
+				"    n += 1\n"
+				"    c.sendall(b'hello %d\\n' % n)\n"
+				"    c.close()\n";
 
 static pid_t server_start(void)
 {
@@ -94,32 +93,41 @@ START_TEST(server_through_veth)
 	ck_assert_ok(ckpt_opts_set_images_dir(o, imgs, &err), err);
 
 	/* CRIU's default lock: iptables-restore is not installed here; the error says so */
-	if (access("/usr/sbin/iptables-restore", X_OK) != 0 && access("/sbin/iptables-restore", X_OK) != 0) {
+	if (access("/usr/sbin/iptables-restore", X_OK) != 0 &&
+	    access("/sbin/iptables-restore", X_OK) != 0) {
 		ck_assert_int_eq(ckpt_dump(c, o, &err), CKPT_ECRIU);
-		ck_assert_msg(strstr(err.msg, "iptables-restore") && strstr(err.msg, "nftables"), "%s", err.msg);
+		ck_assert_msg(strstr(err.msg, "iptables-restore") && strstr(err.msg, "nftables"),
+			      "%s", err.msg);
 		ck_assert(alive(pid));
 	}
-	ck_assert_ok(ckpt_opts_set_int(o, CKPT_OPT_NETWORK_LOCK, CKPT_NETWORK_LOCK_NFTABLES, &err), err);
+	ck_assert_ok(ckpt_opts_set_int(o, CKPT_OPT_NETWORK_LOCK, CKPT_NETWORK_LOCK_NFTABLES, &err),
+		     err);
 	ck_assert_ok(ckpt_dump(c, o, &err), err);
 	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
 
 	/* a bad veth: the host name is taken; the restore fails, naming it, and leaves nothing */
 	ck_assert_int_eq(system("ip link add ckv-taken type veth peer name ckv-taken-p"), 0);
-	ck_assert_ok(ckpt_client_set_netns_veth(c, "eth0", "ckv-taken", NS_ADDR "/24", "10.231.0.1/24", &err), err);
+	ck_assert_ok(ckpt_client_set_netns_veth(c, "eth0", "ckv-taken", NS_ADDR "/24",
+						"10.231.0.1/24", &err),
+		     err);
 	ck_assert_int_eq(ckpt_restore(c, o, &restored, &err), CKPT_ENETSETUP);
 	ck_assert_msg(strstr(err.msg, "ckv-taken"), "%s", err.msg);
 	ck_assert(!alive(pid));
 	system("ip link del ckv-taken");
 	ck_assert(!link_exists("ckv-taken"));
 	/* bad addresses are refused before anything is made */
-	ck_assert_int_eq(ckpt_client_set_netns_veth(c, "eth0", "ckv-host0", "10.231.0.999/24", "10.231.0.1/24", &err),
+	ck_assert_int_eq(ckpt_client_set_netns_veth(c, "eth0", "ckv-host0", "10.231.0.999/24",
+						    "10.231.0.1/24", &err),
 			 CKPT_EINVAL);
 	ck_assert_msg(strstr(err.msg, "10.231.0.999"), "%s", err.msg);
-	ck_assert_int_eq(ckpt_client_set_netns_veth_spec(c, "eth0:ckv-host0:10.231.0.2", &err), CKPT_EINVAL);
+	ck_assert_int_eq(ckpt_client_set_netns_veth_spec(c, "eth0:ckv-host0:10.231.0.2", &err),
+			 CKPT_EINVAL);
 	ck_assert(!link_exists("ckv-host0"));
 
 	/* the real thing */
-	ck_assert_ok(ckpt_client_set_netns_veth_spec(c, "eth0:ckv-host0:" NS_ADDR "/24:10.231.0.1/24", &err), err);
+	ck_assert_ok(ckpt_client_set_netns_veth_spec(
+			     c, "eth0:ckv-host0:" NS_ADDR "/24:10.231.0.1/24", &err),
+		     err);
 	ck_assert_ok(ckpt_restore(c, o, &restored, &err), err);
 	ck_assert_int_eq(restored, pid);
 	ck_assert(link_exists("ckv-host0"));

@@ -72,8 +72,8 @@ START_TEST(order_dump_restore)
 	 * only when the restored tree has some): pre-restore, post-restore (with the pid),
 	 * pre-resume, post-resume.
 	 */
-	ck_assert_msg(!strcmp(list, "pre-restore post-restore pre-resume post-resume "), "restore notifications: %s",
-		      list);
+	ck_assert_msg(!strcmp(list, "pre-restore post-restore pre-resume post-resume "),
+		      "restore notifications: %s", list);
 	ck_assert_int_eq(r.pids[1], restored);
 	ck_assert_int_ge(counter_wait(dir, read_num(dir, "counter") + 2, 5000), 0);
 	kill_wait(restored);
@@ -191,7 +191,6 @@ START_TEST(inherit_fd_pipes)
 }
 END_TEST
 
-
 struct pts_take {
 	int fd;
 	int count;
@@ -232,10 +231,11 @@ START_TEST(orphan_pts_master)
 	ck_assert_ok(ckpt_restore(c, o, &restored, &err), err);
 	ck_assert_int_eq(t.count, 1);
 	ck_assert_int_ge(t.fd, 0);
-	ck_assert(fcntl(t.fd, F_GETFD) & FD_CLOEXEC); /* ours now, and CLOEXEC */
+	ck_assert(fcntl(t.fd, F_GETFD) & FD_CLOEXEC);  /* ours now, and CLOEXEC */
 	ck_assert_int_eq(count_fds(), fds_before + 1); /* exactly the one we took */
 	ck_assert_int_eq(write(t.fd, "hi\n", 3), 3);
-	ck_assert_msg(pty_expect(t.fd, "got-hi"), "the restored shell did not answer on the new pty");
+	ck_assert_msg(pty_expect(t.fd, "got-hi"),
+		      "the restored shell did not answer on the new pty");
 	kill_wait(restored);
 	close(t.fd);
 	ckpt_opts_free(o);
@@ -247,5 +247,6 @@ END_TEST
 
 int main(void)
 {
-	RUN_TESTS("notify", 240, order_dump_restore, failing_callback_aborts, inherit_fd_pipes, orphan_pts_master);
+	RUN_TESTS("notify", 240, order_dump_restore, failing_callback_aborts, inherit_fd_pipes,
+		  orphan_pts_master);
 }

@@ -61,7 +61,8 @@ static pid_t counter_start_in_netns(const char *dir)
 	if (pid == 0) {
 		if (unshare(CLONE_NEWNET) < 0)
 			_exit(126);
-		counter_start(dir, 1); /* the counter is the child of this netns' first process... */
+		counter_start(dir,
+			      1); /* the counter is the child of this netns' first process... */
 		_exit(0);
 	}
 	waitpid(pid, NULL, 0);
@@ -95,7 +96,8 @@ START_TEST(empty_netns)
 	ck_assert_ok(ckpt_ns_mask_from_string("network", &mask, &err), err);
 	ck_assert_ok(ckpt_opts_set_empty_ns(o, mask, &err), err);
 	/* CRIU's default lock needs iptables-restore, absent here */
-	ck_assert_ok(ckpt_opts_set_int(o, CKPT_OPT_NETWORK_LOCK, CKPT_NETWORK_LOCK_NFTABLES, &err), err);
+	ck_assert_ok(ckpt_opts_set_int(o, CKPT_OPT_NETWORK_LOCK, CKPT_NETWORK_LOCK_NFTABLES, &err),
+		     err);
 	ck_assert_ok(ckpt_opts_set_pid(o, pid, &err), err);
 	ck_assert_ok(ckpt_opts_set_images_dir(o, imgs, &err), err);
 	ck_assert_ok(ckpt_dump(c, o, &err), err);
@@ -122,7 +124,6 @@ START_TEST(empty_netns)
 }
 END_TEST
 
-
 /* A restore that joins an existing network namespace given by path. */
 START_TEST(join_netns)
 {
@@ -140,7 +141,8 @@ START_TEST(join_netns)
 	ck_assert_int_eq(stat("/run/netns/ckpt-join", &want), 0);
 	pid = counter_start_in_netns(dir);
 	ck_assert_ok(ckpt_opts_set_int(o, CKPT_OPT_EMPTY_NS, CLONE_NEWNET, &err), err);
-	ck_assert_ok(ckpt_opts_set_int(o, CKPT_OPT_NETWORK_LOCK, CKPT_NETWORK_LOCK_NFTABLES, &err), err);
+	ck_assert_ok(ckpt_opts_set_int(o, CKPT_OPT_NETWORK_LOCK, CKPT_NETWORK_LOCK_NFTABLES, &err),
+		     err);
 	ck_assert_ok(ckpt_opts_set_pid(o, pid, &err), err);
 	ck_assert_ok(ckpt_opts_set_images_dir(o, imgs, &err), err);
 	ck_assert_ok(ckpt_dump(c, o, &err), err);
@@ -167,7 +169,8 @@ START_TEST(page_server)
 	ckpt_client *c = client_new();
 	ckpt_err err = CKPT_ERR_INIT;
 	ckpt_opts *po = ckpt_opts_new(), *o = ckpt_opts_new();
-	char *dir = tmpdir_new("psst"), *imgs = tmpdir_new("psimg"), *psdir = tmpdir_new("psdir"), cmd[512];
+	char *dir = tmpdir_new("psst"), *imgs = tmpdir_new("psimg"), *psdir = tmpdir_new("psdir"),
+	     cmd[512];
 	pid_t pid, ps_pid = 0, restored;
 	int port = 0;
 	unsigned long long sum;

@@ -36,7 +36,8 @@ struct target {
 };
 
 /* Start diag-target [-n] DIR/pid MODE [ARG] (in a new network namespace if netns), wait for its pid. */
-static void target_start(struct target *t, bool session, bool netns, const char *mode, const char *arg)
+static void target_start(struct target *t, bool session, bool netns, const char *mode,
+			 const char *arg)
 {
 	char pidfile[4096];
 
@@ -124,14 +125,18 @@ static long finding(const ckpt_preflight *p, const char *id)
 static void show(const ckpt_preflight *p)
 {
 	for (size_t i = 0; i < ckpt_preflight_nr_findings(p); i++)
-		fprintf(stderr, "  finding %s: %s\n", ckpt_preflight_id(p, i), ckpt_preflight_what(p, i));
+		fprintf(stderr, "  finding %s: %s\n", ckpt_preflight_id(p, i),
+			ckpt_preflight_what(p, i));
 }
 
 /* Diagnose a failed request from CRIU's live log (as the failure path will). */
-static void live_diag(const ckpt_err *err, enum diag_op op, const ckpt_opts *o, struct diag_result *r)
+static void live_diag(const ckpt_err *err, enum diag_op op, const ckpt_opts *o,
+		      struct diag_result *r)
 {
 	struct diag_opts d;
-	struct diag_in in = { .op = op, .criu_errno = err->criu_errno, .probe = &diag_probe_proc, .opts = &d };
+	struct diag_in in = {
+		.op = op, .criu_errno = err->criu_errno, .probe = &diag_probe_proc, .opts = &d
+	};
 	char *buf = malloc(256 * 1024);
 	FILE *f;
 
@@ -145,20 +150,24 @@ static void live_diag(const ckpt_err *err, enum diag_op op, const ckpt_opts *o, 
 	in.log = buf;
 	diag_opts_from(&d, o);
 	diagnose(&in, r);
-	fprintf(stderr, "  live %s: headline: %s\n    hint: %s\n", r->id ? r->id : "-", r->headline, r->hint);
+	fprintf(stderr, "  live %s: headline: %s\n    hint: %s\n", r->id ? r->id : "-", r->headline,
+		r->hint);
 	ck_assert_msg(!strstr(r->headline, "RLIMIT"), "the rlimit line is the headline");
 	free(buf);
 }
 
 /* Dump and expect CRIU to fail with the diagnosis `id`; returns nothing, checks the hint's part. */
-static void dump_fails_with(ckpt_client *c, const ckpt_opts *o, const char *id, const char *hint_part)
+static void dump_fails_with(ckpt_client *c, const ckpt_opts *o, const char *id,
+			    const char *hint_part)
 {
 	ckpt_err err = CKPT_ERR_INIT;
 	struct diag_result r;
 
-	ck_assert_msg(ckpt_dump(c, o, &err) == CKPT_ECRIU, "the dump did not fail as CRIU: %s", err.msg);
+	ck_assert_msg(ckpt_dump(c, o, &err) == CKPT_ECRIU, "the dump did not fail as CRIU: %s",
+		      err.msg);
 	live_diag(&err, DIAG_OP_DUMP, o, &r);
-	ck_assert_msg(r.id && !strcmp(r.id, id), "diagnosis %s, expected %s (headline %s)", r.id, id, r.headline);
+	ck_assert_msg(r.id && !strcmp(r.id, id), "diagnosis %s, expected %s (headline %s)", r.id,
+		      id, r.headline);
 	ck_assert_msg(strstr(r.hint, hint_part), "hint '%s' lacks '%s'", r.hint, hint_part);
 }
 
@@ -170,7 +179,8 @@ static char *hide_iptables_dir(void)
 	snprintf(path, sizeof(path), "%s/sh", d);
 	ck_assert_int_eq(symlink("/bin/sh", path), 0);
 	snprintf(path, sizeof(path), "%s/ip", d);
-	ck_assert_int_eq(symlink(access("/usr/sbin/ip", X_OK) == 0 ? "/usr/sbin/ip" : "/sbin/ip", path), 0);
+	ck_assert_int_eq(
+		symlink(access("/usr/sbin/ip", X_OK) == 0 ? "/usr/sbin/ip" : "/sbin/ip", path), 0);
 	return d;
 }
 
@@ -329,8 +339,10 @@ START_TEST(file_locks)
 		i = finding(p, "file-locks");
 		ck_assert_int_ge(i, 0);
 		ck_assert_int_eq(ckpt_preflight_kind(p, i), CKPT_FINDING_FILE_LOCK);
-		ck_assert_msg(strstr(ckpt_preflight_what(p, i), file), "%s", ckpt_preflight_what(p, i));
-		ck_assert_msg(strstr(ckpt_preflight_what(p, i), m ? "POSIX" : "FLOCK"), "%s", ckpt_preflight_what(p, i));
+		ck_assert_msg(strstr(ckpt_preflight_what(p, i), file), "%s",
+			      ckpt_preflight_what(p, i));
+		ck_assert_msg(strstr(ckpt_preflight_what(p, i), m ? "POSIX" : "FLOCK"), "%s",
+			      ckpt_preflight_what(p, i));
 		ckpt_preflight_free(p);
 		dump_fails_with(c, o, "file-locks", "CKPT_OPT_FILE_LOCKS");
 		ck_assert_ok(ckpt_opts_set_bool(o, CKPT_OPT_FILE_LOCKS, true, &err), err);
@@ -365,7 +377,8 @@ START_TEST(tcp_established)
 	i = finding(p, "tcp-established");
 	ck_assert_int_ge(i, 0);
 	ck_assert_int_eq(ckpt_preflight_kind(p, i), CKPT_FINDING_TCP_ESTABLISHED);
-	ck_assert_msg(strstr(ckpt_preflight_what(p, i), "TCP 127.0.0.1:") && strstr(ckpt_preflight_what(p, i), "established"),
+	ck_assert_msg(strstr(ckpt_preflight_what(p, i), "TCP 127.0.0.1:") &&
+			      strstr(ckpt_preflight_what(p, i), "established"),
 		      "%s", ckpt_preflight_what(p, i));
 	ck_assert_int_eq(ckpt_preflight_hint_opt(p, i), CKPT_OPT_TCP_ESTABLISHED);
 	ckpt_preflight_free(p);
@@ -380,12 +393,14 @@ START_TEST(tcp_established)
 	i = finding(p, "network-lock");
 	ck_assert_int_ge(i, 0);
 	ck_assert_int_eq(ckpt_preflight_kind(p, i), CKPT_FINDING_NETWORK_LOCK_TOOL);
-	ck_assert_msg(strstr(ckpt_preflight_what(p, i), "iptables is not on criu's PATH"), "%s", ckpt_preflight_what(p, i));
+	ck_assert_msg(strstr(ckpt_preflight_what(p, i), "iptables is not on criu's PATH"), "%s",
+		      ckpt_preflight_what(p, i));
 	ckpt_preflight_free(p);
 	dump_fails_with(c, o, "network-lock", "runs iptables,");
 
 	/* the lock skipped: nothing left to report */
-	ck_assert_ok(ckpt_opts_set_int(o, CKPT_OPT_NETWORK_LOCK, CKPT_NETWORK_LOCK_SKIP, &err), err);
+	ck_assert_ok(ckpt_opts_set_int(o, CKPT_OPT_NETWORK_LOCK, CKPT_NETWORK_LOCK_SKIP, &err),
+		     err);
 	p = preflight(c, o);
 	ck_assert_uint_eq(ckpt_preflight_nr_findings(p), 0);
 	ckpt_preflight_free(p);
@@ -452,7 +467,8 @@ START_TEST(external_unix)
 	i = finding(p, "ext-unix-sk");
 	ck_assert_int_ge(i, 0);
 	ck_assert_int_eq(ckpt_preflight_hint_opt(p, i), CKPT_OPT_EXT_UNIX_SK);
-	ck_assert_msg(strstr(ckpt_preflight_what(p, i), "datagram unix socket"), "%s", ckpt_preflight_what(p, i));
+	ck_assert_msg(strstr(ckpt_preflight_what(p, i), "datagram unix socket"), "%s",
+		      ckpt_preflight_what(p, i));
 	ckpt_preflight_free(p);
 	ck_assert_ok(ckpt_opts_set_bool(o, CKPT_OPT_EXT_UNIX_SK, true, &err), err);
 	p = preflight(c, o);
@@ -505,7 +521,8 @@ START_TEST(other_uid_child)
 		ck_assert_int_ge(i, 0);
 		ck_assert_int_eq(ckpt_preflight_kind(p, i), CKPT_FINDING_OTHER_UID);
 		ck_assert_int_ne(ckpt_preflight_pid(p, i), t.pid); /* the child, not the root */
-		ck_assert_msg(strstr(ckpt_preflight_what(p, i), "runs as uid 65534"), "%s", ckpt_preflight_what(p, i));
+		ck_assert_msg(strstr(ckpt_preflight_what(p, i), "runs as uid 65534"), "%s",
+			      ckpt_preflight_what(p, i));
 		dump_fails_with(c, o, "other-uid", "uid 65534) runs as another user");
 	}
 	ckpt_preflight_free(p);
@@ -534,7 +551,8 @@ START_TEST(sysv_shm)
 	i = finding(p, "shm-host-ipc");
 	ck_assert_int_ge(i, 0);
 	ck_assert_int_eq(ckpt_preflight_kind(p, i), CKPT_FINDING_SYSV_SHM);
-	ck_assert_msg(strstr(ckpt_preflight_what(p, i), "SysV shared memory"), "%s", ckpt_preflight_what(p, i));
+	ck_assert_msg(strstr(ckpt_preflight_what(p, i), "SysV shared memory"), "%s",
+		      ckpt_preflight_what(p, i));
 	ckpt_preflight_free(p);
 	dump_fails_with(c, o, "shm-host-ipc", "IPC namespace of its own");
 	ckpt_opts_free(o);
@@ -571,12 +589,15 @@ START_TEST(netns_lock_tool)
 		      "%s", ckpt_preflight_what(p, i));
 	ck_assert_ptr_nonnull(strstr(ckpt_preflight_hint(p, i), "CKPT_OPT_NETWORK_LOCK=nftables"));
 	json = ckpt_preflight_to_json(p);
-	ck_assert_msg(json && strstr(json, "\"id\":\"network-lock\"") && strstr(json, "\"hint_opt\":106"), "%s", json);
+	ck_assert_msg(json && strstr(json, "\"id\":\"network-lock\"") &&
+			      strstr(json, "\"hint_opt\":106"),
+		      "%s", json);
 	ckpt_free(json);
 	ckpt_preflight_free(p);
 	dump_fails_with(c, o, "network-lock", "runs iptables-restore");
 
-	ck_assert_ok(ckpt_opts_set_int(o, CKPT_OPT_NETWORK_LOCK, CKPT_NETWORK_LOCK_NFTABLES, &err), err);
+	ck_assert_ok(ckpt_opts_set_int(o, CKPT_OPT_NETWORK_LOCK, CKPT_NETWORK_LOCK_NFTABLES, &err),
+		     err);
 	p = preflight(c, o);
 	ck_assert_uint_eq(ckpt_preflight_nr_findings(p), 0);
 	ckpt_preflight_free(p);
@@ -623,7 +644,9 @@ START_TEST(pid_taken_at_restore)
 	ck_assert_int_eq(ckpt_restore(c, o, &restored, &err), CKPT_ECRIU);
 	live_diag(&err, DIAG_OP_RESTORE, o, &r);
 	ck_assert_str_eq(r.id, "pid-taken");
-	ck_assert_msg(strstr(r.hint, "a zombie child of this process") && strstr(r.hint, "waitpid()"), "%s", r.hint);
+	ck_assert_msg(strstr(r.hint, "a zombie child of this process") &&
+			      strstr(r.hint, "waitpid()"),
+		      "%s", r.hint);
 
 	/* reaped: the restore works */
 	waitpid(t.child, NULL, 0);
@@ -676,7 +699,7 @@ END_TEST
 
 int main(void)
 {
-	RUN_TESTS("preflight", 300, clean_tree, bad_input, not_session_leader, tty, file_locks, tcp_established,
-		  external_unix, other_uid_child, sysv_shm, netns_lock_tool, pid_taken_at_restore,
-		  file_gone_at_restore);
+	RUN_TESTS("preflight", 300, clean_tree, bad_input, not_session_leader, tty, file_locks,
+		  tcp_established, external_unix, other_uid_child, sysv_shm, netns_lock_tool,
+		  pid_taken_at_restore, file_gone_at_restore);
 }

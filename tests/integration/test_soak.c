@@ -74,10 +74,11 @@ START_TEST(thousand_requests)
 	 * for leaks at exit in this build, and the plain build checks that RSS stays flat. */
 	(void)rss1;
 #else
-	ck_assert_msg(rss1 - rss0 < 1024, "RSS grew from %ld to %ld KiB over %d requests", rss0, rss1, total);
+	ck_assert_msg(rss1 - rss0 < 1024, "RSS grew from %ld to %ld KiB over %d requests", rss0,
+		      rss1, total);
 #endif
-	printf("soak: %d requests (%d dump+restore cycles): fds %d, children %d, RSS %ld -> %ld KiB\n", done, cycles,
-	       fds0, kids0, rss0, rss1);
+	printf("soak: %d requests (%d dump+restore cycles): fds %d, children %d, RSS %ld -> %ld KiB\n",
+	       done, cycles, fds0, kids0, rss0, rss1);
 	kill_wait(pid);
 	ckpt_client_free(c);
 	rm_rf(dir);

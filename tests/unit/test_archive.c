@@ -62,9 +62,9 @@ static int count_entries(const char *dir)
 
 struct ent {
 	const char *name;
-	mode_t type; /* AE_IFREG, AE_IFDIR, AE_IFLNK, AE_IFCHR, 0: a hard link */
-	const char *data;  /* file contents, link target */
-	int64_t size;      /* for a zero-filled file of this size when data is NULL */
+	mode_t type;	  /* AE_IFREG, AE_IFDIR, AE_IFLNK, AE_IFCHR, 0: a hard link */
+	const char *data; /* file contents, link target */
+	int64_t size;	  /* for a zero-filled file of this size when data is NULL */
 };
 
 static void build(const char *path, int filter, const struct ent *ents, size_t n)
@@ -80,8 +80,9 @@ static void build(const char *path, int filter, const struct ent *ents, size_t n
 	ck_assert_int_eq(archive_write_open_filename(a, path), ARCHIVE_OK);
 	for (size_t i = 0; i < n; i++) {
 		struct archive_entry *e = archive_entry_new();
-		int64_t size = ents[i].data && ents[i].type == AE_IFREG ? (int64_t)strlen(ents[i].data)
-									 : ents[i].size;
+		int64_t size = ents[i].data && ents[i].type == AE_IFREG ?
+				       (int64_t)strlen(ents[i].data) :
+				       ents[i].size;
 
 		archive_entry_set_pathname(e, ents[i].name);
 		archive_entry_set_perm(e, 0644);
@@ -104,7 +105,9 @@ static void build(const char *path, int filter, const struct ent *ents, size_t n
 			} else {
 				for (int64_t left = size; left > 0; left -= (int64_t)sizeof(zeros))
 					archive_write_data(a, zeros,
-							   left < (int64_t)sizeof(zeros) ? (size_t)left : sizeof(zeros));
+							   left < (int64_t)sizeof(zeros) ?
+								   (size_t)left :
+								   sizeof(zeros));
 			}
 		}
 		archive_entry_free(e);
@@ -148,13 +151,13 @@ static const struct ent good_meta[] = {
 	{ "checkpoint", AE_IFDIR, NULL, 0 },
 };
 
-#define HOSTILE(fname, extra, code, want)                                              \
-	do {                                                                           \
-		struct ent e[] = { good_meta[0], good_meta[1], good_meta[2], extra };  \
-		char p[128];                                                           \
-		snprintf(p, sizeof(p), "%s/%s", tmp, fname);                           \
-		build(p, 0, e, ARRAY_SIZE(e));                                         \
-		refused(p, NULL, code, want);                                          \
+#define HOSTILE(fname, extra, code, want)                                             \
+	do {                                                                          \
+		struct ent e[] = { good_meta[0], good_meta[1], good_meta[2], extra }; \
+		char p[128];                                                          \
+		snprintf(p, sizeof(p), "%s/%s", tmp, fname);                          \
+		build(p, 0, e, ARRAY_SIZE(e));                                        \
+		refused(p, NULL, code, want);                                         \
 	} while (0)
 
 START_TEST(hostile_traversal)
@@ -193,7 +196,9 @@ END_TEST
 START_TEST(hostile_bomb)
 {
 	/* 64 MiB of zeros: a few KiB of zstd. */
-	struct ent e[] = { good_meta[0], good_meta[1], good_meta[2],
+	struct ent e[] = { good_meta[0],
+			   good_meta[1],
+			   good_meta[2],
 			   { "checkpoint/pages-1.img", AE_IFREG, NULL, 64 << 20 } };
 	ckpt_archive_limits lim = CKPT_ARCHIVE_LIMITS_INIT;
 	char p[128];
@@ -238,7 +243,8 @@ START_TEST(hostile_truncated_magic)
 	snprintf(q, sizeof(q), "%s/random.bin", tmp);
 	fd = open(q, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, "PK\x03\x04 not a tar, a zip header and some more bytes", 40), 40);
+	ck_assert_int_eq(write(fd, "PK\x03\x04 not a tar, a zip header and some more bytes", 40),
+			 40);
 	close(fd);
 	refused(q, NULL, CKPT_EBADIMG, "starts with 50 4b 03 04");
 
@@ -289,7 +295,8 @@ static void roundtrip(ckpt_compression c, const char *suffix)
 	ck_assert_uint_eq(ckpt_archive_get_size(a, CKPT_ARCHIVE_SIZE_PAGES), 110592);
 	ck_assert_ptr_null(ckpt_archive_dir(a));
 	ck_assert_int_eq(ckpt_archive_check_restorable(a, &err), 0);
-	ck_assert_int_eq(ckpt_archive_image_info(a, 0, &info, &err), CKPT_EINVAL); /* not extracted */
+	ck_assert_int_eq(ckpt_archive_image_info(a, 0, &info, &err),
+			 CKPT_EINVAL); /* not extracted */
 	ckpt_archive_free(a);
 
 	ck_assert_int_eq(ckpt_archive_extract(p, NULL, tmp, 0, &a, &err), 0);
@@ -393,14 +400,15 @@ static void engine_archive(const char *spec, const char *config, ckpt_archive_en
 
 START_TEST(engines)
 {
-	engine_archive("{\"annotations\":{\"io.container.manager\":\"libpod\"}}",
-		       "{\"id\":\"f11d11844af0aaaa\",\"name\":\"web\",\"rootfsImageName\":\"quay.io/x:1\"}",
-		       CKPT_ENGINE_PODMAN, "web", "podman container restore --import");
+	engine_archive(
+		"{\"annotations\":{\"io.container.manager\":\"libpod\"}}",
+		"{\"id\":\"f11d11844af0aaaa\",\"name\":\"web\",\"rootfsImageName\":\"quay.io/x:1\"}",
+		CKPT_ENGINE_PODMAN, "web", "podman container restore --import");
 	engine_archive("{\"annotations\":{\"io.container.manager\":\"cri-o\","
 		       "\"io.kubernetes.cri-o.Metadata\":\"{\\\"name\\\":\\\"counter\\\"}\","
 		       "\"io.kubernetes.pod.name\":\"pod1\"}}",
-		       "{\"id\":\"abc\",\"name\":\"k8s_counter_pod1\"}", CKPT_ENGINE_CRIO, "counter",
-		       "Kubernetes");
+		       "{\"id\":\"abc\",\"name\":\"k8s_counter_pod1\"}", CKPT_ENGINE_CRIO,
+		       "counter", "Kubernetes");
 	engine_archive("{\"annotations\":{\"io.kubernetes.cri.container-name\":\"ctr1\"}}", "{}",
 		       CKPT_ENGINE_CONTAINERD, "ctr1", "containerd");
 }
@@ -446,8 +454,10 @@ START_TEST(jsonw_writer)
 	jw_object_end(&w);
 	s = jw_finish(&w);
 	ck_assert_ptr_nonnull(s);
-	ck_assert_str_eq(s, "{\"a\":\"x\\\"\\\\\\n\\u0001\\u007f\",\"bad\":\"\\ufffd\\ufffd(ok\xe2\x82\xac\","
-			    "\"l\":[18446744073709551615,-5,true,null,null],\"empty\":{}}");
+	ck_assert_str_eq(
+		s,
+		"{\"a\":\"x\\\"\\\\\\n\\u0001\\u007f\",\"bad\":\"\\ufffd\\ufffd(ok\xe2\x82\xac\","
+		"\"l\":[18446744073709551615,-5,true,null,null],\"empty\":{}}");
 	free(s);
 
 	/* Misuse fails the whole document. */

@@ -24,8 +24,9 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
-#define ck_assert_msg_has(err, sub) \
-	ck_assert_msg(strstr((err).msg, (sub)) != NULL, "message \"%s\" lacks \"%s\"", (err).msg, (sub))
+#define ck_assert_msg_has(err, sub)                                                               \
+	ck_assert_msg(strstr((err).msg, (sub)) != NULL, "message \"%s\" lacks \"%s\"", (err).msg, \
+		      (sub))
 
 #define TIMEOUT_MS 5000
 
@@ -60,7 +61,7 @@ static void sock_pair(int sv[2])
 /* sv[0]: the connecting end, sv[1]: the accepted end, over 127.0.0.1. */
 static void tcp_pair(int sv[2])
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t al = sizeof(a);
 	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -93,7 +94,8 @@ static void *side_run(void *p)
 	struct side *s = p;
 
 	s->err = (ckpt_err)CKPT_ERR_INIT;
-	s->r = chan_open(s->fd, s->side, &s->auth, s->timeout_ms ? s->timeout_ms : TIMEOUT_MS, &s->c, &s->err);
+	s->r = chan_open(s->fd, s->side, &s->auth, s->timeout_ms ? s->timeout_ms : TIMEOUT_MS,
+			 &s->c, &s->err);
 	if (s->r == 0) {
 		snprintf(s->peer, sizeof(s->peer), "%s", chan_peer(s->c));
 		if (s->then)
@@ -124,27 +126,29 @@ static void free_pair(struct side *src, struct side *dst)
 
 static struct chan_auth auth_token(const char *file)
 {
-	return (struct chan_auth){.token_file = file};
+	return (struct chan_auth){ .token_file = file };
 }
 
-static char ca[300], other_ca[300], rcv_cert[300], rcv_key[300], src_cert[300], src_key[300], rogue[300],
-    rogue_key[300];
+static char ca[300], other_ca[300], rcv_cert[300], rcv_key[300], src_cert[300], src_key[300],
+	rogue[300], rogue_key[300];
 
 static struct chan_auth auth_tls_src(const char *peer_name)
 {
-	return (struct chan_auth){
-	    .tls_cacert = ca, .tls_cert = src_cert, .tls_key = src_key, .tls_peer_name = peer_name};
+	return (struct chan_auth){ .tls_cacert = ca,
+				   .tls_cert = src_cert,
+				   .tls_key = src_key,
+				   .tls_peer_name = peer_name };
 }
 static struct chan_auth auth_tls_rcv(void)
 {
-	return (struct chan_auth){.tls_cacert = ca, .tls_cert = rcv_cert, .tls_key = rcv_key};
+	return (struct chan_auth){ .tls_cacert = ca, .tls_cert = rcv_cert, .tls_key = rcv_key };
 }
 
 /* ------------------------------------------------------------------ */
 /* Handshakes that succeed                                            */
 /* ------------------------------------------------------------------ */
 
-static const uint8_t cpuinfo_blob[] = {0x0a, 0x10, 0x08, 0x01, 0x10, 0x02, 0xff, 0x00, 0x7f};
+static const uint8_t cpuinfo_blob[] = { 0x0a, 0x10, 0x08, 0x01, 0x10, 0x02, 0xff, 0x00, 0x7f };
 
 static void hello_fill(struct chan_hello *h, uint8_t role)
 {
@@ -181,7 +185,8 @@ static int source_talk(struct side *s)
 		r = chan_expect(s->c, CHAN_MSG_HELLO, &m, &s->err);
 	if (r < 0)
 		return r;
-	if (m.u.hello.role != CHAN_ROLE_RECEIVER || strcmp(m.u.hello.check_msg, "criu check: looks good") ||
+	if (m.u.hello.role != CHAN_ROLE_RECEIVER ||
+	    strcmp(m.u.hello.check_msg, "criu check: looks good") ||
 	    memcmp(m.u.hello.session, h.session, CHAN_SESSION_SIZE))
 		return err_set(&s->err, CKPT_EPROTO, "receiver HELLO does not round-trip");
 	r = chan_expect(s->c, CHAN_MSG_RESULT, &m, &s->err);
@@ -196,15 +201,16 @@ static int receiver_talk(struct side *s)
 {
 	struct chan_hello h;
 	struct chan_msg m;
-	struct chan_result res = {.status = CHAN_RESULT_RUNNING, .pid = 4242};
+	struct chan_result res = { .status = CHAN_RESULT_RUNNING, .pid = 4242 };
 	int r = chan_expect(s->c, CHAN_MSG_HELLO, &m, &s->err);
 
 	if (r < 0)
 		return r;
-	if (m.u.hello.role != CHAN_ROLE_SOURCE || m.u.hello.mode != CHAN_MODE_LAZY || m.u.hello.criu_version != 40201 ||
-	    strcmp(m.u.hello.criu_version_str, "4.2.1 (test)") || m.u.hello.cpuinfo_len != sizeof(cpuinfo_blob) ||
-	    memcmp(m.u.hello.cpuinfo, cpuinfo_blob, sizeof(cpuinfo_blob)) || m.u.hello.page_port != 7001 ||
-	    strcmp(m.u.hello.libckpt_version_str, ckpt_version()))
+	if (m.u.hello.role != CHAN_ROLE_SOURCE || m.u.hello.mode != CHAN_MODE_LAZY ||
+	    m.u.hello.criu_version != 40201 || strcmp(m.u.hello.criu_version_str, "4.2.1 (test)") ||
+	    m.u.hello.cpuinfo_len != sizeof(cpuinfo_blob) ||
+	    memcmp(m.u.hello.cpuinfo, cpuinfo_blob, sizeof(cpuinfo_blob)) ||
+	    m.u.hello.page_port != 7001 || strcmp(m.u.hello.libckpt_version_str, ckpt_version()))
 		return err_set(&s->err, CKPT_EPROTO, "source HELLO does not round-trip");
 	hello_fill(&h, CHAN_ROLE_RECEIVER);
 	memcpy(h.session, m.u.hello.session, CHAN_SESSION_SIZE);
@@ -220,7 +226,8 @@ static int receiver_talk(struct side *s)
 
 static void talk(void (*pair)(int sv[2]), struct chan_auth src_auth, struct chan_auth dst_auth)
 {
-	struct side src = {.auth = src_auth, .then = source_talk}, dst = {.auth = dst_auth, .then = receiver_talk};
+	struct side src = { .auth = src_auth, .then = source_talk },
+		    dst = { .auth = dst_auth, .then = receiver_talk };
 	int sv[2];
 
 	pair(sv);
@@ -319,7 +326,7 @@ static void refused(void (*pair)(int sv[2]), struct side *src, struct side *dst)
 
 START_TEST(test_wrong_token)
 {
-	struct side src = {.auth = auth_token(tok_a)}, dst = {.auth = auth_token(tok_b)};
+	struct side src = { .auth = auth_token(tok_a) }, dst = { .auth = auth_token(tok_b) };
 
 	refused(tcp_pair, &src, &dst);
 	ck_assert_int_eq(dst.r, CKPT_EPERM);
@@ -370,7 +377,7 @@ END_TEST
 START_TEST(test_no_auth)
 {
 	ckpt_err err = CKPT_ERR_INIT;
-	struct chan_auth none = {0}, half = {.tls_cacert = ca, .tls_cert = src_cert};
+	struct chan_auth none = { 0 }, half = { .tls_cacert = ca, .tls_cert = src_cert };
 	struct chan *c = NULL;
 	int sv[2];
 
@@ -429,12 +436,22 @@ struct raw_tls {
 static void *raw_tls_client(void *p)
 {
 	struct raw_tls *t = p;
-	uint8_t pre[CHAN_PREAMBLE_SIZE] = {
-	    'c', 'k', 'p', 't', '-', 'm', 'i', 'g', 0, CHAN_PROTO_VERSION, CHAN_AUTH_TLS, CHAN_CONNECTING};
+	uint8_t pre[CHAN_PREAMBLE_SIZE] = { 'c',
+					    'k',
+					    'p',
+					    't',
+					    '-',
+					    'm',
+					    'i',
+					    'g',
+					    0,
+					    CHAN_PROTO_VERSION,
+					    CHAN_AUTH_TLS,
+					    CHAN_CONNECTING };
 	uint8_t peer[CHAN_PREAMBLE_SIZE], b;
 	gnutls_certificate_credentials_t cred;
 	gnutls_session_t s;
-	struct timeval tv = {.tv_sec = 5};
+	struct timeval tv = { .tv_sec = 5 };
 
 	setsockopt(t->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (write(t->fd, pre, sizeof(pre)) != sizeof(pre) ||
@@ -457,8 +474,8 @@ static void *raw_tls_client(void *p)
 
 START_TEST(test_tls_no_client_cert)
 {
-	struct side dst = {.auth = auth_tls_rcv(), .side = CHAN_ACCEPTING};
-	struct raw_tls t = {0};
+	struct side dst = { .auth = auth_tls_rcv(), .side = CHAN_ACCEPTING };
+	struct raw_tls t = { 0 };
 	pthread_t th;
 	int sv[2];
 
@@ -480,7 +497,7 @@ END_TEST
 /* A certificate from another CA, both ways. */
 START_TEST(test_tls_foreign_cert)
 {
-	struct side src = {.auth = auth_tls_src(NULL)}, dst = {.auth = auth_tls_rcv()};
+	struct side src = { .auth = auth_tls_src(NULL) }, dst = { .auth = auth_tls_rcv() };
 
 	src.auth.tls_cert = rogue;
 	src.auth.tls_key = rogue_key;
@@ -494,8 +511,8 @@ START_TEST(test_tls_foreign_cert)
 	ck_assert_ptr_null(src.c);
 
 	/* the source trusts only the other CA: it refuses the receiver */
-	src = (struct side){.auth = auth_tls_src(NULL)};
-	dst = (struct side){.auth = auth_tls_rcv()};
+	src = (struct side){ .auth = auth_tls_src(NULL) };
+	dst = (struct side){ .auth = auth_tls_rcv() };
 	src.auth.tls_cacert = other_ca;
 	refused(tcp_pair, &src, &dst);
 	ck_assert_int_eq(src.r, CKPT_EPERM);
@@ -508,7 +525,7 @@ END_TEST
 /* The receiver's certificate does not carry the name the source dialled. */
 START_TEST(test_tls_wrong_name)
 {
-	struct side src = {.auth = auth_tls_src("10.1.2.3")}, dst = {.auth = auth_tls_rcv()};
+	struct side src = { .auth = auth_tls_src("10.1.2.3") }, dst = { .auth = auth_tls_rcv() };
 
 	refused(tcp_pair, &src, &dst);
 	ck_assert_int_eq(src.r, CKPT_EPERM);
@@ -520,7 +537,7 @@ END_TEST
 
 START_TEST(test_auth_method_mismatch)
 {
-	struct side src = {.auth = auth_token(tok_a)}, dst = {.auth = auth_tls_rcv()};
+	struct side src = { .auth = auth_token(tok_a) }, dst = { .auth = auth_tls_rcv() };
 
 	refused(tcp_pair, &src, &dst);
 	ck_assert_int_eq(src.r, CKPT_EPERM);
@@ -531,8 +548,8 @@ START_TEST(test_auth_method_mismatch)
 END_TEST
 
 /* A raw peer writes bytes (a preamble of its own) and then closes; the channel must refuse. */
-static int against_raw_peer(const void *bytes, size_t n, enum chan_side side, unsigned timeout_ms, ckpt_err *err,
-			    uint8_t ours[CHAN_PREAMBLE_SIZE])
+static int against_raw_peer(const void *bytes, size_t n, enum chan_side side, unsigned timeout_ms,
+			    ckpt_err *err, uint8_t ours[CHAN_PREAMBLE_SIZE])
 {
 	struct chan_auth a = auth_token(tok_a);
 	struct chan *c = NULL;
@@ -544,7 +561,8 @@ static int against_raw_peer(const void *bytes, size_t n, enum chan_side side, un
 	r = chan_open(sv[0], side, &a, timeout_ms, &c, err);
 	ck_assert_ptr_null(c);
 	if (ours)
-		ck_assert_int_eq(recv(sv[1], ours, CHAN_PREAMBLE_SIZE, MSG_DONTWAIT), CHAN_PREAMBLE_SIZE);
+		ck_assert_int_eq(recv(sv[1], ours, CHAN_PREAMBLE_SIZE, MSG_DONTWAIT),
+				 CHAN_PREAMBLE_SIZE);
 	close(sv[0]);
 	close(sv[1]);
 	return r;
@@ -552,12 +570,14 @@ static int against_raw_peer(const void *bytes, size_t n, enum chan_side side, un
 
 START_TEST(test_version_mismatch)
 {
-	uint8_t pre[CHAN_PREAMBLE_SIZE] = {'c',		  'k', 'p', 't', '-', 'm', 'i', 'g', 0, 2, CHAN_AUTH_TOKEN,
-					   CHAN_ACCEPTING};
+	uint8_t pre[CHAN_PREAMBLE_SIZE] = {
+		'c', 'k', 'p', 't', '-', 'm', 'i', 'g', 0, 2, CHAN_AUTH_TOKEN, CHAN_ACCEPTING
+	};
 	uint8_t ours[CHAN_PREAMBLE_SIZE];
 	ckpt_err err = CKPT_ERR_INIT;
 
-	ck_assert_int_eq(against_raw_peer(pre, sizeof(pre), CHAN_CONNECTING, 1000, &err, ours), CKPT_ENOTSUP);
+	ck_assert_int_eq(against_raw_peer(pre, sizeof(pre), CHAN_CONNECTING, 1000, &err, ours),
+			 CKPT_ENOTSUP);
 	ck_assert_msg_has(err, "speaks migration protocol version 2");
 	ck_assert_msg_has(err, "speaks version 1");
 	ck_assert_msg_has(err, ckpt_version());
@@ -572,18 +592,31 @@ END_TEST
 START_TEST(test_not_an_endpoint)
 {
 	static const char http[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
-	uint8_t same[CHAN_PREAMBLE_SIZE] = {
-	    'c', 'k', 'p', 't', '-', 'm', 'i', 'g', 0, CHAN_PROTO_VERSION, CHAN_AUTH_TOKEN, CHAN_CONNECTING};
+	uint8_t same[CHAN_PREAMBLE_SIZE] = { 'c',
+					     'k',
+					     'p',
+					     't',
+					     '-',
+					     'm',
+					     'i',
+					     'g',
+					     0,
+					     CHAN_PROTO_VERSION,
+					     CHAN_AUTH_TOKEN,
+					     CHAN_CONNECTING };
 	ckpt_err err = CKPT_ERR_INIT;
 
-	ck_assert_int_eq(against_raw_peer(http, sizeof(http) - 1, CHAN_ACCEPTING, 1000, &err, NULL), CKPT_EPROTO);
+	ck_assert_int_eq(against_raw_peer(http, sizeof(http) - 1, CHAN_ACCEPTING, 1000, &err, NULL),
+			 CKPT_EPROTO);
 	ck_assert_msg_has(err, "is not a ckpt migration endpoint");
 	ck_assert_msg_has(err, "GET / HT");
-	ck_assert_int_eq(against_raw_peer(same, sizeof(same), CHAN_CONNECTING, 1000, &err, NULL), CKPT_EPROTO);
+	ck_assert_int_eq(against_raw_peer(same, sizeof(same), CHAN_CONNECTING, 1000, &err, NULL),
+			 CKPT_EPROTO);
 	ck_assert_msg_has(err, "same side");
 	same[11] = CHAN_ACCEPTING;
 	same[15] = 1;
-	ck_assert_int_eq(against_raw_peer(same, sizeof(same), CHAN_CONNECTING, 1000, &err, NULL), CKPT_EPROTO);
+	ck_assert_int_eq(against_raw_peer(same, sizeof(same), CHAN_CONNECTING, 1000, &err, NULL),
+			 CKPT_EPROTO);
 	ck_assert_msg_has(err, "reserved");
 }
 END_TEST
@@ -592,7 +625,8 @@ START_TEST(test_truncated_preamble)
 {
 	ckpt_err err = CKPT_ERR_INIT;
 
-	ck_assert_int_eq(against_raw_peer("ckpt-m", 6, CHAN_ACCEPTING, 1000, &err, NULL), CKPT_ETIMEDOUT);
+	ck_assert_int_eq(against_raw_peer("ckpt-m", 6, CHAN_ACCEPTING, 1000, &err, NULL),
+			 CKPT_ETIMEDOUT);
 	ck_assert_msg_has(err, "deadline of 1000 ms");
 }
 END_TEST
@@ -603,7 +637,8 @@ START_TEST(test_auth_deadline)
 	ckpt_err err = CKPT_ERR_INIT;
 	uint64_t t0 = now_us();
 
-	ck_assert_int_eq(against_raw_peer(NULL, 0, CHAN_ACCEPTING, 300, &err, NULL), CKPT_ETIMEDOUT);
+	ck_assert_int_eq(against_raw_peer(NULL, 0, CHAN_ACCEPTING, 300, &err, NULL),
+			 CKPT_ETIMEDOUT);
 	ck_assert_uint_ge(now_us() - t0, 290 * 1000);
 	ck_assert_uint_lt(now_us() - t0, 2000 * 1000);
 	ck_assert_str_eq(err.step, "auth");
@@ -613,8 +648,18 @@ END_TEST
 /* The peer closes in the middle of the token exchange. */
 START_TEST(test_truncated_auth)
 {
-	uint8_t pre[CHAN_PREAMBLE_SIZE + 7] = {
-	    'c', 'k', 'p', 't', '-', 'm', 'i', 'g', 0, CHAN_PROTO_VERSION, CHAN_AUTH_TOKEN, CHAN_ACCEPTING};
+	uint8_t pre[CHAN_PREAMBLE_SIZE + 7] = { 'c',
+						'k',
+						'p',
+						't',
+						'-',
+						'm',
+						'i',
+						'g',
+						0,
+						CHAN_PROTO_VERSION,
+						CHAN_AUTH_TOKEN,
+						CHAN_ACCEPTING };
 	ckpt_err err = CKPT_ERR_INIT;
 	struct chan_auth a = auth_token(tok_a);
 	struct chan *c = NULL;
@@ -640,9 +685,12 @@ static void open_pair(struct side *src, struct side *dst, bool tls, unsigned tim
 	int sv[2];
 
 	tcp_pair(sv);
-	*src =
-	    (struct side){.fd = sv[0], .auth = tls ? auth_tls_src(NULL) : auth_token(tok_a), .timeout_ms = timeout_ms};
-	*dst = (struct side){.fd = sv[1], .auth = tls ? auth_tls_rcv() : auth_token(tok_a2), .timeout_ms = timeout_ms};
+	*src = (struct side){ .fd = sv[0],
+			      .auth = tls ? auth_tls_src(NULL) : auth_token(tok_a),
+			      .timeout_ms = timeout_ms };
+	*dst = (struct side){ .fd = sv[1],
+			      .auth = tls ? auth_tls_rcv() : auth_token(tok_a2),
+			      .timeout_ms = timeout_ms };
 	run_pair(src, dst);
 	ck_assert_msg(src->r == 0 && dst->r == 0, "open: %s / %s", src->err.msg, dst->err.msg);
 }
@@ -650,14 +698,15 @@ static void open_pair(struct side *src, struct side *dst, bool tls, unsigned tim
 static void oversized(bool tls)
 {
 	struct side src, dst;
-	uint8_t hdr[CHAN_HDR_SIZE] = {0, CHAN_MSG_FILE_DATA, 0, 0};
+	uint8_t hdr[CHAN_HDR_SIZE] = { 0, CHAN_MSG_FILE_DATA, 0, 0 };
 	struct chan_msg m;
 	ckpt_err err = CKPT_ERR_INIT;
 	static uint8_t big[CHAN_MAX_PAYLOAD + 1];
 
 	open_pair(&src, &dst, tls, TIMEOUT_MS);
 	/* the sender refuses to build one */
-	ck_assert_int_eq(chan_send(src.c, CHAN_MSG_FILE_DATA, big, sizeof(big), &err), CKPT_ETOOBIG);
+	ck_assert_int_eq(chan_send(src.c, CHAN_MSG_FILE_DATA, big, sizeof(big), &err),
+			 CKPT_ETOOBIG);
 	/* a hostile peer writes the header anyway: refused on the header, before any payload is read */
 	hdr[4] = 0x00;
 	hdr[5] = 0x02;
@@ -688,12 +737,12 @@ static const struct {
 	uint8_t hdr[CHAN_HDR_SIZE];
 	const char *why;
 } bad_hdrs[] = {
-    {{0, 0, 0, 0, 0, 0, 0, 0}, "type 0 is unknown"},
-    {{0, 11, 0, 0, 0, 0, 0, 0}, "type 11 is unknown"},
-    {{0xff, 0xff, 0, 0, 0, 0, 0, 0}, "type 65535 is unknown"},
-    {{0, 1, 0, 1, 0, 0, 0, 0}, "flags 0x1"},
-    {{0, 4, 0x80, 0, 0, 0, 0, 0}, "flags 0x8000"},
-    {{0, 4, 0, 0, 0xff, 0xff, 0xff, 0xff}, "4294967295 bytes is above the cap"},
+	{ { 0, 0, 0, 0, 0, 0, 0, 0 }, "type 0 is unknown" },
+	{ { 0, 11, 0, 0, 0, 0, 0, 0 }, "type 11 is unknown" },
+	{ { 0xff, 0xff, 0, 0, 0, 0, 0, 0 }, "type 65535 is unknown" },
+	{ { 0, 1, 0, 1, 0, 0, 0, 0 }, "flags 0x1" },
+	{ { 0, 4, 0x80, 0, 0, 0, 0, 0 }, "flags 0x8000" },
+	{ { 0, 4, 0, 0, 0xff, 0xff, 0xff, 0xff }, "4294967295 bytes is above the cap" },
 };
 
 START_TEST(test_bad_headers)
@@ -716,28 +765,29 @@ static const struct {
 	size_t len;
 	const char *why;
 } bad_payloads[] = {
-    {CHAN_MSG_HELLO, "", 0, "truncated at field proto"},
-    {CHAN_MSG_HELLO, "\0\1\1\1", 4, "truncated at field session"},
-    {CHAN_MSG_HELLO, "\0\2", 2, "truncated"},
-    {CHAN_MSG_ERROR, "\xff\xff\xff\xf8\0\0\0\0", 8, "" /* valid: code -8 */},
-    {CHAN_MSG_ERROR, "\0\0\0\1\0\0\0\0", 8, "expected a negative"},
-    {CHAN_MSG_ERROR, "\xff\xff\xff\xf8\0\2a\0\0\0", 10, "holds a NUL"},
-    {CHAN_MSG_ERROR, "\xff\xff\xff\xf8\0\x40", 6, "stage is 64 bytes long"},
-    {CHAN_MSG_ERROR, "\xff\xff\xff\xf8\0\0\0\0X", 9, "1 bytes after its last field"},
-    {CHAN_MSG_FILE_BEGIN, "\0\5../ab\0\0\x81\xa4\0\0\0\0\0\0\0\1", 19, "" /* length 5 reads "../ab" */},
-    {CHAN_MSG_FILE_BEGIN, "\0\5../x\0\0\0\x81\xa4\0\0\0\0\0\0\0\1", 19, "holds a NUL"},
-    {CHAN_MSG_FILE_BEGIN, "\0\4core\0\0\x41\xed\0\0\0\0\0\0\0\1", 18, "mode 040755"},
-    {CHAN_MSG_FILE_BEGIN, "\0\4core\0\0\x89\xa4\0\0\0\0\0\0\0\1", 18, "mode 0104644"},
-    {CHAN_MSG_FILE_DATA, "", 0, "FILE_DATA of 0 bytes"},
-    {CHAN_MSG_FILE_END, "\1\2\3", 3, "truncated at field sha256"},
-    {CHAN_MSG_FILES_DONE, "\0\0\0\1", 4, "truncated at field total"},
-    {CHAN_MSG_RESTORE, "\0\0\0\2\0\0\0\0", 8, "flags 0x2"},
-    {CHAN_MSG_RESULT, "\1\0\0\0\0\0\0\0\0\0\0\0\0", 13, "running with pid 0"},
-    {CHAN_MSG_RESULT, "\2\0\0\0\0\0\0\0\0\0\0\0\0", 13, "failed with code 0"},
-    {CHAN_MSG_RESULT, "\7\0\0\0\0\0\0\0\0\0\0\0\0", 13, "status 7"},
-    {CHAN_MSG_ACK, "\3", 1, "decision 3"},
-    {CHAN_MSG_ACK, "", 0, "truncated at field decision"},
-    {CHAN_MSG_RESOLVE, "\1\2", 2, "truncated at field session"},
+	{ CHAN_MSG_HELLO, "", 0, "truncated at field proto" },
+	{ CHAN_MSG_HELLO, "\0\1\1\1", 4, "truncated at field session" },
+	{ CHAN_MSG_HELLO, "\0\2", 2, "truncated" },
+	{ CHAN_MSG_ERROR, "\xff\xff\xff\xf8\0\0\0\0", 8, "" /* valid: code -8 */ },
+	{ CHAN_MSG_ERROR, "\0\0\0\1\0\0\0\0", 8, "expected a negative" },
+	{ CHAN_MSG_ERROR, "\xff\xff\xff\xf8\0\2a\0\0\0", 10, "holds a NUL" },
+	{ CHAN_MSG_ERROR, "\xff\xff\xff\xf8\0\x40", 6, "stage is 64 bytes long" },
+	{ CHAN_MSG_ERROR, "\xff\xff\xff\xf8\0\0\0\0X", 9, "1 bytes after its last field" },
+	{ CHAN_MSG_FILE_BEGIN, "\0\5../ab\0\0\x81\xa4\0\0\0\0\0\0\0\1", 19,
+	  "" /* length 5 reads "../ab" */ },
+	{ CHAN_MSG_FILE_BEGIN, "\0\5../x\0\0\0\x81\xa4\0\0\0\0\0\0\0\1", 19, "holds a NUL" },
+	{ CHAN_MSG_FILE_BEGIN, "\0\4core\0\0\x41\xed\0\0\0\0\0\0\0\1", 18, "mode 040755" },
+	{ CHAN_MSG_FILE_BEGIN, "\0\4core\0\0\x89\xa4\0\0\0\0\0\0\0\1", 18, "mode 0104644" },
+	{ CHAN_MSG_FILE_DATA, "", 0, "FILE_DATA of 0 bytes" },
+	{ CHAN_MSG_FILE_END, "\1\2\3", 3, "truncated at field sha256" },
+	{ CHAN_MSG_FILES_DONE, "\0\0\0\1", 4, "truncated at field total" },
+	{ CHAN_MSG_RESTORE, "\0\0\0\2\0\0\0\0", 8, "flags 0x2" },
+	{ CHAN_MSG_RESULT, "\1\0\0\0\0\0\0\0\0\0\0\0\0", 13, "running with pid 0" },
+	{ CHAN_MSG_RESULT, "\2\0\0\0\0\0\0\0\0\0\0\0\0", 13, "failed with code 0" },
+	{ CHAN_MSG_RESULT, "\7\0\0\0\0\0\0\0\0\0\0\0\0", 13, "status 7" },
+	{ CHAN_MSG_ACK, "\3", 1, "decision 3" },
+	{ CHAN_MSG_ACK, "", 0, "truncated at field decision" },
+	{ CHAN_MSG_RESOLVE, "\1\2", 2, "truncated at field session" },
 };
 
 START_TEST(test_bad_payloads)
@@ -807,7 +857,8 @@ START_TEST(test_tampered_frame)
 	struct side src, dst;
 	struct chan_msg m;
 	ckpt_err err = CKPT_ERR_INIT;
-	uint8_t frame[CHAN_HDR_SIZE + 1 + CHAN_MAC_SIZE] = {0, CHAN_MSG_ACK, 0, 0, 0, 0, 0, 1, CHAN_ACK_COMMITTED};
+	uint8_t frame[CHAN_HDR_SIZE + 1 + CHAN_MAC_SIZE] = { 0, CHAN_MSG_ACK,	   0, 0, 0, 0, 0,
+							     1, CHAN_ACK_COMMITTED };
 
 	open_pair(&src, &dst, false, TIMEOUT_MS);
 	ck_assert_int_eq(chan_write_raw(src.c, frame, sizeof(frame), &err), 0);
@@ -828,8 +879,8 @@ START_TEST(test_replayed_frame)
 
 	/* capture one ACK frame on a pair whose receiving end is read raw */
 	tcp_pair(sv);
-	src = (struct side){.fd = sv[0], .auth = auth_token(tok_a)};
-	dst = (struct side){.fd = sv[1], .auth = auth_token(tok_a2)};
+	src = (struct side){ .fd = sv[0], .auth = auth_token(tok_a) };
+	dst = (struct side){ .fd = sv[1], .auth = auth_token(tok_a2) };
 	run_pair(&src, &dst);
 	ck_assert_int_eq(src.r, 0);
 	ck_assert_int_eq(chan_send_ack(src.c, CHAN_ACK_COMMITTED, &err), 0);
@@ -846,13 +897,14 @@ START_TEST(test_truncated_stream)
 	struct side src, dst;
 	struct chan_msg m;
 	ckpt_err err = CKPT_ERR_INIT;
-	uint8_t frame[CHAN_HDR_SIZE + 10] = {0, CHAN_MSG_FILE_DATA, 0, 0, 0, 0, 0, 100};
+	uint8_t frame[CHAN_HDR_SIZE + 10] = { 0, CHAN_MSG_FILE_DATA, 0, 0, 0, 0, 0, 100 };
 
 	open_pair(&src, &dst, false, TIMEOUT_MS);
 	ck_assert_int_eq(chan_write_raw(src.c, frame, sizeof(frame), &err), 0);
 	shutdown(src.fd, SHUT_WR);
 	ck_assert_int_eq(chan_recv(dst.c, &m, &err), CKPT_EPROTO);
-	ck_assert_msg_has(err, "in the middle of a message (10 of 132 bytes)"); /* 100 + the 32-byte tag */
+	ck_assert_msg_has(
+		err, "in the middle of a message (10 of 132 bytes)"); /* 100 + the 32-byte tag */
 	free_pair(&src, &dst);
 
 	/* EOF between messages */
@@ -882,7 +934,7 @@ START_TEST(test_recv_deadline)
 	struct side src, dst;
 	struct chan_msg m;
 	ckpt_err err = CKPT_ERR_INIT;
-	uint8_t frame[CHAN_HDR_SIZE + 3] = {0, CHAN_MSG_FILE_DATA, 0, 0, 0, 0, 0, 100};
+	uint8_t frame[CHAN_HDR_SIZE + 3] = { 0, CHAN_MSG_FILE_DATA, 0, 0, 0, 0, 0, 100 };
 	uint64_t t0;
 
 	open_pair(&src, &dst, false, TIMEOUT_MS);
@@ -958,11 +1010,11 @@ static const struct {
 	const char *name;
 	size_t size;
 } files[] = {
-    {"inventory.img", 0},
-    {"core-1.img", 1},
-    {"pstree.img", 4096},
-    {"pages-1.img", 3 * CHAN_FILE_CHUNK + 17},
-    {"tmpfs-dev-23.tar.gz.img", 70000},
+	{ "inventory.img", 0 },
+	{ "core-1.img", 1 },
+	{ "pstree.img", 4096 },
+	{ "pages-1.img", 3 * CHAN_FILE_CHUNK + 17 },
+	{ "tmpfs-dev-23.tar.gz.img", 70000 },
 };
 
 struct files_arg {
@@ -994,8 +1046,9 @@ static int send_files(struct side *s)
 static void transfer(bool tls)
 {
 	char out_path[300], in_path[300];
-	int out = mkdir_in("out", out_path, sizeof(out_path)), in = mkdir_in("in", in_path, sizeof(in_path));
-	struct files_arg fa = {.dirfd = in};
+	int out = mkdir_in("out", out_path, sizeof(out_path)),
+	    in = mkdir_in("in", in_path, sizeof(in_path));
+	struct files_arg fa = { .dirfd = in };
 	struct side src, dst;
 	uint64_t total = 0;
 	int sv[2];
@@ -1011,10 +1064,14 @@ static void transfer(bool tls)
 		free(b);
 	}
 	tcp_pair(sv);
-	src = (struct side){
-	    .fd = sv[0], .auth = tls ? auth_tls_src(NULL) : auth_token(tok_a), .then = send_files, .arg = &out};
-	dst = (struct side){
-	    .fd = sv[1], .auth = tls ? auth_tls_rcv() : auth_token(tok_a2), .then = receive_files, .arg = &fa};
+	src = (struct side){ .fd = sv[0],
+			     .auth = tls ? auth_tls_src(NULL) : auth_token(tok_a),
+			     .then = send_files,
+			     .arg = &out };
+	dst = (struct side){ .fd = sv[1],
+			     .auth = tls ? auth_tls_rcv() : auth_token(tok_a2),
+			     .then = receive_files,
+			     .arg = &fa };
 	run_pair(&src, &dst);
 	ck_assert_msg(src.r == 0, "source: %s", src.err.msg);
 	ck_assert_msg(dst.r == 0, "receiver: %s", dst.err.msg);
@@ -1031,7 +1088,8 @@ static void transfer(bool tls)
 		ck_assert_int_ge(fd, 0);
 		ck_assert_int_eq(fstat(fd, &st), 0);
 		ck_assert_int_eq(st.st_size, (off_t)files[i].size);
-		ck_assert_int_eq(st.st_mode & 0777, 0600); /* owner-only, whatever the sender's mode */
+		ck_assert_int_eq(st.st_mode & 0777,
+				 0600); /* owner-only, whatever the sender's mode */
 		ck_assert_int_eq(read(fd, got, files[i].size + 1), (ssize_t)files[i].size);
 		fill_random(want, files[i].size, (unsigned)i + 1);
 		ck_assert_int_eq(memcmp(want, got, files[i].size), 0);
@@ -1061,21 +1119,21 @@ static const struct {
 	size_t len; /* 0: strlen */
 	const char *why;
 } bad_names[] = {
-    {"", 0, "empty"},
-    {".", 0, "starts with '.'"},
-    {"..", 0, "starts with '.'"},
-    {"../core-1.img", 0, "holds a '/'"},
-    {"a/b", 0, "holds a '/'"},
-    {"/etc/passwd", 0, "holds a '/'"},
-    {".bashrc", 0, "starts with '.'"},
-    {"core\n1.img", 0, "byte 0x0a"},
-    {"core 1.img", 0, "byte 0x20"},
-    {"core\\1.img", 0, "byte 0x5c"},
-    {"c\0re.img", 8, "byte 0x00"},
-    {"caf\xc3\xa9.img", 0, "byte 0xc3"},
-    {"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-     "xxxxxxxxxxxxxxxxxxxxxx",
-     0, "129 bytes long"},
+	{ "", 0, "empty" },
+	{ ".", 0, "starts with '.'" },
+	{ "..", 0, "starts with '.'" },
+	{ "../core-1.img", 0, "holds a '/'" },
+	{ "a/b", 0, "holds a '/'" },
+	{ "/etc/passwd", 0, "holds a '/'" },
+	{ ".bashrc", 0, "starts with '.'" },
+	{ "core\n1.img", 0, "byte 0x0a" },
+	{ "core 1.img", 0, "byte 0x20" },
+	{ "core\\1.img", 0, "byte 0x5c" },
+	{ "c\0re.img", 8, "byte 0x00" },
+	{ "caf\xc3\xa9.img", 0, "byte 0xc3" },
+	{ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	  "xxxxxxxxxxxxxxxxxxxxxx",
+	  0, "129 bytes long" },
 };
 
 START_TEST(test_name_check)
@@ -1091,8 +1149,9 @@ END_TEST
 
 START_TEST(test_name_check_good)
 {
-	static const char *good[] = {
-	    "core-1.img", "pagemap-4242.img", "tmpfs-dev-23.tar.gz.img", "stats-dump", "ip6tables-9.img", "a+b_c", "x"};
+	static const char *good[] = { "core-1.img", "pagemap-4242.img", "tmpfs-dev-23.tar.gz.img",
+				      "stats-dump", "ip6tables-9.img",	"a+b_c",
+				      "x" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(good); i++)
 		ck_assert_int_eq(chan_name_check(good[i], strlen(good[i]), NULL), 0);
@@ -1102,7 +1161,7 @@ END_TEST
 /* A FILE_BEGIN for a crafted name, sent with a valid MAC: refused, and nothing appears anywhere. */
 START_TEST(test_name_tricks_on_wire)
 {
-	static const char *tricks[] = {"../escaped", "sub/x", "..", ".", "", "/tmp/abs"};
+	static const char *tricks[] = { "../escaped", "sub/x", "..", ".", "", "/tmp/abs" };
 	char in_path[300];
 	int in = mkdir_in("in", in_path, sizeof(in_path));
 
@@ -1141,7 +1200,7 @@ END_TEST
 /* Build a decoded message by hand, as chan_recv would hand it. */
 static struct chan_msg msg_begin(const char *name, uint32_t mode, uint64_t size)
 {
-	struct chan_msg m = {.type = CHAN_MSG_FILE_BEGIN};
+	struct chan_msg m = { .type = CHAN_MSG_FILE_BEGIN };
 
 	snprintf(m.u.file_begin.name, sizeof(m.u.file_begin.name), "%s", name);
 	m.u.file_begin.mode = mode;
@@ -1150,11 +1209,11 @@ static struct chan_msg msg_begin(const char *name, uint32_t mode, uint64_t size)
 }
 static struct chan_msg msg_data(const void *p, uint32_t n)
 {
-	return (struct chan_msg){.type = CHAN_MSG_FILE_DATA, .data = p, .len = n};
+	return (struct chan_msg){ .type = CHAN_MSG_FILE_DATA, .data = p, .len = n };
 }
 static struct chan_msg msg_end(const void *data, size_t n)
 {
-	struct chan_msg m = {.type = CHAN_MSG_FILE_END};
+	struct chan_msg m = { .type = CHAN_MSG_FILE_END };
 
 	gnutls_hash_fast(GNUTLS_DIG_SHA256, data, n, m.u.file_end.sha256);
 	return m;
@@ -1250,17 +1309,18 @@ START_TEST(test_rx_sequence)
 
 	/* FILES_DONE must match what arrived */
 	chan_rx_init(&rx, in, NULL);
-	m = (struct chan_msg){.type = CHAN_MSG_FILES_DONE, .u.files_done = {.count = 1, .total = 0}};
+	m = (struct chan_msg){ .type = CHAN_MSG_FILES_DONE,
+			       .u.files_done = { .count = 1, .total = 0 } };
 	ck_assert_int_eq(chan_rx_feed(&rx, &m, &err), CKPT_EPROTO);
 	ck_assert_msg_has(err, "says 1 files");
-	m = (struct chan_msg){.type = CHAN_MSG_FILES_DONE};
+	m = (struct chan_msg){ .type = CHAN_MSG_FILES_DONE };
 	ck_assert_int_eq(chan_rx_feed(&rx, &m, &err), 1);
 	m = msg_begin("f.img", S_IFREG | 0600, 1);
 	ck_assert_int_eq(chan_rx_feed(&rx, &m, &err), CKPT_EPROTO);
 	ck_assert_msg_has(err, "after FILES_DONE");
 	/* another message type in the middle */
 	chan_rx_init(&rx, in, NULL);
-	m = (struct chan_msg){.type = CHAN_MSG_RESTORE};
+	m = (struct chan_msg){ .type = CHAN_MSG_RESTORE };
 	ck_assert_int_eq(chan_rx_feed(&rx, &m, &err), CKPT_EPROTO);
 	ck_assert_msg_has(err, "RESTORE in the middle of the image transfer");
 	close(in);
@@ -1271,11 +1331,11 @@ START_TEST(test_rx_caps)
 {
 	char in_path[300];
 	int in = mkdir_in("in", in_path, sizeof(in_path));
-	struct chan_limits lim = {.max_files = 2, .max_total = 10};
+	struct chan_limits lim = { .max_files = 2, .max_total = 10 };
 	ckpt_err err = CKPT_ERR_INIT;
 	struct chan_rx rx;
 	struct chan_msg m;
-	const char *names[] = {"a", "b", "c"};
+	const char *names[] = { "a", "b", "c" };
 
 	chan_rx_init(&rx, in, &lim);
 	for (int i = 0; i < 2; i++) {
@@ -1350,13 +1410,15 @@ START_TEST(test_transfer_dropped)
 {
 	char in_path[300];
 	int in = mkdir_in("in", in_path, sizeof(in_path));
-	struct files_arg fa = {.dirfd = in};
+	struct files_arg fa = { .dirfd = in };
 	struct side src, dst;
 	int sv[2];
 
 	tcp_pair(sv);
-	src = (struct side){.fd = sv[0], .auth = auth_token(tok_a), .then = send_half};
-	dst = (struct side){.fd = sv[1], .auth = auth_token(tok_a2), .then = receive_files, .arg = &fa};
+	src = (struct side){ .fd = sv[0], .auth = auth_token(tok_a), .then = send_half };
+	dst = (struct side){
+		.fd = sv[1], .auth = auth_token(tok_a2), .then = receive_files, .arg = &fa
+	};
 	run_pair(&src, &dst);
 	ck_assert_int_eq(src.r, 0);
 	ck_assert_int_eq(dst.r, CKPT_EPROTO);
@@ -1373,7 +1435,7 @@ START_TEST(test_silence)
 {
 	int pipes[2], saved, saved1;
 	char buf[256];
-	struct side src = {.auth = auth_tls_src(NULL)}, dst = {.auth = auth_tls_rcv()};
+	struct side src = { .auth = auth_tls_src(NULL) }, dst = { .auth = auth_tls_rcv() };
 
 	ck_assert_int_eq(pipe2(pipes, O_CLOEXEC | O_NONBLOCK), 0);
 	saved = dup(2);
@@ -1510,18 +1572,19 @@ int main(void)
 			const char *p, *s;
 			mode_t m;
 		} t[] = {
-		    {tok_a, "correct horse battery staple 42", 0600},
-		    {tok_a2, "correct horse battery staple 42", 0400},
-		    {tok_b, "correct horse battery staple 43", 0600},
-		    {tok_open, "correct horse battery staple 42", 0644},
-		    {tok_short, "short\n", 0600},
-		    {tok_nl, "correct horse battery staple 42\n", 0600},
+			{ tok_a, "correct horse battery staple 42", 0600 },
+			{ tok_a2, "correct horse battery staple 42", 0400 },
+			{ tok_b, "correct horse battery staple 43", 0600 },
+			{ tok_open, "correct horse battery staple 42", 0644 },
+			{ tok_short, "short\n", 0600 },
+			{ tok_nl, "correct horse battery staple 42\n", 0600 },
 		};
 
 		for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
 			int fd = open(t[i].p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 
-			if (fd < 0 || write(fd, t[i].s, strlen(t[i].s)) != (ssize_t)strlen(t[i].s) ||
+			if (fd < 0 ||
+			    write(fd, t[i].s, strlen(t[i].s)) != (ssize_t)strlen(t[i].s) ||
 			    fchmod(fd, t[i].m) < 0) {
 				perror(t[i].p);
 				return EXIT_FAILURE;

@@ -62,7 +62,8 @@ static void check_rewrite(const char *hint)
 	char buf[2 * CKPT_ERR_HINT_MAX];
 	ckpt_err err = CKPT_ERR_INIT;
 
-	ck_assert_msg(ckpt_hint_rewrite(hint, NULL, NULL, buf, sizeof(buf), &err) == 0, "%s", err.msg);
+	ck_assert_msg(ckpt_hint_rewrite(hint, NULL, NULL, buf, sizeof(buf), &err) == 0, "%s",
+		      err.msg);
 	ck_assert_msg(!strstr(buf, "CKPT_OPT_"), "an unknown option identifier in '%s'", buf);
 }
 
@@ -79,51 +80,182 @@ struct fixture {
 
 /* Every log record.sh made, with what the library must make of it. */
 static const struct fixture fixtures[] = {
-	{ "session-leader.log", DIAG_OP_DUMP, 0, 0, "shell-job", "is not a session leader",
-	  { "CKPT_OPT_SHELL_JOB", "started from a shell" }, CKPT_OPT_SHELL_JOB },
-	{ "session-leader-v4.log", DIAG_OP_DUMP, 0, 0, "shell-job", "is not a session leader",
-	  { "CKPT_OPT_SHELL_JOB" }, CKPT_OPT_SHELL_JOB },
-	{ "tty-no-master.log", DIAG_OP_DUMP, 0, 0, "shell-job", "without correspond master peer",
-	  { "CKPT_OPT_SHELL_JOB" }, CKPT_OPT_SHELL_JOB },
-	{ "tty-restore.log", DIAG_OP_RESTORE, 0, 0, "shell-job", "without correspond master peer",
-	  { "Restore with CKPT_OPT_SHELL_JOB" }, CKPT_OPT_SHELL_JOB },
-	{ "flock.log", DIAG_OP_DUMP, 0, 0, "file-locks", "Some file locks are hold",
-	  { "CKPT_OPT_FILE_LOCKS" }, CKPT_OPT_FILE_LOCKS },
-	{ "posix-lock.log", DIAG_OP_DUMP, 0, 0, "file-locks", "Some file locks are hold",
-	  { "CKPT_OPT_FILE_LOCKS" }, CKPT_OPT_FILE_LOCKS },
-	{ "tcp-dump.log", DIAG_OP_DUMP, 0, 0, "tcp-established", "Connected TCP socket, consider",
-	  { "CKPT_OPT_TCP_ESTABLISHED", "CKPT_OPT_TCP_CLOSE" }, CKPT_OPT_TCP_ESTABLISHED },
-	{ "tcp-lock-no-iptables.log", DIAG_OP_DUMP, 0, BIT(CKPT_OPT_TCP_ESTABLISHED), "network-lock",
-	  "iptables: not found", { "runs iptables,", "CKPT_OPT_NETWORK_LOCK=nftables" }, CKPT_OPT_NETWORK_LOCK },
-	{ "netns-lock-no-iptables.log", DIAG_OP_DUMP, 0, 0, "network-lock", "execvp(\"iptables-restore\"",
-	  { "runs iptables-restore,", "CKPT_OPT_NETWORK_LOCK=nftables" }, CKPT_OPT_NETWORK_LOCK },
-	{ "shm-host-ipc.log", DIAG_OP_DUMP, 0, 0, "shm-host-ipc", "doesn't live in IPC ns",
-	  { "SysV shared memory", "IPC namespace of its own" }, 0 },
-	{ "other-uid.log", DIAG_OP_DUMP, 0, 0, "other-uid", "Can't get rlimit 0",
-	  { "runs as another user", "CAP_SYS_RESOURCE" }, 0 },
-	{ "pre-dump-no-soft-dirty.log", DIAG_OP_PRE_DUMP, 0, 0, "soft-dirty", "Tracking memory is not available",
-	  { "soft-dirty", "single dump" }, 0 },
-	{ "ext-unix-sk.log", DIAG_OP_DUMP, 0, 0, "ext-unix-sk", "External socket is used",
-	  { "CKPT_OPT_EXT_UNIX_SK" }, CKPT_OPT_EXT_UNIX_SK },
-	{ "unix-stream-half.log", DIAG_OP_DUMP, 0, BIT(CKPT_OPT_EXT_UNIX_SK), "unix-stream-half",
-	  "Can't dump half of stream unix connection", { "peer.sock", "CKPT_OPT_UNIX_SK_INO" }, CKPT_OPT_UNIX_SK_INO },
-	{ "tcp-restore.log", DIAG_OP_RESTORE, 0, 0, "tcp-established-restore", "Connected TCP socket in image",
-	  { "restore with CKPT_OPT_TCP_ESTABLISHED" }, CKPT_OPT_TCP_ESTABLISHED },
-	{ "pid-taken.log", DIAG_OP_RESTORE, EEXIST, 0, "pid-taken", "Can't fork for ",
-	  { "which the images need", "leave-running" }, 0 },
-	{ "file-gone.log", DIAG_OP_RESTORE, 0, 0, "file-gone", "file-gone.txt on restore: No such file",
-	  { "/tmp/", "file-gone.txt, open in the checkpointed tree (fd 3), no longer exists" }, 0 },
-	{ "file-size.log", DIAG_OP_RESTORE, 0, 0, "file-changed", "has bad size",
-	  { "file-size.txt", "(now 8 bytes, was 4)" }, 0 },
-	{ "file-mode.log", DIAG_OP_RESTORE, 0, 0, "file-changed", "has bad mode",
+	{ "session-leader.log",
+	  DIAG_OP_DUMP,
+	  0,
+	  0,
+	  "shell-job",
+	  "is not a session leader",
+	  { "CKPT_OPT_SHELL_JOB", "started from a shell" },
+	  CKPT_OPT_SHELL_JOB },
+	{ "session-leader-v4.log",
+	  DIAG_OP_DUMP,
+	  0,
+	  0,
+	  "shell-job",
+	  "is not a session leader",
+	  { "CKPT_OPT_SHELL_JOB" },
+	  CKPT_OPT_SHELL_JOB },
+	{ "tty-no-master.log",
+	  DIAG_OP_DUMP,
+	  0,
+	  0,
+	  "shell-job",
+	  "without correspond master peer",
+	  { "CKPT_OPT_SHELL_JOB" },
+	  CKPT_OPT_SHELL_JOB },
+	{ "tty-restore.log",
+	  DIAG_OP_RESTORE,
+	  0,
+	  0,
+	  "shell-job",
+	  "without correspond master peer",
+	  { "Restore with CKPT_OPT_SHELL_JOB" },
+	  CKPT_OPT_SHELL_JOB },
+	{ "flock.log",
+	  DIAG_OP_DUMP,
+	  0,
+	  0,
+	  "file-locks",
+	  "Some file locks are hold",
+	  { "CKPT_OPT_FILE_LOCKS" },
+	  CKPT_OPT_FILE_LOCKS },
+	{ "posix-lock.log",
+	  DIAG_OP_DUMP,
+	  0,
+	  0,
+	  "file-locks",
+	  "Some file locks are hold",
+	  { "CKPT_OPT_FILE_LOCKS" },
+	  CKPT_OPT_FILE_LOCKS },
+	{ "tcp-dump.log",
+	  DIAG_OP_DUMP,
+	  0,
+	  0,
+	  "tcp-established",
+	  "Connected TCP socket, consider",
+	  { "CKPT_OPT_TCP_ESTABLISHED", "CKPT_OPT_TCP_CLOSE" },
+	  CKPT_OPT_TCP_ESTABLISHED },
+	{ "tcp-lock-no-iptables.log",
+	  DIAG_OP_DUMP,
+	  0,
+	  BIT(CKPT_OPT_TCP_ESTABLISHED),
+	  "network-lock",
+	  "iptables: not found",
+	  { "runs iptables,", "CKPT_OPT_NETWORK_LOCK=nftables" },
+	  CKPT_OPT_NETWORK_LOCK },
+	{ "netns-lock-no-iptables.log",
+	  DIAG_OP_DUMP,
+	  0,
+	  0,
+	  "network-lock",
+	  "execvp(\"iptables-restore\"",
+	  { "runs iptables-restore,", "CKPT_OPT_NETWORK_LOCK=nftables" },
+	  CKPT_OPT_NETWORK_LOCK },
+	{ "shm-host-ipc.log",
+	  DIAG_OP_DUMP,
+	  0,
+	  0,
+	  "shm-host-ipc",
+	  "doesn't live in IPC ns",
+	  { "SysV shared memory", "IPC namespace of its own" },
+	  0 },
+	{ "other-uid.log",
+	  DIAG_OP_DUMP,
+	  0,
+	  0,
+	  "other-uid",
+	  "Can't get rlimit 0",
+	  { "runs as another user", "CAP_SYS_RESOURCE" },
+	  0 },
+	{ "pre-dump-no-soft-dirty.log",
+	  DIAG_OP_PRE_DUMP,
+	  0,
+	  0,
+	  "soft-dirty",
+	  "Tracking memory is not available",
+	  { "soft-dirty", "single dump" },
+	  0 },
+	{ "ext-unix-sk.log",
+	  DIAG_OP_DUMP,
+	  0,
+	  0,
+	  "ext-unix-sk",
+	  "External socket is used",
+	  { "CKPT_OPT_EXT_UNIX_SK" },
+	  CKPT_OPT_EXT_UNIX_SK },
+	{ "unix-stream-half.log",
+	  DIAG_OP_DUMP,
+	  0,
+	  BIT(CKPT_OPT_EXT_UNIX_SK),
+	  "unix-stream-half",
+	  "Can't dump half of stream unix connection",
+	  { "peer.sock", "CKPT_OPT_UNIX_SK_INO" },
+	  CKPT_OPT_UNIX_SK_INO },
+	{ "tcp-restore.log",
+	  DIAG_OP_RESTORE,
+	  0,
+	  0,
+	  "tcp-established-restore",
+	  "Connected TCP socket in image",
+	  { "restore with CKPT_OPT_TCP_ESTABLISHED" },
+	  CKPT_OPT_TCP_ESTABLISHED },
+	{ "pid-taken.log",
+	  DIAG_OP_RESTORE,
+	  EEXIST,
+	  0,
+	  "pid-taken",
+	  "Can't fork for ",
+	  { "which the images need", "leave-running" },
+	  0 },
+	{ "file-gone.log",
+	  DIAG_OP_RESTORE,
+	  0,
+	  0,
+	  "file-gone",
+	  "file-gone.txt on restore: No such file",
+	  { "/tmp/", "file-gone.txt, open in the checkpointed tree (fd 3), no longer exists" },
+	  0 },
+	{ "file-size.log",
+	  DIAG_OP_RESTORE,
+	  0,
+	  0,
+	  "file-changed",
+	  "has bad size",
+	  { "file-size.txt", "(now 8 bytes, was 4)" },
+	  0 },
+	{ "file-mode.log",
+	  DIAG_OP_RESTORE,
+	  0,
+	  0,
+	  "file-changed",
+	  "has bad mode",
 	  { "file-mode.txt", "now 0600, was 0644", "CKPT_OPT_SKIP_FILE_RWX_CHECK" },
 	  CKPT_OPT_SKIP_FILE_RWX_CHECK },
-	{ "lazy-no-daemon.log", DIAG_OP_RESTORE, 0, BIT(CKPT_OPT_LAZY_PAGES), "lazy-pages-daemon",
-	  "connect to lazy-pages.socket failed", { "lazy-pages daemon", "CKPT_OPT_LAZY_PAGES" }, CKPT_OPT_LAZY_PAGES },
-	{ "images-version.log", DIAG_OP_RESTORE, 0, 0, "images-version", "Not supported images version 3",
-	  { "format version 3", "reads 1 and 2" }, 0 },
-	{ "images-magic.log", DIAG_OP_RESTORE, 0, 0, "images-magic", "Magic doesn't match for core-",
-	  { "core-", "wrong magic" }, 0 },
+	{ "lazy-no-daemon.log",
+	  DIAG_OP_RESTORE,
+	  0,
+	  BIT(CKPT_OPT_LAZY_PAGES),
+	  "lazy-pages-daemon",
+	  "connect to lazy-pages.socket failed",
+	  { "lazy-pages daemon", "CKPT_OPT_LAZY_PAGES" },
+	  CKPT_OPT_LAZY_PAGES },
+	{ "images-version.log",
+	  DIAG_OP_RESTORE,
+	  0,
+	  0,
+	  "images-version",
+	  "Not supported images version 3",
+	  { "format version 3", "reads 1 and 2" },
+	  0 },
+	{ "images-magic.log",
+	  DIAG_OP_RESTORE,
+	  0,
+	  0,
+	  "images-magic",
+	  "Magic doesn't match for core-",
+	  { "core-", "wrong magic" },
+	  0 },
 };
 
 START_TEST(recorded_logs)
@@ -139,15 +271,18 @@ START_TEST(recorded_logs)
 	known = diagnose(&in, &r);
 	ck_assert_msg(known, "%s: no entry matched (headline '%s')", f->log, r.headline);
 	ck_assert_msg(!strcmp(r.id, f->id), "%s: entry %s, expected %s", f->log, r.id, f->id);
-	ck_assert_msg(strstr(r.headline, f->headline), "%s: headline '%s' lacks '%s'", f->log, r.headline, f->headline);
+	ck_assert_msg(strstr(r.headline, f->headline), "%s: headline '%s' lacks '%s'", f->log,
+		      r.headline, f->headline);
 	for (size_t i = 0; i < 3 && f->hint[i]; i++)
-		ck_assert_msg(strstr(r.hint, f->hint[i]), "%s: hint '%s' lacks '%s'", f->log, r.hint, f->hint[i]);
+		ck_assert_msg(strstr(r.hint, f->hint[i]), "%s: hint '%s' lacks '%s'", f->log,
+			      r.hint, f->hint[i]);
 	ck_assert_int_eq(r.hint_opt, f->hint_opt);
 	/* CRIU's RLIMIT_NOFILE line is in every one of these logs: never the headline, never listed */
 	ck_assert_msg(!strstr(r.headline, "RLIMIT"), "%s: the rlimit line is the headline", f->log);
 	ck_assert_msg(!strstr(r.lines, "RLIMIT_NOFILE"), "%s: the rlimit line is listed", f->log);
 	/* the decisive line is the first of the error lines, as logged (with CRIU's "Error (...)") */
-	ck_assert_msg(r.lines[0] && strstr(r.lines, r.headline) && strcspn(r.lines, "\n") >= strlen(r.headline) &&
+	ck_assert_msg(r.lines[0] && strstr(r.lines, r.headline) &&
+			      strcspn(r.lines, "\n") >= strlen(r.headline) &&
 			      strstr(r.lines, r.headline) < r.lines + strcspn(r.lines, "\n"),
 		      "%s: the decisive line is not first in '%s'", f->log, r.lines);
 	ck_assert_msg(!strstr(r.lines, "(00."), "%s: a timestamp kept in '%s'", f->log, r.lines);
@@ -185,7 +320,8 @@ END_TEST
 /* The rlimit line is in every recorded log, and first in all but one: never the headline. */
 START_TEST(rlimit_never_headline)
 {
-	static const char *const logs[] = { "session-leader.log", "pid-taken.log", "file-gone.log" };
+	static const char *const logs[] = { "session-leader.log", "pid-taken.log",
+					    "file-gone.log" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(logs); i++) {
 		struct diag_result r;
@@ -194,18 +330,23 @@ START_TEST(rlimit_never_headline)
 
 		in.log = log;
 		/* as libcriu and ops.c see it: CRIU's cr_errmsg is its FIRST error line, the rlimit one */
-		in.criu_errmsg = "Error (criu/util.c:1534): rlimit: Can't setup RLIMIT_NOFILE for self: "
-				 "Operation not permitted";
+		in.criu_errmsg =
+			"Error (criu/util.c:1534): rlimit: Can't setup RLIMIT_NOFILE for self: "
+			"Operation not permitted";
 		diagnose(&in, &r);
-		ck_assert_msg(r.headline[0] && !strstr(r.headline, "RLIMIT"), "%s: headline '%s'", logs[i], r.headline);
+		ck_assert_msg(r.headline[0] && !strstr(r.headline, "RLIMIT"), "%s: headline '%s'",
+			      logs[i], r.headline);
 		free(log);
 	}
 	/* a log of nothing but harmless lines: no headline rather than the harmless one */
 	{
-		const char *log = "Error (criu/util.c:1534): rlimit: Can't setup RLIMIT_NOFILE for self: "
-				  "Operation not permitted\nWarn  (criu/kerndat.c:1799): Hardware breakpoints don't "
-				  "seem to work (status=0)\n";
-		struct diag_in in = { .op = DIAG_OP_DUMP, .log = log, .log_len = strlen(log),
+		const char *log =
+			"Error (criu/util.c:1534): rlimit: Can't setup RLIMIT_NOFILE for self: "
+			"Operation not permitted\nWarn  (criu/kerndat.c:1799): Hardware breakpoints don't "
+			"seem to work (status=0)\n";
+		struct diag_in in = { .op = DIAG_OP_DUMP,
+				      .log = log,
+				      .log_len = strlen(log),
 				      .criu_errmsg = "rlimit: Can't setup RLIMIT_NOFILE for self" };
 		struct diag_result r;
 
@@ -230,7 +371,8 @@ START_TEST(fix_already_set)
 	ck_assert(!diagnose(&in, &r));
 	ck_assert_ptr_null(r.id);
 	ck_assert_str_eq(r.hint, "");
-	ck_assert_ptr_nonnull(strstr(r.headline, "is not a session leader")); /* still the headline */
+	ck_assert_ptr_nonnull(
+		strstr(r.headline, "is not a session leader")); /* still the headline */
 	free(log);
 }
 END_TEST
@@ -274,12 +416,17 @@ START_TEST(pid_taken_holder)
 	f.p = (struct diag_proc){ .pid = pid, .ppid = 1, .state = 'S', .comm = "diag-target" };
 	ck_assert(diagnose(&in, &r));
 	ck_assert_int_eq(f.calls, 1);
-	ck_assert_msg(strstr(r.hint, "taken by the running process 'diag-target' (state S, parent 1)"), "%s", r.hint);
+	ck_assert_msg(strstr(r.hint,
+			     "taken by the running process 'diag-target' (state S, parent 1)"),
+		      "%s", r.hint);
 
-	f.p = (struct diag_proc){ .pid = pid, .ppid = getpid(), .state = 'Z', .caller_child = true, .comm = "sleep" };
+	f.p = (struct diag_proc){
+		.pid = pid, .ppid = getpid(), .state = 'Z', .caller_child = true, .comm = "sleep"
+	};
 	ck_assert(diagnose(&in, &r));
-	ck_assert_msg(strstr(r.hint, "'sleep', a zombie child of this process") && strstr(r.hint, "waitpid()"), "%s",
-		      r.hint);
+	ck_assert_msg(strstr(r.hint, "'sleep', a zombie child of this process") &&
+			      strstr(r.hint, "waitpid()"),
+		      "%s", r.hint);
 
 	f.p = (struct diag_proc){ .pid = pid, .ppid = 1, .state = 'Z', .comm = "sleep" };
 	ck_assert(diagnose(&in, &r));
@@ -313,10 +460,13 @@ START_TEST(task_named_by_probe)
 	const char *s = memmem(log, in.log_len, "Dump core (pid: ", 16);
 
 	ck_assert_ptr_nonnull(s);
-	f.p = (struct diag_proc){ .pid = atoi(s + 16), .uid = 65534, .state = 'S', .comm = "diag-target" };
+	f.p = (struct diag_proc){
+		.pid = atoi(s + 16), .uid = 65534, .state = 'S', .comm = "diag-target"
+	};
 	in.log = log;
 	ck_assert(diagnose(&in, &r));
-	ck_assert_msg(strstr(r.hint, "('diag-target', uid 65534) runs as another user"), "%s", r.hint);
+	ck_assert_msg(strstr(r.hint, "('diag-target', uid 65534) runs as another user"), "%s",
+		      r.hint);
 	free(log);
 }
 END_TEST
@@ -357,8 +507,9 @@ static const struct synthetic synthetics[] = {
 	{ DIAG_OP_PRE_DUMP,
 	  "Error (criu/mem.c:371): BUG at criu/mem.c:371\nError (criu/cr-dump.c:1922): Pre-dumping FAILED.\n",
 	  "soft-dirty", "pre-dump needs", 0 },
-	{ DIAG_OP_DUMP, "Error (criu/config.c:1130): Tracking memory is not available. Consider omitting "
-			"--track-mem option.\n",
+	{ DIAG_OP_DUMP,
+	  "Error (criu/config.c:1130): Tracking memory is not available. Consider omitting "
+	  "--track-mem option.\n",
 	  "soft-dirty", "unset CKPT_OPT_TRACK_MEM", CKPT_OPT_TRACK_MEM },
 	{ DIAG_OP_RESTORE,
 	  "Error (criu/uffd.c:314): uffd: Unable to open an userfaultfd descriptor: Function not implemented\n"
@@ -398,8 +549,8 @@ START_TEST(source_lines)
 	ck_assert_str_eq(r.id, t->id);
 	ck_assert_msg(strstr(r.hint, t->hint), "%s: hint '%s' lacks '%s'", t->id, r.hint, t->hint);
 	ck_assert_int_eq(r.hint_opt, t->hint_opt);
-	ck_assert_msg(!strstr(r.headline, "FAILED") && !strstr(r.headline, "-V failed"), "%s: headline '%s'", t->id,
-		      r.headline);
+	ck_assert_msg(!strstr(r.headline, "FAILED") && !strstr(r.headline, "-V failed"),
+		      "%s: headline '%s'", t->id, r.headline);
 	check_rewrite(r.hint);
 }
 END_TEST
@@ -407,11 +558,12 @@ END_TEST
 /* A failure the table does not know: the first error that is neither harmless nor a wrapper. */
 START_TEST(unknown_failure)
 {
-	const char *log = "Error (criu/util.c:1534): rlimit: Can't setup RLIMIT_NOFILE for self: Operation not permitted\n"
-			  "Error (criu/proc_parse.c:100): Can't parse /proc/1/smaps: Invalid argument\n"
-			  "Error (criu/cr-dump.c:1621): Dump mappings (pid: 1) failed with -1\n"
-			  "Error (criu/cr-dump.c:1975): Dumping FAILED.\n"
-			  "Error (criu/cr-dump.c:1999): something after the end\n";
+	const char *log =
+		"Error (criu/util.c:1534): rlimit: Can't setup RLIMIT_NOFILE for self: Operation not permitted\n"
+		"Error (criu/proc_parse.c:100): Can't parse /proc/1/smaps: Invalid argument\n"
+		"Error (criu/cr-dump.c:1621): Dump mappings (pid: 1) failed with -1\n"
+		"Error (criu/cr-dump.c:1975): Dumping FAILED.\n"
+		"Error (criu/cr-dump.c:1999): something after the end\n";
 	struct diag_in in = { .op = DIAG_OP_DUMP, .log = log, .log_len = strlen(log) };
 	struct diag_result r;
 
@@ -420,10 +572,12 @@ START_TEST(unknown_failure)
 	ck_assert_str_eq(r.hint, "");
 	ck_assert_int_eq(r.hint_opt, 0);
 	ck_assert_str_eq(r.headline, "Can't parse /proc/1/smaps: Invalid argument");
-	ck_assert_str_eq(r.lines, "Error (criu/proc_parse.c:100): Can't parse /proc/1/smaps: Invalid argument\n"
-				  "Error (criu/cr-dump.c:1621): Dump mappings (pid: 1) failed with -1\n"
-				  "Error (criu/cr-dump.c:1975): Dumping FAILED.\n"
-				  "Error (criu/cr-dump.c:1999): something after the end");
+	ck_assert_str_eq(
+		r.lines,
+		"Error (criu/proc_parse.c:100): Can't parse /proc/1/smaps: Invalid argument\n"
+		"Error (criu/cr-dump.c:1621): Dump mappings (pid: 1) failed with -1\n"
+		"Error (criu/cr-dump.c:1975): Dumping FAILED.\n"
+		"Error (criu/cr-dump.c:1999): something after the end");
 
 	/* only a wrapper line: it is better than nothing */
 	log = "Error (criu/cr-dump.c:1621): Dump mappings (pid: 1) failed with -1\nError (x.c:1): Dumping FAILED.\n";
@@ -451,22 +605,27 @@ START_TEST(big_and_hostile_log)
 	struct diag_result r;
 
 	ck_assert_ptr_nonnull(log);
-	n += (size_t)snprintf(log + n, cap - n, "ut of a line cut by the tail: Error (criu/x.c:1): nothing\n");
-	for (int i = 0; n < 260 * 1024; i++)
-		n += (size_t)snprintf(log + n, cap - n, "(%02d.%06d) Error (criu/y.c:%d): spam %d\n", i / 1000000,
-				      i % 1000000, i, i);
 	n += (size_t)snprintf(log + n, cap - n,
-			      "(99.000001) Error (criu/file-lock.c:110): Some file locks are hold by dumping tasks! "
-			      "\x1b[31mYou\x7f can try --file-locks to dump them.\n(99.000002) Error (criu/cr-dump.c:1975): "
-			      "Dumping FAILED.");
+			      "ut of a line cut by the tail: Error (criu/x.c:1): nothing\n");
+	for (int i = 0; n < 260 * 1024; i++)
+		n += (size_t)snprintf(log + n, cap - n,
+				      "(%02d.%06d) Error (criu/y.c:%d): spam %d\n", i / 1000000,
+				      i % 1000000, i, i);
+	n += (size_t)snprintf(
+		log + n, cap - n,
+		"(99.000001) Error (criu/file-lock.c:110): Some file locks are hold by dumping tasks! "
+		"\x1b[31mYou\x7f can try --file-locks to dump them.\n(99.000002) Error (criu/cr-dump.c:1975): "
+		"Dumping FAILED.");
 	in.log = log;
 	in.log_len = n;
 	ck_assert(diagnose(&in, &r));
 	ck_assert_str_eq(r.id, "file-locks");
 	for (const char *p = r.headline; *p; p++)
-		ck_assert_msg((unsigned char)*p >= 0x20 && *p != 0x7f, "a control character in the headline");
+		ck_assert_msg((unsigned char)*p >= 0x20 && *p != 0x7f,
+			      "a control character in the headline");
 	for (const char *p = r.lines; *p; p++)
-		ck_assert_msg(*p == '\n' || ((unsigned char)*p >= 0x20 && *p != 0x7f), "a control character in the lines");
+		ck_assert_msg(*p == '\n' || ((unsigned char)*p >= 0x20 && *p != 0x7f),
+			      "a control character in the lines");
 	ck_assert_uint_lt(strlen(r.lines), sizeof(r.lines));
 
 	/* binary junk: no crash, no read past the length */
@@ -509,21 +668,28 @@ START_TEST(hint_rewrite)
 	char buf[256];
 	ckpt_err err = CKPT_ERR_INIT;
 
-	ck_assert_int_eq(ckpt_hint_rewrite("Set CKPT_OPT_SHELL_JOB (and CKPT_OPT_NETWORK_LOCK=nftables).", NULL, NULL,
-					   buf, sizeof(buf), &err), 0);
+	ck_assert_int_eq(
+		ckpt_hint_rewrite("Set CKPT_OPT_SHELL_JOB (and CKPT_OPT_NETWORK_LOCK=nftables).",
+				  NULL, NULL, buf, sizeof(buf), &err),
+		0);
 	ck_assert_str_eq(buf, "Set --shell-job (and --network-lock=nftables).");
-	ck_assert_int_eq(ckpt_hint_rewrite("CKPT_OPT_RST_SIBLING, CKPT_OPT_TCP_CLOSE", cli_spell, NULL, buf, sizeof(buf),
-					   &err), 0);
+	ck_assert_int_eq(ckpt_hint_rewrite("CKPT_OPT_RST_SIBLING, CKPT_OPT_TCP_CLOSE", cli_spell,
+					   NULL, buf, sizeof(buf), &err),
+			 0);
 	ck_assert_str_eq(buf, "--restore-sibling-flag, --tcp-close");
-	ck_assert_int_eq(ckpt_hint_rewrite("name it with CKPT_OPT_UNIX_SK_INO.", NULL, NULL, buf, sizeof(buf), &err), 0);
+	ck_assert_int_eq(ckpt_hint_rewrite("name it with CKPT_OPT_UNIX_SK_INO.", NULL, NULL, buf,
+					   sizeof(buf), &err),
+			 0);
 	ck_assert_str_eq(buf, "name it with --ext-unix-sk=INODE.");
 	/* not an option, or part of a longer word: left alone */
-	ck_assert_int_eq(ckpt_hint_rewrite("CKPT_OPT_NOPE XCKPT_OPT_SHELL_JOB CKPT_OPT_", NULL, NULL, buf, sizeof(buf),
-					   &err), 0);
+	ck_assert_int_eq(ckpt_hint_rewrite("CKPT_OPT_NOPE XCKPT_OPT_SHELL_JOB CKPT_OPT_", NULL,
+					   NULL, buf, sizeof(buf), &err),
+			 0);
 	ck_assert_str_eq(buf, "CKPT_OPT_NOPE XCKPT_OPT_SHELL_JOB CKPT_OPT_");
 	ck_assert_int_eq(ckpt_hint_rewrite("", NULL, NULL, buf, 1, &err), 0);
 	ck_assert_str_eq(buf, "");
-	ck_assert_int_eq(ckpt_hint_rewrite("use CKPT_OPT_SHELL_JOB", NULL, NULL, buf, 10, &err), CKPT_EINVAL);
+	ck_assert_int_eq(ckpt_hint_rewrite("use CKPT_OPT_SHELL_JOB", NULL, NULL, buf, 10, &err),
+			 CKPT_EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "10 bytes is too small"));
 	ck_assert_int_eq(ckpt_hint_rewrite(NULL, NULL, NULL, buf, 10, &err), CKPT_EINVAL);
 	/* every key has an identifier that maps back */
@@ -542,7 +708,9 @@ START_TEST(opts_and_apply)
 	ckpt_opts *o = ckpt_opts_new();
 	ckpt_err err = CKPT_ERR_INIT;
 	struct diag_opts d;
-	struct diag_result r = { .hint = "the hint", .lines = "a\nb", .hint_opt = CKPT_OPT_FILE_LOCKS };
+	struct diag_result r = { .hint = "the hint",
+				 .lines = "a\nb",
+				 .hint_opt = CKPT_OPT_FILE_LOCKS };
 	int64_t v = -1;
 
 	diag_opts_from(&d, NULL);
@@ -551,7 +719,8 @@ START_TEST(opts_and_apply)
 	ck_assert_int_eq(v, -1);
 	ck_assert_int_eq(ckpt_opts_set_bool(o, CKPT_OPT_SHELL_JOB, true, &err), 0);
 	ck_assert_int_eq(ckpt_opts_set_bool(o, CKPT_OPT_FILE_LOCKS, false, &err), 0);
-	ck_assert_int_eq(ckpt_opts_set_int(o, CKPT_OPT_NETWORK_LOCK, CKPT_NETWORK_LOCK_NFTABLES, &err), 0);
+	ck_assert_int_eq(
+		ckpt_opts_set_int(o, CKPT_OPT_NETWORK_LOCK, CKPT_NETWORK_LOCK_NFTABLES, &err), 0);
 	ck_assert_int_eq(ckpt_opts_set_pid(o, 4242, &err), 0);
 	ck_assert_int_eq(ckpt_opts_get_int(o, CKPT_OPT_FILE_LOCKS, &v, &err), 1);
 	ck_assert_int_eq(v, 0);

@@ -242,13 +242,13 @@ static int read_tmp(ckpt_image_info **ret, ckpt_err *err)
 	return ckpt_image_info_read(AT_FDCWD, tmpdir, ret, err);
 }
 
-#define ck_assert_bad(r, e, want, needle)                                               \
-	do {                                                                            \
-		ck_assert_msg((r) == (want), "got %d (%s), want %d: %s", (r),          \
-			      ckpt_strerror(r), (want), (e).msg);                       \
-		ck_assert_int_eq((e).code, (want));                                     \
-		ck_assert_msg(strstr((e).msg, (needle)), "message \"%s\" lacks \"%s\"", \
-			      (e).msg, (needle));                                       \
+#define ck_assert_bad(r, e, want, needle)                                                        \
+	do {                                                                                     \
+		ck_assert_msg((r) == (want), "got %d (%s), want %d: %s", (r), ckpt_strerror(r),  \
+			      (want), (e).msg);                                                  \
+		ck_assert_int_eq((e).code, (want));                                              \
+		ck_assert_msg(strstr((e).msg, (needle)), "message \"%s\" lacks \"%s\"", (e).msg, \
+			      (needle));                                                         \
 	} while (0)
 
 /* ---- the real checkpoint ---- */
@@ -600,14 +600,16 @@ START_TEST(test_synthetic_detail)
 		CkptImg__VmaEntry v1 = CKPT_IMG__VMA_ENTRY__INIT, v2 = CKPT_IMG__VMA_ENTRY__INIT;
 		CkptImg__VmaEntry *vmas[] = { &v1, &v2 };
 
-		mm.has_mm_arg_start = mm.has_mm_arg_end = mm.has_mm_env_start = mm.has_mm_env_end = true;
+		mm.has_mm_arg_start = mm.has_mm_arg_end = mm.has_mm_env_start = mm.has_mm_env_end =
+			true;
 		mm.mm_arg_start = 0x10000 + 100;
 		mm.mm_arg_end = 0x10000 + 112;
 		mm.mm_env_start = 0x30000 + 8;
 		mm.mm_env_end = 0x30000 + 16;
 		mm.has_exe_file_id = true;
 		mm.exe_file_id = 1;
-		v1.has_start = v1.has_end = v1.has_prot = v1.has_status = v1.has_shmid = v1.has_pgoff = true;
+		v1.has_start = v1.has_end = v1.has_prot = v1.has_status = v1.has_shmid =
+			v1.has_pgoff = true;
 		v1.start = 0x400000;
 		v1.end = 0x401000;
 		v1.prot = 5;
@@ -717,7 +719,8 @@ START_TEST(test_synthetic_detail)
 		wdone(&w, "fdinfo-7.img");
 	}
 
-	ck_assert_msg(ckpt_image_info_read_detail(AT_FDCWD, tmpdir, CKPT_IMAGE_READ_ALL, &info, &err) == 0,
+	ck_assert_msg(ckpt_image_info_read_detail(AT_FDCWD, tmpdir, CKPT_IMAGE_READ_ALL, &info,
+						  &err) == 0,
 		      "%s", err.msg);
 	ck_assert_uint_eq(ckpt_image_info_pages(info, 0), 3); /* both encodings counted */
 	ck_assert_str_eq(ckpt_image_info_cmdline(info, 0), "prog --flag");
@@ -736,28 +739,35 @@ START_TEST(test_synthetic_detail)
 	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(a, 1)), "B=\x01");
 	ck_assert(json_object_object_get_ex(p, "files", &a));
 	ck_assert_uint_eq(json_object_array_length(a), 6); /* 3 fds, cwd, root, exe */
-	ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_array_get_idx(a, 0), "path")),
+	ck_assert_str_eq(json_object_get_string(
+				 json_object_object_get(json_object_array_get_idx(a, 0), "path")),
 			 "/usr/bin/prog");
-	ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_array_get_idx(a, 1), "path")),
+	ck_assert_str_eq(json_object_get_string(
+				 json_object_object_get(json_object_array_get_idx(a, 1), "path")),
 			 "socket:[0]");
-	ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_array_get_idx(a, 3), "path")),
+	ck_assert_str_eq(json_object_get_string(
+				 json_object_object_get(json_object_array_get_idx(a, 3), "path")),
 			 "/srv");
 	ck_assert(json_object_object_get_ex(p, "sockets", &a));
 	ck_assert_uint_eq(json_object_array_length(a), 2);
 	v = json_object_array_get_idx(a, 0);
 	ck_assert_str_eq(json_object_get_string(json_object_object_get(v, "protocol")), "TCP");
 	ck_assert_str_eq(json_object_get_string(json_object_object_get(v, "state")), "LISTEN");
-	ck_assert_str_eq(json_object_get_string(json_object_object_get(v, "local")), "127.0.0.1:8080");
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(v, "local")),
+			 "127.0.0.1:8080");
 	ck_assert_int_eq(json_object_get_int(json_object_object_get(v, "recv_buf")), 2000);
 	v = json_object_array_get_idx(a, 1);
 	ck_assert_str_eq(json_object_get_string(json_object_object_get(v, "name")), "@ab");
 	ck_assert(json_object_object_get_ex(p, "mems", &a));
 	ck_assert_uint_eq(json_object_array_length(a), 2);
-	ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_array_get_idx(a, 0), "resource")),
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(
+				 json_object_array_get_idx(a, 0), "resource")),
 			 "/usr/bin/prog + 0x2000");
-	ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_array_get_idx(a, 0), "prot")),
+	ck_assert_str_eq(json_object_get_string(
+				 json_object_object_get(json_object_array_get_idx(a, 0), "prot")),
 			 "r-x");
-	ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_array_get_idx(a, 1), "resource")),
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(
+				 json_object_array_get_idx(a, 1), "resource")),
 			 "[heap]");
 	json_object_put(o);
 	ckpt_image_info_free(info);
@@ -771,7 +781,8 @@ START_TEST(test_synthetic_detail)
 	free(s);
 	ckpt_image_info_free(info);
 	/* Unknown flags are refused. */
-	ck_assert_int_eq(ckpt_image_info_read_detail(AT_FDCWD, tmpdir, 1u << 20, &info, &err), CKPT_EINVAL);
+	ck_assert_int_eq(ckpt_image_info_read_detail(AT_FDCWD, tmpdir, 1u << 20, &info, &err),
+			 CKPT_EINVAL);
 }
 END_TEST
 
@@ -782,16 +793,22 @@ START_TEST(test_fixture_detail)
 	ckpt_image_info *info = NULL;
 	char *s;
 
-	ck_assert_int_eq(ckpt_image_info_read_detail(AT_FDCWD, SLEEP_DIR, CKPT_IMAGE_READ_ALL, &info, &err), 0);
+	ck_assert_int_eq(ckpt_image_info_read_detail(AT_FDCWD, SLEEP_DIR, CKPT_IMAGE_READ_ALL,
+						     &info, &err),
+			 0);
 	s = ckpt_image_info_to_json(info);
 	ck_assert_ptr_nonnull(s);
 	/* The fds of `setsid sleep </dev/null >/dev/null 2>&1`, its cwd, root and exe. */
-	ck_assert_ptr_nonnull(strstr(s, "\"fd\": \"0\",\n          \"type\": \"REG\",\n          \"path\": \"/dev/null\""));
+	ck_assert_ptr_nonnull(strstr(
+		s,
+		"\"fd\": \"0\",\n          \"type\": \"REG\",\n          \"path\": \"/dev/null\""));
 	ck_assert_ptr_nonnull(strstr(s, "\"type\": \"PIPE\""));
-	ck_assert_ptr_nonnull(strstr(s, "\"fd\": \"cwd\",\n          \"type\": \"DIR\",\n          \"path\": \"/tmp\""));
+	ck_assert_ptr_nonnull(strstr(
+		s, "\"fd\": \"cwd\",\n          \"type\": \"DIR\",\n          \"path\": \"/tmp\""));
 	ck_assert_ptr_nonnull(strstr(s, "\"exe\": \"/usr/bin/sleep\""));
 	ck_assert_ptr_nonnull(strstr(s, "\"resource\": \"[vdso]\""));
-	ck_assert_ptr_nonnull(strstr(s, "\"resource\": \"/usr/lib/x86_64-linux-gnu/libc.so.6 + 0x26000\""));
+	ck_assert_ptr_nonnull(
+		strstr(s, "\"resource\": \"/usr/lib/x86_64-linux-gnu/libc.so.6 + 0x26000\""));
 	ck_assert_ptr_nonnull(strstr(s, "\"sockets\": []"));
 	/* Its pages were zeroed for the fixture: no argv there. */
 	ck_assert_ptr_nonnull(strstr(s, "\"cmdline\": null"));
@@ -1017,7 +1034,7 @@ START_TEST(test_undecodable_entry)
 	write_inventory();
 	{
 		uint8_t nopid[] = { 0x19, 0x43, 0x56, 0x54, 0x30, 0x30, 0x27, 0x50, /* magics */
-				    2, 0, 0, 0, 0x10, 0x01 /* ppid 1, no pid */ };
+				    2,	  0,	0,    0,    0x10, 0x01 /* ppid 1, no pid */ };
 
 		write_file("pstree.img", nopid, sizeof(nopid));
 		r = read_tmp(&info, &err);
@@ -1115,7 +1132,7 @@ END_TEST
 START_TEST(test_random_fixture_files)
 {
 	static const char *const targets[] = {
-		"inventory.img", "pstree.img", "core-6258.img", "ids-6258.img",
+		"inventory.img",    "pstree.img",   "core-6258.img", "ids-6258.img",
 		"pagemap-6258.img", "fdinfo-2.img", "stats-dump",
 	};
 	uint64_t seed = 0xc0ffee42ULL;

@@ -63,27 +63,27 @@ struct bool_case {
 		criu_set_##name, criu_local_set_##name, field \
 	}
 static const struct bool_case bools[] = {
-    B(leave_running, "leave_running"),
-    B(ext_unix_sk, "ext_unix_sk"),
-    B(tcp_established, "tcp_established"),
-    B(tcp_skip_in_flight, "tcp_skip_in_flight"),
-    B(tcp_close, "tcp_close"),
-    B(weak_sysctls, "weak_sysctls"),
-    B(evasive_devices, "evasive_devices"),
-    B(shell_job, "shell_job"),
-    B(skip_file_rwx_check, "skip_file_rwx_check"),
-    B(unprivileged, "unprivileged"),
-    B(orphan_pts_master, "orphan_pts_master"),
-    B(file_locks, "file_locks"),
-    B(track_mem, "track_mem"),
-    B(auto_dedup, "auto_dedup"),
-    B(force_irmap, "force_irmap"),
-    B(link_remap, "link_remap"),
-    B(manage_cgroups, "manage_cgroups"),
-    B(auto_ext_mnt, "auto_ext_mnt"),
-    B(ext_sharing, "ext_sharing"),
-    B(ext_masters, "ext_masters"),
-    B(mntns_compat_mode, "mntns_compat_mode"),
+	B(leave_running, "leave_running"),
+	B(ext_unix_sk, "ext_unix_sk"),
+	B(tcp_established, "tcp_established"),
+	B(tcp_skip_in_flight, "tcp_skip_in_flight"),
+	B(tcp_close, "tcp_close"),
+	B(weak_sysctls, "weak_sysctls"),
+	B(evasive_devices, "evasive_devices"),
+	B(shell_job, "shell_job"),
+	B(skip_file_rwx_check, "skip_file_rwx_check"),
+	B(unprivileged, "unprivileged"),
+	B(orphan_pts_master, "orphan_pts_master"),
+	B(file_locks, "file_locks"),
+	B(track_mem, "track_mem"),
+	B(auto_dedup, "auto_dedup"),
+	B(force_irmap, "force_irmap"),
+	B(link_remap, "link_remap"),
+	B(manage_cgroups, "manage_cgroups"),
+	B(auto_ext_mnt, "auto_ext_mnt"),
+	B(ext_sharing, "ext_sharing"),
+	B(ext_masters, "ext_masters"),
+	B(mntns_compat_mode, "mntns_compat_mode"),
 };
 
 START_TEST(bool_setters)
@@ -115,22 +115,28 @@ struct str_case {
 };
 
 static const struct str_case strs[] = {
-    {criu_set_log_file, criu_local_set_log_file, "x.log", "\"log_file\":\"x.log\""},
-    {criu_set_root, criu_local_set_root, "/run", "\"root\":\"/run\""},
-    {criu_set_freeze_cgroup, criu_local_set_freeze_cgroup, "/sys/fs/cgroup/freezer/a",
-     "\"freeze_cgroup\":\"/sys/fs/cgroup/freezer/a\""},
-    {criu_set_lsm_profile, criu_local_set_lsm_profile, "apparmor:p", "\"lsm_profile\":\"apparmor:p\""},
-    {criu_set_lsm_mount_context, criu_local_set_lsm_mount_context, "ctx", "\"lsm_mount_context\":\"ctx\""},
-    {criu_set_config_file, criu_local_set_config_file, "/etc/criu/x.conf", "\"config_file\":\"/etc/criu/x.conf\""},
-    {criu_add_cg_props, criu_local_add_cg_props, "p", "\"cgroup_props\":\"p\""},
-    {criu_add_cg_props_file, criu_local_add_cg_props_file, "/etc/hostname", "\"cgroup_props_file\":\"/etc/hostname\""},
-    {criu_add_cg_yard, criu_local_add_cg_yard, "/yard", "\"cgroup_yard\":\"/yard\""},
-    {criu_add_cg_dump_controller, criu_local_add_cg_dump_controller, "cpu", "\"cgroup_dump_controller\":[\"cpu\"]"},
-    {criu_add_enable_fs, criu_local_add_enable_fs, "nfs", "\"enable_fs\":[\"nfs\"]"},
-    {criu_add_skip_mnt, criu_local_add_skip_mnt, "/mnt/x", "\"skip_mnt\":[\"/mnt/x\"]"},
-    {criu_add_irmap_path, criu_local_add_irmap_path, "/usr", "\"irmap_scan_paths\":[\"/usr\"]"},
-    {criu_add_external, criu_local_add_external, "net[4026531993]:extRootNetNS",
-     "\"external\":[\"net[4026531993]:extRootNetNS\"]"},
+	{ criu_set_log_file, criu_local_set_log_file, "x.log", "\"log_file\":\"x.log\"" },
+	{ criu_set_root, criu_local_set_root, "/run", "\"root\":\"/run\"" },
+	{ criu_set_freeze_cgroup, criu_local_set_freeze_cgroup, "/sys/fs/cgroup/freezer/a",
+	  "\"freeze_cgroup\":\"/sys/fs/cgroup/freezer/a\"" },
+	{ criu_set_lsm_profile, criu_local_set_lsm_profile, "apparmor:p",
+	  "\"lsm_profile\":\"apparmor:p\"" },
+	{ criu_set_lsm_mount_context, criu_local_set_lsm_mount_context, "ctx",
+	  "\"lsm_mount_context\":\"ctx\"" },
+	{ criu_set_config_file, criu_local_set_config_file, "/etc/criu/x.conf",
+	  "\"config_file\":\"/etc/criu/x.conf\"" },
+	{ criu_add_cg_props, criu_local_add_cg_props, "p", "\"cgroup_props\":\"p\"" },
+	{ criu_add_cg_props_file, criu_local_add_cg_props_file, "/etc/hostname",
+	  "\"cgroup_props_file\":\"/etc/hostname\"" },
+	{ criu_add_cg_yard, criu_local_add_cg_yard, "/yard", "\"cgroup_yard\":\"/yard\"" },
+	{ criu_add_cg_dump_controller, criu_local_add_cg_dump_controller, "cpu",
+	  "\"cgroup_dump_controller\":[\"cpu\"]" },
+	{ criu_add_enable_fs, criu_local_add_enable_fs, "nfs", "\"enable_fs\":[\"nfs\"]" },
+	{ criu_add_skip_mnt, criu_local_add_skip_mnt, "/mnt/x", "\"skip_mnt\":[\"/mnt/x\"]" },
+	{ criu_add_irmap_path, criu_local_add_irmap_path, "/usr",
+	  "\"irmap_scan_paths\":[\"/usr\"]" },
+	{ criu_add_external, criu_local_add_external, "net[4026531993]:extRootNetNS",
+	  "\"external\":[\"net[4026531993]:extRootNetNS\"]" },
 };
 
 START_TEST(string_setters)
@@ -151,7 +157,7 @@ END_TEST
 
 START_TEST(structured_adders)
 {
-	char *argv[] = {"sh", "-c", "true"};
+	char *argv[] = { "sh", "-c", "true" };
 	int p[2];
 
 	ck_assert_int_eq(criu_init_opts(), 0);
@@ -164,7 +170,8 @@ START_TEST(structured_adders)
 	ck_assert_int_eq(criu_set_exec_cmd(3, argv), 0);
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 	ck_assert_int_eq(criu_add_inherit_fd(p[0], "pipe:[1]"), 0);
-	ck_assert_json_has(criu_compat_global(), "\"ext_mnt\":[{\"key\":\"/etc/hosts\",\"val\":\"hosts\"}]");
+	ck_assert_json_has(criu_compat_global(),
+			   "\"ext_mnt\":[{\"key\":\"/etc/hosts\",\"val\":\"hosts\"}]");
 	ck_assert_json_has(criu_compat_global(), "\"if_in\":\"eth0\"");
 	ck_assert_json_has(criu_compat_global(), "\"if_out\":\"veth1\"");
 	ck_assert_json_has(criu_compat_global(), "\"path\":\"/ctr\"");
@@ -304,7 +311,7 @@ END_TEST
 START_TEST(service_errors)
 {
 	criu_opts *lo = NULL;
-	struct criu_feature_check f = {.mem_track = true};
+	struct criu_feature_check f = { .mem_track = true };
 
 	ck_assert_int_eq(criu_local_init_opts(&lo), 0);
 	ck_assert_int_eq(criu_local_set_service_binary(lo, "/nonexistent/criu"), 0);
@@ -355,24 +362,24 @@ START_TEST(error_mapping)
 	static const struct {
 		int code, criu_errno, sys_errno, ret, want_errno;
 	} m[] = {
-	    {CKPT_OK, 0, 0, 0, 0},
-	    {CKPT_ECRIU, 0, 0, -EBADE, 0},
-	    {CKPT_ECRIU, EBADRQC, 0, -EBADE, EBADRQC},
-	    {CKPT_ENOTARGET, ESRCH, 0, -EBADE, ESRCH},
-	    {CKPT_ENOTARGET, 0, 0, -EBADE, ESRCH},
-	    {CKPT_EEXIST, 0, 0, -EBADE, EEXIST},
-	    {CKPT_ECALLBACK, 0, 0, -EBADE, 0},
-	    {CKPT_EBADIMG, 0, 0, -EBADE, 0},
-	    {CKPT_ECRIU_EXEC, 0, ENOENT, -ECONNREFUSED, ENOENT},
-	    {CKPT_ESERVICE, 0, ECONNREFUSED, -ECONNREFUSED, ECONNREFUSED},
-	    {CKPT_ECRIU_DIED, 0, 0, -ECOMM, ECONNRESET},
-	    {CKPT_ETIMEDOUT, 0, 0, -ECOMM, ETIMEDOUT},
-	    {CKPT_EPROTO, 0, 0, -EBADMSG, EBADMSG},
-	    {CKPT_ETOOBIG, 0, 0, -EBADMSG, EBADMSG},
-	    {CKPT_ENOTSUP, 0, 0, -EINVAL, EINVAL},
-	    {CKPT_ECRIU_VERSION, 0, 0, -EINVAL, EINVAL},
-	    {CKPT_EINVAL, 0, 0, -EINVAL, EINVAL},
-	    {CKPT_ENOMEM, 0, 0, -ENOMEM, ENOMEM},
+		{ CKPT_OK, 0, 0, 0, 0 },
+		{ CKPT_ECRIU, 0, 0, -EBADE, 0 },
+		{ CKPT_ECRIU, EBADRQC, 0, -EBADE, EBADRQC },
+		{ CKPT_ENOTARGET, ESRCH, 0, -EBADE, ESRCH },
+		{ CKPT_ENOTARGET, 0, 0, -EBADE, ESRCH },
+		{ CKPT_EEXIST, 0, 0, -EBADE, EEXIST },
+		{ CKPT_ECALLBACK, 0, 0, -EBADE, 0 },
+		{ CKPT_EBADIMG, 0, 0, -EBADE, 0 },
+		{ CKPT_ECRIU_EXEC, 0, ENOENT, -ECONNREFUSED, ENOENT },
+		{ CKPT_ESERVICE, 0, ECONNREFUSED, -ECONNREFUSED, ECONNREFUSED },
+		{ CKPT_ECRIU_DIED, 0, 0, -ECOMM, ECONNRESET },
+		{ CKPT_ETIMEDOUT, 0, 0, -ECOMM, ETIMEDOUT },
+		{ CKPT_EPROTO, 0, 0, -EBADMSG, EBADMSG },
+		{ CKPT_ETOOBIG, 0, 0, -EBADMSG, EBADMSG },
+		{ CKPT_ENOTSUP, 0, 0, -EINVAL, EINVAL },
+		{ CKPT_ECRIU_VERSION, 0, 0, -EINVAL, EINVAL },
+		{ CKPT_EINVAL, 0, 0, -EINVAL, EINVAL },
+		{ CKPT_ENOMEM, 0, 0, -ENOMEM, ENOMEM },
 	};
 
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
@@ -383,7 +390,8 @@ START_TEST(error_mapping)
 		e.criu_errno = m[i].criu_errno;
 		e.sys_errno = m[i].sys_errno;
 		ck_assert_int_eq(criu_compat_map(m[i].code, &e, &en), m[i].ret);
-		ck_assert_msg(en == m[i].want_errno, "code %d: errno %d, want %d", m[i].code, en, m[i].want_errno);
+		ck_assert_msg(en == m[i].want_errno, "code %d: errno %d, want %d", m[i].code, en,
+			      m[i].want_errno);
 	}
 }
 END_TEST
@@ -475,7 +483,7 @@ static int on_notify(char *action, criu_notify_arg_t na)
 
 START_TEST(check_and_version)
 {
-	struct criu_feature_check f = {.mem_track = true, .pidfd_store = true};
+	struct criu_feature_check f = { .mem_track = true, .pidfd_store = true };
 	int v;
 
 	test_criu(); /* $CKPT_CRIU: libckpt's default criu, which the drop-in uses */
@@ -529,7 +537,8 @@ START_TEST(dump_restore_child)
 	ck_assert_int_eq(n_post_restore, 1);
 	ck_assert_int_eq(restore_pid_seen, rpid);
 	after = counter_wait(dir, at_dump + 2, 10000);
-	ck_assert_msg(after >= at_dump + 2, "counter at dump %ld, after restore %ld", at_dump, after);
+	ck_assert_msg(after >= at_dump + 2, "counter at dump %ld, after restore %ld", at_dump,
+		      after);
 	kill_wait(rpid);
 	criu_free_opts();
 	close(d);
@@ -570,7 +579,8 @@ static pid_t logger_start(const char *imgs)
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		int nul = open("/dev/null", O_RDWR), out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		int nul = open("/dev/null", O_RDWR),
+		    out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 
 		setsid();
 		fchmod(out, 0644);
@@ -578,7 +588,8 @@ static pid_t logger_start(const char *imgs)
 		dup2(out, 1);
 		dup2(nul, 2);
 		close_range(3, ~0U, 0);
-		execl("/bin/sh", "sh", "-c", "i=0; while :; do i=$((i+1)); echo $i; sleep 0.05; done", (char *)NULL);
+		execl("/bin/sh", "sh", "-c",
+		      "i=0; while :; do i=$((i+1)); echo $i; sleep 0.05; done", (char *)NULL);
 		_exit(127);
 	}
 	msleep(300);
@@ -622,7 +633,8 @@ START_TEST(images_dir_as_libcriu)
 	r = criu_dump(); /* the same dir again: overwritten, as libcriu and CRIU do */
 	ck_assert_msg(r == 0, "a second dump into the same dir: %d errno %d", r, errno);
 	ck_assert_int_eq(mode_of(img, "out.log"), 0644);
-	ck_assert_int_eq(mode_of(img, "inventory.img"), 0644); /* CRIU's own mode, as with libcriu */
+	ck_assert_int_eq(mode_of(img, "inventory.img"),
+			 0644); /* CRIU's own mode, as with libcriu */
 	/* a log file CRIU refuses: the dump fails at request time, as libcriu's */
 	ck_assert_int_eq(criu_set_log_file("../file.log"), 0);
 	errno = 0;

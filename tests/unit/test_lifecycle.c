@@ -67,7 +67,8 @@ static void assert_no_child_left(void)
 
 	errno = 0;
 	w = waitpid(-1, NULL, WNOHANG);
-	ck_assert_msg(w == -1 && errno == ECHILD, "a child is left (waitpid gave %d, errno %d)", (int)w, errno);
+	ck_assert_msg(w == -1 && errno == ECHILD, "a child is left (waitpid gave %d, errno %d)",
+		      (int)w, errno);
 }
 
 /* ------------------------------------------------------------------ */
@@ -104,7 +105,8 @@ START_TEST(helpers_all_killed)
 	unlink(out);
 	ck_assert_int_eq(n, 600);
 	for (int i = 0; i < n; i++)
-		ck_assert_msg(!proc_exists(pids[i]), "helper %d of criu (#%d) is still there", (int)pids[i], i);
+		ck_assert_msg(!proc_exists(pids[i]), "helper %d of criu (#%d) is still there",
+			      (int)pids[i], i);
 	assert_no_child_left();
 	ckpt_client_free(c);
 }
@@ -128,7 +130,8 @@ static void *attach_tracer(void *arg)
 		char path[64], buf[256];
 		FILE *f;
 
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)getpid(), (int)getpid());
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)getpid(),
+			 (int)getpid());
 		f = fopen(path, "re");
 		if (f && fgets(buf, sizeof(buf), f))
 			t->criu = (pid_t)strtol(buf, NULL, 10);
@@ -171,7 +174,8 @@ START_TEST(deadline_bounds_unreapable_criu)
 	ck_assert_msg(took < 1.0 + 2.0 + 0.5, "a 1 s deadline took %.2f s", took);
 	/* the tracer goes: criu can be reaped now, by the client that kept it */
 	ck_assert_int_eq(waitpid(t.tracer, &st, 0), t.tracer);
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the tracer could not attach (0x%x)", st);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the tracer could not attach (0x%x)",
+		      st);
 	ckpt_client_free(c);
 	ck_assert_msg(!proc_exists(t.criu), "criu %d was left behind", (int)t.criu);
 	assert_no_child_left();
@@ -366,7 +370,8 @@ START_TEST(step_survives)
 
 	c = fake_client("hang", 500, NULL);
 	ck_assert_int_eq(ckpt_criu_version(c, &ver, &err), CKPT_ETIMEDOUT);
-	ck_assert_msg(!strcmp(err.step, "recv"), "a timeout waiting for the reply has step '%s'", err.step);
+	ck_assert_msg(!strcmp(err.step, "recv"), "a timeout waiting for the reply has step '%s'",
+		      err.step);
 	ckpt_client_free(c);
 
 	c = fake_client("close-after-read", 5000, NULL);
@@ -393,10 +398,12 @@ START_TEST(nothing_written_on_success)
 	ref = err;
 	c = fake_client("version:4.2.1", 5000, NULL);
 	ck_assert_int_eq(ckpt_criu_version(c, &ver, &err), 0);
-	ck_assert_msg(!memcmp(&err, &ref, sizeof(err)), "a successful version request wrote into ckpt_err");
+	ck_assert_msg(!memcmp(&err, &ref, sizeof(err)),
+		      "a successful version request wrote into ckpt_err");
 	/* check: VERSION kept open is refused by this criu (it answers one request), so check falls back */
 	ck_assert_int_eq(ckpt_check(c, &err), 0);
-	ck_assert_msg(!memcmp(&err, &ref, sizeof(err)), "a check that fell back and succeeded left an error");
+	ck_assert_msg(!memcmp(&err, &ref, sizeof(err)),
+		      "a check that fell back and succeeded left an error");
 	ck_assert_int_eq(ckpt_client_prepare(c, &err), 0);
 	ck_assert_msg(!memcmp(&err, &ref, sizeof(err)), "prepare wrote into ckpt_err");
 	ckpt_client_free(c);
@@ -412,7 +419,8 @@ START_TEST(stolen_status_is_unknown)
 
 	signal(SIGCHLD, SIG_IGN);
 	ck_assert_int_eq(ckpt_criu_version(c, &ver, &err), CKPT_ECRIU_DIED);
-	ck_assert_msg(strstr(err.msg, "unknown"), "a status nobody saw is reported as: %s", err.msg);
+	ck_assert_msg(strstr(err.msg, "unknown"), "a status nobody saw is reported as: %s",
+		      err.msg);
 	ck_assert_msg(!strstr(err.msg, "status 0"), "%s", err.msg);
 	ck_assert_int_eq(err.wait_status, 0);
 	ckpt_client_free(c);
@@ -448,7 +456,8 @@ START_TEST(criu_executable_by_euid)
 		if (access(path, X_OK) == 0)
 			_exit(9); /* the premise: access() refuses it */
 		c = fake_client("version:4.2.1", 5000, NULL);
-		if (ckpt_client_set_criu_path(c, path, &err) < 0 || ckpt_criu_version(c, &ver, &err) < 0) {
+		if (ckpt_client_set_criu_path(c, path, &err) < 0 ||
+		    ckpt_criu_version(c, &ver, &err) < 0) {
 			fprintf(stderr, "%s\n", err.msg);
 			_exit(11);
 		}
@@ -456,7 +465,8 @@ START_TEST(criu_executable_by_euid)
 		_exit(ver == 40201 ? 0 : 12);
 	}
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child failed with status 0x%x", st);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child failed with status 0x%x",
+		      st);
 	unlink(path);
 	rmdir(dir);
 }

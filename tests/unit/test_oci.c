@@ -20,9 +20,9 @@
 #endif
 #define OCI_FIXTURE(name) CKPT_FIXTURES_DIR "/oci/" name
 
-#define ck_assert_msg_has(err, sub)                                                      \
-	ck_assert_msg(strstr((err).msg, (sub)) != NULL, "message \"%s\" lacks \"%s\"", \
-		      (err).msg, (sub))
+#define ck_assert_msg_has(err, sub)                                                               \
+	ck_assert_msg(strstr((err).msg, (sub)) != NULL, "message \"%s\" lacks \"%s\"", (err).msg, \
+		      (sub))
 
 /* A scratch directory for generated files, removed by the fixture teardown. */
 static char tmpdir[64];
@@ -57,7 +57,8 @@ START_TEST(test_oci_valid)
 	uint32_t created = 0xdead;
 
 	ck_assert_ptr_nonnull(o);
-	ck_assert_int_eq(ckpt_opts_from_oci_config(o, OCI_FIXTURE("valid.json"), &created, &err), 0);
+	ck_assert_int_eq(ckpt_opts_from_oci_config(o, OCI_FIXTURE("valid.json"), &created, &err),
+			 0);
 	ck_assert_uint_eq(created, CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
 					   CLONE_NEWNS | CLONE_NEWCGROUP);
 	ck_assert_uint_eq(o->pb->n_join_ns, 0);
@@ -75,8 +76,8 @@ START_TEST(test_oci_join_netns)
 	uint32_t created = 0;
 
 	ck_assert_ptr_nonnull(o);
-	ck_assert_int_eq(ckpt_opts_from_oci_config(o, OCI_FIXTURE("join-netns.json"), &created, &err),
-			 0);
+	ck_assert_int_eq(
+		ckpt_opts_from_oci_config(o, OCI_FIXTURE("join-netns.json"), &created, &err), 0);
 	/* The ipc entry has "path": "", which means "create" (as in runc). */
 	ck_assert_uint_eq(created, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC);
 	ck_assert_uint_eq(o->pb->n_join_ns, 1);
@@ -86,7 +87,8 @@ START_TEST(test_oci_join_netns)
 
 	/* Loading it again would join the network namespace twice: refused, nothing changed. */
 	created = 0xdead;
-	ck_assert_int_eq(ckpt_opts_from_oci_config(o, OCI_FIXTURE("join-netns.json"), &created, &err),
+	ck_assert_int_eq(ckpt_opts_from_oci_config(o, OCI_FIXTURE("join-netns.json"), &created,
+						   &err),
 			 CKPT_EINVAL);
 	ck_assert_msg_has(err, "already join");
 	ck_assert_msg_has(err, "\"/proc/self/ns/net\"");
@@ -104,8 +106,8 @@ START_TEST(test_oci_join_ipc_uts)
 	uint32_t created = 0;
 
 	ck_assert_ptr_nonnull(o);
-	ck_assert_int_eq(ckpt_opts_from_oci_config(o, OCI_FIXTURE("join-ipc-uts.json"), &created, &err),
-			 0);
+	ck_assert_int_eq(
+		ckpt_opts_from_oci_config(o, OCI_FIXTURE("join-ipc-uts.json"), &created, &err), 0);
 	ck_assert_uint_eq(created, CLONE_NEWUSER | CLONE_NEWTIME);
 	ck_assert_uint_eq(o->pb->n_join_ns, 2);
 	ck_assert_str_eq(o->pb->join_ns[0]->ns, "ipc");
@@ -114,7 +116,8 @@ START_TEST(test_oci_join_ipc_uts)
 	ck_assert_str_eq(o->pb->join_ns[1]->ns_file, "/proc/1/ns/uts");
 
 	/* Appends to what is there, net joined by another config. */
-	ck_assert_int_eq(ckpt_opts_from_oci_config(o, OCI_FIXTURE("join-netns.json"), NULL, &err), 0);
+	ck_assert_int_eq(ckpt_opts_from_oci_config(o, OCI_FIXTURE("join-netns.json"), NULL, &err),
+			 0);
 	ck_assert_uint_eq(o->pb->n_join_ns, 3);
 	ck_assert_str_eq(o->pb->join_ns[2]->ns, "net");
 	ckpt_opts_free(o);
@@ -161,12 +164,16 @@ static const struct {
 	{ "depth-65.json", { "nesting deeper than 64" } },
 	{ "top-array.json", { "top level is a JSON array", "expected an object" } },
 	{ "linux-not-object.json", { "linux is a JSON array", "expected an object" } },
-	{ "namespaces-not-array.json", { "linux.namespaces is a JSON object", "expected an array" } },
-	{ "entry-not-object.json", { "linux.namespaces[1] is a JSON string", "expected an object" } },
+	{ "namespaces-not-array.json",
+	  { "linux.namespaces is a JSON object", "expected an array" } },
+	{ "entry-not-object.json",
+	  { "linux.namespaces[1] is a JSON string", "expected an object" } },
 	{ "type-missing.json", { "linux.namespaces[1].type is missing", "expected a string" } },
 	{ "type-null.json", { "linux.namespaces[0].type is missing or null" } },
-	{ "type-not-string.json", { "linux.namespaces[2].type is a JSON int", "expected a string" } },
-	{ "path-not-string.json", { "linux.namespaces[0].path is a JSON int", "expected a string" } },
+	{ "type-not-string.json",
+	  { "linux.namespaces[2].type is a JSON int", "expected a string" } },
+	{ "path-not-string.json",
+	  { "linux.namespaces[0].path is a JSON int", "expected a string" } },
 	{ "unknown-type.json",
 	  { "linux.namespaces[1].type \"netwrok\"", "not a namespace type", "expected one of" } },
 	{ "alias-type.json", { "linux.namespaces[0].type \"net\"", "not a namespace type" } },
@@ -174,7 +181,8 @@ static const struct {
 	  { "linux.namespaces[2].type \"pid\"", "twice", "first as linux.namespaces[0]" } },
 	{ "duplicate-join.json", { "linux.namespaces[1].type \"network\"", "twice" } },
 	{ "join-pid.json",
-	  { "linux.namespaces[0]", "pid namespace by path (\"/proc/1/ns/pid\")", "only network, ipc and uts" } },
+	  { "linux.namespaces[0]", "pid namespace by path (\"/proc/1/ns/pid\")",
+	    "only network, ipc and uts" } },
 	{ "relative-path.json",
 	  { "linux.namespaces[0].path \"proc/self/ns/net\"", "not absolute", "expected" } },
 	{ "join-then-bad.json", { "linux.namespaces[1].type \"bogus\"" } },
@@ -372,7 +380,8 @@ START_TEST(test_json_fields)
 	ck_assert_int_eq(ckpt_opts_set_page_server(o, "[fe80::1%eth0]:8080", &err), 0);
 	ck_assert_int_eq(ckpt_opts_set_cgroup_mode(o, CKPT_CGROUP_SOFT, &err), 0);
 	ck_assert_int_eq(ckpt_opts_set_empty_ns(o, CLONE_NEWNET, &err), 0);
-	ck_assert_int_eq(ckpt_opts_from_oci_config(o, OCI_FIXTURE("join-ipc-uts.json"), NULL, &err), 0);
+	ck_assert_int_eq(ckpt_opts_from_oci_config(o, OCI_FIXTURE("join-ipc-uts.json"), NULL, &err),
+			 0);
 
 	/* Set some fields directly: one of each kind the descriptor walk handles. */
 	o->pb->has_tcp_established = true;
@@ -401,25 +410,29 @@ START_TEST(test_json_fields)
 	j = to_json(o);
 
 	v = get(j, "ps", json_type_object);
-	ck_assert_str_eq(json_object_get_string(get(v, "address", json_type_string)), "fe80::1%eth0");
+	ck_assert_str_eq(json_object_get_string(get(v, "address", json_type_string)),
+			 "fe80::1%eth0");
 	ck_assert_int_eq(json_object_get_int(get(v, "port", json_type_int)), 8080);
 	ck_assert_int_eq(json_object_object_length(v), 2);
 
-	ck_assert_str_eq(json_object_get_string(get(j, "manage_cgroups_mode", json_type_string)), "SOFT");
+	ck_assert_str_eq(json_object_get_string(get(j, "manage_cgroups_mode", json_type_string)),
+			 "SOFT");
 	ck_assert_int_eq(json_object_get_int64(get(j, "empty_ns", json_type_int)), CLONE_NEWNET);
 
 	v = get(j, "join_ns", json_type_array);
 	ck_assert_uint_eq(json_object_array_length(v), 2);
 	e = json_object_array_get_idx(v, 1);
 	ck_assert_str_eq(json_object_get_string(get(e, "ns", json_type_string)), "uts");
-	ck_assert_str_eq(json_object_get_string(get(e, "ns_file", json_type_string)), "/proc/1/ns/uts");
+	ck_assert_str_eq(json_object_get_string(get(e, "ns_file", json_type_string)),
+			 "/proc/1/ns/uts");
 	ck_assert_int_eq(json_object_object_length(e), 2);
 
 	ck_assert(json_object_get_boolean(get(j, "tcp_established", json_type_boolean)));
 	ck_assert(!json_object_get_boolean(get(j, "shell_job", json_type_boolean)));
 	ck_assert_int_eq(json_object_get_int(get(j, "pid", json_type_int)), 4242);
 	ck_assert_int_eq(json_object_get_int64(get(j, "cpu_cap", json_type_int)), 4294967295LL);
-	ck_assert_str_eq(json_object_get_string(get(j, "pre_dump_mode", json_type_string)), "VM_READ");
+	ck_assert_str_eq(json_object_get_string(get(j, "pre_dump_mode", json_type_string)),
+			 "VM_READ");
 	ck_assert_int_eq(json_object_get_int(get(j, "network_lock", json_type_int)), 99);
 	ck_assert_str_eq(json_object_get_string(get(j, "log_file", json_type_string)),
 			 "dump \"1\"/\\.log");

@@ -14,12 +14,12 @@
 
 #include "opts.h"
 
-#define OK(expr)                                                            \
-	do {                                                                \
-		ckpt_err e_ = CKPT_ERR_INIT;                                \
-		int r_ = (expr);                                            \
-		(void)e_;                                                   \
-		ck_assert_msg(r_ == 0, "%s -> %d", #expr, r_);              \
+#define OK(expr)                                               \
+	do {                                                   \
+		ckpt_err e_ = CKPT_ERR_INIT;                   \
+		int r_ = (expr);                               \
+		(void)e_;                                      \
+		ck_assert_msg(r_ == 0, "%s -> %d", #expr, r_); \
 	} while (0)
 
 static CriuOpts *roundtrip(const ckpt_opts *o)
@@ -72,16 +72,35 @@ START_TEST(every_option_encodes)
 	OK(ckpt_opts_set_work_dir(o, dir, &err));
 	OK(ckpt_opts_set_parent_images(o, "../pre1", &err));
 	static const ckpt_opt bools[] = {
-		CKPT_OPT_LEAVE_RUNNING, CKPT_OPT_EXT_UNIX_SK, CKPT_OPT_TCP_ESTABLISHED, CKPT_OPT_TCP_SKIP_IN_FLIGHT,
-		CKPT_OPT_EVASIVE_DEVICES, CKPT_OPT_SHELL_JOB, CKPT_OPT_FILE_LOCKS, CKPT_OPT_TRACK_MEM,
-		CKPT_OPT_AUTO_DEDUP, CKPT_OPT_LINK_REMAP, CKPT_OPT_FORCE_IRMAP, CKPT_OPT_RST_SIBLING,
-		CKPT_OPT_AUTO_EXT_MNT, CKPT_OPT_EXT_SHARING, CKPT_OPT_EXT_MASTERS, CKPT_OPT_WEAK_SYSCTLS,
-		CKPT_OPT_LAZY_PAGES, CKPT_OPT_ORPHAN_PTS_MASTER, CKPT_OPT_MNTNS_COMPAT_MODE,
-		CKPT_OPT_SKIP_FILE_RWX_CHECK, CKPT_OPT_UNPRIVILEGED, CKPT_OPT_DISPLAY_STATS, CKPT_OPT_TLS,
-		CKPT_OPT_TLS_NO_CN_VERIFY, CKPT_OPT_MANAGE_CGROUPS,
+		CKPT_OPT_LEAVE_RUNNING,
+		CKPT_OPT_EXT_UNIX_SK,
+		CKPT_OPT_TCP_ESTABLISHED,
+		CKPT_OPT_TCP_SKIP_IN_FLIGHT,
+		CKPT_OPT_EVASIVE_DEVICES,
+		CKPT_OPT_SHELL_JOB,
+		CKPT_OPT_FILE_LOCKS,
+		CKPT_OPT_TRACK_MEM,
+		CKPT_OPT_AUTO_DEDUP,
+		CKPT_OPT_LINK_REMAP,
+		CKPT_OPT_FORCE_IRMAP,
+		CKPT_OPT_RST_SIBLING,
+		CKPT_OPT_AUTO_EXT_MNT,
+		CKPT_OPT_EXT_SHARING,
+		CKPT_OPT_EXT_MASTERS,
+		CKPT_OPT_WEAK_SYSCTLS,
+		CKPT_OPT_LAZY_PAGES,
+		CKPT_OPT_ORPHAN_PTS_MASTER,
+		CKPT_OPT_MNTNS_COMPAT_MODE,
+		CKPT_OPT_SKIP_FILE_RWX_CHECK,
+		CKPT_OPT_UNPRIVILEGED,
+		CKPT_OPT_DISPLAY_STATS,
+		CKPT_OPT_TLS,
+		CKPT_OPT_TLS_NO_CN_VERIFY,
+		CKPT_OPT_MANAGE_CGROUPS,
 	};
 	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)
-		ck_assert_msg(ckpt_opts_set_bool(o, bools[i], true, &err) == 0, "%d: %s", bools[i], err.msg);
+		ck_assert_msg(ckpt_opts_set_bool(o, bools[i], true, &err) == 0, "%d: %s", bools[i],
+			      err.msg);
 	OK(ckpt_opts_set_int(o, CKPT_OPT_LOG_LEVEL, 4, &err));
 	OK(ckpt_opts_set_int(o, CKPT_OPT_GHOST_LIMIT, 1 << 22, &err));
 	OK(ckpt_opts_set_int(o, CKPT_OPT_TIMEOUT, 33, &err));
@@ -139,13 +158,18 @@ START_TEST(every_option_encodes)
 	/* directories given by path are opened at each request: the encoder gets the fds then */
 	ck_assert_int_eq(b->images_dir_fd, -1);
 	ck_assert(!b->has_work_dir_fd);
-	ck_assert(ckpt_opts_is_set(o, CKPT_OPT_IMAGES_DIR) && ckpt_opts_is_set(o, CKPT_OPT_WORK_DIR));
+	ck_assert(ckpt_opts_is_set(o, CKPT_OPT_IMAGES_DIR) &&
+		  ckpt_opts_is_set(o, CKPT_OPT_WORK_DIR));
 	ck_assert_str_eq(b->parent_img, "../pre1");
-	ck_assert(b->leave_running && b->ext_unix_sk && b->tcp_established && b->tcp_skip_in_flight);
-	ck_assert(b->evasive_devices && b->shell_job && b->file_locks && b->track_mem && b->auto_dedup);
-	ck_assert(b->link_remap && b->force_irmap && b->rst_sibling && b->auto_ext_mnt && b->ext_sharing);
+	ck_assert(b->leave_running && b->ext_unix_sk && b->tcp_established &&
+		  b->tcp_skip_in_flight);
+	ck_assert(b->evasive_devices && b->shell_job && b->file_locks && b->track_mem &&
+		  b->auto_dedup);
+	ck_assert(b->link_remap && b->force_irmap && b->rst_sibling && b->auto_ext_mnt &&
+		  b->ext_sharing);
 	ck_assert(b->ext_masters && b->weak_sysctls && b->lazy_pages && b->orphan_pts_master);
-	ck_assert(b->mntns_compat_mode && b->skip_file_rwx_check && b->unprivileged && b->display_stats);
+	ck_assert(b->mntns_compat_mode && b->skip_file_rwx_check && b->unprivileged &&
+		  b->display_stats);
 	ck_assert(b->tls && b->tls_no_cn_verify && b->manage_cgroups);
 	ck_assert_int_eq(b->log_level, 4);
 	ck_assert_uint_eq(b->ghost_limit, 1 << 22);
@@ -251,7 +275,8 @@ START_TEST(bad_values)
 		{ CKPT_OPT_LOG_FILE, 2, 0, "", "log-file" },
 		{ CKPT_OPT_ROOT, 2, 0, "relative/root", "root" },
 		{ CKPT_OPT_CONFIG_FILE, 2, 0, "etc/criu.conf", "config-file" },
-		{ CKPT_OPT_CGROUP_PROPS_FILE, 2, 0, "/nonexistent/props.yaml", "'/nonexistent/props.yaml'" },
+		{ CKPT_OPT_CGROUP_PROPS_FILE, 2, 0, "/nonexistent/props.yaml",
+		  "'/nonexistent/props.yaml'" },
 		{ CKPT_OPT_ROOT, 2, 0, "/etc/passwd", "not a directory" },
 		{ CKPT_OPT_TLS_KEY, 2, 0, "/etc", "not a regular file" },
 		{ CKPT_OPT_LSM_PROFILE, 2, 0, "bad\nprofile", "lsm-profile" },
@@ -265,14 +290,15 @@ START_TEST(bad_values)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		ckpt_err err = CKPT_ERR_INIT;
-		int r = cases[i].kind == 0   ? ckpt_opts_set_bool(o, cases[i].key, cases[i].i, &err)
-			: cases[i].kind == 1 ? ckpt_opts_set_int(o, cases[i].key, cases[i].i, &err)
-			: cases[i].kind == 2 ? ckpt_opts_set_str(o, cases[i].key, cases[i].s, &err)
-					     : ckpt_opts_add_str(o, cases[i].key, cases[i].s, &err);
+		int r = cases[i].kind == 0 ? ckpt_opts_set_bool(o, cases[i].key, cases[i].i, &err) :
+			cases[i].kind == 1 ? ckpt_opts_set_int(o, cases[i].key, cases[i].i, &err) :
+			cases[i].kind == 2 ? ckpt_opts_set_str(o, cases[i].key, cases[i].s, &err) :
+					     ckpt_opts_add_str(o, cases[i].key, cases[i].s, &err);
 
 		ck_assert_msg(r == CKPT_EINVAL, "case %zu: %d", i, r);
 		ck_assert_int_eq(err.code, CKPT_EINVAL);
-		ck_assert_msg(strstr(err.msg, cases[i].want), "case %zu: '%s' lacks '%s'", i, err.msg, cases[i].want);
+		ck_assert_msg(strstr(err.msg, cases[i].want), "case %zu: '%s' lacks '%s'", i,
+			      err.msg, cases[i].want);
 	}
 	/* nothing invalid was stored */
 	ck_assert(!ckpt_opts_is_set(o, CKPT_OPT_LOG_LEVEL));

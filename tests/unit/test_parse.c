@@ -15,9 +15,9 @@
 #include <stdio.h>
 #include <sys/wait.h>
 
-#define ck_assert_msg_has(err, sub)                                                      \
-	ck_assert_msg(strstr((err).msg, (sub)) != NULL, "message \"%s\" lacks \"%s\"", \
-		      (err).msg, (sub))
+#define ck_assert_msg_has(err, sub)                                                               \
+	ck_assert_msg(strstr((err).msg, (sub)) != NULL, "message \"%s\" lacks \"%s\"", (err).msg, \
+		      (sub))
 
 /* Every failure names the value (quoted) and says what was expected. */
 static void assert_names_input(const ckpt_err *err, const char *input)
@@ -25,8 +25,8 @@ static void assert_names_input(const ckpt_err *err, const char *input)
 	char quoted[600];
 
 	snprintf(quoted, sizeof(quoted), "\"%s\"", input);
-	ck_assert_msg(strstr(err->msg, quoted) != NULL, "message \"%s\" does not quote %s", err->msg,
-		      quoted);
+	ck_assert_msg(strstr(err->msg, quoted) != NULL, "message \"%s\" does not quote %s",
+		      err->msg, quoted);
 	ck_assert_msg(strstr(err->msg, "expected") != NULL, "message \"%s\" lacks \"expected\"",
 		      err->msg);
 }
@@ -100,7 +100,8 @@ START_TEST(test_addr_bad)
 	int r;
 
 	r = ckpt_parse_address_port(bad_addrs[_i].in, addr, sizeof(addr), &port, &err);
-	ck_assert_msg(r == CKPT_EINVAL, "\"%s\" gave %d, expected CKPT_EINVAL", bad_addrs[_i].in, r);
+	ck_assert_msg(r == CKPT_EINVAL, "\"%s\" gave %d, expected CKPT_EINVAL", bad_addrs[_i].in,
+		      r);
 	ck_assert_int_eq(err.code, CKPT_EINVAL);
 	/* err_set sanitizes control characters: only check the quote for printable input. */
 	if (!strpbrk(bad_addrs[_i].in, "\x01\t"))
@@ -167,8 +168,8 @@ static const struct {
 	{ "[fe80::1%eth0]:80", "fe80::1%eth0", 80 },
 	{ "[2001:db8::42]:0080", "2001:db8::42", 80 },
 	{ "[::ffff:10.0.0.1]:443", "::ffff:10.0.0.1", 443 },
-	{ "[2001:0db8:0000:0000:0000:ff00:0042:8329]:65535", "2001:0db8:0000:0000:0000:ff00:0042:8329",
-	  65535 },
+	{ "[2001:0db8:0000:0000:0000:ff00:0042:8329]:65535",
+	  "2001:0db8:0000:0000:0000:ff00:0042:8329", 65535 },
 };
 
 START_TEST(test_addr_good)
@@ -177,7 +178,8 @@ START_TEST(test_addr_good)
 	char addr[256];
 	uint16_t port = 0;
 
-	ck_assert_int_eq(ckpt_parse_address_port(good_addrs[_i].in, addr, sizeof(addr), &port, &err), 0);
+	ck_assert_int_eq(
+		ckpt_parse_address_port(good_addrs[_i].in, addr, sizeof(addr), &port, &err), 0);
 	ck_assert_str_eq(addr, good_addrs[_i].addr);
 	ck_assert_uint_eq(port, good_addrs[_i].port);
 	ck_assert_int_eq(err.code, 0);
@@ -209,7 +211,8 @@ START_TEST(test_addr_buffer)
 	ck_assert_str_eq(addr, "::1");
 	ck_assert_int_eq(ckpt_parse_address_port("10.0.0.1:80", addr, 0, &port, &err), CKPT_EINVAL);
 
-	ck_assert_int_eq(ckpt_parse_address_port(NULL, addr, sizeof(addr), &port, &err), CKPT_EINVAL);
+	ck_assert_int_eq(ckpt_parse_address_port(NULL, addr, sizeof(addr), &port, &err),
+			 CKPT_EINVAL);
 	ck_assert_msg_has(err, "NULL");
 	ck_assert_msg_has(err, "expected");
 }
@@ -320,8 +323,8 @@ END_TEST
 
 START_TEST(test_cgroup_mode_bad)
 {
-	static const char *const bad[] = { "Soft", "SOFT", "", "soft ", " soft", "cg_none", "CG_NONE",
-					   "manage", "softx", "0" };
+	static const char *const bad[] = { "Soft",    "SOFT",	 "",	   "soft ", " soft",
+					   "cg_none", "CG_NONE", "manage", "softx", "0" };
 	static const int bad_values[] = { -1, 7, 8, 100, 1 << 30 };
 	ckpt_err err = CKPT_ERR_INIT;
 	ckpt_cgroup_mode m = CKPT_CGROUP_FULL;
@@ -343,7 +346,8 @@ START_TEST(test_cgroup_mode_bad)
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad_values); i++) {
 		ck_assert_ptr_null(ckpt_cgroup_mode_name((ckpt_cgroup_mode)bad_values[i]));
-		ck_assert_int_eq(ckpt_opts_set_cgroup_mode(o, (ckpt_cgroup_mode)bad_values[i], &err),
+		ck_assert_int_eq(ckpt_opts_set_cgroup_mode(o, (ckpt_cgroup_mode)bad_values[i],
+							   &err),
 				 CKPT_EINVAL);
 		ck_assert_msg_has(err, "expected");
 		ck_assert(!o->pb->has_manage_cgroups_mode);
@@ -395,9 +399,9 @@ static const struct {
 	const char *name;
 	uint32_t flag;
 } ns_names[] = {
-	{ "network", CLONE_NEWNET }, { "net", CLONE_NEWNET },       { "pid", CLONE_NEWPID },
-	{ "mount", CLONE_NEWNS },    { "mnt", CLONE_NEWNS },        { "ipc", CLONE_NEWIPC },
-	{ "uts", CLONE_NEWUTS },     { "user", CLONE_NEWUSER },     { "cgroup", CLONE_NEWCGROUP },
+	{ "network", CLONE_NEWNET }, { "net", CLONE_NEWNET },	{ "pid", CLONE_NEWPID },
+	{ "mount", CLONE_NEWNS },    { "mnt", CLONE_NEWNS },	{ "ipc", CLONE_NEWIPC },
+	{ "uts", CLONE_NEWUTS },     { "user", CLONE_NEWUSER }, { "cgroup", CLONE_NEWCGROUP },
 	{ "time", CLONE_NEWTIME },
 };
 
@@ -406,8 +410,8 @@ static const struct {
 	const char *name;
 	uint32_t flag;
 } ns_canon[] = {
-	{ "network", CLONE_NEWNET }, { "pid", CLONE_NEWPID },   { "mount", CLONE_NEWNS },
-	{ "ipc", CLONE_NEWIPC },     { "uts", CLONE_NEWUTS },   { "user", CLONE_NEWUSER },
+	{ "network", CLONE_NEWNET },   { "pid", CLONE_NEWPID },	  { "mount", CLONE_NEWNS },
+	{ "ipc", CLONE_NEWIPC },       { "uts", CLONE_NEWUTS },	  { "user", CLONE_NEWUSER },
 	{ "cgroup", CLONE_NEWCGROUP }, { "time", CLONE_NEWTIME },
 };
 
@@ -431,18 +435,18 @@ END_TEST
 
 START_TEST(test_ns_names)
 {
-	static const char *const all[] = { "network", "pid", "mount", "ipc",
-					   "uts", "user", "cgroup", "time" };
+	static const char *const all[] = { "network", "pid",  "mount",	"ipc",
+					   "uts",     "user", "cgroup", "time" };
 	static const char *const aliases[] = { "net", "mnt" };
 	static const struct {
 		const char *a, *b;
 	} dups[] = {
-		{ "net", "network" }, { "network", "net" }, { "mnt", "mount" },
-		{ "mount", "mnt" },   { "pid", "pid" },     { "net", "net" },
-		{ "time", "time" },
+		{ "net", "network" }, { "network", "net" }, { "mnt", "mount" }, { "mount", "mnt" },
+		{ "pid", "pid" },     { "net", "net" },	    { "time", "time" },
 	};
-	static const char *const unknown[] = { "Network", "NET", "netns", "", "pid ", "mnt_ns",
-					       "pid_for_children", "ns" };
+	static const char *const unknown[] = {
+		"Network", "NET", "netns", "", "pid ", "mnt_ns", "pid_for_children", "ns"
+	};
 	ckpt_err err = CKPT_ERR_INIT;
 	uint32_t m = 0xdead;
 
@@ -587,7 +591,8 @@ START_TEST(test_ns_string)
 	ck_assert_int_eq(ckpt_ns_mask_from_string("net", NULL, &err), CKPT_EINVAL);
 
 	/* Unknown bits and bad buffers. */
-	ck_assert_int_eq(ckpt_ns_mask_to_string(CLONE_NEWNET | 0x1, buf, sizeof(buf), &err), CKPT_EINVAL);
+	ck_assert_int_eq(ckpt_ns_mask_to_string(CLONE_NEWNET | 0x1, buf, sizeof(buf), &err),
+			 CKPT_EINVAL);
 	ck_assert_msg_has(err, "0x40000001");
 	ck_assert_msg_has(err, "0x1");
 	ck_assert_int_eq(ckpt_ns_mask_to_string(CLONE_VM, buf, sizeof(buf), &err), CKPT_EINVAL);
@@ -685,7 +690,8 @@ START_TEST(test_ns_of_pid_child)
 		ck_assert_int_eq(ckpt_ns_mask_of_pid(pid, &m, &err), 0);
 		ck_assert_uint_eq(m, want);
 	} else {
-		fprintf(stderr, "test_ns_of_pid_child: cannot unshare here, only checking the call\n");
+		fprintf(stderr,
+			"test_ns_of_pid_child: cannot unshare here, only checking the call\n");
 		ck_assert_int_eq(ckpt_ns_mask_of_pid(pid, &m, &err), 0);
 	}
 	close(hold[1]);

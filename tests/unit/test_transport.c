@@ -20,8 +20,9 @@
 #error "FAKE_CRIU must name the fake-criu executable"
 #endif
 
-#define ck_assert_msg_has(err, sub) \
-	ck_assert_msg(strstr((err).msg, (sub)) != NULL, "message \"%s\" lacks \"%s\"", (err).msg, (sub))
+#define ck_assert_msg_has(err, sub)                                                               \
+	ck_assert_msg(strstr((err).msg, (sub)) != NULL, "message \"%s\" lacks \"%s\"", (err).msg, \
+		      (sub))
 
 /* ------------------------------------------------------------------ */
 /* Invariants: fds, children, silence                                  */
@@ -51,7 +52,8 @@ static void assert_no_children(void)
 
 	errno = 0;
 	w = waitpid(-1, NULL, WNOHANG);
-	ck_assert_msg(w == -1 && errno == ECHILD, "a child is left (waitpid(-1) gave %d, errno %d)", (int)w, errno);
+	ck_assert_msg(w == -1 && errno == ECHILD, "a child is left (waitpid(-1) gave %d, errno %d)",
+		      (int)w, errno);
 	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)gettid());
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
@@ -94,7 +96,8 @@ static int call_checked(ckpt_client *c, call_fn fn, void *arg, ckpt_err *err)
 	close(p[1]);
 	n = read(p[0], buf, sizeof(buf) - 1);
 	close(p[0]);
-	ck_assert_msg(n <= 0, "the library wrote %zd bytes to stdout/stderr: %.*s", n, (int)(n > 0 ? n : 0), buf);
+	ck_assert_msg(n <= 0, "the library wrote %zd bytes to stdout/stderr: %.*s", n,
+		      (int)(n > 0 ? n : 0), buf);
 	after = fd_count();
 	ck_assert_msg(after == before, "fd count %d before, %d after", before, after);
 	assert_no_children();
@@ -164,8 +167,8 @@ START_TEST(test_fault_mode)
 	unsigned ver = 12345;
 	int r = version_in_mode(modes[_i].mode, 5000, &ver, &err);
 
-	ck_assert_msg(r == modes[_i].code, "mode %s: got %d (%s), wanted %d", modes[_i].mode, r, err.msg,
-		      modes[_i].code);
+	ck_assert_msg(r == modes[_i].code, "mode %s: got %d (%s), wanted %d", modes[_i].mode, r,
+		      err.msg, modes[_i].code);
 	ck_assert_int_eq(err.code, r);
 	ck_assert_msg_has(err, "version");
 	ck_assert_msg_has(err, modes[_i].msg);
@@ -188,7 +191,8 @@ START_TEST(test_hang_times_out)
 
 	dt = now_us() - t0;
 	ck_assert_msg(r == CKPT_ETIMEDOUT, "got %d (%s)", r, err.msg);
-	ck_assert_msg(dt >= 450 * 1000 && dt < 2500 * 1000, "returned after %llu us", (unsigned long long)dt);
+	ck_assert_msg(dt >= 450 * 1000 && dt < 2500 * 1000, "returned after %llu us",
+		      (unsigned long long)dt);
 	ck_assert_msg_has(err, "criu was killed");
 }
 END_TEST
@@ -318,8 +322,8 @@ START_TEST(test_env_default)
 	ck_assert_msg(call_checked(c, do_version, &ver, &err) == 0, "%s", err.msg);
 	ck_assert_uint_eq(ver, 40201);
 	env = slurp(out);
-	ck_assert_msg(!strstr(env, "CRIU") && !strstr(env, "CR_IPTABLES") && !strstr(env, "HOME=") &&
-			      !strstr(env, "evil"),
+	ck_assert_msg(!strstr(env, "CRIU") && !strstr(env, "CR_IPTABLES") &&
+			      !strstr(env, "HOME=") && !strstr(env, "evil"),
 		      "the caller's environment reached criu:\n%s", env);
 	ck_assert_msg(!strncmp(env, "PATH=", 5) && strchr(env, '\n') == env + strlen(env) - 1,
 		      "criu's environment is not a bare PATH:\n%s", env);
@@ -427,8 +431,8 @@ START_TEST(test_criu_not_executable)
 		int r = call_checked(c, do_version, &ver, &err);
 
 		/* under valgrind, posix_spawn cannot report exec's errno: the child exits 127 instead */
-		if (r == CKPT_ECRIU_EXEC && WIFEXITED(err.wait_status) && WEXITSTATUS(err.wait_status) == 127 &&
-		    getenv("CKPT_UNDER_VALGRIND")) {
+		if (r == CKPT_ECRIU_EXEC && WIFEXITED(err.wait_status) &&
+		    WEXITSTATUS(err.wait_status) == 127 && getenv("CKPT_UNDER_VALGRIND")) {
 			ckpt_client_free(c);
 			fake_copy_remove(dir);
 			return;
@@ -438,7 +442,8 @@ START_TEST(test_criu_not_executable)
 	ck_assert_msg_has(err, path);
 	ck_assert_int_eq(err.sys_errno, EACCES);
 	ck_assert_str_eq(err.step, "spawn");
-	ck_assert_int_eq(ckpt_client_set_criu_path(c, dir, &err), CKPT_ECRIU_EXEC); /* a directory */
+	ck_assert_int_eq(ckpt_client_set_criu_path(c, dir, &err),
+			 CKPT_ECRIU_EXEC); /* a directory */
 	ck_assert_msg_has(err, "not a regular file");
 	/* executable, but not a program: exec fails in the child */
 	ck_assert_int_eq(chmod(path, 0755), 0);
@@ -453,7 +458,8 @@ START_TEST(test_criu_not_executable)
 	{
 		int r = call_checked(c, do_version, &ver, &err);
 
-		ck_assert_msg(r == CKPT_ECRIU_EXEC || r == CKPT_ECRIU_DIED, "got %d (%s)", r, err.msg);
+		ck_assert_msg(r == CKPT_ECRIU_EXEC || r == CKPT_ECRIU_DIED, "got %d (%s)", r,
+			      err.msg);
 	}
 	fake_copy_remove(dir);
 	ckpt_client_free(c);
@@ -573,7 +579,8 @@ static void *thr_main(void *arg)
 	ckpt_client *c = ckpt_client_new();
 	const char *env[] = { "FAKE_MODE=version:4.2.1", NULL };
 
-	if (!c || ckpt_client_set_criu_path(c, FAKE_CRIU, NULL) < 0 || ckpt_client_set_env(c, env, NULL) < 0 ||
+	if (!c || ckpt_client_set_criu_path(c, FAKE_CRIU, NULL) < 0 ||
+	    ckpt_client_set_env(c, env, NULL) < 0 ||
 	    ckpt_client_set_timeout_ms(c, 10000, NULL) < 0) {
 		t->failures = N_REQS;
 		ckpt_client_free(c);
@@ -585,7 +592,8 @@ static void *thr_main(void *arg)
 
 		if (ckpt_criu_version(c, &v, &err) < 0 || v != 40201) {
 			if (!t->failures++)
-				snprintf(t->first_err, sizeof(t->first_err), "%s (v=%u)", err.msg, v);
+				snprintf(t->first_err, sizeof(t->first_err), "%s (v=%u)", err.msg,
+					 v);
 		}
 	}
 	ckpt_client_free(c);
@@ -604,8 +612,8 @@ START_TEST(test_threads)
 	for (int i = 0; i < N_THREADS; i++)
 		pthread_join(th[i], NULL);
 	for (int i = 0; i < N_THREADS; i++)
-		ck_assert_msg(t[i].failures == 0, "thread %d: %d failures, first: %s", i, t[i].failures,
-			      t[i].first_err);
+		ck_assert_msg(t[i].failures == 0, "thread %d: %d failures, first: %s", i,
+			      t[i].failures, t[i].first_err);
 	ck_assert_int_eq(fd_count(), before);
 	assert_no_children();
 }
@@ -646,8 +654,10 @@ START_TEST(test_resp_decode_edges)
 	ck_assert_int_eq(resp->version->major_number, 4);
 	criu_resp__free_unpacked(resp, NULL);
 	ck_assert_int_eq(resp_decode(ok, 0, &resp, &err), CKPT_EPROTO);
-	ck_assert_int_eq(resp_decode(restore_nopid, sizeof(restore_nopid), &resp, &err), CKPT_EPROTO);
-	ck_assert_int_eq(resp_decode(version_nover, sizeof(version_nover), &resp, &err), CKPT_EPROTO);
+	ck_assert_int_eq(resp_decode(restore_nopid, sizeof(restore_nopid), &resp, &err),
+			 CKPT_EPROTO);
+	ck_assert_int_eq(resp_decode(version_nover, sizeof(version_nover), &resp, &err),
+			 CKPT_EPROTO);
 	big = calloc(1, CKPT_MAX_MSG + 1);
 	ck_assert_int_eq(resp_decode(big, CKPT_MAX_MSG + 1, &resp, &err), CKPT_ETOOBIG);
 	free(big);
