@@ -359,7 +359,7 @@ static int inspect_parse(struct cli *cli, int argc, char **argv, struct view *v,
 		default: return cli_getopt_error(cli, c, argv);
 		}
 	}
-	if (optind >= argc)
+	if (optind >= argc || !argv[optind])
 		return cli_usage_error(cli, "missing DIR or ARCHIVE (see `ckpt help inspect`)");
 	if (optind + 1 < argc)
 		return cli_usage_error(cli, "expected one DIR or ARCHIVE, got %d arguments",
