@@ -402,6 +402,8 @@ int cmd_inspect(struct cli *cli, int argc, char **argv)
 	r = inspect_parse(cli, argc, argv, &v, &path);
 	if (r)
 		return r < 0 ? EXIT_OK : r;
+	if (!path) /* never: inspect_parse sets it when it returns 0 (said for gcc -fanalyzer) */
+		return EXIT_USAGE;
 	flags = (v.cmd ? CKPT_IMAGE_READ_CMDLINE : 0) | (v.env ? CKPT_IMAGE_READ_ENV : 0) |
 		(v.files ? CKPT_IMAGE_READ_FILES : 0) | (v.sockets ? CKPT_IMAGE_READ_SOCKETS : 0) |
 		(v.mems ? CKPT_IMAGE_READ_MEMS : 0);
