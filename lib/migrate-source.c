@@ -837,13 +837,27 @@ static void read_dump_stats(struct src *s, uint64_t t_reply)
 	}
 }
 
-/* After a lazy dump: what the receiver still has to say (running, pages done, or a failure). */
-static void drain_channel(struct src *s, bool want_pages_done)
+/*
+ * After a lazy dump: what the receiver still has to say, until the channel
+ * timeout. DRAIN_PAGES_DONE: running, then pages done (the good end);
+ * DRAIN_VERDICT: after our lazy session failed, whether the receiver killed
+ * its copy (RESULT failed), or every page had reached it; both end early on
+ * a failure or a closed channel.
+ */
+enum drain { DRAIN_PAGES_DONE, DRAIN_VERDICT };
+
+static bool drain_more(const struct src *s, enum drain want)
+{
+	if (s->chan_broken || s->dest_failed)
+		return false;
+	return want == DRAIN_VERDICT ? !s->pages_done : !s->running || !s->pages_done;
+}
+
+static void drain_channel(struct src *s, enum drain want)
 {
 	uint64_t until = now_us() + (uint64_t)s->m->timeout_ms * 1000;
 
-	while (!s->chan_broken && !s->dest_failed &&
-	       (!s->running || (want_pages_done && !s->pages_done)) && now_us() < until) {
+	while (drain_more(s, want) && now_us() < until) {
 		struct pollfd p = { .fd = chan_fd(s->ch), .events = POLLIN };
 
 		if (!chan_pending(s->ch) && poll(&p, 1, poll_ms_until(until)) <= 0)
@@ -989,7 +1003,7 @@ static int outcome_committed(struct src *s)
 	mig_event(s->m, s->mg, CKPT_MIG_EV_SOURCE_RELEASED,
 		  "the source tree is gone: the source can go");
 	if (s->lazy)
-		drain_channel(s, true);
+		drain_channel(s, DRAIN_PAGES_DONE);
 	read_dump_stats(s, s->t_end);
 	if (s->pages_done)
 		mig_set(s->mg, FIG_PAGES_DONE, s->t_pages_done - s->t_start);
@@ -1007,10 +1021,19 @@ static int outcome_committed(struct src *s)
 static int outcome_lazy_failed(struct src *s, ckpt_err *err)
 {
 	ckpt_migration *mg = s->mg;
-	bool alive = !proc_exited(&s->target);
+	const char *there;
+	char here[200], when[64];
+	bool alive;
 	int r;
 
-	drain_channel(s, false);
+	/*
+	 * The receiver learns of the failure through its relay, kills a copy
+	 * it ran and says so: that word comes after CRIU's reply here, so wait
+	 * for it (the channel timeout at most) before judging.
+	 */
+	if (s->restore_sent)
+		drain_channel(s, DRAIN_VERDICT);
+	alive = !proc_exited(&s->target);
 	read_dump_stats(s, s->t_end);
 	if (alive && (!s->running || s->dest_killed_copy)) {
 		ckpt_err ae = CKPT_ERR_INIT;
@@ -1027,16 +1050,30 @@ static int outcome_lazy_failed(struct src *s, ckpt_err *err)
 		if (!s->chan_broken)
 			chan_send_ack(s->ch, CHAN_ACK_RESUMED, &ae);
 		mg->outcome = CKPT_MIG_FAILED;
-		return err->code ? err->code : CKPT_ECRIU;
+		return s->fail.code ? s->fail.code : CKPT_ECRIU;
 	}
-	r = err_set(
-		err, CKPT_ECRIU,
-		"the lazy page transfer to %s failed after the restored tree ran there (pid %d): "
-		"its memory was not all copied, so that copy is incomplete; %s",
-		mg->peer, (int)mg->pid,
-		alive ? "CRIU resumed the source tree with its network still locked (left so: "
-			"decide which copy to keep)" :
-			"the source tree is gone");
+	if (s->running && s->pages_done && !s->dest_failed)
+		there = "every page had reached it, so that copy is whole and runs";
+	else if (s->dest_killed_copy)
+		there = "it lacked pages and the receiver killed it";
+	else if (s->running)
+		there = "it lacks the pages not copied yet, which are lost to it, and the receiver's "
+			"word on it was lost (a receiver kills such a copy: check there)";
+	else
+		there = "the receiver did not say whether it runs it";
+	if (alive)
+		snprintf(here, sizeof(here),
+			 "CRIU resumed the source tree here (pid %d) with all its memory, its "
+			 "network still locked by CRIU and left so: decide which copy to keep",
+			 (int)s->target.pid);
+	else
+		snprintf(here, sizeof(here), "the source tree is gone");
+	if (mg->pid > 0)
+		snprintf(when, sizeof(when), "the restored tree ran there (pid %d)", (int)mg->pid);
+	else
+		snprintf(when, sizeof(when), "the restore there was asked for");
+	r = err_set(err, CKPT_ECRIU, "the lazy page transfer to %s failed after %s: %s; %s",
+		    mg->peer, when, there, here);
 	err_at(err, "pages", r);
 	if (err)
 		err->flags |= CKPT_ERR_F_OUTCOME_UNKNOWN;

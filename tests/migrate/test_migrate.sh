@@ -10,7 +10,9 @@
 # GROUP: auth (refusals: no auth, wrong token, no or foreign client certificate, the pipe size
 # check), live (copy and lazy, three migrations back and forth, --json), faults (a failure at
 # each stage: handshake refused, restore fails (copy and lazy), the connection drops
-# mid-transfer, the receiver is killed, the receiver's answer is lost).
+# mid-transfer, the receiver is killed, the receiver's answer is lost; lazy: the source side
+# fails once the tree runs on the destination: page connection reset, source's criu killed,
+# network cut).
 # Needs root and $CKPT_CRIU. Prints one `case: NAME: ok|FAILED` line per check. Everything it
 # makes (namespaces, processes, files, fs.pipe-max-size) is undone at exit.
 set -u
@@ -175,6 +177,14 @@ has() { grep -q -- "$2" "$1"; }
 empty_dir() { [ -z "$(ls -A "$1")" ]; }
 no_images_left() { ! ls -d "$T/recv-$1"/*/images >/dev/null 2>&1; }
 no_restore() { [ ! -e "$T/rpid" ]; }
+# no_link HOST IF: IF is not (or no longer: a dead tree's namespace goes a moment later) in HOST
+no_link() {
+	for _ in $(seq 100); do
+		ip -n "$1" link show "$2" >/dev/null 2>&1 || return 0
+		sleep 0.05
+	done
+	return 1
+}
 # intact HOST NET: the server answers with its memory as it was and a counter that went on
 intact() { state "$1" "$2" && [ "$SUM" = "$START0" ] && [ "$START" = "$START0" ] && [ "$COUNT" -ge "$COUNT0" ] && COUNT0=$COUNT; }
 # moved FROM TO NET OLD_PID: the tree answers at TO with its state, and is gone at FROM
@@ -304,6 +314,55 @@ through_proxy() {
 	{ kill -9 "$w"; wait "$w"; } 2>/dev/null
 }
 
+# lazy_broken HOW: a fresh 64 MiB server on A migrated lazily to B (TLS) with the link A->B slowed
+# to 10 MB/s, so that its pages take seconds; once the source reports the tree running on B (DPID,
+# its pid there), the source side fails as HOW says: "pages" resets the lazy page connection,
+# "network" the control channel and then the page connection (`ss -K` on B), "criu" kills the
+# source's criu (SIGKILL; it serves the pages). MRC, RRC the exit codes
+lazy_broken() {
+	local m k c=()
+
+	kill -9 "$TP" 2>/dev/null
+	start_server "$A" 64 || return 1
+	set_pipe 4194304
+	tc -n "$A" qdisc add dev "cm$$x" root tbf rate 80mbit burst 64kb latency 1s
+	start_receiver "$B" "$NET" 1 "${TLS_B[@]}"
+	: >"$T/mig.err" # not the last migration's lines, before the shell below opens it
+	# nsenter execs ckpt: m is the pid of `ckpt migrate`, the parent of its criu
+	nsenter --net="/run/netns/$A" "$CKPT" migrate --to "${IP[$B]}:7000" --staging-dir "$T/stage" \
+		--empty-ns network --network-lock nftables --lazy "${TLS_A[@]}" "$TP" >"$T/mig.out" 2>"$T/mig.err" &
+	m=$!
+	PIDS+=("$m")
+	DPID=
+	for _ in $(seq 1000); do
+		DPID=$(sed -n 's/.*restore: pid \([0-9]*\) runs on .*/\1/p' "$T/mig.err")
+		[ -n "$DPID" ] || ! alive "$m" && break
+		sleep 0.01
+	done
+	if [ -n "$DPID" ]; then
+		PIDS+=("$DPID")
+		case $1 in
+		pages) in_ns "$B" ss -K -tn dst "${IP[$A]}" "dport = :7001" >/dev/null ;;
+		network)
+			in_ns "$B" ss -K -tn dst "${IP[$A]}" "sport = :7000" >/dev/null
+			in_ns "$B" ss -K -tn dst "${IP[$A]}" "dport = :7001" >/dev/null
+			;;
+		criu)
+			read -ra c <"/proc/$m/task/$m/children"
+			for k in "${c[@]}"; do
+				grep -q criu "/proc/$k/cmdline" && kill -9 "$k"
+			done
+			;;
+		esac
+	fi
+	wait "$m"
+	MRC=$?
+	wait_receiver
+	tc -n "$A" qdisc del dev "cm$$x" root
+	set_pipe "$PIPE_OLD"
+	[ -n "$DPID" ]
+}
+
 group_faults() {
 	local w
 
@@ -390,6 +449,41 @@ group_faults() {
 	case_ "answer lost: the tree runs on B only" moved "$A" "$B" "$NET" "$old"
 	TP=$(cat "$T/rpid" 2>/dev/null)
 	[ -n "$TP" ] && PIDS+=("$TP")
+
+	# lazy: the source side fails once the tree already runs on B, its pages still on A
+	local how label
+	for how in pages criu network; do
+		case $how in
+		pages) label="lazy page connection cut after the restore" ;;
+		criu) label="source's criu killed after the restore" ;;
+		network) label="network cut after the restore" ;;
+		esac
+		lazy_broken "$how"
+		case_ "$label: the destination ran the tree first" bash -c "[ -n '$DPID' ]"
+		case_ "$label: the receiver killed its incomplete copy (pid gone, nothing answers on B)" \
+			bash -c "$(declare -f alive gone ask in_ns no_link); [ -n '$DPID' ] && gone '$DPID' && ! ask '$B' '$NET' &&
+				no_link '$B' cm${NET}h1"
+		case_ "$label: the receiver exits 1 and says the copy lacked pages and was killed" bash -c \
+			"[ '$RRC' = 1 ] && grep -q 'lacked pages and was killed' '$T/recv.err'"
+		case_ "$label: nothing restored or left on the receiver" bash -c \
+			"[ ! -e '$T/rpid' ] && ! ls -d '$T/recv-$B'/*/images >/dev/null 2>&1 && grep -qx failed \"\$(ls -t '$T/recv-$B'/*.state | head -n 1)\""
+		if [ "$how" != network ]; then
+			case_ "$label: migrate exits 1 (the receiver said it killed its copy)" rc_is "$MRC" 1
+			case_ "$label: the error names the pages stage and the killed copy" bash -c \
+				"grep -q 'migrate: pages: .*lacked pages and was killed (the source tree was resumed)' '$T/mig.err' &&
+				grep -q 'network lock, nftables table inet CRIU-.*, was removed' '$T/mig.err'"
+			case_ "$label: the source runs on with its state, network unlocked" intact "$A" "$NET"
+		else
+			case_ "$label: migrate exits 5 (outcome unknown: the receiver's word was lost)" rc_is "$MRC" 5
+			case_ "$label: the error says the copy there lacks pages and the source is resumed, locked" bash -c \
+				"grep -q 'migrate: pages: .*(pid $DPID): it lacks the pages not copied yet.*CRIU resumed the source tree here (pid $TP) with all its memory, its network still locked' '$T/mig.err'"
+			case_ "$label: the source tree lives, its network still locked by CRIU (no answer)" bash -c \
+				"$(declare -f alive ask in_ns); alive '$TP' && ! ask '$A' '$NET' && nsenter -t '$TP' -n nft list tables | grep -q 'inet CRIU-'"
+		fi
+		case_ "$label: no nftables table left on either host" bash -c \
+			"! ip netns exec '$A' nft list tables | grep -q . && ! ip netns exec '$B' nft list tables | grep -q ."
+	done
+	kill -9 "$TP" 2>/dev/null
 }
 
 case $GROUP in
