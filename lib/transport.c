@@ -245,7 +245,7 @@ static int do_recv(struct conn *conn, CriuResp **ret, int *ret_fd, ckpt_err *err
 	_cleanup_free_ uint8_t *buf = NULL;
 	struct iovec iov;
 	struct msghdr msg;
-	size_t len;
+	size_t len = 0;
 	ssize_t n;
 	int fd = -1, nfds, r;
 
