@@ -29,6 +29,7 @@ static const char help_text[] =
 	"                              least 4194304 here, checked before anything is frozen)\n"
 	"  --page-port N               the page port, PAGE (default PORT+1; same on both hosts)\n"
 	"  --channel-timeout SEC       deadline of each control message (default 30)\n"
+	"                              and of unacknowledged data on every connection\n"
 	"  --staging-dir DIR           where the non-memory images are staged (default /tmp)\n"
 	"  --tcp-established           migrate established TCP connections\n" CLI_CRIU_HELP
 	"  --ext-unix-sk               allow external unix sockets\n"

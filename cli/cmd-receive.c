@@ -27,6 +27,7 @@ static const char help_text[] =
 	"                              it lost the answer\n"
 	"  --page-port N               the page port, PAGE (default PORT+1; same on both hosts)\n"
 	"  --channel-timeout SEC       deadline of each control message (default 30)\n"
+	"                              and of unacknowledged data on every connection\n"
 	"  --accept-timeout SEC        give up when no migration arrived in SEC (default: wait)\n"
 	"  --resolve-timeout SEC       after restoring, how long to answer a source that lost\n"
 	"                              the answer (default 60)\n"

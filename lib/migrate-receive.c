@@ -651,7 +651,11 @@ static int accept_one(struct rcv *r, uint64_t deadline, int *ret_fd, ckpt_err *e
 				continue;
 			return err_sys(err, CKPT_ESYS, errno, "receive: accept");
 		}
-		mig_keepalive(fd);
+		n = mig_tcp_tune(fd, r->m->timeout_ms, "receive: an accepted connection", err);
+		if (n < 0) {
+			close(fd);
+			return n;
+		}
 		*ret_fd = fd;
 		return 0;
 	}

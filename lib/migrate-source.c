@@ -11,14 +11,22 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <dirent.h>
 
 #include "call.h"
 #include "client.h"
+#include "log.h"
 #include "migrate.h"
 #include "recover.h"
+
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
 
 #define PAGE_BYTES_PER_PAGE 4096u
 
@@ -657,12 +665,77 @@ static void on_channel(void *userdata)
 	} while (chan_pending(s->ch));
 }
 
+/*
+ * Lazy: CRIU's lazy page server is CRIU's own socket, listening on PAGE, and
+ * the connection it accepts (the receiver's relay) inherits the listener's TCP
+ * options: give the listener ours (mig_tcp_tune), so that a receiver host that
+ * vanishes silently fails CRIU's session after the channel timeout (CRIU then
+ * resumes the tree) instead of after TCP's retransmissions (about 15 minutes).
+ * CRIU waits for our word on status-ready meanwhile: its fds hold still. Not
+ * fatal: logged when it cannot be done.
+ */
+static void tune_criu_listener(struct src *s)
+{
+	char path[64], link[64];
+	const char *why = "no TCP socket listening on the page port";
+	ckpt_err e = CKPT_ERR_INIT;
+	struct dirent *de;
+	DIR *d;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)s->conn->criu.pid);
+	d = s->conn->criu.pidfd >= 0 ? opendir(path) : NULL;
+	if (!d)
+		why = "cannot read its fds";
+	while (d && (de = readdir(d))) {
+		int acc = 0, proto = 0, fd;
+		socklen_t l = sizeof(int);
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		uint16_t port = 0;
+		ssize_t n = readlinkat(dirfd(d), de->d_name, link, sizeof(link) - 1);
+
+		if (n <= 0 || (link[n] = 0, strncmp(link, "socket:[", 8)))
+			continue;
+		fd = (int)syscall(SYS_pidfd_getfd, s->conn->criu.pidfd, atoi(de->d_name), 0);
+		if (fd < 0) {
+			why = "pidfd_getfd failed";
+			continue;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l) == 0 && acc &&
+		    getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) == 0 &&
+		    proto == IPPROTO_TCP && getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+			port = ss.ss_family == AF_INET6 ?
+				       ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) :
+				       ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		r = 1;
+		if (port == s->page_port)
+			r = mig_tcp_tune(fd, s->m->timeout_ms, "lazy page server", &e);
+		close(fd);
+		if (r == 0) {
+			closedir(d);
+			return;
+		}
+		if (r < 0) {
+			why = e.msg;
+			break;
+		}
+	}
+	if (d)
+		closedir(d);
+	log_at(&s->c->log, CKPT_LOG_WARNING,
+	       "migrate: criu's lazy page server on port %u keeps the kernel's TCP timeouts (%s): a "
+	       "receiver gone silently is noticed by CRIU only after TCP's retransmissions",
+	       s->page_port, why);
+}
+
 /* Lazy: CRIU listens on PAGE and waits for our word before it accepts the receiver's connection. */
 static int on_status_ready(struct src *s)
 {
 	struct chan_restore rs = { .flags = CHAN_RESTORE_F_LAZY, .page_port = s->page_port };
 	ckpt_err e = CKPT_ERR_INIT;
 
+	tune_criu_listener(s);
 	s->t_restore_sent = now_us();
 	if (chan_send_restore(s->ch, &rs, &e) < 0) {
 		/* the receiver cannot have started: refusing makes CRIU's lazy server fail, and CRIU resumes */

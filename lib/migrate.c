@@ -2,6 +2,7 @@
 /* Migration: the options object, the record of a migration (figures, JSON), and the TCP helpers both sides use. */
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -496,14 +497,37 @@ void mig_session_hex(const uint8_t session[CHAN_SESSION_SIZE], char *buf)
 
 /* ---- TCP ---- */
 
-void mig_keepalive(int fd)
+static int clamp_int(int v, int lo, int hi)
 {
-	int one = 1, idle = 5, intvl = 2, cnt = 4;
+	return v < lo ? lo : v > hi ? hi : v;
+}
 
-	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
-	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
-	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+int mig_tcp_tune(int fd, unsigned timeout_ms, const char *what, ckpt_err *err)
+{
+	unsigned t = timeout_ms ? timeout_ms : MIG_DEFAULT_TIMEOUT_MS;
+	int secs = (int)(t / 1000 > 3600 ? 3600 : (t + 999) / 1000);
+	/* probes from half the timeout (5 s at most), 2 s apart at most, until the timeout */
+	int idle = clamp_int(secs / 2, 1, 5), intvl = clamp_int(secs / 4, 1, 2);
+	/* 127: the kernel's most; TCP_USER_TIMEOUT ends the probing at the timeout anyway */
+	int cnt = clamp_int((secs - idle + intvl - 1) / intvl, 1, 127);
+	int user = t > INT_MAX ? INT_MAX : (int)t;
+	const struct {
+		int level, opt, val;
+		const char *name;
+	} o[] = {
+		{ SOL_SOCKET, SO_KEEPALIVE, 1, "SO_KEEPALIVE" },
+		{ IPPROTO_TCP, TCP_KEEPIDLE, idle, "TCP_KEEPIDLE" },
+		{ IPPROTO_TCP, TCP_KEEPINTVL, intvl, "TCP_KEEPINTVL" },
+		{ IPPROTO_TCP, TCP_KEEPCNT, cnt, "TCP_KEEPCNT" },
+		/* data unacknowledged (or a window kept shut) for this long fails the socket */
+		{ IPPROTO_TCP, TCP_USER_TIMEOUT, user, "TCP_USER_TIMEOUT" },
+	};
+
+	for (size_t i = 0; i < sizeof(o) / sizeof(o[0]); i++)
+		if (setsockopt(fd, o[i].level, o[i].opt, &o[i].val, sizeof(o[i].val)) < 0)
+			return err_sys(err, CKPT_ESYS, errno, "%s: setsockopt %s to %d", what,
+				       o[i].name, o[i].val);
+	return 0;
 }
 
 int mig_connect(const char *host, uint16_t port, unsigned timeout_ms, int *ret_fd, ckpt_err *err)
@@ -511,7 +535,7 @@ int mig_connect(const char *host, uint16_t port, unsigned timeout_ms, int *ret_f
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL,
 			*ai;
 	uint64_t deadline = now_us() + (uint64_t)timeout_ms * 1000;
-	char service[8];
+	char service[8], what[300];
 	int r, e = 0, fd = -1;
 
 	snprintf(service, sizeof(service), "%u", port);
@@ -556,7 +580,12 @@ int mig_connect(const char *host, uint16_t port, unsigned timeout_ms, int *ret_f
 		close(fd);
 		return err_sys(err, CKPT_ESYS, errno, "fcntl");
 	}
-	mig_keepalive(fd);
+	snprintf(what, sizeof(what), "%s:%u", host, port);
+	r = mig_tcp_tune(fd, timeout_ms, what, err);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
 	*ret_fd = fd;
 	return 0;
 }

@@ -82,12 +82,16 @@ struct chan_auth mig_auth(const ckpt_migrate_opts *m, const char *peer_name);
 /* Has m TLS files? */
 bool mig_has_tls(const ckpt_migrate_opts *m);
 
-/* Connect a TCP socket to host:port (CLOEXEC, keepalive), bounded by timeout_ms. */
+/* Connect a TCP socket to host:port (CLOEXEC, mig_tcp_tune), bounded by timeout_ms. */
 int mig_connect(const char *host, uint16_t port, unsigned timeout_ms, int *ret_fd, ckpt_err *err);
 /* The numeric address of a connected socket's peer (for CRIU's page server address). */
 int mig_peer_host(int fd, char *buf, size_t n);
-/* Turn on TCP keepalive (a peer host that dies is noticed while a long restore runs). */
-void mig_keepalive(int fd);
+/*
+ * A migration's TCP socket (what: the peer, for the error): TCP_USER_TIMEOUT = timeout_ms, so
+ * that data left unacknowledged that long fails it (a peer host gone silently, no reset, no FIN),
+ * and keepalive probes so that an idle dead peer is noticed after about as long.
+ */
+int mig_tcp_tune(int fd, unsigned timeout_ms, const char *what, ckpt_err *err);
 
 /* This host's versions into a HELLO. */
 void mig_hello_versions(struct chan_hello *h, unsigned criu_version);

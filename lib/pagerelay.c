@@ -237,14 +237,36 @@ static void take_commands(struct relay_run *x)
 	x->up_len -= off;
 }
 
+/*
+ * Why a TLS send or receive failed: en is errno right after it. ETIMEDOUT on
+ * the socket is TCP_USER_TIMEOUT or keepalive (mig_tcp_tune): nothing was
+ * acknowledged or answered for the channel timeout.
+ */
+static const char *io_why(const struct relay_run *x, ssize_t rc, int en, char *buf, size_t n)
+{
+	if ((rc == GNUTLS_E_PULL_ERROR || rc == GNUTLS_E_PUSH_ERROR) && en == ETIMEDOUT)
+		snprintf(
+			buf, n,
+			"the connection timed out: nothing acknowledged or answered for %.1f s (the "
+			"channel timeout): the source host is gone or unreachable",
+			(double)x->r->cfg.timeout_ms / 1000.0);
+	else
+		snprintf(buf, n, "%s", gnutls_strerror((int)rc));
+	return buf;
+}
+
 /* One step of sending out to the source. <0: failed. */
 static int push_out(struct relay_run *x)
 {
+	char why[200];
 	ssize_t n;
+	int en;
 
 	if (!x->out_len)
 		return 0;
+	errno = 0;
 	n = gnutls_record_send(x->tls, x->out_again ? NULL : x->out, x->out_again ? 0 : x->out_len);
+	en = errno;
 	if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
 		x->out_again = true;
 		return 0;
@@ -253,7 +275,7 @@ static int push_out(struct relay_run *x)
 	if (n < 0)
 		return fail(x, CKPT_ESYS,
 			    "lazy pages: sending to the source's page server %s:%u failed: %s",
-			    gnutls_strerror((int)n));
+			    io_why(x, n, en, why, sizeof(why)));
 	memmove(x->out, x->out + n, x->out_len - (size_t)n);
 	x->out_len -= (size_t)n;
 	return 0;
@@ -347,8 +369,13 @@ static void read_daemon(struct relay_run *x)
 static int read_source(struct relay_run *x)
 {
 	while (!x->source_eof && x->down_len < RELAY_BUF - 16384) {
-		ssize_t got =
-			gnutls_record_recv(x->tls, x->down + x->down_len, RELAY_BUF - x->down_len);
+		char why[200];
+		ssize_t got;
+		int en;
+
+		errno = 0;
+		got = gnutls_record_recv(x->tls, x->down + x->down_len, RELAY_BUF - x->down_len);
+		en = errno;
 
 		if (got > 0) {
 			x->down_len += (size_t)got;
@@ -363,7 +390,7 @@ static int read_source(struct relay_run *x)
 					x, CKPT_ESYS,
 					"lazy pages: receiving from the source's page server %s:%u failed: "
 					"%s",
-					gnutls_strerror((int)got));
+					io_why(x, got, en, why, sizeof(why)));
 			x->source_eof = true; /* the answer came; how it closed does not matter */
 		}
 		break;

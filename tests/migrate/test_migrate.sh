@@ -12,7 +12,7 @@
 # each stage: handshake refused, restore fails (copy and lazy), the connection drops
 # mid-transfer, the receiver is killed, the receiver's answer is lost; lazy: the source side
 # fails once the tree runs on the destination: page connection reset, source's criu killed,
-# network cut).
+# network cut, the link dropping every packet silently).
 # Needs root and $CKPT_CRIU. Prints one `case: NAME: ok|FAILED` line per check. Everything it
 # makes (namespaces, processes, files, fs.pipe-max-size) is undone at exit.
 set -u
@@ -173,6 +173,7 @@ gone() {
 	return 1
 }
 rc_is() { [ "$1" = "$2" ]; }
+within() { [ -n "$1" ] && [ "${1%.*}" -lt "$2" ]; } # within SECONDS LIMIT: SECONDS (e.g. 5.124) < LIMIT
 has() { grep -q -- "$2" "$1"; }
 empty_dir() { [ -z "$(ls -A "$1")" ]; }
 no_images_left() { ! ls -d "$T/recv-$1"/*/images >/dev/null 2>&1; }
@@ -318,19 +319,27 @@ through_proxy() {
 # to 10 MB/s, so that its pages take seconds; once the source reports the tree running on B (DPID,
 # its pid there), the source side fails as HOW says: "pages" resets the lazy page connection,
 # "network" the control channel and then the page connection (`ss -K` on B), "criu" kills the
-# source's criu (SIGKILL; it serves the pages). MRC, RRC the exit codes
+# source's criu (SIGKILL; it serves the pages), "silent" makes the link between A and B drop
+# every packet from then on (no reset, no FIN: a host gone silently; nftables netdev ingress
+# chains on both ends of the veth) with --channel-timeout $SILENT_TO on both sides, and sets
+# RGONE, MGONE: the seconds from the drop until the receiver, the source ended. MRC, RRC the
+# exit codes
+SILENT_TO=5
 lazy_broken() {
-	local m k c=()
+	local m k c=() to=() t0 t
 
+	RGONE='' MGONE=''
 	kill -9 "$TP" 2>/dev/null
 	start_server "$A" 64 || return 1
 	set_pipe 4194304
 	tc -n "$A" qdisc add dev "cm$$x" root tbf rate 80mbit burst 64kb latency 1s
-	start_receiver "$B" "$NET" 1 "${TLS_B[@]}"
+	[ "$1" = silent ] && to=(--channel-timeout "$SILENT_TO")
+	start_receiver "$B" "$NET" 1 "${TLS_B[@]}" "${to[@]}"
 	: >"$T/mig.err" # not the last migration's lines, before the shell below opens it
 	# nsenter execs ckpt: m is the pid of `ckpt migrate`, the parent of its criu
 	nsenter --net="/run/netns/$A" "$CKPT" migrate --to "${IP[$B]}:7000" --staging-dir "$T/stage" \
-		--empty-ns network --network-lock nftables --lazy "${TLS_A[@]}" "$TP" >"$T/mig.out" 2>"$T/mig.err" &
+		--empty-ns network --network-lock nftables --lazy "${TLS_A[@]}" "${to[@]}" "$TP" \
+		>"$T/mig.out" 2>"$T/mig.err" &
 	m=$!
 	PIDS+=("$m")
 	DPID=
@@ -353,11 +362,33 @@ lazy_broken() {
 				grep -q criu "/proc/$k/cmdline" && kill -9 "$k"
 			done
 			;;
+		silent)
+			in_ns "$A" nft "add table netdev ckdrop; add chain netdev ckdrop in { type filter hook ingress device cm$$x priority -500; policy drop; }"
+			in_ns "$B" nft "add table netdev ckdrop; add chain netdev ckdrop in { type filter hook ingress device cm$$y priority -500; policy drop; }"
+			t0=$(date +%s%N)
+			for _ in $(seq 1200); do # 120 s at most (TCP's retransmissions alone take about 15 min)
+				t=$(( ($(date +%s%N) - t0) / 1000000 ))
+				[ -z "$RGONE" ] && ! alive "$RCV" && RGONE=$((t / 1000)).$(printf %03d $((t % 1000)))
+				[ -z "$MGONE" ] && ! alive "$m" && MGONE=$((t / 1000)).$(printf %03d $((t % 1000)))
+				[ -n "$RGONE" ] && [ -n "$MGONE" ] && break
+				sleep 0.1
+			done
+			echo "# silent drop: the receiver ended after ${RGONE:-more than 120} s, the source after ${MGONE:-more than 120} s (--channel-timeout $SILENT_TO)"
+			if [ -z "$MGONE" ]; then # its criu too: orphaned, it would sit in retransmissions
+				read -ra c <"/proc/$m/task/$m/children"
+				kill -9 "${c[@]}" "$m" 2>/dev/null
+			fi
+			[ -n "$RGONE" ] || kill -9 "$RCV"
+			;;
 		esac
 	fi
 	wait "$m"
 	MRC=$?
 	wait_receiver
+	if [ "$1" = silent ]; then
+		in_ns "$A" nft delete table netdev ckdrop 2>/dev/null
+		in_ns "$B" nft delete table netdev ckdrop 2>/dev/null
+	fi
 	tc -n "$A" qdisc del dev "cm$$x" root
 	set_pipe "$PIPE_OLD"
 	[ -n "$DPID" ]
@@ -452,11 +483,12 @@ group_faults() {
 
 	# lazy: the source side fails once the tree already runs on B, its pages still on A
 	local how label
-	for how in pages criu network; do
+	for how in pages criu network silent; do
 		case $how in
 		pages) label="lazy page connection cut after the restore" ;;
 		criu) label="source's criu killed after the restore" ;;
 		network) label="network cut after the restore" ;;
+		silent) label="link silently dropping every packet after the restore" ;;
 		esac
 		lazy_broken "$how"
 		case_ "$label: the destination ran the tree first" bash -c "[ -n '$DPID' ]"
@@ -467,7 +499,18 @@ group_faults() {
 			"[ '$RRC' = 1 ] && grep -q 'lacked pages and was killed' '$T/recv.err'"
 		case_ "$label: nothing restored or left on the receiver" bash -c \
 			"[ ! -e '$T/rpid' ] && ! ls -d '$T/recv-$B'/*/images >/dev/null 2>&1 && grep -qx failed \"\$(ls -t '$T/recv-$B'/*.state | head -n 1)\""
-		if [ "$how" != network ]; then
+		if [ "$how" = silent ]; then
+			# the receiver's relay fails after the channel timeout (TCP_USER_TIMEOUT, keepalive),
+			# then it kills its copy; the source's CRIU session fails as long, then its word is
+			# waited for as long: 2 timeouts and a margin
+			case_ "$label: the receiver gave up within $((SILENT_TO + 5)) s (${RGONE:-never})" \
+				within "$RGONE" $((SILENT_TO + 5))
+			case_ "$label: the source gave up within $((2 * SILENT_TO + 5)) s (${MGONE:-never})" \
+				within "$MGONE" $((2 * SILENT_TO + 5))
+			case_ "$label: the receiver says its relay's connection timed out" \
+				has "$T/recv.err" "lazy pages: receiving from the source's page server .* failed: the connection timed out"
+		fi
+		if [ "$how" != network ] && [ "$how" != silent ]; then
 			case_ "$label: migrate exits 1 (the receiver said it killed its copy)" rc_is "$MRC" 1
 			case_ "$label: the error names the pages stage and the killed copy" bash -c \
 				"grep -q 'migrate: pages: .*lacked pages and was killed (the source tree was resumed)' '$T/mig.err' &&
