@@ -5,7 +5,8 @@
  * ckpt_migrate_receive make before anything is frozen or written, and the
  * receiver's loop over loopback TCP: a peer with the wrong token and one
  * that is no migration endpoint are refused and nothing is written, and a
- * source asking how a session ended gets the answer of the durable record.
+ * source asking how a session ended gets the answer of the durable record;
+ * the TCP options every migration socket gets (mig_tcp_tune).
  * The end-to-end tests with CRIU are tests/migrate/test_migrate.sh.
  */
 #include "error.h"
@@ -16,6 +17,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -435,6 +437,55 @@ START_TEST(receiver_answers_from_its_records)
 }
 END_TEST
 
+/* mig_tcp_tune: TCP_USER_TIMEOUT = the channel timeout, keepalive probes that end about then */
+static void check_tuned(int fd, int user, int idle, int intvl, int cnt)
+{
+	int v;
+	socklen_t l = sizeof(v);
+
+	ck_assert_int_eq(getsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &v, &l), 0);
+	ck_assert_int_eq(v, user);
+	ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &v, &l), 0);
+	ck_assert_int_eq(v, 1);
+	ck_assert_int_eq(getsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &v, &l), 0);
+	ck_assert_int_eq(v, idle);
+	ck_assert_int_eq(getsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &v, &l), 0);
+	ck_assert_int_eq(v, intvl);
+	ck_assert_int_eq(getsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &v, &l), 0);
+	ck_assert_int_eq(v, cnt);
+}
+
+START_TEST(tcp_sockets_get_the_channel_timeout)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	ckpt_err err = CKPT_ERR_INIT;
+	int l, fd, p[2];
+
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(l, 0);
+	ck_assert_int_eq(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(l, 4), 0);
+	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sa, &sl), 0);
+	/* 5 s: probes from 2 s, 1 s apart, 3 of them: 5 s */
+	ck_assert_int_eq(mig_connect("127.0.0.1", ntohs(sa.sin_port), 5000, &fd, &err), 0);
+	check_tuned(fd, 5000, 2, 1, 3);
+	close(fd);
+	/* the default, 30 s: from 5 s, 2 s apart, 13 of them: 31 s */
+	ck_assert_int_eq(mig_connect("127.0.0.1", ntohs(sa.sin_port), 30000, &fd, &err), 0);
+	check_tuned(fd, 30000, 5, 2, 13);
+	close(fd);
+	close(l);
+	/* a failure names the socket and the option */
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	ck_assert_int_eq(mig_tcp_tune(p[0], 5000, "the test's pipe", &err), CKPT_ESYS);
+	ck_assert_ptr_nonnull(strstr(err.msg, "the test's pipe: setsockopt SO_KEEPALIVE"));
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("migrate");
@@ -451,6 +502,7 @@ int main(void)
 	tcase_add_test(tc, listen_and_receive_refusals);
 	tcase_add_test(tc, receiver_refuses_and_writes_nothing);
 	tcase_add_test(tc, receiver_answers_from_its_records);
+	tcase_add_test(tc, tcp_sockets_get_the_channel_timeout);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
