@@ -19,11 +19,13 @@ struct proc {
 	bool reaped;	   /* waited for by us, or found gone (reaped by someone else) */
 	bool status_known; /* reaped by us: status is its wait status */
 	int status;
+#ifdef CKPT_VALGRIND_SIGNAL_FALLBACK
 	unsigned long long start; /* its start time, read once the pidfd was open (0: unknown) */
+#endif
 };
-#define PROC_INIT                         \
-	{                                 \
-		0, -1, false, false, 0, 0 \
+#define PROC_INIT                     \
+	{                             \
+		.pid = 0, .pidfd = -1 \
 	}
 
 /*
@@ -38,9 +40,11 @@ int proc_open(struct proc *p, pid_t pid);
 bool proc_exited(const struct proc *p);
 /*
  * pidfd_send_signal: 0, or -errno (-EBADF without a pidfd, -ESRCH once
- * reaped). Where the kernel or a tool (valgrind) lacks pidfd_send_signal, the
- * signal goes by kill() only right after the pid was shown to be the same
- * process the pidfd was opened on (its start time): never to a reused pid.
+ * reaped). Never by pid. The one exception is a test build for valgrind
+ * (CKPT_VALGRIND_SIGNAL_FALLBACK, off by default and in every shipped build):
+ * valgrind has no handler for pidfd_send_signal, so there the signal goes by
+ * kill() right after the pid was shown to be the process the pidfd was opened
+ * on (its start time).
  */
 int proc_signal(const struct proc *p, int sig);
 /*
