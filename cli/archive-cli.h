@@ -23,7 +23,8 @@ struct cli_import {
 	bool keep;	  /* keep the extracted directory */
 	bool done;
 	ckpt_archive *archive;
-	char images[PATH_MAX]; /* DIR/checkpoint of the extracted archive */
+	char images[PATH_MAX]; /* DIR/checkpoint of the extracted archive, for messages */
+	int images_fd;	       /* the same, opened through the extraction: what the restore reads */
 };
 
 /*
@@ -48,7 +49,7 @@ int cli_export_finish(struct cli *cli, struct cli_export *ex, const char *images
  * exit code (reported).
  */
 int cli_import_begin(struct cli *cli, struct cli_import *im, const char *parent_dir,
-		     const char **image_path);
+		     const char **image_path, int *images_fd);
 /*
  * restore, after it (restored: it succeeded): remove the extracted
  * directory unless --keep; after a failure it is kept for a look at

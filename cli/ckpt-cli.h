@@ -54,6 +54,7 @@ int cmd_page_server(struct cli *cli, int argc, char **argv);
 int cmd_inspect(struct cli *cli, int argc, char **argv);
 int cmd_migrate(struct cli *cli, int argc, char **argv);
 int cmd_receive(struct cli *cli, int argc, char **argv);
+int cmd_token(struct cli *cli, int argc, char **argv);
 
 /* Long option values shared by the subcommands (beyond any short option char). */
 enum {
@@ -77,6 +78,7 @@ enum {
 	OPT_MIG_TLS_NO_CN_VERIFY,
 	OPT_MIG_PAGE_PORT,
 	OPT_MIG_CHANNEL_TIMEOUT,
+	OPT_MIG_TLS_PEER,
 };
 
 /* The options every subcommand accepts too: --json, -q, -v, -h/--help. */
@@ -183,25 +185,34 @@ int cli_mkdir_p(const char *path, mode_t mode);
 /* ---- migrate-common.c: what ckpt migrate and ckpt receive share ---- */
 
 /* What migrate and receive take besides their own flags: these, CRIU's and the common ones. */
-#define CLI_MIG_LONGOPTS                                                                 \
-	{ "token-file", required_argument, NULL, OPT_MIG_TOKEN_FILE },                   \
-		{ "tls-cacert", required_argument, NULL, OPT_MIG_TLS_CACERT },           \
-		{ "tls-cert", required_argument, NULL, OPT_MIG_TLS_CERT },               \
-		{ "tls-key", required_argument, NULL, OPT_MIG_TLS_KEY },                 \
-		{ "tls-cacrl", required_argument, NULL, OPT_MIG_TLS_CACRL },             \
-		{ "tls-no-cn-verify", no_argument, NULL, OPT_MIG_TLS_NO_CN_VERIFY },     \
-		{ "page-port", required_argument, NULL, OPT_MIG_PAGE_PORT },             \
-		{ "channel-timeout", required_argument, NULL, OPT_MIG_CHANNEL_TIMEOUT }, \
-		CLI_CRIU_LONGOPTS, CLI_COMMON_LONGOPTS
-#define CLI_MIG_AUTH_HELP                                                                              \
-	"Authentication (one is required; both may be given):\n"                                       \
-	"  --token-file FILE           a shared secret (16 to 4096 bytes, mode 0600) on both hosts,\n" \
-	"                              proven by HMAC challenge-response, never sent\n"                \
-	"  --tls-cacert FILE           mutual TLS: the CA both certificates are signed by (PEM)\n"     \
-	"  --tls-cert FILE             this host's certificate (PEM)\n"                                \
-	"  --tls-key FILE              its key (PEM)\n"                                                \
-	"  --tls-cacrl FILE            revoked certificates (PEM)\n"                                   \
-	"  --tls-no-cn-verify          do not check that the peer's certificate names its address\n"
+#define CLI_MIG_LONGOPTS                                                                      \
+	{ "token-file", required_argument, NULL, OPT_MIG_TOKEN_FILE },                        \
+		{ "tls-cacert", required_argument, NULL, OPT_MIG_TLS_CACERT },                \
+		{ "tls-cert", required_argument, NULL, OPT_MIG_TLS_CERT },                    \
+		{ "tls-key", required_argument, NULL, OPT_MIG_TLS_KEY },                      \
+		{ "tls-cacrl", required_argument, NULL, OPT_MIG_TLS_CACRL },                  \
+		{ "tls-no-cn-verify", no_argument, NULL, OPT_MIG_TLS_NO_CN_VERIFY },          \
+		{ "page-port", required_argument, NULL, OPT_MIG_PAGE_PORT },                  \
+		{ "channel-timeout", required_argument, NULL, OPT_MIG_CHANNEL_TIMEOUT },      \
+		{ "tls-peer", required_argument, NULL, OPT_MIG_TLS_PEER }, CLI_CRIU_LONGOPTS, \
+		CLI_COMMON_LONGOPTS
+#define CLI_MIG_AUTH_HELP                                                                           \
+	"Security: every byte between the hosts (control, images, memory pages) is encrypted\n"     \
+	"and authenticated end to end by ckpt's TLS session; a peer that is not the one named\n"    \
+	"is refused before anything is written. docs/security.md has the threat model.\n"           \
+	"Authentication (one is required; both may be given):\n"                                    \
+	"  --token-file FILE           a shared secret on both hosts (make one with `ckpt token\n"  \
+	"                              new FILE`): at least 32 random bytes, mode 0600, yours or\n" \
+	"                              root's, in a directory only you can write; read once. The\n" \
+	"                              session is TLS 1.3 keyed by it; it never crosses the wire\n" \
+	"  --tls-cacert FILE           mutual TLS: the CA both certificates are signed by (PEM)\n"  \
+	"  --tls-cert FILE             this host's certificate (PEM)\n"                             \
+	"  --tls-key FILE              its key (PEM)\n"                                             \
+	"  --tls-cacrl FILE            revoked certificates (PEM)\n"                                \
+	"  --tls-peer NAME             a name the peer's certificate must carry (SAN DNS name or\n" \
+	"                              address, or its CN; repeatable): required by receive; the\n" \
+	"                              source expects HOST of --to unless given. With a token\n"    \
+	"                              too, the token is proven inside the TLS session\n"
 
 struct cli_mig_progress {
 	struct cli *cli;
@@ -216,6 +227,7 @@ struct cli_mig {
 	struct cli_criu_flags criu;
 	const char *cacert, *cert, *key; /* --tls-cacert, --tls-cert, --tls-key */
 	bool token;			 /* --token-file given */
+	unsigned peers;			 /* --tls-peer given */
 	struct cli_mig_progress prog;
 };
 /* Allocate j's objects: 0, or the exit code of the failure (reported). */

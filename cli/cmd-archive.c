@@ -110,7 +110,7 @@ int cli_export_finish(struct cli *cli, struct cli_export *ex, const char *images
 }
 
 int cli_import_begin(struct cli *cli, struct cli_import *im, const char *parent_dir,
-		     const char **image_path)
+		     const char **image_path, int *images_fd)
 {
 	ckpt_err err = CKPT_ERR_INIT;
 	char parent[PATH_MAX];
@@ -144,9 +144,17 @@ int cli_import_begin(struct cli *cli, struct cli_import *im, const char *parent_
 		return cli_report(cli, &err, NULL);
 	}
 	snprintf(im->images, sizeof(im->images), "%s/checkpoint", ckpt_archive_dir(im->archive));
+	/* the restore reads through the directory the extraction made, never by name */
+	if (ckpt_archive_open_images(im->archive, &im->images_fd, &err) < 0) {
+		ckpt_archive_remove(im->archive, NULL);
+		ckpt_archive_free(im->archive);
+		im->archive = NULL;
+		return cli_report(cli, &err, NULL);
+	}
 	cli_progress(cli, "extracted %s into %s in %.3fs", im->file, ckpt_archive_dir(im->archive),
 		     cli_elapsed(&start));
 	*image_path = im->images;
+	*images_fd = im->images_fd;
 	return 0;
 }
 
@@ -154,6 +162,10 @@ void cli_import_end(struct cli *cli, struct cli_import *im, bool restored)
 {
 	ckpt_err err = CKPT_ERR_INIT;
 
+	if (im->images_fd >= 0) {
+		close(im->images_fd);
+		im->images_fd = -1;
+	}
 	if (!im->archive || im->done)
 		goto out;
 	im->done = true;

@@ -21,8 +21,11 @@ static const char help_text[] =
 	"version, the processes (pid, parent, command, state, threads, memory pages and\n"
 	"bytes, open files) and CRIU's dump and restore statistics; for an archive also\n"
 	"the engine, container name, image, id, runtime, created and checkpointed times\n"
-	"and sizes. Images and archives are treated as untrusted input; an archive is\n"
-	"extracted into a temporary directory under $TMPDIR (or /tmp), removed after.\n"
+	"and sizes. Images and archives are treated as untrusted input. An archive's\n"
+	"metadata and small images are extracted into a private directory (0700, checked)\n"
+	"under $TMPDIR (or /tmp), removed after; memory pages are not, unless --ps-tree-cmd\n"
+	"or --ps-tree-env needs them, and then at most 4 GiB in all (a bigger archive is\n"
+	"refused, saying so). $TMPDIR must be yours or root's, and sticky if others can write it.\n"
 	"\n"
 	"  --ps-tree        the process tree\n"
 	"  --ps-tree-cmd    the process tree with each process's command line (from its memory)\n"
@@ -368,17 +371,31 @@ static int inspect_parse(struct cli *cli, int argc, char **argv, struct view *v,
 	return EXIT_OK;
 }
 
+/* What --ps-tree-cmd and --ps-tree-env extract of an archive at most (its pages included). */
+#define INSPECT_CAP (4ULL << 30)
+
 /* An archive extracted (*ar, removed by the caller), its checkpoint read (*info), itself as JSON (*aj). */
 static int inspect_archive(struct cli *cli, const char *path, const struct view *v, unsigned flags,
 			   ckpt_archive **ar, ckpt_image_info **info, json_object **aj)
 {
+	ckpt_archive_limits lim = CKPT_ARCHIVE_LIMITS_INIT;
 	ckpt_err err = CKPT_ERR_INIT;
 	const char *tmp = getenv("TMPDIR");
+	bool pages = v->cmd || v->env;
 
-	/* argv and the environment are in the pages: only then extract them. */
-	if (ckpt_archive_extract(path, NULL, tmp && *tmp ? tmp : "/tmp",
-				 v->cmd || v->env ? 0 : CKPT_ARCHIVE_SKIP_BULK, ar, &err) < 0)
+	/* argv and the environment are in the pages: only then extract them, and not without end */
+	if (pages)
+		lim.max_total_bytes = INSPECT_CAP;
+	if (ckpt_archive_extract(path, &lim, tmp && *tmp ? tmp : "/tmp",
+				 pages ? 0 : CKPT_ARCHIVE_SKIP_BULK, ar, &err) < 0) {
+		if (pages && err.code == CKPT_ETOOBIG)
+			snprintf(
+				err.hint, sizeof(err.hint),
+				"--ps-tree-cmd and --ps-tree-env extract the memory pages, at most "
+				"%llu GiB: inspect without them, or restore it with --import --keep",
+				(unsigned long long)(INSPECT_CAP >> 30));
 		return cli_report(cli, &err, NULL);
+	}
 	if (ckpt_archive_image_info(*ar, flags, info, &err) < 0)
 		return cli_report(cli, &err, NULL);
 	*aj = parse_owned(ckpt_archive_to_json(*ar));

@@ -25,11 +25,10 @@ static const char help_text[] =
 	"\n"
 	"  --to HOST:PORT              the receiver (required)\n"
 	"  --lazy                      post-copy: the tree runs there at once and its memory\n"
-	"                              follows on demand (needs TLS, and fs.pipe-max-size of at\n"
-	"                              least 4194304 here, checked before anything is frozen)\n"
-	"  --page-port N               the page port, PAGE (default PORT+1; same on both hosts)\n"
-	"  --channel-timeout SEC       deadline of each control message (default 30)\n"
-	"                              and of unacknowledged data on every connection\n"
+	"                              follows on demand (needs fs.pipe-max-size of at least\n"
+	"                              4194304 here, checked before anything is frozen)\n"
+	"  --channel-timeout SEC       deadline of each control message (default 30), of\n"
+	"                              unacknowledged data, and of silence on the pages stream\n"
 	"  --staging-dir DIR           where the non-memory images are staged (default /tmp)\n"
 	"  --tcp-established           migrate established TCP connections\n" CLI_CRIU_HELP
 	"  --ext-unix-sk               allow external unix sockets\n"
@@ -44,12 +43,9 @@ static const char help_text[] =
 	"  -v, --verbose               libckpt's diagnostics on stderr\n"
 	"  -h, --help                  this help\n"
 	"\n" CLI_MIG_AUTH_HELP "\n"
-	"Ports (only these): PORT on the receiver carries the control channel. The\n"
-	"memory pages:\n"
-	"  copy, --token-file only:  a second connection to PORT (no other port)\n"
-	"  copy, TLS:                the receiver's CRIU page server on its address, port PAGE\n"
-	"  --lazy:                   this host's CRIU lazy page server listens on 0.0.0.0:PAGE\n"
-	"                            and the receiver connects to it (open it in firewalls)\n"
+	"Ports: only PORT on the receiver. This host connects to it twice: the control\n"
+	"channel, and the memory pages (copy and lazy alike), both inside TLS. This host\n"
+	"listens on nothing; CRIU's page sockets are socketpairs relayed by ckpt.\n"
 	"\n"
 	"--lazy: once the tree runs on the receiver its memory lives here until every page\n"
 	"is copied; if this host, its criu or the network fails before then, the copy there\n"
@@ -190,11 +186,6 @@ static int migrate_parse(struct cli *cli, int argc, char **argv, struct cli_mig 
 				       argv[optind]);
 	if ((r = cli_mig_finish_auth(cli, j)))
 		return r;
-	if (a->lazy && !j->cacert)
-		return cli_usage_error(
-			cli,
-			"--lazy needs mutual TLS (--tls-cacert, --tls-cert, --tls-key): CRIU's lazy "
-			"page server serves the frozen tree's memory to whoever connects to PAGE first");
 	if (ckpt_opts_set_pid(j->o, a->pid, &err) < 0)
 		return cli_report(cli, &err, NULL);
 	return EXIT_OK;

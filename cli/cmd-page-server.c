@@ -11,14 +11,21 @@
 #include "ckpt-cli.h"
 
 static const char help_text[] =
-	"Usage: ckpt page-server --image-path DIR [--address ADDRESS] --port PORT\n"
+	"Usage: ckpt page-server --image-path DIR --address ADDRESS --port PORT\n"
 	"\n"
 	"Start a CRIU page server that writes the memory pages a remote\n"
 	"`ckpt checkpoint --page-server ADDRESS:PORT` sends into DIR. It runs in the\n"
 	"background until that dump connects and ends; its pid and port are printed.\n"
 	"\n"
+	"UNAUTHENTICATED AND IN THE CLEAR, as `criu page-server`: the first connection\n"
+	"to ADDRESS:PORT, from anyone, writes pages into DIR, and the pages cross the\n"
+	"network readable by anyone on the path. Use it on a network you trust, with\n"
+	"the address of that network; a restore of DIR trusts those pages. For a\n"
+	"migration across a network you do not trust, use `ckpt migrate` and `ckpt\n"
+	"receive` (every byte in TLS, peers authenticated).\n"
+	"\n"
 	"  --image-path DIR   where to write the pages (created 0700 if missing)\n"
-	"  --address ADDRESS  address to listen on (default: all)\n"
+	"  --address ADDRESS  the address to listen on (required: 0.0.0.0 is every address)\n"
 	"  --port PORT        port to listen on (0: CRIU picks one and it is printed)\n"
 	"  --work-path DIR    where CRIU writes page-server.log (default: images dir)\n"
 	"  --json             print {\"pid\": N, \"port\": N, \"image_path\": DIR}\n"
@@ -71,6 +78,11 @@ static int page_server_parse(struct cli *cli, int argc, char **argv, struct page
 		return cli_usage_error(cli, "--image-path is required");
 	if (!port_arg)
 		return cli_usage_error(cli, "--port is required (0 lets CRIU pick one)");
+	if (!a->address)
+		return cli_usage_error(
+			cli,
+			"--address is required: the page server is unauthenticated, so name the "
+			"one address to listen on (a network you trust; 0.0.0.0 for every address)");
 	return EXIT_OK;
 }
 
@@ -122,6 +134,10 @@ int cmd_page_server(struct cli *cli, int argc, char **argv)
 	}
 	if ((r = cli_client(cli, &client)))
 		goto out;
+	fprintf(stderr,
+		"ckpt page-server: warning: unauthenticated and in the clear: whoever connects "
+		"first to %s:%lu writes the pages a restore of %s will trust\n",
+		a.address, a.port, a.image_path);
 	if (ckpt_page_server_start(client, o, &pid, &ret_port, &err) < 0) {
 		r = cli_report(cli, &err, NULL);
 		goto out;

@@ -25,9 +25,11 @@ static const char help_text[] =
 	"                              are removed at the end, CRIU's logs kept in work/) and\n"
 	"                              DIR/SESSION.state, the record a source asks about when\n"
 	"                              it lost the answer\n"
-	"  --page-port N               the page port, PAGE (default PORT+1; same on both hosts)\n"
-	"  --channel-timeout SEC       deadline of each control message (default 30)\n"
-	"                              and of unacknowledged data on every connection\n"
+	"  --channel-timeout SEC       deadline of each control message (default 30), of\n"
+	"                              unacknowledged data, and of silence on the pages stream\n"
+	"  --auth-timeout SEC          deadline of one connection's authentication (default 10,\n"
+	"                              at most --channel-timeout); connections authenticate\n"
+	"                              concurrently (at most 32 from one address, 128 in all)\n"
 	"  --accept-timeout SEC        give up when no migration arrived in SEC (default: wait)\n"
 	"  --resolve-timeout SEC       after restoring, how long to answer a source that lost\n"
 	"                              the answer (default 60)\n"
@@ -47,11 +49,9 @@ static const char help_text[] =
 	"  -v, --verbose               libckpt's diagnostics on stderr\n"
 	"  -h, --help                  this help\n"
 	"\n" CLI_MIG_AUTH_HELP "\n"
-	"Ports (only these): PORT (--listen) carries the control channel. The pages:\n"
-	"  copy, --token-file only:  a second connection to PORT (no other port)\n"
-	"  copy, TLS:                CRIU's page server here on ADDR, port PAGE\n"
-	"  lazy:                     this host connects to the source's CRIU lazy page\n"
-	"                            server on port PAGE of the source (the source listens)\n"
+	"Ports: only PORT (--listen). The source connects to it twice, the control channel\n"
+	"and the memory pages, both inside TLS; a pages connection is taken only from the\n"
+	"control connection's address and for its session. CRIU listens on nothing.\n"
 	"\n"
 	"JSON keys as `ckpt migrate` (side \"receiver\").\n"
 	"\n"
@@ -66,17 +66,26 @@ enum {
 	O_RESOLVE_TIMEOUT,
 	O_PID_FILE,
 	O_VETH,
+	O_AUTH_TIMEOUT,
 };
 
 struct receive_args {
 	const char *listen_at, *image_path, *veth, *pid_file;
 };
 
-/* --accept-timeout or --resolve-timeout into m: EXIT_OK or the exit code of a usage error. */
+/* --accept-timeout, --resolve-timeout or --auth-timeout into m: EXIT_OK or the exit code of a usage error. */
 static int set_timeout(struct cli *cli, ckpt_migrate_opts *m, int c, const char *arg)
 {
 	bool accept = c == O_ACCEPT_TIMEOUT;
 	unsigned long v;
+
+	if (c == O_AUTH_TIMEOUT) {
+		if (!cli_parse_uint(arg, 86400, &v) || v == 0)
+			return cli_usage_error(
+				cli, "--auth-timeout '%s': expected seconds (1 to 86400)", arg);
+		ckpt_migrate_opts_set_int(m, CKPT_MIG_AUTH_TIMEOUT_MS, (int64_t)v * 1000, NULL);
+		return EXIT_OK;
+	}
 
 	if (!cli_parse_uint(arg, 86400, &v) || (!accept && v == 0))
 		return cli_usage_error(cli, "%s '%s': expected seconds (%s to 86400)",
@@ -99,6 +108,7 @@ static int receive_parse(struct cli *cli, int argc, char **argv, struct cli_mig 
 		{ "resolve-timeout", required_argument, NULL, O_RESOLVE_TIMEOUT },
 		{ "pid-file", required_argument, NULL, O_PID_FILE },
 		{ "veth", required_argument, NULL, O_VETH },
+		{ "auth-timeout", required_argument, NULL, O_AUTH_TIMEOUT },
 		CLI_MIG_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -112,6 +122,7 @@ static int receive_parse(struct cli *cli, int argc, char **argv, struct cli_mig 
 		case O_LISTEN: a->listen_at = optarg; break;
 		case O_IMAGE_PATH: a->image_path = optarg; break;
 		case O_ACCEPT_TIMEOUT:
+		case O_AUTH_TIMEOUT:
 		case O_RESOLVE_TIMEOUT: r = set_timeout(cli, j->m, c, optarg); break;
 		case O_PID_FILE: a->pid_file = optarg; break;
 		case O_VETH: a->veth = optarg; break;
@@ -129,6 +140,11 @@ static int receive_parse(struct cli *cli, int argc, char **argv, struct cli_mig 
 		return cli_usage_error(cli, "--listen ADDR:PORT is required");
 	if ((r = cli_mig_finish_auth(cli, j)))
 		return r;
+	if (j->cacert && !j->peers)
+		return cli_usage_error(
+			cli,
+			"mutual TLS needs --tls-peer NAME: the certificate names of the sources "
+			"to accept (without it, any certificate the CA signed would be let in)");
 	if (a->veth && !(j->criu.ns_mask & CLONE_NEWNET))
 		return cli_usage_error(cli, "--veth '%s' needs --empty-ns network", a->veth);
 	return EXIT_OK;
@@ -175,7 +191,6 @@ int cmd_receive(struct cli *cli, int argc, char **argv)
 		goto out;
 	signal(SIGPIPE, SIG_IGN); /* a closed stderr must not end a migration half-way */
 	ckpt_migrate_opts_set_progress(j.m, cli_mig_progress, &j.prog, NULL);
-	cli_progress(cli, "listening on %s for a migration", a.listen_at);
 	clock_gettime(CLOCK_MONOTONIC, &j.prog.start);
 	r = ckpt_migrate_receive(j.client, j.o, j.m, lfd, j.mg, &err);
 	if (ckpt_migration_pid(j.mg) > 0 && a.pid_file)

@@ -152,6 +152,7 @@ static int restore_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o,
 	int c, r = EXIT_OK;
 
 	a->image_path = "checkpoint";
+	a->im.images_fd = -1;
 	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "d", longopts, NULL)) != -1) {
 		if ((r = cli_criu_opt(cli, o, &a->criu, c, optarg)) > 0)
 			continue;
@@ -196,12 +197,13 @@ static int restore_prepare(struct cli *cli, ckpt_opts *o, struct restore_args *a
 {
 	ckpt_err err = CKPT_ERR_INIT;
 	ckpt_client *client;
-	int r;
+	int r, fd = -1;
 
 	if ((r = cli_import_begin(cli, &a->im, a->image_path_set ? a->image_path : NULL,
-				  &a->image_path)))
+				  &a->image_path, &fd)))
 		return r;
-	if (ckpt_opts_set_images_dir(o, a->image_path, &err) < 0)
+	if (fd >= 0 ? ckpt_opts_set_images_dir_fd(o, fd, &err) < 0 :
+		      ckpt_opts_set_images_dir(o, a->image_path, &err) < 0)
 		return cli_report(cli, &err, NULL);
 	if (a->work_path && (r = cli_set_work_dir(cli, o, a->work_path)))
 		return r;

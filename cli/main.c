@@ -23,6 +23,7 @@ static const struct command commands[] = {
 	{ "migrate", cmd_migrate,
 	  "move a running process tree to a `ckpt receive` on another host" },
 	{ "receive", cmd_receive, "receive a migrated process tree and restore it here" },
+	{ "token", cmd_token, "make a migration token (`ckpt token new FILE`)" },
 	{ "help", cmd_help, "show help for a command" },
 };
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,11 @@
 int cli_mig_init(struct cli *cli, struct cli_mig *j)
 {
 	*j = (struct cli_mig){ .prog.cli = cli };
+	/*
+	 * This process holds secrets (the token's keys, TLS session keys): no
+	 * core dump, no ptrace by other processes of the same user.
+	 */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	j->o = ckpt_opts_new();
 	j->m = ckpt_migrate_opts_new();
 	j->mg = ckpt_migration_new();
@@ -50,15 +56,21 @@ int cli_mig_opt(struct cli *cli, struct cli_mig *j, int c, const char *arg)
 		if (ckpt_migrate_opts_set_str(j->m, CKPT_MIG_TLS_CACRL, arg, &err) < 0)
 			return -cli_bad_value(cli, "--tls-cacrl", arg, &err);
 		return 1;
+	case OPT_MIG_TLS_PEER:
+		if (ckpt_migrate_opts_add_tls_peer(j->m, arg, &err) < 0)
+			return -cli_bad_value(cli, "--tls-peer", arg, &err);
+		j->peers++;
+		return 1;
 	case OPT_MIG_TLS_NO_CN_VERIFY:
-		ckpt_migrate_opts_set_int(j->m, CKPT_MIG_TLS_NO_CN_VERIFY, 1, NULL);
-		return 1;
+		return -cli_usage_error(
+			cli,
+			"--tls-no-cn-verify is gone: it let any certificate of the CA through; name "
+			"the peer's certificate with --tls-peer NAME instead");
 	case OPT_MIG_PAGE_PORT:
-		if (!cli_parse_uint(arg, 65535, &v) || v == 0 ||
-		    ckpt_migrate_opts_set_int(j->m, CKPT_MIG_PAGE_PORT, (int64_t)v, &err) < 0)
-			return -cli_usage_error(
-				cli, "--page-port '%s': expected a port number (1 to 65535)", arg);
-		return 1;
+		return -cli_usage_error(
+			cli,
+			"--page-port is gone: the memory pages take a second connection to PORT, "
+			"inside the same TLS session keys; no other port is opened (drop the flag)");
 	case OPT_MIG_CHANNEL_TIMEOUT:
 		if (!cli_parse_uint(arg, 86400, &v) || v == 0 ||
 		    ckpt_migrate_opts_set_int(j->m, CKPT_MIG_TIMEOUT_MS, (int64_t)v * 1000, &err) <
@@ -100,6 +112,9 @@ int cli_mig_finish_auth(struct cli *cli, struct cli_mig *j)
 					     "--tls-key");
 		if (ckpt_migrate_opts_set_tls(j->m, j->cacert, j->cert, j->key, &err) < 0)
 			return cli_usage_error(cli, "TLS files: %s", err.msg);
+	} else if (j->peers) {
+		return cli_usage_error(cli, "--tls-peer needs mutual TLS (--tls-cacert, --tls-cert "
+					    "and --tls-key)");
 	} else if (!j->token) {
 		return cli_usage_error(
 			cli,

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * libFuzzer: the migration control channel's parser (lib/channel.c) on a
- * stream of frames as chan_recv sees them after authentication: frame
- * headers, every message type's decoder, and the file-transfer state machine
- * (in its check-only mode: nothing is written). The first byte picks caps for
- * the transfer, so small count and size limits are reached too.
+ * libFuzzer: the migration channel's parser (lib/migrate/chan-frame.c,
+ * chan-msg.c, chan-files.c) on a stream of frames as chan_recv sees them
+ * inside TLS after authentication: frame headers, every message type's
+ * decoder, and the file-transfer state machine (in its check-only mode:
+ * nothing is written). The first byte picks caps for the transfer, so small
+ * count and size limits are reached too.
  */
 #include "error.h"
-#include "channel.h"
+#include "migrate/chan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -53,7 +54,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* what was decoded keeps its promises */
 		switch (type) {
 		case CHAN_MSG_HELLO:
-			if (m.u.hello.cpuinfo_len > CHAN_CPUINFO_MAX ||
+			if (m.u.hello.proto != CHAN_PROTO_VERSION ||
+			    m.u.hello.role < CHAN_ROLE_SOURCE || m.u.hello.role > CHAN_ROLE_PAGES ||
+			    m.u.hello.mode > CHAN_MODE_LAZY ||
+			    m.u.hello.cpuinfo_len > CHAN_CPUINFO_MAX ||
 			    strlen(m.u.hello.check_msg) >= 512 ||
 			    (m.u.hello.cpuinfo_len &&
 			     (m.u.hello.cpuinfo < m.data ||
@@ -67,6 +71,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case CHAN_MSG_ERROR:
 			if (m.u.error.code >= 0)
+				__builtin_trap();
+			continue;
+		case CHAN_MSG_RESTORE:
+			if (m.u.restore.flags & ~(uint32_t)CHAN_RESTORE_F_LAZY)
 				__builtin_trap();
 			continue;
 		case CHAN_MSG_FILE_DATA:

@@ -110,8 +110,8 @@ with open(os.path.join(logs, "MANIFEST")) as m:
             write("fuzz_diagnose", name, bytes([OPS[op], 0]) + f.read())
 
 # fuzz_channel: a caps byte, then frames of the migration control channel as
-# lib/channel.c lays them out after authentication (type u16, flags u16, length
-# u32, payload; big-endian). The file digests are real SHA-256.
+# lib/migrate/chan-frame.c reads them inside TLS (protocol version 2: type u16,
+# flags u16, length u32, payload; big-endian). The file digests are real SHA-256.
 import hashlib
 import struct
 
@@ -125,9 +125,9 @@ def s16(x):
     return struct.pack(">H", len(x)) + x
 
 
-def hello(role, mode, cpuinfo=b"", proto=1):
+def hello(role, mode, cpuinfo=b"", proto=2):
     return frame(1, struct.pack(">HBB", proto, role, mode) + bytes(range(16)) + struct.pack(">I", 200) +
-                 s16("0.2.0") + struct.pack(">I", 40201) + s16("4.2.1") + struct.pack(">IHi", 0, 7001, 0) +
+                 s16("0.2.0") + struct.pack(">I", 40201) + s16("4.2.1") + struct.pack(">Ii", 0, 0) +
                  s16("criu check: ok") + struct.pack(">I", len(cpuinfo)) + cpuinfo)
 
 
@@ -145,10 +145,10 @@ def done(count, total):
 data = bytes((i * 7 + 3) & 0xff for i in range(5000))
 ch = {
     "session": b"\0" + hello(1, 1, b"\x0a\x02\x08\x01") + afile("inventory.img", b"\x01\x02") +
-    afile("core-1.img", data) + done(2, 5002) + frame(7, struct.pack(">I", 0) + s16("") + struct.pack(">H", 0)) +
+    afile("core-1.img", data) + done(2, 5002) + frame(7, struct.pack(">I", 0)) +
     frame(8, struct.pack(">Bii", 1, 4242, 0) + s16("") + s16("")) + frame(9, b"\x01"),
     "lazy": b"\0" + hello(1, 2) + afile("pagemap-1.img", data[:100]) + done(1, 100) +
-    frame(7, struct.pack(">I", 1) + s16("10.99.0.1") + struct.pack(">H", 7001)) +
+    frame(7, struct.pack(">I", 1)) +
     frame(8, struct.pack(">Bii", 3, 0, 0) + s16("") + s16("")),
     "capped": b"\x13" + afile("a", b"x" * 600) + afile("b", b"y" * 600) + afile("c", b"") + done(3, 1200),
     "error": b"\0" + frame(2, struct.pack(">i", -11) + s16("restore") + s16("criu: pid 42 is taken")),
@@ -160,7 +160,8 @@ ch = {
     "oversized": b"\0" + struct.pack(">HHI", 4, 0, 0x20001) + b"x" * 64,
     "flags": b"\0" + frame(9, b"\x01", flags=1),
     "unknown-type": b"\0" + frame(11, b""),
-    "hello-proto2": b"\0" + hello(1, 1, proto=2),
+    "hello-proto1": b"\0" + hello(1, 1, proto=1),
+    "pages-hello": b"\0" + hello(3, 2),
     "hello-truncated": b"\0" + hello(1, 1)[:40],
     "resolve": b"\0" + frame(10, bytes(range(16))),
     "done-mismatch": b"\0" + afile("a", b"q") + done(2, 1),

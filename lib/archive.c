@@ -732,6 +732,7 @@ struct ckpt_archive {
 	size_t n_mounts;
 	/* extraction */
 	int parent_fd; /* the dest dir, dup'd; -1 if not extracted */
+	int root_fd;   /* the directory made in it, opened once and checked; -1 if none */
 	char *name;    /* the directory made in it */
 	char *dir;     /* dest/name */
 };
@@ -752,6 +753,8 @@ void ckpt_archive_free(ckpt_archive *a)
 	free(a->mounts);
 	if (a->parent_fd >= 0)
 		close(a->parent_fd);
+	if (a->root_fd >= 0)
+		close(a->root_fd);
 	free(a->name);
 	free(a->dir);
 	free(a);
@@ -773,6 +776,31 @@ int ckpt_archive_remove(ckpt_archive *a, ckpt_err *err)
 	a->dir = NULL;
 	close(a->parent_fd);
 	a->parent_fd = -1;
+	if (a->root_fd >= 0)
+		close(a->root_fd);
+	a->root_fd = -1;
+	return 0;
+}
+
+int ckpt_archive_open_images(const ckpt_archive *a, int *ret_fd, ckpt_err *err)
+{
+	struct stat st;
+	int fd;
+
+	assert_return(a && ret_fd, err, "archive: NULL argument");
+	if (a->root_fd < 0)
+		return err_set(err, CKPT_EINVAL, "archive %s: not extracted (ckpt_archive_extract)",
+			       a->path);
+	fd = openat(a->root_fd, "checkpoint", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(err, errno == ENOENT ? CKPT_EBADIMG : CKPT_ESYS, errno,
+			       "%s/checkpoint: cannot open the extracted images", a->dir);
+	if (fstat(fd, &st) < 0 || st.st_uid != geteuid()) {
+		close(fd);
+		return err_set(err, CKPT_EPERM,
+			       "%s/checkpoint: not the directory this extraction made", a->dir);
+	}
+	*ret_fd = fd;
 	return 0;
 }
 
@@ -1411,16 +1439,68 @@ out:
 	return ret;
 }
 
-/* A fresh 0700 directory "ckpt-archive-XXXXXX" in the dest dir. */
+/*
+ * The directory to extract into: another user who can rename entries in it
+ * could swap the directory we make for one of theirs, during the extraction
+ * or before the restore reads it. So it must be ours or root's, and writable
+ * by nobody else unless sticky (others then cannot rename our entries).
+ */
+static int dest_check(struct reader *r, const char *dest_dir)
+{
+	struct stat st;
+	uid_t me = geteuid();
+
+	if (fstat(r->a->parent_fd, &st) < 0)
+		return err_sys(r->err, CKPT_ESYS, errno, "%s: fstat", dest_dir);
+	if (st.st_uid != me && st.st_uid != 0)
+		return err_set(
+			r->err, CKPT_EPERM,
+			"%s: the directory to extract into is owned by uid %u: that user could "
+			"swap what is extracted for their own (extract into a directory of "
+			"yours or root's)",
+			dest_dir, (unsigned)st.st_uid);
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+		return err_set(
+			r->err, CKPT_EPERM,
+			"%s: the directory to extract into has mode %04o: %s can write it "
+			"without the sticky bit, and could swap what is extracted, or what a "
+			"restore reads, for their own (extract into a directory only you can "
+			"write)",
+			dest_dir, (unsigned)(st.st_mode & 07777),
+			st.st_mode & S_IWOTH ? "others" : "its group");
+	return 0;
+}
+
+/* The directory just made, opened: ours, 0700, empty (not something swapped in). */
+static int root_check(struct reader *r)
+{
+	struct stat st;
+
+	if (fstat(r->root_fd, &st) < 0)
+		return err_sys(r->err, CKPT_ESYS, errno, "%s: fstat", r->a->dir);
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 07777) != 0700 ||
+	    st.st_nlink != 2)
+		return err_set(r->err, CKPT_EPERM,
+			       "%s: the directory made for the extraction is not ours, 0700 and "
+			       "empty once opened (uid %u, mode %04o): it was swapped; refused",
+			       r->a->dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
+/* A fresh 0700 directory "ckpt-archive-XXXXXX" in the dest dir, opened and checked. */
 static int make_root(struct reader *r, const char *dest_dir)
 {
 	ckpt_archive *a = r->a;
 	struct statvfs sv;
+	int s;
 
 	a->parent_fd = open(dest_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (a->parent_fd < 0)
 		return err_sys(r->err, CKPT_ESYS, errno,
 			       "%s: cannot open the directory to extract into", dest_dir);
+	s = dest_check(r, dest_dir);
+	if (s < 0)
+		return s;
 	for (int tries = 0; tries < 100; tries++) {
 		static const char chars[] =
 			"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -1451,6 +1531,9 @@ static int make_root(struct reader *r, const char *dest_dir)
 			openat(a->parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (r->root_fd < 0)
 			return err_sys(r->err, CKPT_ESYS, errno, "%s: open", a->dir);
+		s = root_check(r);
+		if (s < 0)
+			return s;
 		if (fstatvfs(r->root_fd, &sv) == 0) {
 			uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
 
@@ -1550,6 +1633,7 @@ static int archive_pass(const char *path, const ckpt_archive_limits *limits, con
 	if (!r.a)
 		return err_set(err, CKPT_ENOMEM, "archive: out of memory");
 	r.a->parent_fd = -1;
+	r.a->root_fd = -1;
 	r.a->path = strdup(path);
 	if (!r.a->path)
 		s = err_set(err, CKPT_ENOMEM, "archive: out of memory");
@@ -1564,6 +1648,8 @@ static int archive_pass(const char *path, const ckpt_archive_limits *limits, con
 	if (s == 0)
 		s = interpret(&r);
 	if (s == 0) {
+		r.a->root_fd = r.root_fd; /* the restore reads through it */
+		r.root_fd = -1;
 		*ret = r.a;
 		r.a = NULL;
 	}

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Reading /proc: a process's stat line, ids and namespaces, and the probe the diagnosis uses. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -104,3 +105,58 @@ static int probe_proc(void *userdata, pid_t pid, struct diag_proc *ret)
 }
 
 const struct diag_probe diag_probe_proc = { .proc = probe_proc, .userdata = NULL };
+
+/* Does one of the socket inodes in inos appear in /proc/PID/net/FILE in state LISTEN (0A)? */
+static int tcp_listens_in(pid_t pid, const char *file, const unsigned long *inos, size_t n)
+{
+	char path[64], line[512];
+	FILE *f;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/net/%s", (int)pid, file);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned long ino = 0;
+		unsigned st = 0;
+
+		/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
+		if (sscanf(line, "%*s %*s %*s %x %*s %*s %*s %*s %*s %lu", &st, &ino) != 2)
+			continue;
+		for (size_t i = 0; st == 0x0A && i < n; i++)
+			if (inos[i] == ino)
+				found = 1;
+	}
+	fclose(f);
+	return found;
+}
+
+int procfs_tcp_listening(pid_t pid)
+{
+	char path[64], link[64];
+	unsigned long inos[256];
+	size_t n = 0;
+	struct dirent *de;
+	DIR *d;
+	int r4, r6;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while (n < ARRAY_SIZE(inos) && (de = readdir(d))) {
+		ssize_t l = readlinkat(dirfd(d), de->d_name, link, sizeof(link) - 1);
+
+		if (l > 8 && (link[l] = '\0', !strncmp(link, "socket:[", 8)))
+			inos[n++] = strtoul(link + 8, NULL, 10);
+	}
+	closedir(d);
+	if (!n)
+		return 0;
+	r4 = tcp_listens_in(pid, "tcp", inos, n);
+	r6 = tcp_listens_in(pid, "tcp6", inos, n);
+	if (r4 > 0 || r6 > 0)
+		return 1;
+	return r4 < 0 && r6 < 0 ? -1 : 0;
+}

@@ -24,6 +24,13 @@ int procfs_ids(pid_t pid, const char *key, unsigned ids[3]);
 /* The inode of /proc/PID/ns/NS (pid 0: ours), 0 if it cannot be read. */
 ino_t procfs_ns_ino(pid_t pid, const char *ns);
 
+/*
+ * Does process pid hold a TCP socket in state LISTEN (read from its fds and
+ * /proc/PID/net/tcp and tcp6, in its network namespace)? 1, 0, or -1 when it
+ * cannot be told.
+ */
+int procfs_tcp_listening(pid_t pid);
+
 /* The diagnosis's probe (diagnose.h) that reads /proc of the calling process's pid namespace. */
 extern const struct diag_probe diag_probe_proc;
 

@@ -239,7 +239,7 @@ want plain && CKPT_TEST_SLOW=1 stage "plain build (-Werror)" run_suite "$ROOT/bu
 want asan && CTEST_LABEL_EXCLUDE=$HEAVY_LABELS stage "ASan + UBSan build" run_suite "$ROOT/build-asan" \
 	-DCKPT_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug -DCKPT_BUILD_COMPAT_LIBCRIU=ON
 # ThreadSanitizer over the tests that run threads (8 real dump/restore threads; 8 x 50 against the fake)
-want tsan && CTEST_FILTER='unit_transport|unit_lifecycle|unit_channel|integration_faults|integration_core|integration_failpaths' \
+want tsan && CTEST_FILTER='unit_transport|unit_lifecycle|unit_channel|unit_migrate|unit_pump|integration_faults|integration_core|integration_failpaths' \
 	stage "TSan build (threaded tests)" run_suite "$ROOT/build-tsan" -DCKPT_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug
 if want valgrind; then
 	if ! want plain; then # the plain build's binaries, without running its suite

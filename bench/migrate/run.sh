@@ -2,11 +2,14 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Migration bench: downtime and total time of moving a process tree between two "hosts"
 # (network namespaces joined by a veth pair, as tests/migrate/test_migrate.sh makes them),
-# for each size: `ckpt migrate` (copy), `ckpt migrate --lazy`, and the manual path
-# (`ckpt checkpoint`, the images copied over TCP, `ckpt restore`). The tree is mig-server: MIB of
-# incompressible memory, as the init of its own pid and network namespaces.
+# for each size: `ckpt migrate` (copy) and `ckpt migrate --lazy`, each with a token and with
+# mutual TLS, and the manual path (`ckpt checkpoint`, the images copied over TCP, `ckpt
+# restore`). With OLD_BUILD, the same migrations with another build's ckpt (the libckpt
+# before a change, protocol version 1) interleaved with this one's, in one run. The tree is
+# mig-server: MIB of incompressible memory, as the init of its own pid and network namespaces.
 #
-#   bench/migrate/run.sh BUILD_DIR [SIZES_MIB] [RUNS]      (default "16 256 1024", 1)
+#   bench/migrate/run.sh BUILD_DIR [SIZES_MIB] [RUNS] [MODES] [OLD_BUILD] [AUTHS]
+#        (defaults: "16 256 1024", 1, "copy lazy manual", none, "token tls")
 #
 # Needs root and $CKPT_CRIU; run it under the shared lock: flock -o /tmp/ckpt-criu.lock ...
 # Prints one JSON line per run and a markdown table at the end (results.md holds one).
@@ -21,6 +24,8 @@ BUILD=$(realpath "${1:?usage: run.sh BUILD_DIR [SIZES_MIB] [RUNS]}")
 SIZES=${2:-16 256 1024}
 RUNS=${3:-1}
 MODES=${4:-copy lazy manual}
+OLD=${5:+$(realpath "$5")}
+AUTHS=${6:-token tls}
 CKPT=$BUILD/cli/ckpt
 SERVER=$BUILD/tests/migrate/mig-server
 SRC=$(dirname "$(realpath "$0")")/../..
@@ -52,7 +57,7 @@ ip link add "cb$$x" netns "$A" type veth peer name "cb$$y" netns "$B"
 ip -n "$A" addr add 10.99.0.1/24 dev "cb$$x" && ip -n "$A" link set "cb$$x" up
 ip -n "$B" addr add 10.99.0.2/24 dev "cb$$y" && ip -n "$B" link set "cb$$y" up
 "$SRC/tests/helpers/gen-test-certs.sh" "$T/certs" >/dev/null || exit 1
-head -c 48 /dev/urandom | base64 >"$T/token"
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$T/token" # 32 bytes as 64 hex digits
 chmod 600 "$T/token"
 mkdir -m 700 "$T/recv"
 echo 4194304 >/proc/sys/fs/pipe-max-size # --lazy needs it (docs/migration.md, "Pipe size")
@@ -93,39 +98,40 @@ check() {
 }
 veth() { echo "eth0:cb${NET}h1:10.77.$NET.2/24:10.77.$NET.1/24"; }
 
-run_migrate() { # run_migrate MIB copy|lazy
-	local auth rpid ok flag=()
-	if [ "$2" = lazy ]; then
-		flag=(--lazy)
-		auth=(--tls-cacert "$T/certs/ca.pem")
-		auth_a=("${auth[@]}" --tls-cert "$T/certs/source.pem" --tls-key "$T/certs/source-key.pem")
-		auth_b=("${auth[@]}" --tls-cert "$T/certs/receiver.pem" --tls-key "$T/certs/receiver-key.pem")
+run_migrate() { # run_migrate MIB copy|lazy token|tls new|old
+	local rpid ok ck=$CKPT flag=() ca=(--tls-cacert "$T/certs/ca.pem")
+	[ "$4" = old ] && ck=$OLD/cli/ckpt
+	[ "$2" = lazy ] && flag=(--lazy)
+	if [ "$3" = tls ]; then
+		auth_a=("${ca[@]}" --tls-cert "$T/certs/source.pem" --tls-key "$T/certs/source-key.pem")
+		auth_b=("${ca[@]}" --tls-cert "$T/certs/receiver.pem" --tls-key "$T/certs/receiver-key.pem")
+		[ "$4" = new ] && auth_b+=(--tls-peer source) # protocol 2: the receiver names its sources
 	else
 		auth_a=(--token-file "$T/token")
 		auth_b=(--token-file "$T/token")
 	fi
 	rm -f "$T/rpid"
-	nsenter --net="/run/netns/$B" "$CKPT" receive -q --listen 10.99.0.2:7000 --image-path "$T/recv" \
+	nsenter --net="/run/netns/$B" "$ck" receive -q --listen 10.99.0.2:7000 --image-path "$T/recv" \
 		--empty-ns network --network-lock nftables --veth "$(veth)" --pid-file "$T/rpid" --accept-timeout 120 \
 		"${auth_b[@]}" >/dev/null 2>"$T/recv.err" &
 	rpid=$!
 	for _ in $(seq 200); do in_ns "$B" ss -Hltn "sport = :7000" | grep -q . && break; sleep 0.02; done
-	in_ns "$A" "$CKPT" migrate -q --json --to 10.99.0.2:7000 --staging-dir "$T" --empty-ns network --network-lock nftables \
+	in_ns "$A" "$ck" migrate -q --json --to 10.99.0.2:7000 --staging-dir "$T" --empty-ns network --network-lock nftables \
 		"${flag[@]}" "${auth_a[@]}" "$TP" >"$T/mig.json" 2>"$T/mig.err"
 	wait "$rpid"
 	ok=false
 	check && ok=true
 	[ -s "$T/rpid" ] && PIDS+=("$(cat "$T/rpid")")
-	"$PY" - "$T/mig.json" "$1" "$2" "$ok" <<'PYEOF'
+	"$PY" - "$T/mig.json" "$1" "$2" "$ok" "$3" "$4" <<'PYEOF'
 import json, sys
+base = {"mib": int(sys.argv[2]), "mode": sys.argv[3], "auth": sys.argv[5], "version": sys.argv[6]}
 try:
     d = json.load(open(sys.argv[1]))
     f = d["figures"]
 except Exception as e:
-    print(json.dumps({"mib": int(sys.argv[2]), "mode": sys.argv[3], "ok": False, "error": str(e)}))
+    print(json.dumps(dict(base, ok=False, error=str(e))))
     sys.exit(0)
-ok = d["outcome"] == "done" and sys.argv[4] == "true"
-out = {"mib": int(sys.argv[2]), "mode": sys.argv[3], "ok": ok}
+out = dict(base, ok=d["outcome"] == "done" and sys.argv[4] == "true")
 for k in ("downtime_us", "total_us", "frozen_us", "transfer_us", "restore_us", "source_released_us",
           "pages_done_us", "page_bytes", "page_rate_bps"):
     out[k] = f.get(k)
@@ -166,7 +172,7 @@ p.stdin.close(); sys.exit(p.wait())' "$T/imgB" "$T/copy.ready" &
 	ok=false
 	check && ok=true
 	[ -s "$T/rpid" ] && PIDS+=("$(cat "$T/rpid")")
-	echo "{\"mib\": $1, \"mode\": \"manual\", \"ok\": $ok, \"downtime_us\": $(((t3 - t0) / 1000)),"\
+	echo "{\"mib\": $1, \"mode\": \"manual\", \"auth\": \"-\", \"version\": \"new\", \"ok\": $ok, \"downtime_us\": $(((t3 - t0) / 1000)),"\
 		"\"total_us\": $(((t3 - t0) / 1000)), \"checkpoint_us\": $(((t1 - t0) / 1000)),"\
 		"\"copy_us\": $(((t2 - t1) / 1000)), \"restore_us\": $(((t3 - t2) / 1000)),"\
 		"\"image_bytes\": $(du -sb "$T/img" | cut -f1)}"
@@ -175,17 +181,29 @@ p.stdin.close(); sys.exit(p.wait())' "$T/imgB" "$T/copy.ready" &
 }
 
 : >"$T/results.jsonl"
+VERSIONS="new${OLD:+ old}"
 for run in $(seq "$RUNS"); do
 	for mib in $SIZES; do
 		for mode in $MODES; do
-			start_server "$mib" || { echo "# server of $mib MiB did not start" >&2; continue; }
-			if [ "$mode" = manual ]; then
-				run_manual "$mib"
-			else
-				run_migrate "$mib" "$mode"
-			fi | tee -a "$T/results.jsonl"
-			kill -9 "$TP" "$(cat "$T/rpid" 2>/dev/null)" 2>/dev/null
-			sleep 0.5
+			for auth in $AUTHS; do
+				for ver in $VERSIONS; do
+					# the manual path once per size (it does not depend on the auth or the protocol)
+					if [ "$mode" = manual ] && { [ "$ver" != new ] || [ "$auth" != "${AUTHS%% *}" ]; }; then
+						continue
+					fi
+					# protocol version 1 had no lazy mode with a token (CRIU's lazy page server
+					# listened on every address of the source: it required TLS)
+					[ "$ver/$mode/$auth" = old/lazy/token ] && continue
+					start_server "$mib" || { echo "# server of $mib MiB did not start" >&2; continue; }
+					if [ "$mode" = manual ]; then
+						run_manual "$mib"
+					else
+						run_migrate "$mib" "$mode" "$auth" "$ver"
+					fi | tee -a "$T/results.jsonl"
+					kill -9 "$TP" "$(cat "$T/rpid" 2>/dev/null)" 2>/dev/null
+					sleep 0.5
+				done
+			done
 		done
 	done
 	: "$run"
@@ -194,27 +212,31 @@ done
 import json, sys, statistics
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 def ms(v): return "%.0f" % (v / 1000) if isinstance(v, (int, float)) else "-"
-print()
-print("| MiB | mode | downtime ms | total ms | detail |")
-print("|---:|---|---:|---:|---|")
+def vals(rs, k): return [r[k] for r in rs if isinstance(r.get(k), (int, float))]
+def med(rs, k):
+    v = vals(rs, k)
+    return statistics.median(v) if v else None
+def rng(rs, k):
+    v = vals(rs, k)
+    return "%s-%s" % (ms(min(v)), ms(max(v))) if v else "-"
 by = {}
 for r in rows:
-    by.setdefault((r["mib"], r["mode"]), []).append(r)
-for (mib, mode), rs in sorted(by.items(), key=lambda x: (x[0][0], ["copy", "lazy", "manual"].index(x[0][1]))):
-    ok = all(r.get("ok") for r in rs)
-    d = statistics.median([r["downtime_us"] for r in rs if r.get("downtime_us")] or [0])
-    t = statistics.median([r["total_us"] for r in rs if r.get("total_us")] or [0])
-    r = rs[-1]
-    if mode == "manual":
-        det = "checkpoint %s, copy %s, restore %s ms" % (ms(r.get("checkpoint_us")), ms(r.get("copy_us")), ms(r.get("restore_us")))
-    else:
-        det = "frozen %s, transfer %s, restore %s ms" % (ms(r.get("frozen_us")), ms(r.get("transfer_us")), ms(r.get("restore_us")))
-        if mode == "lazy":
-            det += "; all pages after %s ms" % ms(r.get("pages_done_us"))
-    print("| %d | %s | %s | %s | %s%s |" % (mib, mode, ms(d), ms(t), det, "" if ok else " (FAILED)"))
-for mib in sorted({m for m, _ in by}):
-    if (mib, "lazy") in by and (mib, "manual") in by:
-        l = statistics.median([r["downtime_us"] for r in by[(mib, "lazy")] if r.get("downtime_us")] or [0])
-        m = statistics.median([r["downtime_us"] for r in by[(mib, "manual")] if r.get("downtime_us")] or [1])
-        print("\nlazy downtime at %d MiB: %.1f%% of the manual path's" % (mib, 100.0 * l / m))
+    by.setdefault((r["mib"], r["mode"], r.get("auth", "-"), r.get("version", "new")), []).append(r)
+order = {"copy": 0, "lazy": 1, "manual": 2}
+print()
+print("| MiB | mode | auth | version | runs | downtime ms: median (range) | total ms | all pages ms | page MB/s | ok |")
+print("|---:|---|---|---|---:|---:|---:|---:|---:|---|")
+for k in sorted(by, key=lambda k: (k[0], order[k[1]], k[2], k[3] != "old")):
+    rs = by[k]
+    rate = med(rs, "page_rate_bps")
+    print("| %d | %s | %s | %s | %d | %s (%s) | %s | %s | %s | %s |" % (
+        k[0], k[1], k[2], k[3], len(rs), ms(med(rs, "downtime_us")), rng(rs, "downtime_us"),
+        ms(med(rs, "total_us")), ms(med(rs, "pages_done_us")) if k[1] == "lazy" else "-",
+        "%.0f" % (rate / 1e6) if rate else "-", "yes" if all(r.get("ok") for r in rs) else "NO"))
+print()
+for k in sorted(by, key=lambda k: (k[0], order[k[1]], k[2])):
+    o = (k[0], k[1], k[2], "old")
+    if k[3] == "new" and o in by and med(by[k], "downtime_us") and med(by[o], "downtime_us"):
+        n, p = med(by[k], "downtime_us"), med(by[o], "downtime_us")
+        print("- %d MiB %s %s: downtime new/old %.2f (%s / %s ms)" % (k[0], k[1], k[2], n / p, ms(n), ms(p)))
 PYEOF

@@ -881,7 +881,11 @@ enum {
 /*
  * The same, extracting the archive into a fresh 0700 directory
  * "ckpt-archive-XXXXXX" made inside dest_dir (which must exist); the
- * directory is named by ckpt_archive_dir. On failure nothing is left.
+ * directory is named by ckpt_archive_dir. dest_dir must be owned by the
+ * caller or root and writable by nobody else unless it has the sticky bit
+ * (CKPT_EPERM otherwise: another user could swap what is extracted); the
+ * directory made is opened once and checked (ours, 0700, empty), and
+ * everything is extracted through that fd. On failure nothing is left.
  */
 CKPT_EXPORT int ckpt_archive_extract(const char *archive_path, const ckpt_archive_limits *limits,
 				     const char *dest_dir, unsigned flags, ckpt_archive **ret,
@@ -892,6 +896,13 @@ CKPT_EXPORT void ckpt_archive_free(ckpt_archive *a);
 CKPT_EXPORT int ckpt_archive_remove(ckpt_archive *a, ckpt_err *err);
 /* The extracted directory (its images are in checkpoint/), or NULL. */
 CKPT_EXPORT const char *ckpt_archive_dir(const ckpt_archive *a);
+/*
+ * The extracted images (checkpoint/), opened through the directory the
+ * extraction made and checked, never reopened by name: *ret_fd (CLOEXEC,
+ * the caller's) is for ckpt_opts_set_images_dir_fd, so that a restore reads
+ * exactly what was extracted.
+ */
+CKPT_EXPORT int ckpt_archive_open_images(const ckpt_archive *a, int *ret_fd, ckpt_err *err);
 
 /* Who wrote an archive, as checkpointctl tells it (spec.dump's io.container.manager). Pinned. */
 typedef enum ckpt_archive_engine {

@@ -41,20 +41,25 @@ extern "C" {
  * destination, joined by an authenticated control channel over TCP. See
  * ckpt_migrate(3) and docs/migration.md.
  *
- * Ports. The receiver listens on one port, PORT. Pages use PAGE (PORT+1
- * unless CKPT_MIG_PAGE_PORT says otherwise; both sides must agree):
- *  - copy mode, token: no other port; the pages take a second connection
- *    to PORT, authenticated like the first and handed to CRIU;
- *  - copy mode, TLS: CRIU's page server on the receiver listens on
- *    the receiver's address, port PAGE (CRIU's own TLS);
- *  - lazy mode (TLS only): CRIU's lazy page server on the SOURCE listens on
- *    0.0.0.0:PAGE, and the receiver connects to it.
+ * One port: the receiver listens on PORT, and every byte of a migration
+ * goes through connections to it from the source: the control channel, and
+ * a second connection for CRIU's pages (both modes). Every byte after a
+ * 16-byte preamble is inside TLS: TLS 1.3 keyed by the token, or mutual
+ * X.509 TLS (1.2 or 1.3) with the peer's certificate naming an identity
+ * the caller named, or both (the token then proven inside the certificate
+ * session, bound to it). CRIU never owns a socket another host can reach:
+ * its page server, the dump's page client, its lazy page server and
+ * criu lazy-pages each get a socketpair, relayed through the session by a
+ * thread of libckpt. The source listens on nothing.
  *
- * Authentication is required: a token file (a shared secret proven by
- * HMAC challenge-response, never sent) or mutual TLS (a CA, a certificate
- * and its key on each side), or both. With neither, the calls refuse to
- * start (CKPT_EINVAL). A peer that fails it is refused before anything is
- * written or restored.
+ * Authentication is required: a token file or mutual TLS, or both. With
+ * neither, the calls refuse to start (CKPT_EINVAL). A peer that fails it
+ * is refused before anything is written or restored; on the receiver,
+ * connections are authenticated concurrently, each with a short deadline of
+ * its own (CKPT_MIG_AUTH_TIMEOUT_MS), so that idle or junk connections
+ * cannot hold a migration up. The caller should make its process
+ * undumpable while it holds a token (prctl PR_SET_DUMPABLE 0): the keys
+ * derived from it are kept out of core dumps, TLS session keys are not.
  *
  * The tree is never lost and never runs twice, as far as CRIU allows: the
  * source's dump is held at CRIU's post-dump notification until the
@@ -78,21 +83,36 @@ CKPT_EXPORT ckpt_migrate_opts *ckpt_migrate_opts_new(void);
 /* Accepts NULL. */
 CKPT_EXPORT void ckpt_migrate_opts_free(ckpt_migrate_opts *m);
 /*
- * The shared secret: a regular file, not readable by group or others, 16 to
- * 4096 bytes (one trailing newline is not part of it). Checked now.
+ * The shared secret, read once, now: a regular file (not a symlink) owned by
+ * the caller (euid) or root, with no access for group or others, in a
+ * directory owned by the caller or root that group and others cannot write,
+ * holding at least 32 random bytes (a file of hex digits is decoded first;
+ * one trailing newline is not part of it). Each refusal names the rule
+ * (CKPT_EPERM for owners and modes, CKPT_EINVAL for the contents). Only keys
+ * derived from it are kept, out of core dumps. NULL clears it.
  */
 CKPT_EXPORT int ckpt_migrate_opts_set_token_file(ckpt_migrate_opts *m, const char *path,
 						 ckpt_err *err);
-/* Mutual TLS: PEM files, all three readable (checked now); the same files CRIU's page server gets. */
+/* Mutual TLS: PEM files, all three readable (checked now, loaded when a migration starts). */
 CKPT_EXPORT int ckpt_migrate_opts_set_tls(ckpt_migrate_opts *m, const char *cacert,
 					  const char *cert, const char *key, ckpt_err *err);
+/*
+ * Mutual TLS: one more identity the peer's certificate may carry (a SAN DNS
+ * name or address, or its common name, matched exactly: no wildcards); up to
+ * 16. A receiver with TLS must name at least one (the sources it accepts);
+ * a source that names none expects the host it dials. A certificate the CA
+ * signed that carries none of them is refused. NULL clears the list.
+ */
+CKPT_EXPORT int ckpt_migrate_opts_add_tls_peer(ckpt_migrate_opts *m, const char *name,
+					       ckpt_err *err);
 
 /*
  * Keys of ckpt_migrate_opts_set_int / _set_str. Values are pinned.
- *   CKPT_MIG_LAZY               int 0/1: post-copy (lazy pages; needs TLS), source only
- *   CKPT_MIG_PAGE_PORT          int 1..65535: PAGE (default PORT+1)
- *   CKPT_MIG_TIMEOUT_MS         int: deadline of each control message (default 30000)
- *   CKPT_MIG_TLS_NO_CN_VERIFY   int 0/1: do not check the peer certificate's name or address
+ *   CKPT_MIG_LAZY               int 0/1: post-copy (lazy pages), source only
+ *   CKPT_MIG_PAGE_PORT          gone (CKPT_ENOTSUP): the pages take a connection to PORT
+ *   CKPT_MIG_TIMEOUT_MS         int: deadline of each control message, and the longest
+ *                               silence of a pages connection (default 30000)
+ *   CKPT_MIG_TLS_NO_CN_VERIFY   gone (CKPT_ENOTSUP): name the peer (add_tls_peer)
  *   CKPT_MIG_TLS_CACRL          str: PEM certificate revocation list
  *   CKPT_MIG_MAX_FILES          int: receiver: at most this many image files (default 65536)
  *   CKPT_MIG_MAX_IMAGE_BYTES    int: receiver: at most this many bytes of them (default 16 GiB)
@@ -102,6 +122,9 @@ CKPT_EXPORT int ckpt_migrate_opts_set_tls(ckpt_migrate_opts *m, const char *cace
  *                               no limit)
  *   CKPT_MIG_STAGING_DIR        str: source: where its private staging directory is made
  *                               (default /tmp); the receiver's is in its options' images dir
+ *   CKPT_MIG_AUTH_TIMEOUT_MS    int: receiver: the deadline of one connection's
+ *                               authentication and first message (default 10000, and at
+ *                               most the channel timeout)
  */
 typedef enum ckpt_migrate_opt {
 	CKPT_MIG_LAZY = 1,
@@ -114,6 +137,7 @@ typedef enum ckpt_migrate_opt {
 	CKPT_MIG_RESOLVE_TIMEOUT_MS = 8,
 	CKPT_MIG_ACCEPT_TIMEOUT_MS = 9,
 	CKPT_MIG_STAGING_DIR = 10,
+	CKPT_MIG_AUTH_TIMEOUT_MS = 11,
 } ckpt_migrate_opt;
 CKPT_EXPORT int ckpt_migrate_opts_set_int(ckpt_migrate_opts *m, ckpt_migrate_opt key, int64_t value,
 					  ckpt_err *err);
@@ -132,6 +156,7 @@ typedef enum ckpt_mig_event {
 	CKPT_MIG_EV_DONE = 8,		 /* the call ends (see ckpt_migration_outcome) */
 	CKPT_MIG_EV_REFUSED = 9,	 /* receiver: a connection refused; it listens on */
 	CKPT_MIG_EV_ACCEPTED = 10,	 /* receiver: a source connected and was accepted */
+	CKPT_MIG_EV_LISTENING = 11,	 /* receiver: listening; the message says whom it accepts */
 } ckpt_mig_event;
 /* Called on the calling thread during ckpt_migrate_source / _receive; mg is valid during the call. */
 typedef void (*ckpt_migrate_progress_fn)(void *userdata, ckpt_mig_event ev,

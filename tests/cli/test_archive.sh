@@ -11,7 +11,11 @@
 #    restore --import refuses them naming the engine and the tool;
 #  - hostile archives (traversal, symlink escape, device node, bomb, truncated
 #    stream, wrong magic) each refused with its own message, nothing written
-#    outside the target directory.
+#    outside the target directory;
+#  - a neighbour (uid 65534) at the archive's directory: one it can write without
+#    the sticky bit, or owns, is refused before anything is extracted; in a
+#    sticky one it races to rename and replace what is extracted while the
+#    import and the restore run, and fails: the restore reads what was extracted.
 # Usage: test_archive.sh PATH/TO/ckpt PATH/TO/counter
 # Prints "case: NAME: ok|FAILED" per check; exits non-zero if any failed.
 set -u
@@ -33,7 +37,7 @@ cleanup() {
 		pkill -9 -s "$p" 2>/dev/null
 		kill -9 "$p" 2>/dev/null
 	done
-	rm -rf "$T"
+	rm -rf "$T" "${NB:-}"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -209,6 +213,52 @@ check "counter: restore --import --keep" test $? = 0
 check "counter: --keep kept the extracted checkpoint (0700)" \
 	bash -c "ls -d '$T'/imported/ckpt-archive-* >/dev/null 2>&1 && test \"\$(stat -c %a '$T'/imported/ckpt-archive-*)\" = 700"
 check "counter: it carries on after the second import" moving "$D"
+kill -9 "$CPID" 2>/dev/null
+wait_gone "$CPID"
+# ---- a neighbour at the archive's directory (another uid, ../shared/hostile.md) ----
+NOB=65534
+# the neighbour's side of the filesystem: a base it can traverse ($T is 0700)
+NB=$(mktemp -d /tmp/ckpt-neighbour.XXXXXX) && chmod 755 "$NB"
+mkdir -m 0777 "$NB/open" && cp "$T/elsewhere/mig.tar.zst" "$NB/open/"
+run 1 "neighbour: import beside an archive in a dir others can write (0777) is refused" \
+	restore -d --import "$NB/open/mig.tar.zst"
+check "neighbour: ... saying why and what to do" grep -q "without the sticky bit.*extract into a directory only you can write" "$T/err"
+check "neighbour: ... nothing was extracted" none_named "$NB/open" "ckpt-archive-*"
+mkdir -m 0755 "$NB/theirs" && cp "$T/elsewhere/mig.tar.zst" "$NB/theirs/" && chown "$NOB" "$NB/theirs"
+run 1 "neighbour: import beside an archive in a dir another user owns is refused" \
+	restore -d --import "$NB/theirs/mig.tar.zst"
+check "neighbour: ... naming the owner" grep -q "owned by uid $NOB" "$T/err"
+check "neighbour: ... nothing was extracted" none_named "$NB/theirs" "ckpt-archive-*"
+# sticky (as /tmp): the neighbour renames every ckpt-archive-* it sees and plants its own, all
+# along the import and the restore; each rename fails (sticky), the restore reads ours
+mkdir -m 1777 "$NB/sticky" && cp "$T/elsewhere/mig.tar.zst" "$NB/sticky/"
+# shellcheck disable=SC2016 # the script runs as the neighbour: its $ expand there
+setpriv --reuid="$NOB" --regid="$NOB" --clear-groups bash -c '
+	ok=0 tries=0
+	end=$((SECONDS + 20))
+	while [ $SECONDS -lt $end ] && [ ! -e "$1/stop" ]; do
+		for d in "$1"/ckpt-archive-*; do
+			[ -e "$d" ] || continue
+			case $d in *-theirs*) continue ;; esac
+			tries=$((tries + 1))
+			if mv "$d" "$d-theirs" 2>/dev/null; then
+				ok=$((ok + 1))
+				mkdir -p "$d/checkpoint" && echo planted >"$d/checkpoint/inventory.img"
+			fi
+		done
+	done
+	echo "$tries $ok" >"$1/neighbour.result"' _ "$NB/sticky" </dev/null >/dev/null 2>&1 &
+NPID=$!
+PIDS+=("$NPID")
+"$CKPT" restore -d --import "$NB/sticky/mig.tar.zst" >"$T/out" 2>"$T/err"
+rc=$?
+touch "$NB/sticky/stop"
+wait "$NPID"
+check "neighbour: in a sticky dir the import and restore succeed" test $rc = 0
+check "neighbour: it tried to swap the extraction and never could ($(cat "$NB/sticky/neighbour.result" 2>/dev/null): tries, renames)" \
+	bash -c "read -r t o <'$NB/sticky/neighbour.result' && [ \"\$t\" -gt 0 ] && [ \"\$o\" = 0 ]"
+check "neighbour: the restored counter is ours and carries on" moving "$D"
+check "neighbour: nothing of the neighbour's was read, nothing left" none_named "$NB/sticky" "ckpt-archive-*"
 kill -9 "$CPID" 2>/dev/null
 wait_gone "$CPID"
 run 2 "restore --keep without --import" restore --keep

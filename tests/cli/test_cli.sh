@@ -180,8 +180,11 @@ SUM1=$(cd lr && sha256sum -- * | sha256sum)
 # ---- the receiving side of a migration: ckpt page-server, then checkpoint --page-server ----
 PSPORT=$(free_port)
 mkdir -m 0700 psd
+run 2 "page-server without --address is refused (it is unauthenticated)" page-server --image-path psd --port "$PSPORT"
+check "... saying why" grep -q -- "--address is required: the page server is unauthenticated" "$T/err"
 run 0 "page-server on loopback" page-server --image-path psd --address 127.0.0.1 --port "$PSPORT"
 check "page-server names its port" grep -q "$PSPORT" "$T/out"
+check "page-server warns that it is unauthenticated" grep -q "warning: unauthenticated and in the clear" "$T/err"
 run 0 "checkpoint --leave-running --page-server 127.0.0.1:PORT" \
 	checkpoint --leave-running --page-server "127.0.0.1:$PSPORT" --image-path viaps "$SRV_PID"
 check "the pages went to the page server's dir" sh -c 'ls psd/pages-*.img >/dev/null'

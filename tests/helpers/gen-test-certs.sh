@@ -6,6 +6,8 @@
 # DIR/source.pem        signed by it (the client side);  source-key.pem
 # DIR/other-ca.pem      a second, unrelated CA
 # DIR/rogue.pem         signed by the other CA (must be refused);  rogue-key.pem
+# DIR/mallory.pem       signed by the test CA, CN=mallory and no SAN: a holder of the CA
+#                       whom no side names (must be refused by both);  mallory-key.pem
 # ECDSA P-256 keys, valid for 10 years from now. Nothing outside DIR is touched.
 set -euo pipefail
 DIR=${1:?usage: gen-test-certs.sh DIR}
@@ -31,6 +33,7 @@ ca ca
 ca other-ca
 leaf receiver ca $'tls_www_server\ntls_www_client\nsigning_key\nip_address = "127.0.0.1"\nip_address = "10.99.0.1"\nip_address = "10.99.0.2"\ndns_name = "localhost"'
 leaf source ca $'tls_www_client\ntls_www_server\nsigning_key\nip_address = "127.0.0.1"\nip_address = "10.99.0.1"\nip_address = "10.99.0.2"'
+leaf mallory ca $'tls_www_client\ntls_www_server\nsigning_key'
 leaf rogue other-ca $'tls_www_client\ntls_www_server\nsigning_key\nip_address = "127.0.0.1"\ndns_name = "localhost"'
 rm -f ./*.tmpl
 chmod 600 ./*-key.pem

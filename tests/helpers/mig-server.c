@@ -9,7 +9,11 @@
  * Nothing else is open (stdio is the caller's). Run it as the init of its
  * own pid and network namespaces: unshare -p -n -f --kill-child setsid mig-server PORT MIB
  *
- *   mig-server PORT MIB [TICK_MS]
+ *   mig-server PORT MIB [TICK_MS [MARKER]]
+ *
+ * MARKER (hostile tests): a string written at the start of every 4 KiB page
+ * of the memory before its checksum is taken, so that a capture of a
+ * migration's traffic that held any page in the clear would show it.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -51,7 +55,7 @@ int main(int argc, char **argv)
 	int one = 1, s;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: mig-server PORT MIB [TICK_MS]\n");
+		fprintf(stderr, "usage: mig-server PORT MIB [TICK_MS [MARKER]]\n");
 		return 2;
 	}
 	a.sin_port = htons((uint16_t)atoi(argv[1]));
@@ -66,6 +70,12 @@ int main(int argc, char **argv)
 		x ^= x >> 7;
 		x ^= x << 17;
 		mem[i] = x;
+	}
+	if (argc > 4) {
+		size_t ml = strlen(argv[4]), page = 4096 / sizeof(uint64_t);
+
+		for (size_t i = 0; ml && ml < 4096 && i < n; i += page)
+			memcpy(&mem[i], argv[4], ml);
 	}
 	start = checksum(mem, n);
 	s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

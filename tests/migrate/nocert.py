@@ -13,7 +13,7 @@ import sys
 host, port, ca = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 try:
     s = socket.create_connection((host, port), timeout=10)
-    s.sendall(b"ckpt-mig" + struct.pack(">HBB", 1, 2, 1) + b"\0\0\0\0")
+    s.sendall(b"ckpt-mig" + struct.pack(">HBB", 2, 2, 1) + b"\0\0\0\0")
     peer = b""
     while len(peer) < 16:
         b = s.recv(16 - len(peer))

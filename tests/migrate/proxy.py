@@ -6,19 +6,23 @@
 #
 # MODE cut-bytes:N         any connection is cut (both ways) once N bytes went from the client
 #                          to the target: the connection drops mid-transfer
-# MODE cut-after-restore   the first connection (the control channel, token mode: frames in the
-#                          clear) is cut right after the client's RESTORE frame went through, so
-#                          the receiver's answer is lost; later connections pass untouched
+# MODE cut-after-restore   the first connection (the control channel) is cut right after the
+#                          client's RESTORE went through, so the receiver's answer is lost; later
+#                          connections pass untouched. The channel is TLS: the relay sees only the
+#                          record lengths (traffic analysis, as an attacker on the path would):
+#                          RESTORE is the first record after FILES_DONE's (see restore_seen)
 # READY_FILE is created once it listens. It runs until killed.
 import socket
 import struct
 import sys
 import threading
 
-HDR = 8        # type u16, flags u16, length u32
-MAC = 32       # token mode: an HMAC-SHA256 tag after every frame
-RESTORE = 7
-AUTH = 16 + 32 + 32
+PREAMBLE = 16  # in the clear, then TLS records: type u8, version u16, length u16
+APPDATA = 23
+# TLS 1.3 record lengths of two control messages: frame header (8) + payload, + content type (1)
+# + AEAD tag (16): FILES_DONE (12-byte payload) and RESTORE (4-byte payload)
+FILES_DONE_REC = 8 + 12 + 17
+RESTORE_REC = 8 + 4 + 17
 
 listen_host, listen_port, target_host, target_port, mode, ready = sys.argv[1:7]
 count = [0]
@@ -80,14 +84,20 @@ def serve(client, n):
 
 
 def restore_seen(buf):
-    # Token-only, client -> receiver (lib/channel.c): the preamble (16 bytes), the nonce (32) and
-    # the proof (32), then frames: a header, the payload and a 32-byte tag each.
-    j = AUTH
-    while j + HDR <= len(buf):
-        t, f, ln = struct.unpack(">HHI", bytes(buf[j : j + HDR]))
-        if t == RESTORE and j + HDR + ln + MAC <= len(buf):
-            return True
-        j += HDR + ln + MAC
+    # Client -> receiver: the preamble, then TLS records; RESTORE follows FILES_DONE, after the
+    # receiver's READY, and is the next record the client sends.
+    j = PREAMBLE
+    last = 0
+    while j + 5 <= len(buf):
+        t = buf[j]
+        ln = struct.unpack(">H", bytes(buf[j + 3 : j + 5]))[0]
+        if j + 5 + ln > len(buf):
+            return False
+        if t == APPDATA:
+            if last == FILES_DONE_REC and ln == RESTORE_REC:
+                return True
+            last = ln
+        j += 5 + ln
     return False
 
 

@@ -6,23 +6,25 @@
 #include <ckpt/ckpt.h>
 #include <ckpt/experimental.h>
 
-#include "channel.h"
+#include "chan.h"
 #include "error.h"
 
 #define MIG_DEFAULT_TIMEOUT_MS 30000
+#define MIG_DEFAULT_AUTH_MS 10000 /* an unauthenticated connection's own deadline */
 #define MIG_DEFAULT_RESOLVE_MS 60000
 #define MIG_RESOLVE_PERIOD_MS 2000
 /* CRIU's lazy page server needs a pipe of 819 pages, rounded up by the kernel (docs/migration.md, "Pipe size"). */
 #define MIG_LAZY_PIPE_MIN 4194304
 
 struct ckpt_migrate_opts {
-	char *token_file;
+	struct chan_token *token; /* read once, when set */
 	char *tls_cacert, *tls_cert, *tls_key, *tls_cacrl;
+	char *peers[CHAN_PEERS_MAX]; /* the identities the peer's certificate may carry */
+	size_t n_peers;
 	char *staging_dir;
 	bool lazy;
-	bool tls_no_cn_verify;
-	int page_port;		     /* 0: PORT+1 */
 	unsigned timeout_ms;	     /* per control message */
+	unsigned auth_timeout_ms;    /* receiver: per unauthenticated connection (0: default) */
 	unsigned resolve_timeout_ms; /* receiver */
 	unsigned accept_timeout_ms;  /* receiver; 0: none */
 	uint32_t max_files;
@@ -77,14 +79,19 @@ void mig_event(const ckpt_migrate_opts *m, ckpt_migration *mg, ckpt_mig_event ev
 
 /* Is authentication configured? CKPT_EINVAL saying what to give when not. */
 int mig_auth_check(const ckpt_migrate_opts *m, ckpt_err *err);
-/* The channel's authentication from m; peer_name: the name the peer's certificate must carry, or NULL. */
-struct chan_auth mig_auth(const ckpt_migrate_opts *m, const char *peer_name);
+/*
+ * The credentials of one migration from m, for side. default_peer: the
+ * identity expected when m names none (the source: the host it dials); NULL:
+ * m must name them (the receiver).
+ */
+int mig_creds(const ckpt_migrate_opts *m, enum chan_side side, const char *default_peer,
+	      struct chan_creds **ret, ckpt_err *err);
 /* Has m TLS files? */
 bool mig_has_tls(const ckpt_migrate_opts *m);
 
 /* Connect a TCP socket to host:port (CLOEXEC, mig_tcp_tune), bounded by timeout_ms. */
 int mig_connect(const char *host, uint16_t port, unsigned timeout_ms, int *ret_fd, ckpt_err *err);
-/* The numeric address of a connected socket's peer (for CRIU's page server address). */
+/* The numeric address of a connected socket's peer. */
 int mig_peer_host(int fd, char *buf, size_t n);
 /*
  * A migration's TCP socket (what: the peer, for the error): TCP_USER_TIMEOUT = timeout_ms, so
@@ -97,6 +104,12 @@ int mig_tcp_tune(int fd, unsigned timeout_ms, const char *what, ckpt_err *err);
 void mig_hello_versions(struct chan_hello *h, unsigned criu_version);
 /* "libckpt X, criu Y" of a peer's HELLO into mg. */
 void mig_note_peer(ckpt_migration *mg, const struct chan *ch, const struct chan_hello *h);
+
+/*
+ * Remove every entry of the directory dirfd/name (a flat directory of ours:
+ * images, logs) and the directory itself; whatever cannot be removed stays.
+ */
+void mig_remove_flat(int dirfd, const char *name);
 
 /* A session id as 32 hex digits (buf of 33). */
 void mig_session_hex(const uint8_t session[CHAN_SESSION_SIZE], char *buf);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The migration control channel (private): framing, authentication, messages, file transfer. */
-#ifndef CKPT_CHANNEL_H
-#define CKPT_CHANNEL_H
+/* The migration channel (private): TLS sessions, authentication, framing, messages, file transfer. */
+#ifndef CKPT_CHAN_H
+#define CKPT_CHAN_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -11,36 +11,42 @@
 
 /*
  * One channel is one connected stream socket (TCP, or a unix socketpair in
- * tests) between a migration source and a receiver. The wire format is in
- * docs/migration.md ("The control channel"); in short:
+ * tests) between a migration source and a receiver, and every byte after a
+ * 16-byte preamble is inside TLS (GnuTLS): the wire format is in
+ * docs/migration.md ("The channel"); in short:
  *
  *   preamble  16 bytes each way, in the clear: "ckpt-mig", protocol version
  *             (u16), the authentication methods (u8), the side (u8), 4 zero bytes
- *   auth      mutual TLS (GnuTLS, a CA both trust, a certificate on each side)
- *             and/or a shared token proven by HMAC-SHA256 challenge-response
+ *   TLS       token only: TLS 1.3 keyed by the token (PSK with (EC)DHE);
+ *             certificates: mutual X.509, TLS 1.2 or 1.3, the peer's certificate
+ *             naming one of the identities the caller named; both: the
+ *             certificate handshake, then a proof of the token bound to this TLS
+ *             session (an exporter)
+ *   confirm   each side sends an exporter value over both preambles: a preamble
+ *             altered in transit fails here
  *   frames    type (u16), flags (u16, 0), length (u32), payload (<= CHAN_MAX_PAYLOAD),
- *             all big-endian; in token-only mode each frame is followed by an
- *             HMAC-SHA256 tag over a sequence number, the header and the payload
+ *             big-endian, inside TLS
  *
  * Every read has a deadline (the channel's timeout, per message); a peer that
  * fails authentication, speaks another protocol version, or sends an oversized
  * or malformed frame is refused with an error naming what was wrong, before any
- * message is acted on.
+ * message is acted on. A pages connection is a channel whose TLS session is
+ * handed to a pump (pump.h) after its HELLO.
  */
 
-#define CHAN_PROTO_VERSION 1
+#define CHAN_PROTO_VERSION 2
 #define CHAN_MAGIC "ckpt-mig" /* 8 bytes, no NUL on the wire */
 #define CHAN_PREAMBLE_SIZE 16
 #define CHAN_HDR_SIZE 8
-#define CHAN_MAC_SIZE 32
-#define CHAN_NONCE_SIZE 32
 #define CHAN_MAX_PAYLOAD (128 * 1024) /* hard cap of one frame's payload */
 #define CHAN_FILE_CHUNK (64 * 1024)   /* file data per FILE_DATA frame */
 #define CHAN_NAME_MAX 128	      /* an image file name */
 #define CHAN_CPUINFO_MAX (64 * 1024)  /* CRIU's cpuinfo.img */
 #define CHAN_SESSION_SIZE 16
-#define CHAN_TOKEN_MIN 16 /* bytes of secret in a token file */
-#define CHAN_TOKEN_MAX 4096
+#define CHAN_TOKEN_MIN 32   /* bytes of secret in a token file (hex digits count as half a byte) */
+#define CHAN_TOKEN_MAX 4096 /* bytes in a token file */
+#define CHAN_PEERS_MAX 16   /* identities a side may name */
+#define CHAN_PEER_NAME_MAX 255
 #define CHAN_DEFAULT_MAX_FILES 65536
 #define CHAN_DEFAULT_MAX_TOTAL (16ULL << 30)
 
@@ -54,21 +60,53 @@ enum chan_side {
 #define CHAN_AUTH_TOKEN 0x1
 #define CHAN_AUTH_TLS 0x2
 
+/* ---- the token: a secret read once, kept only as keys derived from it ---- */
+
 /*
- * How the channel authenticates. At least one method must be configured:
- * a token file, or all three TLS files (CA, certificate, key). Both together
- * run the token exchange inside TLS. Strings are borrowed for chan_open only.
+ * What a token file yields: the TLS pre-shared key and the key of the proof
+ * (both HMAC-SHA256 of the secret under their own labels). Kept in memory
+ * left out of core dumps (MADV_DONTDUMP) and locked when the system allows.
  */
+struct chan_token;
+
+/*
+ * Read a token file, once, by the rules of docs/security.md: not a symlink,
+ * a regular file owned by the caller (euid) or root, no access for group or
+ * others, in a directory owned by the caller or root that group and others
+ * cannot write, at least CHAN_TOKEN_MIN bytes of secret (an all-hex file is
+ * decoded first, so 64 hex digits are 32 bytes). Each refusal says which
+ * rule and the fix (CKPT_EPERM for ownership and modes, CKPT_EINVAL for the
+ * contents).
+ */
+int chan_token_load(const char *path, struct chan_token **ret, ckpt_err *err);
+void chan_token_free(struct chan_token *t);
+
+/* ---- credentials: what one side authenticates with, loaded once per migration ---- */
+
 struct chan_auth {
-	const char *
-		token_file; /* the shared secret; a regular file, not readable by group or others */
-	const char *tls_cacert; /* PEM: the CA that signed the peer's certificate */
-	const char *tls_cert;	/* PEM: this side's certificate */
-	const char *tls_key;	/* PEM: its private key */
-	const char *tls_cacrl;	/* PEM: revoked certificates, optional */
-	const char *
-		tls_peer_name; /* connecting side: the name or address the peer's certificate must carry; NULL: CA check only */
+	const struct chan_token *token; /* borrowed; NULL: no token */
+	const char *tls_cacert;		/* PEM: the CA that signed the peer's certificate */
+	const char *tls_cert;		/* PEM: this side's certificate */
+	const char *tls_key;		/* PEM: its private key */
+	const char *tls_cacrl;		/* PEM: revoked certificates, optional */
+	/* the identities the peer's certificate must carry (SAN DNS or IP, or CN): one of them */
+	const char *const *peers;
+	size_t n_peers;
 };
+
+struct chan_creds;
+
+/*
+ * Load what a, for side, asks for: the TLS files (each checked, named in the
+ * error) and the token's keys. a's strings are copied; its token must outlive
+ * the credentials. With TLS, at least one peer identity is required. One
+ * credentials object serves every connection of a migration, from any thread.
+ */
+int chan_creds_new(const struct chan_auth *a, enum chan_side side, struct chan_creds **ret,
+		   ckpt_err *err);
+void chan_creds_free(struct chan_creds *cr);
+/* "a token", "mutual TLS (peers: a, b)", "mutual TLS (peers: ...) and a token": for messages. */
+const char *chan_creds_describe(const struct chan_creds *cr);
 
 enum chan_msg_type {
 	CHAN_MSG_HELLO = 1,	 /* both ways, first: versions, mode, criu check, cpuinfo */
@@ -77,7 +115,7 @@ enum chan_msg_type {
 	CHAN_MSG_FILE_DATA = 4,	 /* source: up to CHAN_FILE_CHUNK bytes of it */
 	CHAN_MSG_FILE_END = 5,	 /* source: its SHA-256 */
 	CHAN_MSG_FILES_DONE = 6, /* source: count and total bytes of the files sent */
-	CHAN_MSG_RESTORE = 7,	 /* source: restore now (flags, where the lazy pages are) */
+	CHAN_MSG_RESTORE = 7,	 /* source: restore now (flags) */
 	CHAN_MSG_RESULT = 8,	 /* receiver: ready / running (pid) / failed (error) / pages done */
 	CHAN_MSG_ACK = 9,	 /* source: what it did after the result (committed / resumed) */
 	CHAN_MSG_RESOLVE = 10,	 /* source, on a new connection: the result of session X? */
@@ -108,7 +146,6 @@ struct chan_hello {
 	uint32_t criu_version; /* major*10000 + minor*100 + sublevel; 0: unknown */
 	char criu_version_str[64];
 	uint32_t flags;
-	uint16_t page_port; /* the port pages use (see docs/migration.md); 0: none */
 	int32_t check_code; /* receiver: 0 if criu check (and cpuinfo check) passed */
 	char check_msg[512];
 	const uint8_t *cpuinfo; /* source: CRIU's cpuinfo.img; borrowed from the message */
@@ -133,9 +170,7 @@ struct chan_files_done {
 };
 
 struct chan_restore {
-	uint32_t flags;	    /* CHAN_RESTORE_F_* */
-	char page_addr[64]; /* lazy: the address of the source's page server; "" = the channel's peer */
-	uint16_t page_port;
+	uint32_t flags; /* CHAN_RESTORE_F_* */
 };
 
 struct chan_result {
@@ -174,14 +209,13 @@ struct chan;
 
 /*
  * Authenticate over fd (a connected stream socket, borrowed: never closed
- * here) and return the channel. timeout_ms (> 0) bounds the whole
- * authentication and then every later message. Fails with CKPT_EINVAL if no
- * method is configured or a file is unusable, CKPT_EPERM if the peer is not
- * authenticated (or refuses us), CKPT_ENOTSUP for a peer of another protocol
- * version, CKPT_EPROTO for a peer that is not a migration endpoint,
- * CKPT_ETIMEDOUT, CKPT_ESYS.
+ * here) with cr and return the channel. timeout_ms (> 0) bounds the whole
+ * authentication and then every later message. Fails with CKPT_EPERM if the
+ * peer is not authenticated (or refuses us), CKPT_ENOTSUP for a peer of
+ * another protocol version, CKPT_EPROTO for a peer that is not a migration
+ * endpoint, CKPT_ETIMEDOUT, CKPT_ESYS.
  */
-int chan_open(int fd, enum chan_side side, const struct chan_auth *auth, unsigned timeout_ms,
+int chan_open(int fd, enum chan_side side, const struct chan_creds *cr, unsigned timeout_ms,
 	      struct chan **ret, ckpt_err *err);
 /* Close the TLS session (if any) and free; the socket stays open. NULL is fine. */
 void chan_free(struct chan *c);
@@ -193,9 +227,11 @@ bool chan_pending(const struct chan *c);
 const char *chan_addr(const struct chan *c);
 /* The socket (borrowed from the caller of chan_open). */
 int chan_fd(const struct chan *c);
-/* Who the peer is: its certificate's DN, or "token holder", and its address. */
+/* Who the peer proved to be: "certificate CN=...", "token holder", or both. */
 const char *chan_peer(const struct chan *c);
-/* Byte counters: on the wire (framing, MACs, TLS records included) and of file data. */
+/* The TLS version and cipher of the session ("TLS1.3 AES-256-GCM"). */
+const char *chan_cipher(const struct chan *c);
+/* Byte counters: on the wire (framing and TLS records included) and of file data. */
 uint64_t chan_wire_in(const struct chan *c);
 uint64_t chan_wire_out(const struct chan *c);
 uint64_t chan_file_bytes_out(const struct chan *c);
@@ -216,6 +252,8 @@ int chan_recv(struct chan *c, struct chan_msg *m, ckpt_err *err);
  * is CKPT_EPROTO.
  */
 int chan_expect(struct chan *c, uint16_t want, struct chan_msg *m, ckpt_err *err);
+/* The peer's ERROR message m as the returned error (its code, its text, its stage). */
+int chan_peer_error(struct chan *c, const struct chan_msg *m, ckpt_err *err);
 
 int chan_send_hello(struct chan *c, const struct chan_hello *h, ckpt_err *err);
 /* Give up: tell the peer why (best effort; errors of the send itself are ignored). */
@@ -227,6 +265,14 @@ int chan_send_resolve(struct chan *c, const uint8_t session[CHAN_SESSION_SIZE], 
 
 /* A fresh random session id. */
 int chan_session_new(uint8_t session[CHAN_SESSION_SIZE], ckpt_err *err);
+
+/*
+ * Hand the channel's TLS session over (to a pump, pump.h): *ret_tls gets the
+ * gnutls_session_t with no transport pointer; the new owner sets its own
+ * (push and pull functions and their pointer) before any use. The channel is
+ * freed; the socket stays the caller's.
+ */
+int chan_release_tls(struct chan *c, void **ret_tls, ckpt_err *err);
 
 /* ---- file transfer ---- */
 

@@ -4,29 +4,23 @@
  * the images go over and the receiver restores, the decision (CRIU kills or
  * resumes the tree), lost answers, and the figures.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netinet/in.h>
-#include <linux/tcp.h> /* struct tcp_info with tcpi_bytes_acked */
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-
-#include <dirent.h>
 
 #include "call.h"
 #include "client.h"
 #include "log.h"
 #include "migrate.h"
+#include "procfs.h"
+#include "pump.h"
 #include "recover.h"
-
-#ifndef SYS_pidfd_getfd
-#define SYS_pidfd_getfd 438
-#endif
+#include "swrk.h"
 
 #define PAGE_BYTES_PER_PAGE 4096u
 
@@ -36,15 +30,18 @@ struct src {
 	const ckpt_migrate_opts *m;
 	ckpt_migration *mg;
 	char host[256];
-	uint16_t port, page_port;
-	bool lazy, tls;
+	uint16_t port;
+	bool lazy;
 	uint8_t session[CHAN_SESSION_SIZE];
-	int ctl_fd, pages_fd;
+	int ctl_fd;
+	struct chan_creds *cr; /* loaded once: every connection of this migration */
 	struct chan *ch;
+	struct pump *pump; /* CRIU's pages (the dump's page client, or its lazy page server) */
 	struct proc target;
 	/* the private staging dir: images/, work/, cpu/ */
 	char staging[PATH_MAX];
 	int staging_fd, img_fd, work_fd, cpu_fd;
+	int conf_fd; /* lazy: the configuration file criu reads (by fd) */
 	/* the dump, while it runs */
 	struct conn *conn;
 	struct conn_watch watch;
@@ -133,10 +130,42 @@ static int check_pipe_size(ckpt_err *err)
 	return r;
 }
 
+/*
+ * The staging dir's parent: what is staged there is what the receiver
+ * restores, as root. Another user who can rename entries in it could swap in
+ * a directory of their own between mkdtemp and our open: it must be ours or
+ * root's, and writable by nobody else unless sticky.
+ */
+static int staging_parent_check(const char *parent, ckpt_err *err)
+{
+	struct stat st;
+
+	if (stat(parent, &st) < 0)
+		return err_sys(err, CKPT_EIMAGES, errno, "staging dir '%s'", parent);
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		return err_set(
+			err, CKPT_EPERM,
+			"staging dir '%s' is owned by uid %u: that user could swap the images "
+			"staged there (expected a directory of yours or root's)",
+			parent, (unsigned)st.st_uid);
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+		return err_set(err, CKPT_EPERM,
+			       "staging dir '%s' has mode %04o: others can write it without the "
+			       "sticky bit, and could swap the images staged there (expected a "
+			       "directory only you can write, or a sticky one such as /tmp)",
+			       parent, (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
 static int staging_make(struct src *s, ckpt_err *err)
 {
 	const char *parent = s->m->staging_dir ? s->m->staging_dir : "/tmp";
+	struct stat st;
+	int r;
 
+	r = staging_parent_check(parent, err);
+	if (r < 0)
+		return r;
 	if (snprintf(s->staging, sizeof(s->staging), "%s/ckpt-migrate-XXXXXX", parent) >=
 	    (int)sizeof(s->staging))
 		return err_set(err, CKPT_EINVAL, "staging dir '%s': path too long", parent);
@@ -150,6 +179,13 @@ static int staging_make(struct src *s, ckpt_err *err)
 	s->staging_fd = open(s->staging, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (s->staging_fd < 0)
 		return err_sys(err, CKPT_EIMAGES, errno, "staging directory '%s'", s->staging);
+	if (fstat(s->staging_fd, &st) < 0 || st.st_uid != geteuid() ||
+	    (st.st_mode & 07777) != 0700 || st.st_nlink != 2)
+		return err_set(
+			err, CKPT_EPERM,
+			"staging directory '%s' is not ours, 0700 and empty once opened: it was "
+			"swapped; refused",
+			s->staging);
 	if (mkdirat(s->staging_fd, "images", 0700) < 0 ||
 	    mkdirat(s->staging_fd, "work", 0700) < 0 || mkdirat(s->staging_fd, "cpu", 0700) < 0)
 		return err_sys(err, CKPT_EIMAGES, errno, "staging directory '%s'", s->staging);
@@ -162,36 +198,15 @@ static int staging_make(struct src *s, ckpt_err *err)
 	return 0;
 }
 
-/* Remove the regular files of dirfd/name and the directory. */
-static void remove_flat(int dirfd, const char *name)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d;
-	struct dirent *e;
-
-	if (fd < 0)
-		return;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			unlinkat(fd, e->d_name, 0);
-	closedir(d);
-	unlinkat(dirfd, name, AT_REMOVEDIR);
-}
-
 /* Success: nothing stays. Failure: only CRIU's logs (work/) stay, and are named. */
 static void staging_end(struct src *s, bool keep_logs)
 {
 	if (s->staging_fd < 0)
 		return;
-	remove_flat(s->staging_fd, "images");
-	remove_flat(s->staging_fd, "cpu");
+	mig_remove_flat(s->staging_fd, "images");
+	mig_remove_flat(s->staging_fd, "cpu");
 	if (!keep_logs) {
-		remove_flat(s->staging_fd, "work");
+		mig_remove_flat(s->staging_fd, "work");
 		close(s->staging_fd);
 		s->staging_fd = -1;
 		rmdir(s->staging);
@@ -245,7 +260,6 @@ out:
 
 static int handshake(struct src *s, ckpt_err *err)
 {
-	struct chan_auth auth = mig_auth(s->m, s->host);
 	struct chan_hello h = { 0 };
 	struct chan_msg msg;
 	uint8_t *cpu = NULL;
@@ -262,14 +276,13 @@ static int handshake(struct src *s, ckpt_err *err)
 		goto out;
 	r = mig_connect(s->host, s->port, s->m->timeout_ms, &s->ctl_fd, err);
 	if (r == 0)
-		r = chan_open(s->ctl_fd, CHAN_CONNECTING, &auth, s->m->timeout_ms, &s->ch, err);
+		r = chan_open(s->ctl_fd, CHAN_CONNECTING, s->cr, s->m->timeout_ms, &s->ch, err);
 	if (r < 0)
 		goto out;
 	mig_hello_versions(&h, criu_version);
 	h.role = CHAN_ROLE_SOURCE;
 	h.mode = s->lazy ? CHAN_MODE_LAZY : CHAN_MODE_COPY;
 	memcpy(h.session, s->session, sizeof(h.session));
-	h.page_port = s->page_port;
 	h.cpuinfo = cpu;
 	h.cpuinfo_len = cpu_len;
 	r = chan_send_hello(s->ch, &h, err);
@@ -295,34 +308,53 @@ out:
 	return r;
 }
 
-/* Token, copy mode: the second connection, authenticated as the first, that CRIU's pages take. */
+/*
+ * The second connection, authenticated as the first and bound to the session
+ * by its id: CRIU's pages go through it, carried by a pump between a
+ * socketpair CRIU gets and this TLS session (pump.h).
+ */
 static int pages_connection(struct src *s, ckpt_err *err)
 {
-	struct chan_auth auth = mig_auth(s->m, s->host);
 	struct chan_hello h = { 0 };
-	struct chan *pc = NULL;
+	struct pump_cfg pc = { .tcp = -1 };
+	struct chan *ch = NULL;
 	struct chan_msg msg;
-	int r;
+	int fd = -1, r;
 
-	r = mig_connect(s->host, s->port, s->m->timeout_ms, &s->pages_fd, err);
+	r = mig_connect(s->host, s->port, s->m->timeout_ms, &fd, err);
 	if (r == 0)
-		r = chan_open(s->pages_fd, CHAN_CONNECTING, &auth, s->m->timeout_ms, &pc, err);
+		r = chan_open(fd, CHAN_CONNECTING, s->cr, s->m->timeout_ms, &ch, err);
 	if (r < 0)
-		return r;
+		goto fail;
 	mig_hello_versions(&h, 0);
 	h.role = CHAN_ROLE_PAGES;
-	h.mode = CHAN_MODE_COPY;
+	h.mode = s->lazy ? CHAN_MODE_LAZY : CHAN_MODE_COPY;
 	memcpy(h.session, s->session, sizeof(h.session));
-	h.page_port = s->page_port;
-	r = chan_send_hello(pc, &h, err);
+	r = chan_send_hello(ch, &h, err);
 	if (r == 0)
-		r = chan_expect(pc, CHAN_MSG_HELLO, &msg, err);
-	if (r == 0 &&
-	    (msg.u.hello.role != CHAN_ROLE_RECEIVER || memcmp(msg.u.hello.session, s->session, 16)))
+		r = chan_expect(ch, CHAN_MSG_HELLO, &msg, err);
+	if (r == 0 && (msg.u.hello.role != CHAN_ROLE_RECEIVER ||
+		       memcmp(msg.u.hello.session, s->session, CHAN_SESSION_SIZE)))
 		r = err_set(err, CKPT_EPROTO,
 			    "the receiver's page connection answered for another session");
-	/* from here the socket is CRIU's: nothing more is read or written on it by us */
-	chan_free(pc);
+	if (r == 0)
+		r = chan_release_tls(ch, &pc.tls, err);
+	if (r < 0)
+		goto fail;
+	ch = NULL;
+	pc = (struct pump_cfg){ .mode = s->lazy ? PUMP_LAZY_SOURCE : PUMP_PASS,
+				.tcp = fd,
+				.tls = pc.tls,
+				.timeout_ms = s->m->timeout_ms,
+				.what = s->mg->peer };
+	r = pump_new(&pc, &s->pump, err); /* fd and the session are the pump's from here */
+	if (r == 0)
+		r = pump_start(s->pump, err);
+	return r;
+fail:
+	chan_free(ch);
+	if (fd >= 0)
+		close(fd);
 	return r;
 }
 
@@ -407,7 +439,6 @@ static void note_dest_failure(struct src *s, const struct chan_result *res)
 /* Ask the receiver over a new connection how the session ended: 1 running, 2 failed, 0 unknown or unreachable. */
 static int resolve_once(struct src *s)
 {
-	struct chan_auth auth = mig_auth(s->m, s->host);
 	ckpt_err e = CKPT_ERR_INIT;
 	struct chan *rc = NULL;
 	struct chan_msg msg;
@@ -415,7 +446,7 @@ static int resolve_once(struct src *s)
 
 	if (mig_connect(s->host, s->port, s->m->timeout_ms, &fd, &e) < 0)
 		goto out;
-	if (chan_open(fd, CHAN_CONNECTING, &auth, s->m->timeout_ms, &rc, &e) < 0)
+	if (chan_open(fd, CHAN_CONNECTING, s->cr, s->m->timeout_ms, &rc, &e) < 0)
 		goto out;
 	if (chan_send_resolve(rc, s->session, &e) < 0 ||
 	    chan_expect(rc, CHAN_MSG_RESULT, &msg, &e) < 0)
@@ -493,12 +524,7 @@ static int hold_and_resolve(struct src *s)
 
 static uint64_t pages_sent_so_far(struct src *s)
 {
-	struct tcp_info ti;
-	socklen_t l = sizeof(ti);
-
-	if (s->pages_fd < 0 || getsockopt(s->pages_fd, IPPROTO_TCP, TCP_INFO, &ti, &l) < 0)
-		return 0;
-	return ti.tcpi_bytes_acked;
+	return s->pump && !s->lazy ? pump_bytes_out(s->pump) : 0;
 }
 
 /* The images to the receiver, and its READY: 0, or -1 with the dump refused (the tree resumes). */
@@ -542,7 +568,7 @@ static int send_images_ready(struct src *s)
 /* Copy mode: ask the receiver to restore; 0 when it runs there (or resolving says so), else -1. */
 static int ask_restore(struct src *s)
 {
-	struct chan_restore rs = { .flags = 0, .page_port = s->page_port };
+	struct chan_restore rs = { .flags = 0 };
 	ckpt_err e = CKPT_ERR_INIT;
 	struct chan_result res;
 	int r;
@@ -580,9 +606,20 @@ static int ask_restore(struct src *s)
 static int on_post_dump(struct src *s)
 {
 	uint64_t sent, took;
+	bool failed = false;
 
 	s->t_postdump = now_us();
 	s->post_dump_seen = true;
+	if (s->lazy && pump_ended(s->pump, &failed) && failed) {
+		/* the pages connection is gone: the lazy pages could never be served */
+		ckpt_err e = CKPT_ERR_INIT;
+
+		pump_join(s->pump, &e);
+		src_fail_err(s, "transfer", &e);
+		chan_send_error(s->ch, s->fail.code, "transfer", s->fail.msg);
+		s->refused = true;
+		return -1;
+	}
 	s->conn->deadline_us =
 		0; /* held: the decision is ours, and waits on the network, not on a clock */
 	took = s->t_postdump - (s->t_predump ? s->t_predump : s->t_hs);
@@ -665,77 +702,25 @@ static void on_channel(void *userdata)
 	} while (chan_pending(s->ch));
 }
 
-/*
- * Lazy: CRIU's lazy page server is CRIU's own socket, listening on PAGE, and
- * the connection it accepts (the receiver's relay) inherits the listener's TCP
- * options: give the listener ours (mig_tcp_tune), so that a receiver host that
- * vanishes silently fails CRIU's session after the channel timeout (CRIU then
- * resumes the tree) instead of after TCP's retransmissions (about 15 minutes).
- * CRIU waits for our word on status-ready meanwhile: its fds hold still. Not
- * fatal: logged when it cannot be done.
- */
-static void tune_criu_listener(struct src *s)
-{
-	char path[64], link[64];
-	const char *why = "no TCP socket listening on the page port";
-	ckpt_err e = CKPT_ERR_INIT;
-	struct dirent *de;
-	DIR *d;
-	int r;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)s->conn->criu.pid);
-	d = s->conn->criu.pidfd >= 0 ? opendir(path) : NULL;
-	if (!d)
-		why = "cannot read its fds";
-	while (d && (de = readdir(d))) {
-		int acc = 0, proto = 0, fd;
-		socklen_t l = sizeof(int);
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		uint16_t port = 0;
-		ssize_t n = readlinkat(dirfd(d), de->d_name, link, sizeof(link) - 1);
-
-		if (n <= 0 || (link[n] = 0, strncmp(link, "socket:[", 8)))
-			continue;
-		fd = (int)syscall(SYS_pidfd_getfd, s->conn->criu.pidfd, atoi(de->d_name), 0);
-		if (fd < 0) {
-			why = "pidfd_getfd failed";
-			continue;
-		}
-		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l) == 0 && acc &&
-		    getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) == 0 &&
-		    proto == IPPROTO_TCP && getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-			port = ss.ss_family == AF_INET6 ?
-				       ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) :
-				       ntohs(((struct sockaddr_in *)&ss)->sin_port);
-		r = 1;
-		if (port == s->page_port)
-			r = mig_tcp_tune(fd, s->m->timeout_ms, "lazy page server", &e);
-		close(fd);
-		if (r == 0) {
-			closedir(d);
-			return;
-		}
-		if (r < 0) {
-			why = e.msg;
-			break;
-		}
-	}
-	if (d)
-		closedir(d);
-	log_at(&s->c->log, CKPT_LOG_WARNING,
-	       "migrate: criu's lazy page server on port %u keeps the kernel's TCP timeouts (%s): a "
-	       "receiver gone silently is noticed by CRIU only after TCP's retransmissions",
-	       s->page_port, why);
-}
-
-/* Lazy: CRIU listens on PAGE and waits for our word before it accepts the receiver's connection. */
+/* Lazy: CRIU's lazy page server is about to serve (through our pump): the receiver may restore. */
 static int on_status_ready(struct src *s)
 {
-	struct chan_restore rs = { .flags = CHAN_RESTORE_F_LAZY, .page_port = s->page_port };
+	struct chan_restore rs = { .flags = CHAN_RESTORE_F_LAZY };
 	ckpt_err e = CKPT_ERR_INIT;
 
-	tune_criu_listener(s);
+	/*
+	 * CRIU ignores a configuration file it cannot open: its lazy page
+	 * server would then listen on a TCP port of every address, serving the
+	 * frozen tree's memory to whoever connects first. It listens before it
+	 * says status-ready, so a listener now is that case: refuse (CRIU's lazy
+	 * session fails and it resumes the tree).
+	 */
+	if (procfs_tcp_listening(s->conn->criu.pid) != 0) {
+		src_fail(s, "transfer", CKPT_ECRIU,
+			 "criu's lazy page server did not take the socket it was given (it listens "
+			 "on a TCP port, or that cannot be told): refused, the tree is resumed");
+		return -1;
+	}
 	s->t_restore_sent = now_us();
 	if (chan_send_restore(s->ch, &rs, &e) < 0) {
 		/* the receiver cannot have started: refusing makes CRIU's lazy server fail, and CRIU resumes */
@@ -796,7 +781,13 @@ static int src_notify(void *userdata, ckpt_notify *ev)
 
 /* ---- the dump ---- */
 
-/* The user's options plus what migration needs: the staging dirs, pages to the receiver, TLS. */
+/*
+ * The user's options plus what migration needs: the staging dirs, and CRIU's
+ * end of the pump's socketpair as its page socket: ps.fd for a copy dump's
+ * page client; for a lazy dump, whose page server CRIU's RPC would put on a
+ * TCP port of its own (ps.fd is ignored with lazy_pages), the same fd is
+ * handed over and named in a configuration file (dump_lazy_socket).
+ */
 static int dump_opts(struct src *s, ckpt_opts **ret, ckpt_err *err)
 {
 	ckpt_opts *d = NULL;
@@ -811,41 +802,17 @@ static int dump_opts(struct src *s, ckpt_opts **ret, ckpt_err *err)
 		r = ckpt_opts_set_work_dir_fd(d, s->work_fd, err);
 	if (r == 0 && s->lazy)
 		r = ckpt_opts_set_bool(d, CKPT_OPT_LAZY_PAGES, true, err);
-	if (r == 0 && s->lazy)
-		r = ckpt_opts_set_page_server_addr(d, NULL, s->page_port, err);
-	else if (r == 0 && s->tls)
-		r = ckpt_opts_set_page_server_addr(d, s->host, s->page_port, err);
-	if (r == 0 && s->tls) {
-		/* CRIU's own TLS for the pages, with the same files */
+	if (r == 0) {
 		pb = d->pb;
-		pb->has_tls = pb->tls = true;
-		if (s->m->tls_no_cn_verify)
-			pb->has_tls_no_cn_verify = pb->tls_no_cn_verify = true;
-		free(pb->tls_cacert);
-		free(pb->tls_cert);
-		free(pb->tls_key);
-		pb->tls_cacert = strdup(s->m->tls_cacert);
-		pb->tls_cert = strdup(s->m->tls_cert);
-		pb->tls_key = strdup(s->m->tls_key);
-		if (s->m->tls_cacrl) {
-			free(pb->tls_cacrl);
-			pb->tls_cacrl = strdup(s->m->tls_cacrl);
-		}
-		if (!pb->tls_cacert || !pb->tls_cert || !pb->tls_key)
-			r = err_set(err, CKPT_ENOMEM, "out of memory");
-	}
-	if (r == 0 && !s->lazy && !s->tls) {
-		pb = d->pb;
+		if (pb->ps)
+			criu_page_server_info__free_unpacked(pb->ps, NULL);
+		pb->ps = malloc(sizeof(*pb->ps));
 		if (!pb->ps) {
-			pb->ps = malloc(sizeof(*pb->ps));
-			if (!pb->ps)
-				r = err_set(err, CKPT_ENOMEM, "out of memory");
-			else
-				criu_page_server_info__init(pb->ps);
-		}
-		if (r == 0) {
+			r = err_set(err, CKPT_ENOMEM, "out of memory");
+		} else {
+			criu_page_server_info__init(pb->ps);
 			pb->ps->has_fd = true;
-			pb->ps->fd = s->pages_fd;
+			pb->ps->fd = pump_criu_fd(s->pump);
 		}
 	}
 	if (r < 0) {
@@ -853,6 +820,46 @@ static int dump_opts(struct src *s, ckpt_opts **ret, ckpt_err *err)
 		return r;
 	}
 	*ret = d;
+	return 0;
+}
+
+/*
+ * Lazy: CRIU's RPC reads only ps.port with lazy_pages, but a configuration
+ * file named in the request is applied after the RPC options
+ * (criu/cr-service.c, config_file): "ps-socket N" there makes the lazy page
+ * server serve on fd N (cr_page_server, "Reusing ps socket") instead of
+ * listening on a port. N is the number criu sees for the pump's end (ps.fd,
+ * numbered by request_build). A configuration file can carry action-script:
+ * it reaches criu as an fd of ours (a file in the private staging dir, opened
+ * once), named /proc/self/fd/M, never by a path another user could swap.
+ */
+static int dump_lazy_socket(struct src *s, struct request *rq, ckpt_err *err)
+{
+	char path[64], line[32];
+	CriuOpts *pb = rq->req.opts;
+	int n;
+
+	if (!pb->ps || !pb->ps->has_fd)
+		return err_set(err, CKPT_EPROTO, "lazy dump: no page socket in the request");
+	if (rq->n_fds >= ARRAY_SIZE(rq->fds))
+		return err_set(err, CKPT_EINVAL, "lazy dump: too many fds for criu");
+	n = snprintf(line, sizeof(line), "ps-socket %d\n", pb->ps->fd);
+	s->conf_fd = openat(s->work_fd, "lazy-ps.conf",
+			    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (s->conf_fd < 0)
+		return err_sys(err, CKPT_EIMAGES, errno, "lazy dump: '%s/work/lazy-ps.conf'",
+			       s->staging);
+	if (write(s->conf_fd, line, (size_t)n) != n || lseek(s->conf_fd, 0, SEEK_SET) < 0)
+		return err_sys(err, CKPT_EIMAGES, errno, "lazy dump: '%s/work/lazy-ps.conf'",
+			       s->staging);
+	rq->fds[rq->n_fds].src = s->conf_fd;
+	rq->fds[rq->n_fds].dst = SWRK_PASS_BASE + (int)rq->n_fds;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", rq->fds[rq->n_fds].dst);
+	rq->n_fds++;
+	free(pb->config_file);
+	pb->config_file = strdup(path);
+	if (!pb->config_file)
+		return err_set(err, CKPT_ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -963,23 +970,15 @@ static int source_checks(struct src *s, const char *to, ckpt_err *err)
 		return err_set(
 			err, CKPT_EINVAL,
 			"migrate: leave-running and leave-stopped are refused: the tree would run on both hosts");
-	if (s->lazy && !s->tls)
-		return err_set(
-			err, CKPT_EINVAL,
-			"migrate --lazy needs mutual TLS (--tls-cacert, --tls-cert, --tls-key): CRIU's lazy page "
-			"server listens on all addresses of the source and serves the frozen tree's memory to "
-			"whoever connects first, so only a TLS peer may connect");
 	r = ckpt_parse_address_port(to, s->host, sizeof(s->host), &s->port, err);
 	if (r < 0)
 		return r;
 	if (!s->host[0] || s->port == 0)
 		return err_set(err, CKPT_EINVAL,
 			       "migrate: '%s': expected HOST:PORT of a `ckpt receive`", to);
-	s->page_port = m->page_port ? (uint16_t)m->page_port : (uint16_t)(s->port + 1);
-	if (!m->page_port && s->port == 65535)
-		return err_set(
-			err, CKPT_EINVAL,
-			"migrate: port 65535 leaves no PORT+1 for the pages: set the page port");
+	r = mig_creds(m, CHAN_CONNECTING, s->host, &s->cr, err);
+	if (r < 0)
+		return r;
 	if (s->lazy && (r = check_pipe_size(err)) < 0)
 		return r;
 	if (proc_open(&s->target, o->pb->pid) == -ESRCH)
@@ -988,14 +987,14 @@ static int source_checks(struct src *s, const char *to, ckpt_err *err)
 	return staging_make(s, err);
 }
 
-/* The handshake with the receiver at to (and the page connection of a token-only copy). */
+/* The handshake with the receiver at to, and the pages connection. */
 static int source_handshake(struct src *s, const char *to, ckpt_err *err)
 {
 	ckpt_err e = CKPT_ERR_INIT;
 	int r;
 
 	r = handshake(s, &e);
-	if (r == 0 && !s->lazy && !s->tls)
+	if (r == 0)
 		r = pages_connection(s, &e);
 	if (r < 0) {
 		err_prefix(&e, "%s", to);
@@ -1006,8 +1005,8 @@ static int source_handshake(struct src *s, const char *to, ckpt_err *err)
 	s->t_hs = now_us();
 	mig_set(s->mg, FIG_HANDSHAKE, s->t_hs - s->t_start);
 	mig_event(s->m, s->mg, CKPT_MIG_EV_CONNECTED,
-		  "handshake: receiver %s (%s), %s mode, criu check and cpu ok", s->mg->peer,
-		  s->mg->peer_versions, s->lazy ? "lazy" : "copy");
+		  "handshake: receiver %s (%s), %s mode, %s, criu check and cpu ok", s->mg->peer,
+		  s->mg->peer_versions, s->lazy ? "lazy" : "copy", chan_cipher(s->ch));
 	chan_set_timeout(s->ch, s->m->timeout_ms);
 	return 0;
 }
@@ -1026,6 +1025,8 @@ static int dump_prepare(struct src *s, struct call *call, struct request *rq, ck
 		.swrk = true, .notify = true, .images_fd = s->img_fd, .work_fd = s->work_fd
 	};
 	r = request_build(rq, CRIU_REQ_TYPE__DUMP, *dopts, &env, err);
+	if (r == 0 && s->lazy)
+		r = dump_lazy_socket(s, rq, err);
 	if (r < 0)
 		return r;
 	if (notify_table_set(&s->table, NULL, src_notify, s, err) < 0)
@@ -1052,6 +1053,8 @@ static int dump_run(struct src *s, struct call *call, struct request *rq, int *r
 	r = call_open(call, rq, &conn, e);
 	if (r < 0)
 		return r;
+	/* criu has its end of the socketpair: ours goes, so that its close reaches the pump */
+	pump_criu_fd_close(s->pump);
 	s->conn = &conn;
 	r = call_exchange(call, &conn, rq, &resp, e);
 	conn.watch = NULL;
@@ -1060,10 +1063,6 @@ static int dump_run(struct src *s, struct call *call, struct request *rq, int *r
 		criu_resp__free_unpacked(resp, NULL);
 	call_close(call, &conn, r);
 	s->conn = NULL;
-	if (s->pages_fd >= 0) {
-		close(s->pages_fd);
-		s->pages_fd = -1;
-	}
 	*ret_result = r;
 	return 0;
 }
@@ -1075,8 +1074,15 @@ static int outcome_committed(struct src *s)
 	mig_set(s->mg, FIG_RELEASED, s->t_end - s->t_start);
 	mig_event(s->m, s->mg, CKPT_MIG_EV_SOURCE_RELEASED,
 		  "the source tree is gone: the source can go");
-	if (s->lazy)
+	if (s->lazy) {
+		ckpt_err pe = CKPT_ERR_INIT;
+
 		drain_channel(s, DRAIN_PAGES_DONE);
+		/* CRIU's answer to the receiver's close must reach it: the pump ends by itself */
+		if (pump_join(s->pump, &pe) < 0)
+			log_at(&s->c->log, CKPT_LOG_WARNING, "migrate: the pages stream ended: %s",
+			       pe.msg);
+	}
 	read_dump_stats(s, s->t_end);
 	if (s->pages_done)
 		mig_set(s->mg, FIG_PAGES_DONE, s->t_pages_done - s->t_start);
@@ -1253,17 +1259,19 @@ static void source_end(struct src *s, struct call *call, struct request *rq, ckp
 	notify_table_free(&s->table);
 	request_free(rq);
 	ckpt_opts_free(dopts);
+	pump_free(s->pump);
 	chan_free(s->ch);
+	chan_creds_free(s->cr);
 	if (s->ctl_fd >= 0)
 		close(s->ctl_fd);
-	if (s->pages_fd >= 0)
-		close(s->pages_fd);
 	if (s->img_fd >= 0)
 		close(s->img_fd);
 	if (s->work_fd >= 0)
 		close(s->work_fd);
 	if (s->cpu_fd >= 0)
 		close(s->cpu_fd);
+	if (s->conf_fd >= 0)
+		close(s->conf_fd);
 	proc_close(&s->target);
 }
 
@@ -1275,12 +1283,12 @@ int ckpt_migrate_source(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_o
 			 .m = m,
 			 .mg = mg,
 			 .ctl_fd = -1,
-			 .pages_fd = -1,
 			 .target = PROC_INIT,
 			 .staging_fd = -1,
 			 .img_fd = -1,
 			 .work_fd = -1,
 			 .cpu_fd = -1,
+			 .conf_fd = -1,
 			 .keep_logs = true };
 	ckpt_opts *dopts = NULL;
 	struct request rq;
@@ -1294,7 +1302,6 @@ int ckpt_migrate_source(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_o
 	mig_reset(mg, false);
 	s.t_start = now_us();
 	s.lazy = m->lazy;
-	s.tls = mig_has_tls(m);
 	mg->lazy = s.lazy;
 	mig_stage(mg, "handshake");
 	call_init(&call, c, "dump", false);

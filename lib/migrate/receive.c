@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The migration's receiving side: accept and authenticate, check (versions,
- * criu check, CPU), the page server or the lazy-pages daemon with its relay,
+ * criu check, CPU), the page server or the lazy-pages daemon with its pump,
  * the images, the restore, the durable record a source that lost our answer
  * asks about, and the figures.
  */
@@ -21,9 +21,10 @@
 
 #include "call.h"
 #include "client.h"
+#include "gate.h"
 #include "imgdir.h"
 #include "migrate.h"
-#include "pagerelay.h"
+#include "pump.h"
 #include "swrk.h"
 
 /* The fds criu lazy-pages gets. */
@@ -42,10 +43,11 @@ struct rcv {
 	int listen_fd;
 	struct dir_ref base;
 	char listen_host[INET6_ADDRSTRLEN];
-	uint16_t listen_port, page_port;
-	bool tls;
+	uint16_t listen_port;
 	unsigned criu_version;
 	uint64_t accept_deadline;
+	struct chan_creds *cr; /* loaded once: every connection */
+	struct gate *gate;     /* connections authenticated concurrently */
 
 	/* the session under way */
 	int ctl_fd;
@@ -63,9 +65,9 @@ struct rcv {
 	ckpt_opts *ps_opts;
 	bool ps_open;
 	pid_t ps_pid;
-	int pages_fd;
+	/* CRIU's pages (its page server, or criu lazy-pages) through the session's second connection */
+	struct pump *pump;
 	/* lazy mode */
-	struct page_relay *relay;
 	struct proc daemon;
 	char peer_host[INET6_ADDRSTRLEN];
 	/* results */
@@ -123,26 +125,6 @@ static void record_read(const struct rcv *r, const char *hex, char *buf, size_t 
 }
 
 /* ---- the session's directories ---- */
-
-static void remove_flat(int dirfd, const char *name)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	struct dirent *e;
-	DIR *d;
-
-	if (fd < 0)
-		return;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			unlinkat(fd, e->d_name, 0);
-	closedir(d);
-	unlinkat(dirfd, name, AT_REMOVEDIR);
-}
 
 static uint64_t pages_bytes(int dirfd)
 {
@@ -236,8 +218,8 @@ static void clean_stale(struct rcv *r)
 			continue; /* a live receiver's session */
 		sfd = openat(r->base.fd, hex, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sfd >= 0) {
-			remove_flat(sfd, "images");
-			remove_flat(sfd, "cpu");
+			mig_remove_flat(sfd, "images");
+			mig_remove_flat(sfd, "cpu");
 			close(sfd);
 		}
 		if (strcmp(rec, "restoring")) {
@@ -298,10 +280,10 @@ static void session_dirs_end(struct rcv *r, bool keep_logs)
 		close(r->work_fd);
 	r->img_fd = r->work_fd = -1;
 	if (r->sess_fd >= 0) {
-		remove_flat(r->sess_fd, "images");
-		remove_flat(r->sess_fd, "cpu");
+		mig_remove_flat(r->sess_fd, "images");
+		mig_remove_flat(r->sess_fd, "cpu");
 		if (!keep_logs)
-			remove_flat(r->sess_fd, "work");
+			mig_remove_flat(r->sess_fd, "work");
 		close(r->sess_fd);
 		r->sess_fd = -1;
 		if (!keep_logs)
@@ -325,35 +307,14 @@ static int page_server_start(struct rcv *r, ckpt_err *err)
 		return err_set(err, CKPT_ENOMEM, "out of memory");
 	if (ckpt_opts_get_int(r->o, CKPT_OPT_LOG_LEVEL, &level, NULL) == 1)
 		ckpt_opts_set_int(r->ps_opts, CKPT_OPT_LOG_LEVEL, level, NULL);
-	if (r->tls) {
-		const char *addr = strcmp(r->listen_host, "0.0.0.0") &&
-						   strcmp(r->listen_host, "::") ?
-					   r->listen_host :
-					   NULL;
-
-		rc = ckpt_opts_set_page_server_addr(r->ps_opts, addr, r->page_port, err);
-		if (rc < 0)
-			return rc;
-		pb = r->ps_opts->pb;
-		pb->has_tls = pb->tls = true;
-		/* the page server would check the client's certificate against its own listen address */
-		pb->has_tls_no_cn_verify = pb->tls_no_cn_verify = true;
-		pb->tls_cacert = strdup(r->m->tls_cacert);
-		pb->tls_cert = strdup(r->m->tls_cert);
-		pb->tls_key = strdup(r->m->tls_key);
-		if (r->m->tls_cacrl)
-			pb->tls_cacrl = strdup(r->m->tls_cacrl);
-		if (!pb->tls_cacert || !pb->tls_cert || !pb->tls_key)
-			return err_set(err, CKPT_ENOMEM, "out of memory");
-	} else {
-		pb = r->ps_opts->pb;
-		pb->ps = malloc(sizeof(*pb->ps));
-		if (!pb->ps)
-			return err_set(err, CKPT_ENOMEM, "out of memory");
-		criu_page_server_info__init(pb->ps);
-		pb->ps->has_fd = true;
-		pb->ps->fd = r->pages_fd;
-	}
+	/* CRIU's page server reads the pump's socketpair: it listens on nothing */
+	pb = r->ps_opts->pb;
+	pb->ps = malloc(sizeof(*pb->ps));
+	if (!pb->ps)
+		return err_set(err, CKPT_ENOMEM, "out of memory");
+	criu_page_server_info__init(pb->ps);
+	pb->ps->has_fd = true;
+	pb->ps->fd = pump_criu_fd(r->pump);
 	rc = request_build(&r->ps_rq, CRIU_REQ_TYPE__PAGE_SERVER_CHLD, r->ps_opts, &env, err);
 	if (rc < 0)
 		return rc;
@@ -365,6 +326,7 @@ static int page_server_start(struct rcv *r, ckpt_err *err)
 	rc = call_open(&r->ps_call, &r->ps_rq, &r->ps_conn, err);
 	if (rc < 0)
 		return rc;
+	pump_criu_fd_close(r->pump); /* criu has it: its close must reach the pump */
 	r->ps_open = true;
 	r->ps_conn.deadline_us = now_us() + (uint64_t)r->m->timeout_ms * 1000;
 	rc = exchange_run(&r->ps_call.x, &r->ps_conn, &r->ps_rq.req, &resp, err);
@@ -443,9 +405,6 @@ static int daemon_start(struct rcv *r, ckpt_err *err)
 	struct pollfd p[2];
 	char c;
 
-	rc = page_relay_new(&r->relay, err);
-	if (rc < 0)
-		return rc;
 	if (ckpt_opts_get_int(r->o, CKPT_OPT_LOG_LEVEL, &lv, NULL) == 1)
 		snprintf(level, sizeof(level), "-v%d", (int)lv);
 	rc = client_criu_path(r->c, &criu, err);
@@ -455,12 +414,12 @@ static int daemon_start(struct rcv *r, ckpt_err *err)
 		return err_sys(err, CKPT_ESYS, errno, "lazy pages: pipe");
 	fds[0] = (struct fdpass){ r->img_fd, LP_FD_IMAGES };
 	fds[1] = (struct fdpass){ r->work_fd, LP_FD_WORK };
-	fds[2] = (struct fdpass){ page_relay_daemon_fd(r->relay), LP_FD_PS };
+	fds[2] = (struct fdpass){ pump_criu_fd(r->pump), LP_FD_PS };
 	fds[3] = (struct fdpass){ pipefd[1], LP_FD_STATUS };
 	cfg = (struct spawn_cfg){ .criu = criu, .env = r->c->env, .stdio = r->c->stdio };
 	rc = criu_spawn_argv(&cfg, argv, fds, 4, &r->daemon, err);
 	close(pipefd[1]);
-	page_relay_daemon_fd_close(r->relay);
+	pump_criu_fd_close(r->pump);
 	if (rc < 0) {
 		close(pipefd[0]);
 		return rc;
@@ -504,12 +463,9 @@ static void session_free(struct rcv *r)
 {
 	session_unlock(r);
 	page_server_end(r, false);
-	page_relay_free(r->relay);
-	r->relay = NULL;
+	pump_free(r->pump);
+	r->pump = NULL;
 	daemon_kill(r);
-	if (r->pages_fd >= 0)
-		close(r->pages_fd);
-	r->pages_fd = -1;
 	chan_free(r->ch);
 	r->ch = NULL;
 	if (r->ctl_fd >= 0)
@@ -522,9 +478,9 @@ static int session_fail(struct rcv *r, const char *stage, int code, ckpt_err *er
 {
 	struct chan_result res = { .status = CHAN_RESULT_FAILED, .code = code };
 
-	if (r->relay)
-		page_relay_abort(
-			r->relay); /* before the daemon can close cleanly: the source resumes its tree */
+	if (r->pump)
+		pump_abort(
+			r->pump); /* before the daemon can close cleanly: the source resumes its tree */
 	daemon_kill(r);
 	page_server_end(r, false);
 	record_write(r, "failed");
@@ -569,14 +525,6 @@ static int check_source(struct rcv *r, const struct chan_hello *h)
 	if (h->role != CHAN_ROLE_SOURCE || (h->mode != CHAN_MODE_COPY && h->mode != CHAN_MODE_LAZY))
 		return refuse(r, r->ch, "expected a migration source's HELLO (role %u, mode %u)",
 			      h->role, h->mode);
-	if (h->page_port != r->page_port)
-		return refuse(
-			r, r->ch,
-			"the source uses page port %u, this receiver %u: give both the same page port "
-			"(--page-port)",
-			h->page_port, r->page_port);
-	if (h->mode == CHAN_MODE_LAZY && !r->tls)
-		return refuse(r, r->ch, "lazy migration needs mutual TLS on both sides");
 	if (ckpt_criu_version(r->c, &v, &e) < 0)
 		return refuse(r, r->ch, "criu version here: %s", e.msg);
 	r->criu_version = v;
@@ -606,7 +554,7 @@ static int check_source(struct rcv *r, const struct chan_hello *h)
 			close(cpu_fd);
 		}
 		ckpt_opts_free(co);
-		remove_flat(r->sess_fd, "cpu");
+		mig_remove_flat(r->sess_fd, "cpu");
 		if (rc < 0)
 			return refuse(r, r->ch, "CPU check failed: %s",
 				      e.msg[0] ? e.msg : "cannot write cpuinfo.img");
@@ -627,81 +575,103 @@ static int send_hello(struct rcv *r, struct chan *ch, uint8_t role, ckpt_err *er
 	h.role = role;
 	h.mode = r->lazy ? CHAN_MODE_LAZY : CHAN_MODE_COPY;
 	memcpy(h.session, r->session, sizeof(h.session));
-	h.page_port = r->page_port;
 	return chan_send_hello(ch, &h, err);
 }
 
-/* Accept one connection before the deadline (0: none). */
-static int accept_one(struct rcv *r, uint64_t deadline, int *ret_fd, ckpt_err *err)
+static void answer_resolve(struct rcv *r, struct chan *ch, const uint8_t *session);
+
+/*
+ * The next authenticated connection before the deadline (0: none), its first
+ * message read; refusals on the way are reported (CKPT_MIG_EV_REFUSED).
+ */
+static int next_conn(struct rcv *r, uint64_t deadline, struct gate_item *it, ckpt_err *err)
 {
 	for (;;) {
-		struct pollfd p = { .fd = r->listen_fd, .events = POLLIN };
-		int n = poll(&p, 1, poll_ms_until(deadline)), fd;
+		int rc = gate_next(r->gate, deadline, it, err);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return err_sys(err, CKPT_ESYS, errno, "receive: poll");
-		if (n == 0)
-			return err_set(err, CKPT_ETIMEDOUT,
-				       "receive: no migration arrived in time");
-		fd = accept4(r->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED)
-				continue;
-			return err_sys(err, CKPT_ESYS, errno, "receive: accept");
-		}
-		n = mig_tcp_tune(fd, r->m->timeout_ms, "receive: an accepted connection", err);
-		if (n < 0) {
-			close(fd);
-			return n;
-		}
-		*ret_fd = fd;
-		return 0;
+		if (rc < 0)
+			return rc;
+		if (it->kind == GATE_CONN)
+			return 0;
+		mig_event(r->m, r->mg, CKPT_MIG_EV_REFUSED, "refused a connection from %s: %s",
+			  it->host, it->text);
 	}
 }
 
-/* Token, copy mode: the source's second connection, which CRIU's page server gets. */
-static int accept_pages(struct rcv *r, ckpt_err *err)
+/*
+ * A connection that is not the one expected now: a question is answered, a
+ * second source is told we are busy.
+ */
+static void not_now(struct rcv *r, struct gate_item *it)
 {
-	struct chan_auth auth = mig_auth(r->m, NULL);
-	uint64_t deadline = now_us() + (uint64_t)r->m->timeout_ms * 1000;
-
-	for (;;) {
-		ckpt_err e = CKPT_ERR_INIT;
-		struct chan *pc = NULL;
-		struct chan_msg msg;
-		int fd = -1, rc;
-
-		rc = accept_one(r, deadline, &fd, err);
-		if (rc < 0)
-			return rc;
-		if (chan_open(fd, CHAN_ACCEPTING, &auth, r->m->timeout_ms, &pc, &e) < 0) {
-			mig_event(r->m, r->mg, CKPT_MIG_EV_REFUSED, "refused a connection: %s",
-				  e.msg);
-			close(fd);
-			continue;
-		}
-		if (chan_recv(pc, &msg, &e) == 0 && msg.type == CHAN_MSG_HELLO &&
-		    msg.u.hello.role == CHAN_ROLE_PAGES &&
-		    !memcmp(msg.u.hello.session, r->session, CHAN_SESSION_SIZE)) {
-			r->pages_fd = fd;
-			rc = page_server_start(r, err);
-			if (rc == 0)
-				rc = send_hello(r, pc, CHAN_ROLE_RECEIVER, err);
-			chan_free(pc);
-			/* CRIU's page server has its own copy now */
-			close(r->pages_fd);
-			r->pages_fd = -1;
-			return rc;
-		}
-		chan_send_error(pc, CKPT_EPERM, "handshake",
+	if (it->first.type == CHAN_MSG_RESOLVE) {
+		answer_resolve(r, it->ch, it->first.u.resolve.session);
+	} else {
+		chan_send_error(it->ch, CKPT_EPERM, "handshake",
 				"this receiver is busy with another migration");
 		mig_event(r->m, r->mg, CKPT_MIG_EV_REFUSED,
-			  "refused %s: busy with another migration", chan_peer(pc));
-		chan_free(pc);
-		close(fd);
+			  "refused %s (%s): busy with another migration", chan_addr(it->ch),
+			  chan_peer(it->ch));
 	}
+	gate_item_close(it);
+}
+
+/*
+ * The session's pages connection: authenticated, from the control peer's
+ * address, naming this session; its TLS session goes to a pump whose other
+ * end CRIU gets (its page server, or criu lazy-pages).
+ */
+static int accept_pages(struct rcv *r, ckpt_err *err)
+{
+	uint64_t deadline = now_us() + (uint64_t)r->m->timeout_ms * 1000;
+	struct pump_cfg pc = { .tcp = -1 };
+	struct gate_item it;
+	int rc;
+
+	for (;;) {
+		const struct chan_hello *h = &it.first.u.hello;
+
+		rc = next_conn(r, deadline, &it, err);
+		if (rc < 0) {
+			if (rc == CKPT_ETIMEDOUT)
+				err_set(err, rc,
+					"the source's pages connection did not come within %u ms",
+					r->m->timeout_ms);
+			return rc;
+		}
+		if (it.first.type == CHAN_MSG_HELLO && h->role == CHAN_ROLE_PAGES &&
+		    !memcmp(h->session, r->session, CHAN_SESSION_SIZE) &&
+		    !strcmp(it.host, r->peer_host))
+			break;
+		if (it.first.type == CHAN_MSG_HELLO && h->role == CHAN_ROLE_PAGES) {
+			chan_send_error(it.ch, CKPT_EPERM, "handshake",
+					"a pages connection for no session of this receiver's, or "
+					"from another address than its source");
+			mig_event(r->m, r->mg, CKPT_MIG_EV_REFUSED,
+				  "refused a pages connection from %s: not from this session's "
+				  "source (%s)",
+				  it.host, r->peer_host);
+			gate_item_close(&it);
+			continue;
+		}
+		not_now(r, &it);
+	}
+	rc = send_hello(r, it.ch, CHAN_ROLE_RECEIVER, err);
+	if (rc == 0)
+		rc = chan_release_tls(it.ch, &pc.tls, err);
+	if (rc < 0) {
+		gate_item_close(&it);
+		return rc;
+	}
+	pc = (struct pump_cfg){ .mode = r->lazy ? PUMP_LAZY_DEST : PUMP_PASS,
+				.tcp = it.fd,
+				.tls = pc.tls,
+				.timeout_ms = r->m->timeout_ms,
+				.what = r->mg->peer };
+	rc = pump_new(&pc, &r->pump, err); /* the socket and the session are the pump's */
+	if (rc == 0)
+		rc = pump_start(r->pump, err);
+	return rc;
 }
 
 /* Answer "how did session X end?" from the records; a source that hears "running" acks it. */
@@ -745,55 +715,39 @@ static void answer_resolve(struct rcv *r, struct chan *ch, const uint8_t *sessio
  */
 static int resolve_window(struct rcv *r)
 {
-	struct chan_auth auth = mig_auth(r->m, NULL);
 	uint64_t deadline = now_us() + (uint64_t)r->m->resolve_timeout_ms * 1000;
 	char rec[64];
 
 	for (;;) {
 		ckpt_err e = CKPT_ERR_INIT;
-		struct chan *ch = NULL;
-		struct chan_msg msg;
-		int fd = -1;
+		struct gate_item it;
 
 		record_read(r, r->hex, rec, sizeof(rec));
 		if (!strncmp(rec, "committed", 9))
 			return 1;
-		if (accept_one(r, deadline, &fd, &e) < 0)
+		if (next_conn(r, deadline, &it, &e) < 0)
 			return 0;
-		if (chan_open(fd, CHAN_ACCEPTING, &auth, r->m->timeout_ms, &ch, &e) == 0 &&
-		    chan_recv(ch, &msg, &e) == 0) {
-			if (msg.type == CHAN_MSG_RESOLVE)
-				answer_resolve(r, ch, msg.u.resolve.session);
-			else
-				chan_send_error(ch, CKPT_EPERM, "handshake",
-						"this receiver is busy with another migration");
-		}
-		chan_free(ch);
-		close(fd);
+		not_now(r, &it);
 	}
 }
 
-/* The page path, then our HELLO (the source dumps once it has it). */
+/* Our HELLO, the pages connection, and (copy mode) CRIU's page server on it. */
 static int session_handshake(struct rcv *r, ckpt_err *err)
 {
 	int rc;
 
-	if (!r->lazy && !r->tls) {
-		rc = send_hello(r, r->ch, CHAN_ROLE_RECEIVER, err);
-		if (rc == 0)
-			rc = accept_pages(r, err);
-	} else {
-		rc = r->lazy ? 0 : page_server_start(r, err);
-		if (rc == 0)
-			rc = send_hello(r, r->ch, CHAN_ROLE_RECEIVER, err);
-	}
+	rc = send_hello(r, r->ch, CHAN_ROLE_RECEIVER, err);
+	if (rc == 0)
+		rc = accept_pages(r, err);
+	if (rc == 0 && !r->lazy)
+		rc = page_server_start(r, err);
 	if (rc < 0)
 		return session_fail(r, "handshake", rc, err);
 	r->t_hs = now_us();
 	mig_set(r->mg, FIG_HANDSHAKE, r->t_hs - r->t_accept);
 	mig_stage(r->mg, "transfer");
-	mig_event(r->m, r->mg, CKPT_MIG_EV_ACCEPTED, "accepted a %s migration from %s (%s)",
-		  r->lazy ? "lazy" : "copy", r->mg->peer, r->mg->peer_versions);
+	mig_event(r->m, r->mg, CKPT_MIG_EV_ACCEPTED, "accepted a %s migration from %s (%s), %s",
+		  r->lazy ? "lazy" : "copy", r->mg->peer, r->mg->peer_versions, chan_cipher(r->ch));
 	return 0;
 }
 
@@ -849,19 +803,9 @@ static int session_images(struct rcv *r, struct chan_msg *msg, ckpt_err *err)
 	return 0;
 }
 
-/* Lazy: the relay to the source's lazy page server, where its RESTORE says. */
-static int session_relay(struct rcv *r, const struct chan_msg *msg, ckpt_err *err)
+/* Lazy: the source's RESTORE must say lazy (its pages come through the pump, already running). */
+static int session_lazy_check(struct rcv *r, const struct chan_msg *msg, ckpt_err *err)
 {
-	struct relay_cfg cfg = {
-		.host = msg->u.restore.page_addr[0] ? msg->u.restore.page_addr : r->peer_host,
-		.port = msg->u.restore.page_port ? msg->u.restore.page_port : r->page_port,
-		.tls_cacert = r->m->tls_cacert,
-		.tls_cert = r->m->tls_cert,
-		.tls_key = r->m->tls_key,
-		.tls_cacrl = r->m->tls_cacrl,
-		.no_cn_verify = r->m->tls_no_cn_verify,
-		.timeout_ms = r->m->timeout_ms
-	};
 	int rc;
 
 	if (!(msg->u.restore.flags & CHAN_RESTORE_F_LAZY)) {
@@ -869,13 +813,6 @@ static int session_relay(struct rcv *r, const struct chan_msg *msg, ckpt_err *er
 			     "the source asked for a copy-mode restore in a lazy session");
 		return session_fail(r, "restore", rc, err);
 	}
-	/* the strings in cfg: kept in r (page_addr is copied into peer_host) */
-	if (msg->u.restore.page_addr[0])
-		snprintf(r->peer_host, sizeof(r->peer_host), "%s", msg->u.restore.page_addr);
-	cfg.host = r->peer_host;
-	rc = page_relay_start(r->relay, &cfg, err);
-	if (rc < 0)
-		return session_fail(r, "restore", rc, err);
 	return 0;
 }
 
@@ -888,7 +825,7 @@ static int session_restore(struct rcv *r, const struct chan_msg *msg, pid_t *ret
 	int rc;
 
 	mig_stage(r->mg, "restore");
-	if (r->lazy && (rc = session_relay(r, msg, err)) < 0)
+	if (r->lazy && (rc = session_lazy_check(r, msg, err)) < 0)
 		return rc;
 	record_write(r, "restoring");
 	r->t_restore = now_us();
@@ -915,8 +852,8 @@ static int session_restore(struct rcv *r, const struct chan_msg *msg, pid_t *ret
 	r->t_running = now_us();
 	mig_set(r->mg, FIG_RESTORE, r->t_running - r->t_restore);
 	record_write(r, "running %d", (int)pid);
-	if (r->relay)
-		page_relay_commit(r->relay);
+	if (r->lazy)
+		pump_commit(r->pump);
 	res = (struct chan_result){ .status = CHAN_RESULT_RUNNING, .pid = pid };
 	chan_send_result(r->ch, &res, NULL);
 	mig_stage(r->mg, r->lazy ? "pages" : "decision");
@@ -936,8 +873,8 @@ static int session_pages(struct rcv *r, pid_t pid, ckpt_err *err)
 		;
 	if (r->daemon.status_known)
 		st = r->daemon.status;
-	rc = page_relay_join(r->relay, &re);
-	mig_set(r->mg, FIG_PAGE_BYTES, page_relay_bytes_in(r->relay));
+	rc = pump_join(r->pump, &re);
+	mig_set(r->mg, FIG_PAGE_BYTES, pump_bytes_in(r->pump));
 	if (rc < 0 || !r->daemon.status_known || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		/* the tree's memory did not all arrive: that copy is corrupt, and goes */
 		struct proc t;
@@ -962,10 +899,10 @@ static int session_pages(struct rcv *r, pid_t pid, ckpt_err *err)
 	res = (struct chan_result){ .status = CHAN_RESULT_PAGES_DONE, .pid = pid };
 	/* the source's CRIU does not count what its lazy server sent: say it (docs/migration.md) */
 	snprintf(res.msg, sizeof(res.msg), "%llu bytes",
-		 (unsigned long long)page_relay_bytes_in(r->relay));
+		 (unsigned long long)pump_bytes_in(r->pump));
 	chan_send_result(r->ch, &res, NULL);
 	mig_event(r->m, r->mg, CKPT_MIG_EV_PAGES_DONE, "pages: every page is here (%.1f MiB)",
-		  (double)page_relay_bytes_in(r->relay) / 1048576.0);
+		  (double)pump_bytes_in(r->pump) / 1048576.0);
 	return 0;
 }
 
@@ -1024,26 +961,22 @@ static int run_session(struct rcv *r, ckpt_err *err)
 	return session_decision(r, pid, err);
 }
 
-/* One connection: 0 or <0 when a migration ran (final), CONT when it was refused or was a question. */
-static int serve_connection(struct rcv *r, int fd, ckpt_err *err)
+/*
+ * One authenticated connection (the gate's item, taken over): 0 or <0 when a
+ * migration ran (final), CONT when it was refused or was a question.
+ */
+static int serve_connection(struct rcv *r, struct gate_item *it, ckpt_err *err)
 {
-	struct chan_auth auth = mig_auth(r->m, NULL);
 	ckpt_err e = CKPT_ERR_INIT;
-	struct chan_msg msg;
+	struct chan_msg msg = it->first;
 	struct chan_hello h;
 	int rc;
 
-	r->ctl_fd = fd;
+	r->ctl_fd = it->fd;
+	r->ch = it->ch;
+	it->fd = -1;
+	it->ch = NULL;
 	r->t_accept = now_us();
-	if (chan_open(fd, CHAN_ACCEPTING, &auth, r->m->timeout_ms, &r->ch, &e) < 0) {
-		mig_event(r->m, r->mg, CKPT_MIG_EV_REFUSED, "refused a connection: %s", e.msg);
-		return CONT;
-	}
-	if (chan_recv(r->ch, &msg, &e) < 0) {
-		mig_event(r->m, r->mg, CKPT_MIG_EV_REFUSED, "refused %s: %s", chan_peer(r->ch),
-			  e.msg);
-		return CONT;
-	}
 	if (msg.type == CHAN_MSG_RESOLVE) {
 		answer_resolve(r, r->ch, msg.u.resolve.session);
 		return CONT;
@@ -1057,7 +990,7 @@ static int serve_connection(struct rcv *r, int fd, ckpt_err *err)
 	r->lazy = h.mode == CHAN_MODE_LAZY;
 	r->mg->lazy = r->lazy;
 	mig_note_peer(r->mg, r->ch, &h);
-	mig_peer_host(fd, r->peer_host, sizeof(r->peer_host));
+	snprintf(r->peer_host, sizeof(r->peer_host), "%s", it->host);
 	/* authenticated: from here on a private directory for the session */
 	if (session_dirs(r, &e) < 0)
 		return refuse(r, r->ch, "%s", e.msg);
@@ -1107,7 +1040,6 @@ int ckpt_migrate_receive(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_
 			 .sess_fd = -1,
 			 .img_fd = -1,
 			 .work_fd = -1,
-			 .pages_fd = -1,
 			 .lock_fd = -1,
 			 .daemon = PROC_INIT };
 	int rc;
@@ -1115,7 +1047,6 @@ int ckpt_migrate_receive(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_
 	assert_return(c && o && m && mg, err, "receive: NULL argument");
 	mig_reset(mg, true);
 	r.t_start = now_us();
-	r.tls = mig_has_tls(m);
 	mig_stage(mg, "handshake");
 	rc = mig_auth_check(m, err);
 	if (rc < 0)
@@ -1137,22 +1068,41 @@ int ckpt_migrate_receive(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_
 	rc = listen_address(&r, listen_fd, err);
 	if (rc < 0)
 		goto out;
-	r.page_port = m->page_port ? (uint16_t)m->page_port : (uint16_t)(r.listen_port + 1);
+	rc = mig_creds(m, CHAN_ACCEPTING, NULL, &r.cr, err);
+	if (rc < 0)
+		goto out;
 	rc = dir_ref_open(&o->images, "receive: images-dir", o->follow_symlinks, &r.base, err);
 	if (rc == 0)
 		rc = dir_check_private(&r.base, "receive", err);
 	if (rc < 0)
 		goto out;
 	clean_stale(&r);
+	{
+		unsigned auth_ms = m->auth_timeout_ms ? m->auth_timeout_ms : MIG_DEFAULT_AUTH_MS;
+		struct gate_cfg gc = { .listen_fd = listen_fd,
+				       .cr = r.cr,
+				       .auth_timeout_ms = auth_ms < m->timeout_ms ? auth_ms :
+										    m->timeout_ms,
+				       .timeout_ms = m->timeout_ms };
+
+		rc = gate_new(&gc, &r.gate, err);
+		if (rc < 0)
+			goto out;
+	}
+	mig_event(m, mg, CKPT_MIG_EV_LISTENING, "listening on %s:%u; accepts sources with %s",
+		  r.listen_host, r.listen_port, chan_creds_describe(r.cr));
 	r.accept_deadline =
 		m->accept_timeout_ms ? r.t_start + (uint64_t)m->accept_timeout_ms * 1000 : 0;
 	for (;;) {
-		int fd = -1;
+		struct gate_item it;
 
-		rc = accept_one(&r, r.accept_deadline, &fd, err);
+		rc = next_conn(&r, r.accept_deadline, &it, err);
+		if (rc == CKPT_ETIMEDOUT)
+			err_set(err, rc, "receive: no migration arrived in time");
 		if (rc < 0)
 			goto out;
-		rc = serve_connection(&r, fd, err);
+		rc = serve_connection(&r, &it, err);
+		gate_item_close(&it);
 		if (r.ch) {
 			mig_set(mg, FIG_CTL_OUT, chan_wire_out(r.ch));
 			mig_set(mg, FIG_CTL_IN, chan_wire_in(r.ch));
@@ -1167,6 +1117,8 @@ out:
 	mig_set(mg, FIG_TOTAL, now_us() - r.t_start);
 	mig_event(m, mg, CKPT_MIG_EV_DONE, "%s", rc == 0 ? "done" : err ? err->msg : "failed");
 	session_free(&r);
+	gate_free(r.gate);
+	chan_creds_free(r.cr);
 	dir_ref_close(&r.base);
 	return rc;
 }

@@ -1,15 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Migration: the options object, the record of a migration (figures, JSON), and the TCP helpers both sides use. */
-#include <arpa/inet.h>
+/* Migration: the options object, the record of a migration (figures, JSON), a private directory's end. */
+#include <dirent.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "jsonw.h"
@@ -33,7 +27,9 @@ void ckpt_migrate_opts_free(ckpt_migrate_opts *m)
 {
 	if (!m)
 		return;
-	free(m->token_file);
+	chan_token_free(m->token);
+	for (size_t i = 0; i < m->n_peers; i++)
+		free(m->peers[i]);
 	free(m->tls_cacert);
 	free(m->tls_cert);
 	free(m->tls_key);
@@ -74,36 +70,47 @@ static int file_arg(const char *what, const char *path, char **ret, ckpt_err *er
 
 int ckpt_migrate_opts_set_token_file(ckpt_migrate_opts *m, const char *path, ckpt_err *err)
 {
-	struct stat st;
-	char *abs = NULL;
+	struct chan_token *t = NULL;
 	int r;
 
 	assert_return(m, err, "migrate: the options are NULL");
-	if (!path) {
-		free(m->token_file);
-		m->token_file = NULL;
+	if (path) {
+		if (!*path || has_control_chars(path))
+			return err_set(err, CKPT_EINVAL, "token file '%s': not a usable path",
+				       path);
+		r = chan_token_load(path, &t, err);
+		if (r < 0)
+			return r;
+	}
+	chan_token_free(m->token);
+	m->token = t;
+	return 0;
+}
+
+int ckpt_migrate_opts_add_tls_peer(ckpt_migrate_opts *m, const char *name, ckpt_err *err)
+{
+	char *copy;
+
+	assert_return(m, err, "migrate: the options are NULL");
+	if (!name) {
+		for (size_t i = 0; i < m->n_peers; i++)
+			free(m->peers[i]);
+		m->n_peers = 0;
 		return 0;
 	}
-	r = file_arg("token file", path, &abs, err);
-	if (r < 0)
-		return r;
-	if (stat(abs, &st) == 0 && (st.st_mode & 077)) {
-		r = err_set(
-			err, CKPT_EPERM,
-			"token file '%s' has mode %04o: readable by others (expected owner-only, chmod 600)",
-			path, (unsigned)(st.st_mode & 07777));
-		free(abs);
-		return r;
-	}
-	if (st.st_size < CHAN_TOKEN_MIN || st.st_size > CHAN_TOKEN_MAX + 1) {
-		free(abs);
-		return err_set(
-			err, CKPT_EINVAL,
-			"token file '%s' holds %lld bytes (expected %d to %d bytes of secret)",
-			path, (long long)st.st_size, CHAN_TOKEN_MIN, CHAN_TOKEN_MAX);
-	}
-	free(m->token_file);
-	m->token_file = abs;
+	if (!*name || strlen(name) > CHAN_PEER_NAME_MAX || has_control_chars(name) ||
+	    strpbrk(name, " \t,*"))
+		return err_set(err, CKPT_EINVAL,
+			       "TLS peer '%s': expected a DNS name, an address or a certificate's "
+			       "common name (no spaces, commas or wildcards, at most %d bytes)",
+			       name, CHAN_PEER_NAME_MAX);
+	if (m->n_peers >= CHAN_PEERS_MAX)
+		return err_set(err, CKPT_EINVAL, "TLS peer '%s': at most %d peers may be named",
+			       name, CHAN_PEERS_MAX);
+	copy = strdup(name);
+	if (!copy)
+		return err_set(err, CKPT_ENOMEM, "out of memory");
+	m->peers[m->n_peers++] = copy;
 	return 0;
 }
 
@@ -154,22 +161,27 @@ int ckpt_migrate_opts_set_int(ckpt_migrate_opts *m, ckpt_migrate_opt key, int64_
 	assert_return(m, err, "migrate: the options are NULL");
 	switch (key) {
 	case CKPT_MIG_LAZY:
-	case CKPT_MIG_TLS_NO_CN_VERIFY:
 		if (v != 0 && v != 1)
 			return err_set(err, CKPT_EINVAL,
 				       "migrate option %d: %lld (expected 0 or 1)", (int)key,
 				       (long long)v);
-		if (key == CKPT_MIG_LAZY)
-			m->lazy = v;
-		else
-			m->tls_no_cn_verify = v;
+		m->lazy = v;
 		return 0;
+	case CKPT_MIG_TLS_NO_CN_VERIFY:
+		return err_set(err, CKPT_ENOTSUP,
+			       "CKPT_MIG_TLS_NO_CN_VERIFY is gone: any certificate of the CA would "
+			       "pass; name the peer's certificate instead "
+			       "(ckpt_migrate_opts_add_tls_peer)");
 	case CKPT_MIG_PAGE_PORT:
-		if (v < 1 || v > 65535)
+		return err_set(err, CKPT_ENOTSUP,
+			       "CKPT_MIG_PAGE_PORT is gone: the pages take a second connection to "
+			       "the receiver's one port, inside TLS; no page port is opened");
+	case CKPT_MIG_AUTH_TIMEOUT_MS:
+		if (v < 1 || v > 24LL * 3600 * 1000)
 			return err_set(err, CKPT_EINVAL,
-				       "page port %lld is out of range (expected 1 to 65535)",
+				       "authentication timeout of %lld ms (expected 1 to 86400000)",
 				       (long long)v);
-		m->page_port = (int)v;
+		m->auth_timeout_ms = (unsigned)v;
 		return 0;
 	case CKPT_MIG_TIMEOUT_MS:
 	case CKPT_MIG_RESOLVE_TIMEOUT_MS:
@@ -272,26 +284,56 @@ bool mig_has_tls(const ckpt_migrate_opts *m)
 
 int mig_auth_check(const ckpt_migrate_opts *m, ckpt_err *err)
 {
-	if (m->token_file || mig_has_tls(m))
+	if (m->token || mig_has_tls(m))
 		return 0;
 	return err_set(
 		err, CKPT_EINVAL,
-		"migration refuses to run unauthenticated: give a token file (--token-file) or TLS files "
-		"(--tls-cacert, --tls-cert, --tls-key); a receiver restores whatever images reach it, as root");
+		"migration refuses to run unauthenticated: give a token file "
+		"(ckpt_migrate_opts_set_token_file) or TLS files (ckpt_migrate_opts_set_tls); a "
+		"receiver restores whatever images reach it, as root");
 }
 
-struct chan_auth mig_auth(const ckpt_migrate_opts *m, const char *peer_name)
+int mig_creds(const ckpt_migrate_opts *m, enum chan_side side, const char *default_peer,
+	      struct chan_creds **ret, ckpt_err *err)
 {
+	const char *one[1] = { default_peer };
 	struct chan_auth a = {
-		.token_file = m->token_file,
+		.token = m->token,
 		.tls_cacert = m->tls_cacert,
 		.tls_cert = m->tls_cert,
 		.tls_key = m->tls_key,
 		.tls_cacrl = m->tls_cacrl,
-		.tls_peer_name = m->tls_no_cn_verify ? NULL : peer_name,
+		.peers = (const char *const *)m->peers,
+		.n_peers = m->n_peers,
 	};
 
-	return a;
+	if (!m->n_peers && default_peer) {
+		a.peers = one;
+		a.n_peers = 1;
+	}
+	return chan_creds_new(&a, side, ret, err);
+}
+
+/* ---- a private directory's end ---- */
+
+void mig_remove_flat(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct dirent *e;
+	DIR *d;
+
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			unlinkat(fd, e->d_name, 0);
+	closedir(d);
+	unlinkat(dirfd, name, AT_REMOVEDIR);
 }
 
 /* ---- the record ---- */
@@ -493,159 +535,4 @@ void mig_session_hex(const uint8_t session[CHAN_SESSION_SIZE], char *buf)
 {
 	for (int i = 0; i < CHAN_SESSION_SIZE; i++)
 		snprintf(buf + 2 * i, 3, "%02x", session[i]);
-}
-
-/* ---- TCP ---- */
-
-static int clamp_int(int v, int lo, int hi)
-{
-	return v < lo ? lo : v > hi ? hi : v;
-}
-
-int mig_tcp_tune(int fd, unsigned timeout_ms, const char *what, ckpt_err *err)
-{
-	unsigned t = timeout_ms ? timeout_ms : MIG_DEFAULT_TIMEOUT_MS;
-	int secs = (int)(t / 1000 > 3600 ? 3600 : (t + 999) / 1000);
-	/* probes from half the timeout (5 s at most), 2 s apart at most, until the timeout */
-	int idle = clamp_int(secs / 2, 1, 5), intvl = clamp_int(secs / 4, 1, 2);
-	/* 127: the kernel's most; TCP_USER_TIMEOUT ends the probing at the timeout anyway */
-	int cnt = clamp_int((secs - idle + intvl - 1) / intvl, 1, 127);
-	int user = t > INT_MAX ? INT_MAX : (int)t;
-	const struct {
-		int level, opt, val;
-		const char *name;
-	} o[] = {
-		{ SOL_SOCKET, SO_KEEPALIVE, 1, "SO_KEEPALIVE" },
-		{ IPPROTO_TCP, TCP_KEEPIDLE, idle, "TCP_KEEPIDLE" },
-		{ IPPROTO_TCP, TCP_KEEPINTVL, intvl, "TCP_KEEPINTVL" },
-		{ IPPROTO_TCP, TCP_KEEPCNT, cnt, "TCP_KEEPCNT" },
-		/* data unacknowledged (or a window kept shut) for this long fails the socket */
-		{ IPPROTO_TCP, TCP_USER_TIMEOUT, user, "TCP_USER_TIMEOUT" },
-	};
-
-	for (size_t i = 0; i < sizeof(o) / sizeof(o[0]); i++)
-		if (setsockopt(fd, o[i].level, o[i].opt, &o[i].val, sizeof(o[i].val)) < 0)
-			return err_sys(err, CKPT_ESYS, errno, "%s: setsockopt %s to %d", what,
-				       o[i].name, o[i].val);
-	return 0;
-}
-
-int mig_connect(const char *host, uint16_t port, unsigned timeout_ms, int *ret_fd, ckpt_err *err)
-{
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL,
-			*ai;
-	uint64_t deadline = now_us() + (uint64_t)timeout_ms * 1000;
-	char service[8], what[300];
-	int r, e = 0, fd = -1;
-
-	snprintf(service, sizeof(service), "%u", port);
-	r = getaddrinfo(host, service, &hints, &res);
-	if (r != 0)
-		return err_set(err, CKPT_EINVAL, "'%s': %s (expected a host name or address)", host,
-			       gai_strerror(r));
-	for (ai = res; ai; ai = ai->ai_next) {
-		struct pollfd pfd;
-		socklen_t sl = sizeof(e);
-
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			    ai->ai_protocol);
-		if (fd < 0) {
-			e = errno;
-			continue;
-		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		e = errno;
-		if (e == EINPROGRESS) {
-			pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
-			do
-				r = poll(&pfd, 1, poll_ms_until(deadline));
-			while (r < 0 && errno == EINTR);
-			if (r == 0)
-				e = ETIMEDOUT;
-			else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) < 0)
-				e = errno;
-			if (r > 0 && e == 0)
-				break;
-		}
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd < 0)
-		return err_sys(err, e == ETIMEDOUT ? CKPT_ETIMEDOUT : CKPT_ESYS, e,
-			       "cannot connect to %s:%u", host, port);
-	/* the channel polls itself: blocking from here on */
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
-		close(fd);
-		return err_sys(err, CKPT_ESYS, errno, "fcntl");
-	}
-	snprintf(what, sizeof(what), "%s:%u", host, port);
-	r = mig_tcp_tune(fd, timeout_ms, what, err);
-	if (r < 0) {
-		close(fd);
-		return r;
-	}
-	*ret_fd = fd;
-	return 0;
-}
-
-int mig_peer_host(int fd, char *buf, size_t n)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
-		return -errno;
-	if (ss.ss_family == AF_INET)
-		return inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, buf,
-				 (socklen_t)n) ?
-			       0 :
-			       -errno;
-	if (ss.ss_family == AF_INET6)
-		return inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, buf,
-				 (socklen_t)n) ?
-			       0 :
-			       -errno;
-	return -EAFNOSUPPORT;
-}
-
-int ckpt_migrate_listen(const char *address_port, int *ret_fd, ckpt_err *err)
-{
-	struct addrinfo hints = { .ai_family = AF_UNSPEC,
-				  .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-	struct addrinfo *res = NULL;
-	char host[256], service[8];
-	uint16_t port;
-	int one = 1, r, fd;
-
-	assert_return(address_port && ret_fd, err, "listen: NULL argument");
-	r = ckpt_parse_address_port(address_port, host, sizeof(host), &port, err);
-	if (r < 0)
-		return r;
-	if (port == 0)
-		return err_set(err, CKPT_EINVAL,
-			       "listen: '%s' names port 0 (expected the port the source will dial)",
-			       address_port);
-	snprintf(service, sizeof(service), "%u", port);
-	r = getaddrinfo(host[0] ? host : NULL, service, &hints, &res);
-	if (r != 0)
-		return err_set(err, CKPT_EINVAL, "listen: '%s': %s", address_port, gai_strerror(r));
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		r = err_sys(err, CKPT_ESYS, errno, "listen: socket");
-		goto out;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 16) < 0) {
-		r = err_sys(err, CKPT_ESYS, errno, "listen: cannot listen on %s", address_port);
-		close(fd);
-		goto out;
-	}
-	*ret_fd = fd;
-	r = 0;
-out:
-	freeaddrinfo(res);
-	return r;
 }
