@@ -44,12 +44,13 @@ static unsigned long long dir_bytes(const char *dir)
 
 int main(int argc, char **argv)
 {
-	ckpt_archive_write_opts o = CKPT_ARCHIVE_WRITE_OPTS_INIT;
+	ckpt_archive_write_opts o;
 	ckpt_err err = CKPT_ERR_INIT;
 	struct rusage ru;
 	struct stat st;
 	double t0, t1;
 
+	ckpt_archive_write_opts_init(&o);
 	if (argc == 4 && !strcmp(argv[1], "--extract")) {
 		ckpt_archive *a = NULL;
 

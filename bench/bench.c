@@ -280,7 +280,8 @@ static int run_op(struct cfg *c)
 		} else {
 			r = ckpt_opts_set_pid(o, c->pid, &err);
 			if (r == 0)
-				r = ckpt_opts_set_leave_running(o, !strcmp(c->op, "dump-lr"), &err);
+				r = ckpt_opts_set_bool(o, CKPT_OPT_LEAVE_RUNNING,
+						       !strcmp(c->op, "dump-lr"), &err);
 			if (r == 0)
 				r = ckpt_dump(cl, o, &err);
 		}

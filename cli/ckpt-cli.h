@@ -222,7 +222,7 @@ struct cli_mig_progress {
 struct cli_mig {
 	ckpt_opts *o;
 	ckpt_migrate_opts *m;
-	ckpt_migration *mg;
+	ckpt_migrate_result *mg;
 	ckpt_client *client;
 	struct cli_criu_flags criu;
 	const char *cacert, *cert, *key; /* --tls-cacert, --tls-cert, --tls-key */
@@ -249,9 +249,9 @@ int cli_mig_getopt(struct cli *cli, struct cli_mig *j, int argc, char **argv,
 /* The TLS files into j->m; a usage error when neither a token nor TLS was given. 0 or the exit code. */
 int cli_mig_finish_auth(struct cli *cli, struct cli_mig *j);
 /* The progress callback: one line per event on stderr (unless -q). */
-void cli_mig_progress(void *userdata, ckpt_mig_event ev, const ckpt_migration *mg);
+void cli_mig_progress(void *userdata, ckpt_migrate_event ev, const ckpt_migrate_result *mg);
 /* The summary on stdout: `what` then the figures; with --json, the record as JSON instead. */
-void cli_mig_summary(struct cli *cli, const ckpt_migration *mg, const char *what);
+void cli_mig_summary(struct cli *cli, const ckpt_migrate_result *mg, const char *what);
 /*
  * A failed migration: the summary headed `what` (unless NULL or --json), the
  * error reported; the exit code (5 when the outcome is unknown).

@@ -12,39 +12,6 @@
 
 #include "archive-cli.h"
 
-/* When pid started, in Unix seconds (from /proc/PID/stat and the boot time); 0 if unknown. */
-static int64_t process_start_time(pid_t pid)
-{
-	char path[64], buf[4096], *p;
-	unsigned long long start_ticks = 0;
-	long hz = sysconf(_SC_CLK_TCK);
-	struct timespec now, up;
-	ssize_t n;
-	int fd, field;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0 || hz <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
-	if (!p)
-		return 0;
-	/* After ")": field 3 (state) ... field 22 is starttime. */
-	for (field = 2; field < 22 && p; field++)
-		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p + 1, "%llu", &start_ticks) != 1)
-		return 0;
-	if (clock_gettime(CLOCK_REALTIME, &now) < 0 || clock_gettime(CLOCK_BOOTTIME, &up) < 0)
-		return 0;
-	return (int64_t)now.tv_sec - (int64_t)up.tv_sec +
-	       (int64_t)(start_ticks / (unsigned long long)hz);
-}
-
 int cli_export_begin(struct cli *cli, struct cli_export *ex, pid_t pid, bool pre_dump)
 {
 	ckpt_err err = CKPT_ERR_INIT;
@@ -67,20 +34,23 @@ int cli_export_begin(struct cli *cli, struct cli_export *ex, pid_t pid, bool pre
 	if (lstat(ex->file, &st) == 0)
 		return cli_fail(cli, EXIT_FAILED, "--export '%s': exists; refusing to overwrite it",
 				ex->file);
-	ex->created = process_start_time(pid);
+	/* when the process started, asked now while it runs; unknown (0) is no failure */
+	if (ckpt_archive_created_time(pid, &ex->created, NULL) < 0)
+		ex->created = 0;
 	return 0;
 }
 
 int cli_export_finish(struct cli *cli, struct cli_export *ex, const char *images_dir,
 		      const char *work_dir, ckpt_client *client)
 {
-	ckpt_archive_write_opts o = CKPT_ARCHIVE_WRITE_OPTS_INIT;
+	ckpt_archive_write_opts o;
 	ckpt_err err = CKPT_ERR_INIT;
 	struct timespec start;
 	char version[32], hb[32];
 	unsigned v;
 	struct stat st;
 
+	ckpt_archive_write_opts_init(&o);
 	if (!ex->file)
 		return 0;
 	if (ex->compress)

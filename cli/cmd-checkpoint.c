@@ -206,7 +206,7 @@ static int checkpoint_opt(struct cli *cli, ckpt_opts *o, struct checkpoint_args 
 	case O_COMPRESS: a->ex.compress = arg; break;
 	case O_LEAVE_RUNNING:
 		a->leave_running = true;
-		r = ckpt_opts_set_leave_running(o, true, &err) < 0 ?
+		r = ckpt_opts_set_bool(o, CKPT_OPT_LEAVE_RUNNING, true, &err) < 0 ?
 			    cli_usage_error(cli, "%s", err.msg) :
 			    0;
 		break;

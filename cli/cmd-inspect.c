@@ -378,11 +378,12 @@ static int inspect_parse(struct cli *cli, int argc, char **argv, struct view *v,
 static int inspect_archive(struct cli *cli, const char *path, const struct view *v, unsigned flags,
 			   ckpt_archive **ar, ckpt_image_info **info, json_object **aj)
 {
-	ckpt_archive_limits lim = CKPT_ARCHIVE_LIMITS_INIT;
+	ckpt_archive_limits lim;
 	ckpt_err err = CKPT_ERR_INIT;
 	const char *tmp = getenv("TMPDIR");
 	bool pages = v->cmd || v->env;
 
+	ckpt_archive_limits_init(&lim);
 	/* argv and the environment are in the pages: only then extract them, and not without end */
 	if (pages)
 		lim.max_total_bytes = INSPECT_CAP;

@@ -97,25 +97,25 @@ struct held {
 	bool said;
 };
 
-static int decide(void *userdata, const ckpt_migration *mg)
+static int decide(void *userdata, const ckpt_migrate_result *mg)
 {
 	struct held *h = userdata;
 
 	if (decision_sig == SIGUSR1)
-		return CKPT_MIG_KILL_SOURCE;
+		return CKPT_MIGRATE_DECIDE_KILL_SOURCE;
 	if (decision_sig == SIGUSR2)
-		return CKPT_MIG_RESUME_SOURCE;
+		return CKPT_MIGRATE_DECIDE_RESUME_SOURCE;
 	if (!h->said || cli_elapsed(&h->last) >= 30.0) {
 		fprintf(stderr,
 			"ckpt migrate: outcome unknown: the source tree is frozen, held by criu pid %d; the receiver "
 			"%s may be running it. Asking it again; kill -USR1 %d if it runs there (the source is then "
 			"killed), kill -USR2 %d to resume it here\n",
-			(int)ckpt_migration_held_by(mg), ckpt_migration_peer(mg), (int)getpid(),
-			(int)getpid());
+			(int)ckpt_migrate_result_held_by(mg), ckpt_migrate_result_peer(mg),
+			(int)getpid(), (int)getpid());
 		clock_gettime(CLOCK_MONOTONIC, &h->last);
 		h->said = true;
 	}
-	return CKPT_MIG_HOLD;
+	return CKPT_MIGRATE_DECIDE_HOLD;
 }
 
 /* SIGUSR1/SIGUSR2 decide a held tree; the termination signals are ignored. */
@@ -161,10 +161,11 @@ static int migrate_parse(struct cli *cli, int argc, char **argv, struct cli_mig 
 		case O_TO: a->to = optarg; break;
 		case O_LAZY:
 			a->lazy = true;
-			ckpt_migrate_opts_set_int(j->m, CKPT_MIG_LAZY, 1, NULL);
+			ckpt_migrate_opts_set_int(j->m, CKPT_MIGRATE_OPT_LAZY, 1, NULL);
 			break;
 		case O_STAGING_DIR:
-			if (ckpt_migrate_opts_set_str(j->m, CKPT_MIG_STAGING_DIR, optarg, &err) < 0)
+			if (ckpt_migrate_opts_set_str(j->m, CKPT_MIGRATE_OPT_STAGING_DIR, optarg,
+						      &err) < 0)
 				r = cli_bad_value(cli, "--staging-dir", optarg, &err);
 			break;
 		default: r = cli_getopt_error(cli, c, argv); break;
@@ -217,16 +218,17 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &j.prog.start);
 	if (ckpt_migrate_source(j.client, j.o, j.m, a.to, j.mg, &err) < 0) {
 		r = cli_mig_failed(cli, &j, &err,
-				   ckpt_migration_outcome(j.mg) == CKPT_MIG_NONE ?
+				   ckpt_migrate_result_outcome(j.mg) == CKPT_MIGRATE_OUTCOME_NONE ?
 					   NULL :
-				   ckpt_migration_outcome(j.mg) == CKPT_MIG_UNKNOWN ?
+				   ckpt_migrate_result_outcome(j.mg) ==
+						   CKPT_MIGRATE_OUTCOME_UNKNOWN ?
 					   "migration: outcome unknown" :
 					   "migration failed; the tree runs here");
 		goto out;
 	}
 	snprintf(what, sizeof(what), "migrated pid %d to %s (%s): it runs there as pid %d",
-		 (int)a.pid, ckpt_migration_peer(j.mg), a.lazy ? "lazy" : "copy",
-		 (int)ckpt_migration_pid(j.mg));
+		 (int)a.pid, ckpt_migrate_result_peer(j.mg), a.lazy ? "lazy" : "copy",
+		 (int)ckpt_migrate_result_pid(j.mg));
 	cli_mig_summary(cli, j.mg, what);
 	r = EXIT_OK;
 out:

@@ -83,7 +83,8 @@ static int set_timeout(struct cli *cli, ckpt_migrate_opts *m, int c, const char 
 		if (!cli_parse_uint(arg, 86400, &v) || v == 0)
 			return cli_usage_error(
 				cli, "--auth-timeout '%s': expected seconds (1 to 86400)", arg);
-		ckpt_migrate_opts_set_int(m, CKPT_MIG_AUTH_TIMEOUT_MS, (int64_t)v * 1000, NULL);
+		ckpt_migrate_opts_set_int(m, CKPT_MIGRATE_OPT_AUTH_TIMEOUT_MS, (int64_t)v * 1000,
+					  NULL);
 		return EXIT_OK;
 	}
 
@@ -92,7 +93,8 @@ static int set_timeout(struct cli *cli, ckpt_migrate_opts *m, int c, const char 
 				       accept ? "--accept-timeout" : "--resolve-timeout", arg,
 				       accept ? "0" : "1");
 	ckpt_migrate_opts_set_int(m,
-				  accept ? CKPT_MIG_ACCEPT_TIMEOUT_MS : CKPT_MIG_RESOLVE_TIMEOUT_MS,
+				  accept ? CKPT_MIGRATE_OPT_ACCEPT_TIMEOUT_MS :
+					   CKPT_MIGRATE_OPT_RESOLVE_TIMEOUT_MS,
 				  (int64_t)v * 1000, NULL);
 	return EXIT_OK;
 }
@@ -193,19 +195,19 @@ int cmd_receive(struct cli *cli, int argc, char **argv)
 	ckpt_migrate_opts_set_progress(j.m, cli_mig_progress, &j.prog, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &j.prog.start);
 	r = ckpt_migrate_receive(j.client, j.o, j.m, lfd, j.mg, &err);
-	if (ckpt_migration_pid(j.mg) > 0 && a.pid_file)
-		cli_write_pid_file(cli, a.pid_file, ckpt_migration_pid(j.mg));
+	if (ckpt_migrate_result_pid(j.mg) > 0 && a.pid_file)
+		cli_write_pid_file(cli, a.pid_file, ckpt_migrate_result_pid(j.mg));
 	if (r < 0) {
 		r = cli_mig_failed(
 			cli, &j, &err,
-			ckpt_migration_outcome(j.mg) == CKPT_MIG_UNKNOWN ?
+			ckpt_migrate_result_outcome(j.mg) == CKPT_MIGRATE_OUTCOME_UNKNOWN ?
 				"received: the tree runs here, but the source's final word was lost" :
 				NULL);
 		goto out;
 	}
 	snprintf(what, sizeof(what), "received a %s migration from %s: it runs here as pid %d",
-		 ckpt_migration_lazy(j.mg) == 1 ? "lazy" : "copy", ckpt_migration_peer(j.mg),
-		 (int)ckpt_migration_pid(j.mg));
+		 ckpt_migrate_result_lazy(j.mg) == 1 ? "lazy" : "copy",
+		 ckpt_migrate_result_peer(j.mg), (int)ckpt_migrate_result_pid(j.mg));
 	cli_mig_summary(cli, j.mg, what);
 	r = EXIT_OK;
 out:

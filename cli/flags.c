@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* ckpt: flag values shared by the subcommands, each checked by a library setter. */
+/* ckpt: getopt, the common flags, and flag values each checked by a library setter. */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@ int cli_set_cgroup_mode(struct cli *cli, ckpt_opts *o, const char *value)
 	ckpt_cgroup_mode mode;
 
 	if (ckpt_cgroup_mode_from_string(value, &mode, &err) < 0 ||
-	    ckpt_opts_set_cgroup_mode(o, mode, &err) < 0)
+	    ckpt_opts_set_int(o, CKPT_OPT_CGROUP_MODE, mode, &err) < 0)
 		return cli_bad_value(cli, "--manage-cgroups-mode", value, &err);
 	return 0;
 }
@@ -163,4 +164,36 @@ int cli_mkdir_p(const char *path, mode_t mode)
 	if (mkdir(buf, mode) < 0 && errno != EEXIST)
 		return -errno;
 	return 0;
+}
+
+/* ---- getopt, and the flags every command takes ---- */
+
+void cli_getopt_reset(void)
+{
+	optind = 0; /* glibc: full re-initialisation */
+	opterr = 0; /* unknown flags are reported by cli_getopt_error */
+}
+
+int cli_getopt_error(struct cli *cli, int c, char **argv)
+{
+	const char *flag = argv[optind - 1];
+
+	if (c == ':')
+		return cli_usage_error(cli, "flag '%s' needs a value (see `ckpt help %s`)", flag,
+				       cli->cmd ? cli->cmd : "");
+	if (optopt > 0 && optopt < 0x100)
+		return cli_usage_error(cli, "unknown flag '-%c' (see `ckpt %s%s`)", optopt,
+				       cli->cmd ? "help " : "--help", cli->cmd ? cli->cmd : "");
+	return cli_usage_error(cli, "unknown flag '%s' (see `ckpt %s%s`)", flag,
+			       cli->cmd ? "help " : "--help", cli->cmd ? cli->cmd : "");
+}
+
+int cli_common_opt(struct cli *cli, int c)
+{
+	switch (c) {
+	case OPT_JSON: cli->json = true; return 1;
+	case 'q': cli->quiet = true; return 1;
+	case 'v': cli->verbose++; return 1;
+	default: return 0;
+	}
 }

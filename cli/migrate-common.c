@@ -21,7 +21,7 @@ int cli_mig_init(struct cli *cli, struct cli_mig *j)
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	j->o = ckpt_opts_new();
 	j->m = ckpt_migrate_opts_new();
-	j->mg = ckpt_migration_new();
+	j->mg = ckpt_migrate_result_new();
 	if (!j->o || !j->m || !j->mg)
 		return cli_fail(cli, EXIT_FAILED, "out of memory");
 	return 0;
@@ -30,7 +30,7 @@ int cli_mig_init(struct cli *cli, struct cli_mig *j)
 void cli_mig_fini(struct cli_mig *j)
 {
 	ckpt_client_free(j->client);
-	ckpt_migration_free(j->mg);
+	ckpt_migrate_result_free(j->mg);
 	ckpt_migrate_opts_free(j->m);
 	ckpt_opts_free(j->o);
 }
@@ -53,7 +53,7 @@ int cli_mig_opt(struct cli *cli, struct cli_mig *j, int c, const char *arg)
 	case OPT_MIG_TLS_CERT: j->cert = arg; return 1;
 	case OPT_MIG_TLS_KEY: j->key = arg; return 1;
 	case OPT_MIG_TLS_CACRL:
-		if (ckpt_migrate_opts_set_str(j->m, CKPT_MIG_TLS_CACRL, arg, &err) < 0)
+		if (ckpt_migrate_opts_set_str(j->m, CKPT_MIGRATE_OPT_TLS_CACRL, arg, &err) < 0)
 			return -cli_bad_value(cli, "--tls-cacrl", arg, &err);
 		return 1;
 	case OPT_MIG_TLS_PEER:
@@ -73,8 +73,8 @@ int cli_mig_opt(struct cli *cli, struct cli_mig *j, int c, const char *arg)
 			"inside the same TLS session keys; no other port is opened (drop the flag)");
 	case OPT_MIG_CHANNEL_TIMEOUT:
 		if (!cli_parse_uint(arg, 86400, &v) || v == 0 ||
-		    ckpt_migrate_opts_set_int(j->m, CKPT_MIG_TIMEOUT_MS, (int64_t)v * 1000, &err) <
-			    0)
+		    ckpt_migrate_opts_set_int(j->m, CKPT_MIGRATE_OPT_TIMEOUT_MS, (int64_t)v * 1000,
+					      &err) < 0)
 			return -cli_usage_error(
 				cli, "--channel-timeout '%s': expected seconds (1 to 86400)", arg);
 		return 1;
@@ -131,28 +131,28 @@ static const char *rate(uint64_t bytes_per_s, char *buf, size_t n)
 	return buf;
 }
 
-static bool fig(const ckpt_migration *mg, ckpt_mig_stat key, uint64_t *v)
+static bool fig(const ckpt_migrate_result *mg, ckpt_migrate_stat key, uint64_t *v)
 {
-	return ckpt_migration_stat(mg, key, v) == 0;
+	return ckpt_migrate_result_stat(mg, key, v) == 0;
 }
 
-void cli_mig_progress(void *userdata, ckpt_mig_event ev, const ckpt_migration *mg)
+void cli_mig_progress(void *userdata, ckpt_migrate_event ev, const ckpt_migrate_result *mg)
 {
 	struct cli_mig_progress *p = userdata;
-	const char *msg = ckpt_migration_message(mg);
+	const char *msg = ckpt_migrate_result_message(mg);
 
-	if (ev == CKPT_MIG_EV_DONE)
+	if (ev == CKPT_MIGRATE_EV_DONE)
 		return; /* the summary says it */
 	cli_progress(p->cli, "[%7.3fs] %s", cli_elapsed(&p->start), msg && *msg ? msg : "?");
 }
 
-void cli_mig_summary(struct cli *cli, const ckpt_migration *mg, const char *what)
+void cli_mig_summary(struct cli *cli, const ckpt_migrate_result *mg, const char *what)
 {
 	uint64_t v, b, r;
 	char hb[32], hr[32];
 
 	if (cli->json) {
-		char *j = ckpt_migration_to_json(mg);
+		char *j = ckpt_migrate_result_to_json(mg);
 
 		if (j)
 			printf("%s\n", j);
@@ -161,32 +161,33 @@ void cli_mig_summary(struct cli *cli, const ckpt_migration *mg, const char *what
 		return;
 	}
 	printf("%s\n", what);
-	if (fig(mg, CKPT_MIG_STAT_FROZEN_US, &v))
+	if (fig(mg, CKPT_MIGRATE_STAT_FROZEN_US, &v))
 		printf("  frozen     %8.3f s\n", (double)v / 1e6);
-	if (fig(mg, CKPT_MIG_STAT_TRANSFER_US, &v)) {
+	if (fig(mg, CKPT_MIGRATE_STAT_TRANSFER_US, &v)) {
 		printf("  transfer   %8.3f s", (double)v / 1e6);
-		if (fig(mg, CKPT_MIG_STAT_PAGE_BYTES, &b))
+		if (fig(mg, CKPT_MIGRATE_STAT_PAGE_BYTES, &b))
 			printf("  pages %s%s%s", cli_human_bytes(b, hb, sizeof(hb)),
-			       fig(mg, CKPT_MIG_STAT_PAGE_RATE, &r) ? " at " : "",
-			       fig(mg, CKPT_MIG_STAT_PAGE_RATE, &r) ? rate(r, hr, sizeof(hr)) : "");
-		if (fig(mg, CKPT_MIG_STAT_IMAGE_BYTES, &b) &&
-		    fig(mg, CKPT_MIG_STAT_IMAGE_FILES, &v))
+			       fig(mg, CKPT_MIGRATE_STAT_PAGE_RATE, &r) ? " at " : "",
+			       fig(mg, CKPT_MIGRATE_STAT_PAGE_RATE, &r) ? rate(r, hr, sizeof(hr)) :
+									  "");
+		if (fig(mg, CKPT_MIGRATE_STAT_IMAGE_BYTES, &b) &&
+		    fig(mg, CKPT_MIGRATE_STAT_IMAGE_FILES, &v))
 			printf("; images %llu files, %s", (unsigned long long)v,
 			       cli_human_bytes(b, hb, sizeof(hb)));
 		printf("\n");
 	}
-	if (fig(mg, CKPT_MIG_STAT_RESTORE_US, &v))
+	if (fig(mg, CKPT_MIGRATE_STAT_RESTORE_US, &v))
 		printf("  restore    %8.3f s\n", (double)v / 1e6);
-	if (fig(mg, CKPT_MIG_STAT_DOWNTIME_US, &v))
+	if (fig(mg, CKPT_MIGRATE_STAT_DOWNTIME_US, &v))
 		printf("  downtime   %8.3f s\n", (double)v / 1e6);
-	if (fig(mg, CKPT_MIG_STAT_PAGES_DONE_US, &v))
+	if (fig(mg, CKPT_MIGRATE_STAT_PAGES_DONE_US, &v))
 		printf("  all pages  %8.3f s after the start\n", (double)v / 1e6);
-	if (fig(mg, CKPT_MIG_STAT_SOURCE_RELEASED_US, &v))
+	if (fig(mg, CKPT_MIGRATE_STAT_SOURCE_RELEASED_US, &v))
 		printf("  source released %.3f s after the start\n", (double)v / 1e6);
-	if (fig(mg, CKPT_MIG_STAT_TOTAL_US, &v))
+	if (fig(mg, CKPT_MIGRATE_STAT_TOTAL_US, &v))
 		printf("  total      %8.3f s\n", (double)v / 1e6);
-	if (fig(mg, CKPT_MIG_STAT_CONTROL_BYTES_OUT, &v) &&
-	    fig(mg, CKPT_MIG_STAT_CONTROL_BYTES_IN, &b))
+	if (fig(mg, CKPT_MIGRATE_STAT_CONTROL_BYTES_OUT, &v) &&
+	    fig(mg, CKPT_MIGRATE_STAT_CONTROL_BYTES_IN, &b))
 		printf("  control channel %s out, %s in\n", cli_human_bytes(v, hb, sizeof(hb)),
 		       cli_human_bytes(b, hr, sizeof(hr)));
 	fflush(stdout);
@@ -199,7 +200,7 @@ int cli_mig_failed(struct cli *cli, const struct cli_mig *j, const ckpt_err *err
 	if (what && !cli->json)
 		cli_mig_summary(cli, j->mg, what);
 	r = cli_report(cli, err, NULL);
-	if (ckpt_migration_outcome(j->mg) == CKPT_MIG_UNKNOWN)
+	if (ckpt_migrate_result_outcome(j->mg) == CKPT_MIGRATE_OUTCOME_UNKNOWN)
 		r = EXIT_UNKNOWN;
 	return r;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer: page-server "host:port" / "[v6]:port" parsing. */
-#include "opts.h"
-#include "parse.h"
+#include "rpc/opts.h"
+#include "base/parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

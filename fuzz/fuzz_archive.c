@@ -5,8 +5,8 @@
  * caps, its images read with every detail and rendered as JSON, and the
  * extraction removed. Nothing may be left beside the extraction directory.
  */
-#include "error.h"
-#include "opts.h"
+#include "base/error.h"
+#include "rpc/opts.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -33,7 +33,7 @@ static int entries(const char *dir)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char dir[] = "/tmp/ckpt-fuzz-ar-XXXXXX", file[64], dest[64];
-	ckpt_archive_limits lim = CKPT_ARCHIVE_LIMITS_INIT;
+	ckpt_archive_limits lim;
 	ckpt_err err = CKPT_ERR_INIT;
 	ckpt_archive *a = NULL;
 	ckpt_image_info *info = NULL;
@@ -51,6 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	close(fd);
 	fd = -1;
 
+	ckpt_archive_limits_init(&lim);
 	lim.max_entries = 256;
 	lim.max_entry_bytes = 8 << 20;
 	lim.max_total_bytes = 16 << 20;

@@ -7,7 +7,7 @@
  * nothing is written). The first byte picks caps for the transfer, so small
  * count and size limits are reached too.
  */
-#include "error.h"
+#include "base/error.h"
 #include "migrate/chan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

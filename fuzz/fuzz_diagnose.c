@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer: the diagnosis of a CRIU log (CRIU's log holds container-controlled names). */
-#include "diagnose.h"
-#include "error.h"
-#include "opts.h"
+#include "diagnose/diagnose.h"
+#include "base/error.h"
+#include "rpc/opts.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -18,7 +18,7 @@ static int fake_proc(void *userdata, pid_t pid, struct diag_proc *ret)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct diag_probe probe = { .proc = fake_proc };
+	static const struct diag_probe probe = { .task = fake_proc };
 	struct diag_opts opts = { 0 };
 	struct diag_in in = { .probe = &probe, .opts = &opts };
 	struct diag_result r;

@@ -4,7 +4,7 @@
  * "CKPT" into inventory.img, pstree.img and a core image (written as both
  * core-1.img and core-6258.img, the pid of the seed fixtures).
  */
-#include "opts.h"
+#include "rpc/opts.h"
 
 #include <fcntl.h>
 #include <stdio.h>

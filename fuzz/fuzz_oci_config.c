@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer: OCI config.json -> options (namespaces), through a temp file. */
-#include "opts.h"
-#include "parse.h"
+#include "rpc/opts.h"
+#include "base/parse.h"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer: resp_decode (criu_resp unpack + libckpt's validation) on untrusted reply bytes. */
-#include "transport.h"
-#include "client.h"
+#include "rpc/transport.h"
+#include "rpc/client.h"
 
 #include <stdio.h>
 

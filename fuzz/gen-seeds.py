@@ -2,7 +2,7 @@
 """Write the seed corpora of fuzz/corpus/ (run from anywhere; idempotent).
 
 criu_resp seeds are encoded here by hand (protobuf wire format) from the
-messages CRIU 4.x sends (see /work/shared/criu-rpc.md, lib's proto/rpc.proto).
+messages CRIU 4.x sends (CRIU's criu/cr-service.c; the schema is proto/rpc.proto).
 """
 import os
 import shutil

@@ -12,7 +12,9 @@
 #   CKPT_FORMAT=report                   the format stage lists unformatted files, fails none
 #
 # Stages, in order:
-#   lint      shellcheck on every script, clang-format (see FORMAT_MODE), gcc -fanalyzer
+#   lint      shellcheck on every script; scripts/check-layout.sh (lib/'s layers, one case)
+#             and tests/layout/test_check_layout.sh (it, on planted violations); clang-format
+#             (see FORMAT_MODE); gcc -fanalyzer
 #   abi       abidiff against tests/abi/libckpt.abi
 #   plain     -Werror build, the whole suite (heavy outside suites included)
 #   asan      ASan+UBSan build, the suite without the heavy outside suites
@@ -116,6 +118,19 @@ lint() {
 	set -e
 	grep -v ': ok$' "$out" || true
 	count_output shellcheck "$out" $rc
+	# the layout of lib/ (docs/architecture.md): one case; then its test, each check a case
+	set +e
+	scripts/check-layout.sh >"$out" 2>&1
+	rc=$?
+	set -e
+	cat "$out"
+	count_output layout "$out" $rc
+	set +e
+	tests/layout/test_check_layout.sh >"$out" 2>&1
+	rc=$?
+	set -e
+	grep -v ': ok$' "$out" || true
+	count_output layout-test "$out" $rc
 	if [ "$FORMAT_MODE" = enforce ]; then
 		set +e
 		scripts/check-format.sh --enforce >"$out" 2>&1

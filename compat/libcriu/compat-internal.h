@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Test hooks of the libcriu drop-in: hidden, reachable only by tests that link
- * its objects. */
+ * its objects. criu.c defines them (hidden by its objects' visibility preset)
+ * and does not include this header, which only the tests need. */
 #ifndef CKPT_COMPAT_INTERNAL_H
 #define CKPT_COMPAT_INTERNAL_H
 

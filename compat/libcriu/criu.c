@@ -25,7 +25,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "compat-internal.h"
+#include <ckpt/ckpt.h>
+
+#include "criu.h"
 
 #define CRIU_EXPORT __attribute__((visibility("default")))
 
@@ -462,8 +464,8 @@ CRIU_EXPORT void criu_local_set_manage_cgroups_mode(criu_opts *opts, enum criu_c
 {
 	if (opts)
 		(void)setter_result(opts,
-				    ckpt_opts_set_cgroup_mode(opts->o, (ckpt_cgroup_mode)mode,
-							      &opts->err),
+				    ckpt_opts_set_int(opts->o, CKPT_OPT_CGROUP_MODE, (int64_t)mode,
+						      &opts->err),
 				    true);
 }
 

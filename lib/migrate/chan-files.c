@@ -8,42 +8,6 @@
 
 #include "chan-int.h"
 
-int chan_name_check(const char *name, size_t len, ckpt_err *err)
-{
-	char shown[CHAN_NAME_MAX + 1];
-
-	sanitize_copy(shown, sizeof(shown), len < sizeof(shown) ? name : "(too long)");
-	if (len == 0)
-		return err_set(err, CKPT_EPROTO,
-			       "an image file name is empty (expected a plain file name)");
-	if (len > CHAN_NAME_MAX)
-		return err_set(err, CKPT_EPROTO,
-			       "an image file name is %zu bytes long (expected at most %u)", len,
-			       CHAN_NAME_MAX);
-	if (memchr(name, '/', len))
-		return err_set(
-			err, CKPT_EPROTO,
-			"image file name \"%s\" holds a '/' (expected a plain name in the images directory)",
-			shown);
-	if (name[0] == '.')
-		return err_set(
-			err, CKPT_EPROTO,
-			"image file name \"%s\" starts with '.' (expected a plain name, not '.', '..' or hidden)",
-			shown);
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)name[i];
-
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-' || ch == '+'))
-			return err_set(
-				err, CKPT_EPROTO,
-				"image file name \"%s\" holds the byte 0x%02x (expected letters, digits, '.', "
-				"'_', '-', '+')",
-				shown, ch);
-	}
-	return 0;
-}
-
 int chan_send_file(struct chan *c, int dirfd, const char *name, ckpt_err *err)
 {
 	_cleanup_close_ int fd = -1;

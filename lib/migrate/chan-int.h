@@ -6,7 +6,7 @@
 #include <gnutls/gnutls.h>
 
 #include "chan.h"
-#include "error.h"
+#include "base/error.h"
 
 /* The write buffer: [header 8][payload]. */
 #define WBUF_SIZE (CHAN_HDR_SIZE + CHAN_MAX_PAYLOAD)
@@ -127,6 +127,9 @@ int chan_sys_write(struct chan *c, const uint8_t *p, size_t n, ckpt_err *err);
 int chan_io_write(struct chan *c, const void *buf, size_t n, ckpt_err *err);
 /* Exactly n bytes through TLS (or in the clear before it): an EOF is an error naming what. */
 int chan_read_exact(struct chan *c, void *buf, size_t n, const char *what, ckpt_err *err);
+/* The same, telling how many bytes arrived (*ret_got) before an error or the EOF. */
+int chan_read_exact_got(struct chan *c, void *buf, size_t n, const char *what, size_t *ret_got,
+			ckpt_err *err);
 /* The text of a TLS failure, naming the peer's alert when it sent one. */
 void chan_tls_why(struct chan *c, int r, char *buf, size_t n);
 /* Send the frame whose payload (len bytes) is already at chan_payload(c). */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The migration channel's messages: each one encoded, and decoded and checked at receive (untrusted input). */
+/* The migration channel's messages: encoded, and received, decoded, checked (untrusted input). */
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -140,6 +140,42 @@ static int decode_hello(struct dec *d, struct chan_hello *h, ckpt_err *err)
 	return 0;
 }
 
+int chan_name_check(const char *name, size_t len, ckpt_err *err)
+{
+	char shown[CHAN_NAME_MAX + 1];
+
+	sanitize_copy(shown, sizeof(shown), len < sizeof(shown) ? name : "(too long)");
+	if (len == 0)
+		return err_set(err, CKPT_EPROTO,
+			       "an image file name is empty (expected a plain file name)");
+	if (len > CHAN_NAME_MAX)
+		return err_set(err, CKPT_EPROTO,
+			       "an image file name is %zu bytes long (expected at most %u)", len,
+			       CHAN_NAME_MAX);
+	if (memchr(name, '/', len))
+		return err_set(
+			err, CKPT_EPROTO,
+			"image file name \"%s\" holds a '/' (expected a plain name in the images directory)",
+			shown);
+	if (name[0] == '.')
+		return err_set(
+			err, CKPT_EPROTO,
+			"image file name \"%s\" starts with '.' (expected a plain name, not '.', '..' or hidden)",
+			shown);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)name[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-' || ch == '+'))
+			return err_set(
+				err, CKPT_EPROTO,
+				"image file name \"%s\" holds the byte 0x%02x (expected letters, digits, '.', "
+				"'_', '-', '+')",
+				shown, ch);
+	}
+	return 0;
+}
+
 static int decode_file_begin(struct dec *d, struct chan_file_begin *f, ckpt_err *err)
 {
 	int r;
@@ -247,6 +283,68 @@ int chan_msg_decode(uint16_t type, const uint8_t *payload, uint32_t len, struct 
 		return err_set(err, CKPT_EPROTO, "message type %u is unknown (expected 1 to %u)",
 			       type, CHAN_MSG_MAX_);
 	}
+}
+
+int chan_recv(struct chan *c, struct chan_msg *m, ckpt_err *err)
+{
+	uint8_t hdr[CHAN_HDR_SIZE];
+	uint16_t type;
+	uint32_t len;
+	size_t n;
+	int r;
+
+	if (c->rx_broken)
+		return err_set(
+			err, CKPT_EPROTO,
+			"migration peer %s: the channel failed earlier; nothing more is read",
+			c->addr);
+	c->rx_broken = true; /* until a whole, valid message has arrived */
+	c->deadline_us = now_us() + (uint64_t)c->timeout_ms * 1000;
+	r = chan_read_exact_got(c, hdr, CHAN_HDR_SIZE, "a message header", &n, err);
+	if (r == CKPT_ETIMEDOUT && n == 0)
+		c->rx_broken =
+			false; /* nothing of a message arrived: the stream is still in step */
+	if (r < 0)
+		return r;
+	r = chan_hdr_decode(hdr, &type, &len, err);
+	if (r < 0) {
+		err_prefix(err, "migration peer %s", c->addr);
+		return r;
+	}
+	r = chan_read_exact(c, c->rbuf, len, "a message", err);
+	if (r < 0)
+		return r;
+	r = chan_msg_decode(type, c->rbuf, len, m, err);
+	if (r < 0) {
+		err_prefix(err, "migration peer %s", c->addr);
+		return r;
+	}
+	c->rx_broken = false;
+	return 0;
+}
+
+int chan_peer_error(struct chan *c, const struct chan_msg *m, ckpt_err *err)
+{
+	int r = err_set(err, m->u.error.code, "migration peer %s gave up%s%s: %s", c->addr,
+			m->u.error.stage[0] ? " at " : "", m->u.error.stage, m->u.error.msg);
+
+	if (m->u.error.stage[0])
+		err_at(err, m->u.error.stage, r);
+	return r;
+}
+
+int chan_expect(struct chan *c, uint16_t want, struct chan_msg *m, ckpt_err *err)
+{
+	int r = chan_recv(c, m, err);
+
+	if (r < 0)
+		return r;
+	if (m->type == want)
+		return 0;
+	if (m->type == CHAN_MSG_ERROR)
+		return chan_peer_error(c, m, err);
+	return err_set(err, CKPT_EPROTO, "migration peer %s sent %s (expected %s)", c->addr,
+		       chan_type_name(m->type), chan_type_name(want));
 }
 
 struct enc chan_enc_start(struct chan *c)

@@ -7,7 +7,7 @@
 #include <ckpt/experimental.h>
 
 #include "chan.h"
-#include "error.h"
+#include "base/error.h"
 
 #define MIG_DEFAULT_TIMEOUT_MS 30000
 #define MIG_DEFAULT_AUTH_MS 10000 /* an unauthenticated connection's own deadline */
@@ -55,8 +55,8 @@ enum mig_figure {
 	FIG_COUNT_,
 };
 
-struct ckpt_migration {
-	ckpt_mig_outcome outcome;
+struct ckpt_migrate_result {
+	ckpt_migrate_outcome outcome;
 	bool receiver; /* the receiving side's record */
 	int lazy;      /* -1 unknown */
 	pid_t pid;     /* restored root on the destination */
@@ -70,12 +70,12 @@ struct ckpt_migration {
 };
 
 /* Clear a record for a new migration. */
-void mig_reset(ckpt_migration *mg, bool receiver);
-void mig_set(ckpt_migration *mg, enum mig_figure f, uint64_t v);
-void mig_stage(ckpt_migration *mg, const char *stage);
+void mig_reset(ckpt_migrate_result *mg, bool receiver);
+void mig_set(ckpt_migrate_result *mg, enum mig_figure f, uint64_t v);
+void mig_stage(ckpt_migrate_result *mg, const char *stage);
 /* Set the message and tell the caller's progress callback. */
-void mig_event(const ckpt_migrate_opts *m, ckpt_migration *mg, ckpt_mig_event ev, const char *fmt,
-	       ...) _printf_(4, 5);
+void mig_event(const ckpt_migrate_opts *m, ckpt_migrate_result *mg, ckpt_migrate_event ev,
+	       const char *fmt, ...) _printf_(4, 5);
 
 /* Is authentication configured? CKPT_EINVAL saying what to give when not. */
 int mig_auth_check(const ckpt_migrate_opts *m, ckpt_err *err);
@@ -91,8 +91,6 @@ bool mig_has_tls(const ckpt_migrate_opts *m);
 
 /* Connect a TCP socket to host:port (CLOEXEC, mig_tcp_tune), bounded by timeout_ms. */
 int mig_connect(const char *host, uint16_t port, unsigned timeout_ms, int *ret_fd, ckpt_err *err);
-/* The numeric address of a connected socket's peer. */
-int mig_peer_host(int fd, char *buf, size_t n);
 /*
  * A migration's TCP socket (what: the peer, for the error): TCP_USER_TIMEOUT = timeout_ms, so
  * that data left unacknowledged that long fails it (a peer host gone silently, no reset, no FIN),
@@ -103,7 +101,7 @@ int mig_tcp_tune(int fd, unsigned timeout_ms, const char *what, ckpt_err *err);
 /* This host's versions into a HELLO. */
 void mig_hello_versions(struct chan_hello *h, unsigned criu_version);
 /* "libckpt X, criu Y" of a peer's HELLO into mg. */
-void mig_note_peer(ckpt_migration *mg, const struct chan *ch, const struct chan_hello *h);
+void mig_note_peer(ckpt_migrate_result *mg, const struct chan *ch, const struct chan_hello *h);
 
 /*
  * Remove every entry of the directory dirfd/name (a flat directory of ours:

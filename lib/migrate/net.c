@@ -105,26 +105,6 @@ int mig_connect(const char *host, uint16_t port, unsigned timeout_ms, int *ret_f
 	return 0;
 }
 
-int mig_peer_host(int fd, char *buf, size_t n)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
-		return -errno;
-	if (ss.ss_family == AF_INET)
-		return inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, buf,
-				 (socklen_t)n) ?
-			       0 :
-			       -errno;
-	if (ss.ss_family == AF_INET6)
-		return inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, buf,
-				 (socklen_t)n) ?
-			       0 :
-			       -errno;
-	return -EAFNOSUPPORT;
-}
-
 int ckpt_migrate_listen(const char *address_port, int *ret_fd, ckpt_err *err)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC,

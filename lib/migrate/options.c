@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "jsonw.h"
+#include "base/jsonw.h"
 #include "migrate.h"
-#include "opts.h"
+#include "rpc/opts.h"
 
 /* ---- options ---- */
 
@@ -49,11 +49,9 @@ static int file_arg(const char *what, const char *path, char **ret, ckpt_err *er
 		return err_set(err, CKPT_EINVAL, "%s: empty path (expected a file)", what);
 	if (has_control_chars(path))
 		return err_set(err, CKPT_EINVAL, "%s: the path holds control characters", what);
-	r = path_absolute(path, &abs);
+	r = path_absolute_errno(path, &abs);
 	if (r < 0)
-		return r == -ENOMEM ? err_set(err, CKPT_ENOMEM, "%s: out of memory", what) :
-				      err_sys(err, CKPT_ESYS, -r, "%s: cannot make '%s' absolute",
-					      what, path);
+		return err_from_errno(err, r, "%s: cannot make '%s' absolute", what, path);
 	if (stat(abs, &st) < 0) {
 		r = err_sys(err, CKPT_EINVAL, errno, "%s '%s'", what, path);
 		free(abs);
@@ -160,51 +158,55 @@ int ckpt_migrate_opts_set_int(ckpt_migrate_opts *m, ckpt_migrate_opt key, int64_
 {
 	assert_return(m, err, "migrate: the options are NULL");
 	switch (key) {
-	case CKPT_MIG_LAZY:
+	case CKPT_MIGRATE_OPT_LAZY:
 		if (v != 0 && v != 1)
 			return err_set(err, CKPT_EINVAL,
 				       "migrate option %d: %lld (expected 0 or 1)", (int)key,
 				       (long long)v);
 		m->lazy = v;
 		return 0;
-	case CKPT_MIG_TLS_NO_CN_VERIFY:
-		return err_set(err, CKPT_ENOTSUP,
-			       "CKPT_MIG_TLS_NO_CN_VERIFY is gone: any certificate of the CA would "
-			       "pass; name the peer's certificate instead "
-			       "(ckpt_migrate_opts_add_tls_peer)");
-	case CKPT_MIG_PAGE_PORT:
-		return err_set(err, CKPT_ENOTSUP,
-			       "CKPT_MIG_PAGE_PORT is gone: the pages take a second connection to "
-			       "the receiver's one port, inside TLS; no page port is opened");
-	case CKPT_MIG_AUTH_TIMEOUT_MS:
+	case CKPT_MIGRATE_OPT_TLS_NO_CN_VERIFY:
+		return err_set(
+			err, CKPT_ENOTSUP,
+			"CKPT_MIGRATE_OPT_TLS_NO_CN_VERIFY is gone: any certificate of the CA would "
+			"pass; name the peer's certificate instead "
+			"(ckpt_migrate_opts_add_tls_peer)");
+	case CKPT_MIGRATE_OPT_PAGE_PORT:
+		return err_set(
+			err, CKPT_ENOTSUP,
+			"CKPT_MIGRATE_OPT_PAGE_PORT is gone: the pages take a second connection to "
+			"the receiver's one port, inside TLS; no page port is opened");
+	case CKPT_MIGRATE_OPT_AUTH_TIMEOUT_MS:
 		if (v < 1 || v > 24LL * 3600 * 1000)
 			return err_set(err, CKPT_EINVAL,
 				       "authentication timeout of %lld ms (expected 1 to 86400000)",
 				       (long long)v);
 		m->auth_timeout_ms = (unsigned)v;
 		return 0;
-	case CKPT_MIG_TIMEOUT_MS:
-	case CKPT_MIG_RESOLVE_TIMEOUT_MS:
-	case CKPT_MIG_ACCEPT_TIMEOUT_MS:
-		if (v < (key == CKPT_MIG_ACCEPT_TIMEOUT_MS ? 0 : 1) || v > 24LL * 3600 * 1000)
+	case CKPT_MIGRATE_OPT_TIMEOUT_MS:
+	case CKPT_MIGRATE_OPT_RESOLVE_TIMEOUT_MS:
+	case CKPT_MIGRATE_OPT_ACCEPT_TIMEOUT_MS:
+		if (v < (key == CKPT_MIGRATE_OPT_ACCEPT_TIMEOUT_MS ? 0 : 1) ||
+		    v > 24LL * 3600 * 1000)
 			return err_set(err, CKPT_EINVAL,
 				       "migrate timeout of %lld ms (expected %s to 86400000)",
 				       (long long)v,
-				       key == CKPT_MIG_ACCEPT_TIMEOUT_MS ? "0 (none)" : "1");
-		if (key == CKPT_MIG_TIMEOUT_MS)
+				       key == CKPT_MIGRATE_OPT_ACCEPT_TIMEOUT_MS ? "0 (none)" :
+										   "1");
+		if (key == CKPT_MIGRATE_OPT_TIMEOUT_MS)
 			m->timeout_ms = (unsigned)v;
-		else if (key == CKPT_MIG_RESOLVE_TIMEOUT_MS)
+		else if (key == CKPT_MIGRATE_OPT_RESOLVE_TIMEOUT_MS)
 			m->resolve_timeout_ms = (unsigned)v;
 		else
 			m->accept_timeout_ms = (unsigned)v;
 		return 0;
-	case CKPT_MIG_MAX_FILES:
+	case CKPT_MIGRATE_OPT_MAX_FILES:
 		if (v < 1 || v > UINT32_MAX)
 			return err_set(err, CKPT_EINVAL, "image file cap %lld (expected 1 to %u)",
 				       (long long)v, UINT32_MAX);
 		m->max_files = (uint32_t)v;
 		return 0;
-	case CKPT_MIG_MAX_IMAGE_BYTES:
+	case CKPT_MIGRATE_OPT_MAX_IMAGE_BYTES:
 		if (v < 1)
 			return err_set(err, CKPT_EINVAL,
 				       "image byte cap %lld (expected a positive number)",
@@ -225,23 +227,23 @@ int ckpt_migrate_opts_set_str(ckpt_migrate_opts *m, ckpt_migrate_opt key, const 
 
 	assert_return(m, err, "migrate: the options are NULL");
 	switch (key) {
-	case CKPT_MIG_TLS_CACRL:
+	case CKPT_MIGRATE_OPT_TLS_CACRL:
 		if (v && (r = file_arg("TLS revocation list", v, &copy, err)) < 0)
 			return r;
 		free(m->tls_cacrl);
 		m->tls_cacrl = copy;
 		return 0;
-	case CKPT_MIG_STAGING_DIR: {
+	case CKPT_MIGRATE_OPT_STAGING_DIR: {
 		struct stat st;
 
 		if (v) {
 			if (!*v || has_control_chars(v))
 				return err_set(err, CKPT_EINVAL,
 					       "staging dir '%s': not a usable path", v);
-			r = path_absolute(v, &copy);
+			r = path_absolute_errno(v, &copy);
 			if (r < 0)
-				return err_sys(err, r == -ENOMEM ? CKPT_ENOMEM : CKPT_ESYS, -r,
-					       "staging dir '%s': cannot make it absolute", v);
+				return err_from_errno(
+					err, r, "staging dir '%s': cannot make it absolute", v);
 			if (stat(copy, &st) < 0 || !S_ISDIR(st.st_mode)) {
 				free(copy);
 				return err_set(err, CKPT_EINVAL,
@@ -338,40 +340,40 @@ void mig_remove_flat(int dirfd, const char *name)
 
 /* ---- the record ---- */
 
-ckpt_migration *ckpt_migration_new(void)
+ckpt_migrate_result *ckpt_migrate_result_new(void)
 {
-	ckpt_migration *mg = calloc(1, sizeof(*mg));
+	ckpt_migrate_result *mg = calloc(1, sizeof(*mg));
 
 	if (mg)
 		mig_reset(mg, false);
 	return mg;
 }
 
-void ckpt_migration_free(ckpt_migration *mg)
+void ckpt_migrate_result_free(ckpt_migrate_result *mg)
 {
 	free(mg);
 }
 
-void mig_reset(ckpt_migration *mg, bool receiver)
+void mig_reset(ckpt_migrate_result *mg, bool receiver)
 {
 	memset(mg, 0, sizeof(*mg));
 	mg->receiver = receiver;
 	mg->lazy = -1;
 }
 
-void mig_set(ckpt_migration *mg, enum mig_figure f, uint64_t v)
+void mig_set(ckpt_migrate_result *mg, enum mig_figure f, uint64_t v)
 {
 	mg->fig[f] = v;
 	mg->have[f] = true;
 }
 
-void mig_stage(ckpt_migration *mg, const char *stage)
+void mig_stage(ckpt_migrate_result *mg, const char *stage)
 {
 	snprintf(mg->stage, sizeof(mg->stage), "%s", stage);
 }
 
-void mig_event(const ckpt_migrate_opts *m, ckpt_migration *mg, ckpt_mig_event ev, const char *fmt,
-	       ...)
+void mig_event(const ckpt_migrate_opts *m, ckpt_migrate_result *mg, ckpt_migrate_event ev,
+	       const char *fmt, ...)
 {
 	va_list ap;
 
@@ -382,69 +384,70 @@ void mig_event(const ckpt_migrate_opts *m, ckpt_migration *mg, ckpt_mig_event ev
 		m->progress(m->progress_ud, ev, mg);
 }
 
-ckpt_mig_outcome ckpt_migration_outcome(const ckpt_migration *mg)
+ckpt_migrate_outcome ckpt_migrate_result_outcome(const ckpt_migrate_result *mg)
 {
-	return mg ? mg->outcome : CKPT_MIG_NONE;
+	return mg ? mg->outcome : CKPT_MIGRATE_OUTCOME_NONE;
 }
 
-const char *ckpt_migration_stage(const ckpt_migration *mg)
+const char *ckpt_migrate_result_stage(const ckpt_migrate_result *mg)
 {
 	return mg ? mg->stage : NULL;
 }
 
-int ckpt_migration_lazy(const ckpt_migration *mg)
+int ckpt_migrate_result_lazy(const ckpt_migrate_result *mg)
 {
 	return mg ? mg->lazy : -1;
 }
 
-pid_t ckpt_migration_pid(const ckpt_migration *mg)
+pid_t ckpt_migrate_result_pid(const ckpt_migrate_result *mg)
 {
 	return mg ? mg->pid : 0;
 }
 
-pid_t ckpt_migration_held_by(const ckpt_migration *mg)
+pid_t ckpt_migrate_result_held_by(const ckpt_migrate_result *mg)
 {
 	return mg ? mg->held_by : 0;
 }
 
-const char *ckpt_migration_peer(const ckpt_migration *mg)
+const char *ckpt_migrate_result_peer(const ckpt_migrate_result *mg)
 {
 	return mg ? mg->peer : NULL;
 }
 
-const char *ckpt_migration_peer_versions(const ckpt_migration *mg)
+const char *ckpt_migrate_result_peer_versions(const ckpt_migrate_result *mg)
 {
 	return mg ? mg->peer_versions : NULL;
 }
 
-const char *ckpt_migration_message(const ckpt_migration *mg)
+const char *ckpt_migrate_result_message(const ckpt_migrate_result *mg)
 {
 	return mg ? mg->message : NULL;
 }
 
 static const struct {
-	ckpt_mig_stat key;
+	ckpt_migrate_stat key;
 	enum mig_figure fig;
 	const char *name;
 } stat_defs[] = {
-	{ CKPT_MIG_STAT_TOTAL_US, FIG_TOTAL, "total_us" },
-	{ CKPT_MIG_STAT_HANDSHAKE_US, FIG_HANDSHAKE, "handshake_us" },
-	{ CKPT_MIG_STAT_FROZEN_US, FIG_FROZEN, "frozen_us" },
-	{ CKPT_MIG_STAT_TRANSFER_US, FIG_TRANSFER, "transfer_us" },
-	{ CKPT_MIG_STAT_RESTORE_US, FIG_RESTORE, "restore_us" },
-	{ CKPT_MIG_STAT_DOWNTIME_US, FIG_DOWNTIME, "downtime_us" },
-	{ CKPT_MIG_STAT_SOURCE_RELEASED_US, FIG_RELEASED, "source_released_us" },
-	{ CKPT_MIG_STAT_PAGES_DONE_US, FIG_PAGES_DONE, "pages_done_us" },
-	{ CKPT_MIG_STAT_PAGE_BYTES, FIG_PAGE_BYTES, "page_bytes" },
-	{ CKPT_MIG_STAT_IMAGE_BYTES, FIG_IMAGE_BYTES, "image_bytes" },
-	{ CKPT_MIG_STAT_IMAGE_FILES, FIG_IMAGE_FILES, "image_files" },
-	{ CKPT_MIG_STAT_CONTROL_BYTES_OUT, FIG_CTL_OUT, "control_bytes_out" },
-	{ CKPT_MIG_STAT_CONTROL_BYTES_IN, FIG_CTL_IN, "control_bytes_in" },
-	{ CKPT_MIG_STAT_PAGE_RATE, FIG_PAGE_RATE, "page_rate_bps" },
-	{ CKPT_MIG_STAT_IMAGE_RATE, FIG_IMAGE_RATE, "image_rate_bps" },
+	{ CKPT_MIGRATE_STAT_TOTAL_US, FIG_TOTAL, "total_us" },
+	{ CKPT_MIGRATE_STAT_HANDSHAKE_US, FIG_HANDSHAKE, "handshake_us" },
+	{ CKPT_MIGRATE_STAT_FROZEN_US, FIG_FROZEN, "frozen_us" },
+	{ CKPT_MIGRATE_STAT_TRANSFER_US, FIG_TRANSFER, "transfer_us" },
+	{ CKPT_MIGRATE_STAT_RESTORE_US, FIG_RESTORE, "restore_us" },
+	{ CKPT_MIGRATE_STAT_DOWNTIME_US, FIG_DOWNTIME, "downtime_us" },
+	{ CKPT_MIGRATE_STAT_SOURCE_RELEASED_US, FIG_RELEASED, "source_released_us" },
+	{ CKPT_MIGRATE_STAT_PAGES_DONE_US, FIG_PAGES_DONE, "pages_done_us" },
+	{ CKPT_MIGRATE_STAT_PAGE_BYTES, FIG_PAGE_BYTES, "page_bytes" },
+	{ CKPT_MIGRATE_STAT_IMAGE_BYTES, FIG_IMAGE_BYTES, "image_bytes" },
+	{ CKPT_MIGRATE_STAT_IMAGE_FILES, FIG_IMAGE_FILES, "image_files" },
+	{ CKPT_MIGRATE_STAT_CONTROL_BYTES_OUT, FIG_CTL_OUT, "control_bytes_out" },
+	{ CKPT_MIGRATE_STAT_CONTROL_BYTES_IN, FIG_CTL_IN, "control_bytes_in" },
+	{ CKPT_MIGRATE_STAT_PAGE_RATE, FIG_PAGE_RATE, "page_rate_bps" },
+	{ CKPT_MIGRATE_STAT_IMAGE_RATE, FIG_IMAGE_RATE, "image_rate_bps" },
 };
 
-int ckpt_migration_stat(const ckpt_migration *mg, ckpt_mig_stat key, uint64_t *ret_value)
+int ckpt_migrate_result_stat(const ckpt_migrate_result *mg, ckpt_migrate_stat key,
+			     uint64_t *ret_value)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(stat_defs); i++) {
 		if (stat_defs[i].key != key)
@@ -458,7 +461,7 @@ int ckpt_migration_stat(const ckpt_migration *mg, ckpt_mig_stat key, uint64_t *r
 	return CKPT_EINVAL;
 }
 
-const char *ckpt_migration_stat_name(ckpt_mig_stat key)
+const char *ckpt_migrate_stat_name(ckpt_migrate_stat key)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(stat_defs); i++)
 		if (stat_defs[i].key == key)
@@ -466,17 +469,17 @@ const char *ckpt_migration_stat_name(ckpt_mig_stat key)
 	return NULL;
 }
 
-static const char *outcome_name(ckpt_mig_outcome o)
+static const char *outcome_name(ckpt_migrate_outcome o)
 {
 	switch (o) {
-	case CKPT_MIG_DONE: return "done";
-	case CKPT_MIG_FAILED: return "failed";
-	case CKPT_MIG_UNKNOWN: return "unknown";
+	case CKPT_MIGRATE_OUTCOME_DONE: return "done";
+	case CKPT_MIGRATE_OUTCOME_FAILED: return "failed";
+	case CKPT_MIGRATE_OUTCOME_UNKNOWN: return "unknown";
 	default: return "none";
 	}
 }
 
-char *ckpt_migration_to_json(const ckpt_migration *mg)
+char *ckpt_migrate_result_to_json(const ckpt_migrate_result *mg)
 {
 	struct jsonw w;
 
@@ -523,7 +526,7 @@ void mig_hello_versions(struct chan_hello *h, unsigned criu_version)
 		 criu_version / 100 % 100, criu_version % 100);
 }
 
-void mig_note_peer(ckpt_migration *mg, const struct chan *ch, const struct chan_hello *h)
+void mig_note_peer(ckpt_migrate_result *mg, const struct chan *ch, const struct chan_hello *h)
 {
 	snprintf(mg->peer, sizeof(mg->peer), "%s (%s)", chan_addr(ch), chan_peer(ch));
 	if (h)

@@ -264,13 +264,16 @@ static bool rx_pending(const struct pump *p)
 /* Why a TLS send or receive failed (en: errno right after it). */
 static const char *io_why(const struct run *x, ssize_t rc, int en, char *buf, size_t n)
 {
-	if ((rc == GNUTLS_E_PULL_ERROR || rc == GNUTLS_E_PUSH_ERROR) && en == ETIMEDOUT)
+	bool io = rc == GNUTLS_E_PULL_ERROR || rc == GNUTLS_E_PUSH_ERROR;
+	char tmp[96];
+
+	if (io && en == ETIMEDOUT)
 		snprintf(buf, n,
 			 "the connection timed out: nothing acknowledged for %.1f s (the channel "
 			 "timeout): the peer host is gone or unreachable",
 			 (double)x->p->cfg.timeout_ms / 1000.0);
-	else if ((rc == GNUTLS_E_PULL_ERROR || rc == GNUTLS_E_PUSH_ERROR) && en)
-		snprintf(buf, n, "%s", strerror(en));
+	else if (io && en)
+		snprintf(buf, n, "%s", errno_text(en, tmp, sizeof(tmp)));
 	else if (rc == GNUTLS_E_DECRYPTION_FAILED || rc == GNUTLS_E_UNEXPECTED_PACKET_LENGTH ||
 		 rc == GNUTLS_E_UNEXPECTED_PACKET || rc == GNUTLS_E_RECORD_OVERFLOW)
 		snprintf(buf, n, "%s: the data was altered in transit", gnutls_strerror((int)rc));
@@ -615,8 +618,12 @@ static int loop(struct run *x)
 			if (!pf[i].events)
 				pf[i].fd = -1; /* POLLHUP stays: it would wake us for nothing */
 		n = poll(pf, 3, pending ? 0 : poll_ms(x, now));
-		if (n < 0 && errno != EINTR)
-			return fail(x, CKPT_ESYS, "pages: poll: %s", strerror(errno));
+		if (n < 0 && errno != EINTR) {
+			char why[96];
+
+			return fail(x, CKPT_ESYS, "pages: poll: %s",
+				    errno_text(errno, why, sizeof(why)));
+		}
 		if (n < 0)
 			continue;
 		if (pf[2].revents) {

@@ -1,471 +1,38 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The migration's receiving side: accept and authenticate, check (versions,
- * criu check, CPU), the page server or the lazy-pages daemon with its pump,
- * the images, the restore, the durable record a source that lost our answer
- * asks about, and the figures.
+ * criu check, CPU), one session (the pages connection, the images, the
+ * restore, the lazy pages, the source's last word), answers to a source
+ * that lost ours, and the figures. The parts share receive.h.
  */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "call.h"
-#include "client.h"
 #include "gate.h"
-#include "imgdir.h"
-#include "migrate.h"
 #include "pump.h"
-#include "swrk.h"
-
-/* The fds criu lazy-pages gets. */
-#define LP_FD_IMAGES 4
-#define LP_FD_WORK 5
-#define LP_FD_PS 6
-#define LP_FD_STATUS 7
+#include "receive-int.h"
+#include "images/imgdir.h"
+#include "rpc/call.h"
+#include "rpc/client.h"
 
 enum { CONT = 1 }; /* serve_connection: refused; listen on */
-
-struct rcv {
-	ckpt_client *c;
-	const ckpt_opts *o;
-	const ckpt_migrate_opts *m;
-	ckpt_migration *mg;
-	int listen_fd;
-	struct dir_ref base;
-	char listen_host[INET6_ADDRSTRLEN];
-	uint16_t listen_port;
-	unsigned criu_version;
-	uint64_t accept_deadline;
-	struct chan_creds *cr; /* loaded once: every connection */
-	struct gate *gate;     /* connections authenticated concurrently */
-
-	/* the session under way */
-	int ctl_fd;
-	struct chan *ch;
-	uint8_t session[CHAN_SESSION_SIZE];
-	char hex[2 * CHAN_SESSION_SIZE + 1];
-	bool lazy;
-	int sess_fd, img_fd, work_fd;
-	int lock_fd; /* BASE/<session>.lock, flock'ed while the session is ours */
-	char sess_path[PATH_MAX];
-	/* copy mode: CRIU's page server, on a swrk kept open for WAIT_PID */
-	struct call ps_call;
-	struct conn ps_conn;
-	struct request ps_rq;
-	ckpt_opts *ps_opts;
-	bool ps_open;
-	pid_t ps_pid;
-	/* CRIU's pages (its page server, or criu lazy-pages) through the session's second connection */
-	struct pump *pump;
-	/* lazy mode */
-	struct proc daemon;
-	char peer_host[INET6_ADDRSTRLEN];
-	/* results */
-	pid_t restored;
-	uint64_t t_start, t_accept, t_hs, t_ready, t_restore, t_running, t_pages_done;
-	uint64_t page_bytes;
-};
-
-/* ---- the durable record: BASE/<session>.state ---- */
-
-static void record_write(struct rcv *r, const char *fmt, ...) _printf_(2, 3);
-static void record_write(struct rcv *r, const char *fmt, ...)
-{
-	char name[64], tmp[72], line[64];
-	va_list ap;
-	int fd, n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	line[n++] = '\n';
-	snprintf(name, sizeof(name), "%s.state", r->hex);
-	snprintf(tmp, sizeof(tmp), ".%s.state.tmp", r->hex);
-	fd = openat(r->base.fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return;
-	if (write(fd, line, (size_t)n) != n || fsync(fd) < 0) {
-		close(fd);
-		unlinkat(r->base.fd, tmp, 0);
-		return;
-	}
-	close(fd);
-	if (renameat(r->base.fd, tmp, r->base.fd, name) == 0)
-		fsync(r->base.fd);
-}
-
-/* The record of session hex: its line into buf, or "" when there is none. */
-static void record_read(const struct rcv *r, const char *hex, char *buf, size_t n)
-{
-	char name[64];
-	int fd;
-	ssize_t got;
-
-	buf[0] = '\0';
-	snprintf(name, sizeof(name), "%s.state", hex);
-	fd = openat(r->base.fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	got = read(fd, buf, n - 1);
-	close(fd);
-	buf[got > 0 ? got : 0] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-}
-
-/* ---- the session's directories ---- */
-
-static uint64_t pages_bytes(int dirfd)
-{
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct dirent *e;
-	struct stat st;
-	uint64_t sum = 0;
-	DIR *d;
-
-	if (fd < 0)
-		return 0;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return 0;
-	}
-	while ((e = readdir(d)))
-		if (!strncmp(e->d_name, "pages-", 6) &&
-		    fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			sum += (uint64_t)st.st_size;
-	closedir(d);
-	return sum;
-}
-
-/* BASE/<hex>.lock, flock'ed: 0 ours (fd in *ret_fd), 1 held by a live receiver, <0 -errno. */
-static int session_lock(int basefd, const char *hex, int *ret_fd)
-{
-	char name[64];
-	int fd;
-
-	snprintf(name, sizeof(name), "%s.lock", hex);
-	fd = openat(basefd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int e = errno;
-
-		close(fd);
-		return e == EWOULDBLOCK ? 1 : -e;
-	}
-	*ret_fd = fd;
-	return 0;
-}
-
-static void session_unlock(struct rcv *r)
-{
-	char name[64];
-
-	if (r->lock_fd < 0)
-		return;
-	snprintf(name, sizeof(name), "%s.lock", r->hex);
-	unlinkat(r->base.fd, name, 0);
-	close(r->lock_fd);
-	r->lock_fd = -1;
-}
-
-/*
- * What a receiver that died (SIGKILL) left: the images of sessions whose
- * record never got past "restoring" and whose lock no live receiver holds.
- * The record stays (a source may still ask about it); "receiving" and
- * "images" become "failed" (that session cannot go on).
- */
-static void clean_stale(struct rcv *r)
-{
-	int fd = openat(r->base.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct dirent *e;
-	DIR *d;
-
-	if (fd < 0)
-		return;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
-	while ((e = readdir(d))) {
-		char hex[2 * CHAN_SESSION_SIZE + 1], rec[64];
-		size_t l = strlen(e->d_name);
-		int lfd = -1, sfd;
-
-		if (l != 2 * CHAN_SESSION_SIZE + 6 ||
-		    strcmp(e->d_name + 2 * CHAN_SESSION_SIZE, ".state") ||
-		    strspn(e->d_name, "0123456789abcdef") != 2 * CHAN_SESSION_SIZE)
-			continue;
-		memcpy(hex, e->d_name, 2 * CHAN_SESSION_SIZE);
-		hex[2 * CHAN_SESSION_SIZE] = '\0';
-		record_read(r, hex, rec, sizeof(rec));
-		if (strcmp(rec, "receiving") && strcmp(rec, "images") && strcmp(rec, "restoring"))
-			continue;
-		if (session_lock(r->base.fd, hex, &lfd) != 0)
-			continue; /* a live receiver's session */
-		sfd = openat(r->base.fd, hex, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sfd >= 0) {
-			mig_remove_flat(sfd, "images");
-			mig_remove_flat(sfd, "cpu");
-			close(sfd);
-		}
-		if (strcmp(rec, "restoring")) {
-			char keep[sizeof(r->hex)];
-
-			memcpy(keep, r->hex, sizeof(keep));
-			memcpy(r->hex, hex, sizeof(r->hex));
-			record_write(r, "failed");
-			memcpy(r->hex, keep, sizeof(keep));
-		}
-		log_at(&r->c->log, CKPT_LOG_INFO,
-		       "receive: removed the images of session %s, left by a receiver "
-		       "that ended at '%s'",
-		       hex, rec);
-		{
-			char name[64];
-
-			snprintf(name, sizeof(name), "%s.lock", hex);
-			unlinkat(r->base.fd, name, 0);
-		}
-		close(lfd);
-	}
-	closedir(d);
-}
-
-static int session_dirs(struct rcv *r, ckpt_err *err)
-{
-	int rc = session_lock(r->base.fd, r->hex, &r->lock_fd);
-
-	if (rc != 0)
-		return rc > 0 ?
-			       err_set(err, CKPT_EEXIST,
-				       "session %s is being received by another receiver", r->hex) :
-			       err_sys(err, CKPT_EIMAGES, -rc, "session %s: cannot lock it in '%s'",
-				       r->hex, dir_ref_name(&r->base));
-	if (mkdirat(r->base.fd, r->hex, 0700) < 0)
-		return err_sys(err, errno == EEXIST ? CKPT_EEXIST : CKPT_EIMAGES, errno,
-			       "session %s: cannot make its directory in '%s'", r->hex,
-			       dir_ref_name(&r->base));
-	snprintf(r->sess_path, sizeof(r->sess_path), "%s/%s", dir_ref_name(&r->base), r->hex);
-	r->sess_fd = openat(r->base.fd, r->hex, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (r->sess_fd < 0 || mkdirat(r->sess_fd, "images", 0700) < 0 ||
-	    mkdirat(r->sess_fd, "work", 0700) < 0)
-		return err_sys(err, CKPT_EIMAGES, errno, "session directory '%s'", r->sess_path);
-	r->img_fd = openat(r->sess_fd, "images", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	r->work_fd = openat(r->sess_fd, "work", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (r->img_fd < 0 || r->work_fd < 0)
-		return err_sys(err, CKPT_EIMAGES, errno, "session directory '%s'", r->sess_path);
-	return 0;
-}
-
-/* The images go; CRIU's logs stay (work/) unless nothing is worth keeping. */
-static void session_dirs_end(struct rcv *r, bool keep_logs)
-{
-	if (r->img_fd >= 0)
-		close(r->img_fd);
-	if (r->work_fd >= 0)
-		close(r->work_fd);
-	r->img_fd = r->work_fd = -1;
-	if (r->sess_fd >= 0) {
-		mig_remove_flat(r->sess_fd, "images");
-		mig_remove_flat(r->sess_fd, "cpu");
-		if (!keep_logs)
-			mig_remove_flat(r->sess_fd, "work");
-		close(r->sess_fd);
-		r->sess_fd = -1;
-		if (!keep_logs)
-			unlinkat(r->base.fd, r->hex, AT_REMOVEDIR);
-	}
-	session_unlock(r);
-}
-
-/* ---- CRIU's page server (copy mode) ---- */
-
-static int page_server_start(struct rcv *r, ckpt_err *err)
-{
-	struct request_env env = { .swrk = true, .images_fd = r->img_fd, .work_fd = r->work_fd };
-	CriuResp *resp = NULL;
-	int64_t level;
-	CriuOpts *pb;
-	int rc;
-
-	r->ps_opts = ckpt_opts_new();
-	if (!r->ps_opts)
-		return err_set(err, CKPT_ENOMEM, "out of memory");
-	if (ckpt_opts_get_int(r->o, CKPT_OPT_LOG_LEVEL, &level, NULL) == 1)
-		ckpt_opts_set_int(r->ps_opts, CKPT_OPT_LOG_LEVEL, level, NULL);
-	/* CRIU's page server reads the pump's socketpair: it listens on nothing */
-	pb = r->ps_opts->pb;
-	pb->ps = malloc(sizeof(*pb->ps));
-	if (!pb->ps)
-		return err_set(err, CKPT_ENOMEM, "out of memory");
-	criu_page_server_info__init(pb->ps);
-	pb->ps->has_fd = true;
-	pb->ps->fd = pump_criu_fd(r->pump);
-	rc = request_build(&r->ps_rq, CRIU_REQ_TYPE__PAGE_SERVER_CHLD, r->ps_opts, &env, err);
-	if (rc < 0)
-		return rc;
-	r->ps_rq.req.has_keep_open = r->ps_rq.req.keep_open = true;
-	call_init(&r->ps_call, r->c, "page server", false);
-	r->ps_call.lp.dirfd = r->work_fd;
-	r->ps_call.lp.name = r->ps_rq.log_name;
-	r->ps_call.opts = r->ps_opts;
-	rc = call_open(&r->ps_call, &r->ps_rq, &r->ps_conn, err);
-	if (rc < 0)
-		return rc;
-	pump_criu_fd_close(r->pump); /* criu has it: its close must reach the pump */
-	r->ps_open = true;
-	r->ps_conn.deadline_us = now_us() + (uint64_t)r->m->timeout_ms * 1000;
-	rc = exchange_run(&r->ps_call.x, &r->ps_conn, &r->ps_rq.req, &resp, err);
-	if (rc < 0)
-		return rc;
-	/* CRIU answers PAGE_SERVER_CHLD as PAGE_SERVER, once the server has its socket */
-	if (!resp->success)
-		rc = reply_failed("page server", &r->ps_rq.req, resp, &r->ps_call.lp, r->ps_opts,
-				  err);
-	else if (!resp->ps || !resp->ps->has_pid || resp->ps->pid <= 0)
-		rc = err_set(err, CKPT_EPROTO,
-			     "page server: criu's reply names no page server pid");
-	else
-		r->ps_pid = resp->ps->pid;
-	criu_resp__free_unpacked(resp, NULL);
-	return rc;
-}
-
-/* WAIT_PID: the page server must have received every page and exited 0. */
-static int page_server_wait(struct rcv *r, ckpt_err *err)
-{
-	CriuReq req = CRIU_REQ__INIT;
-	CriuResp *resp = NULL;
-	int rc, st;
-
-	req.type = CRIU_REQ_TYPE__WAIT_PID;
-	req.has_pid = true;
-	req.pid = r->ps_pid;
-	r->ps_conn.deadline_us = now_us() + (uint64_t)r->m->timeout_ms * 1000;
-	rc = exchange_run(&r->ps_call.x, &r->ps_conn, &req, &resp, err);
-	if (rc < 0)
-		return rc;
-	st = resp->has_status ? resp->status : -1;
-	if (!resp->success)
-		rc = err_set(err, CKPT_ECRIU, "page server: criu cannot wait for it (pid %d)",
-			     (int)r->ps_pid);
-	else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		rc = err_set(
-			err, CKPT_ECRIU,
-			"CRIU's page server (pid %d) ended with %s %d: not every page arrived (see %s/work/%s)",
-			(int)r->ps_pid, WIFEXITED(st) ? "exit code" : "signal",
-			WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), r->sess_path,
-			r->ps_rq.log_name);
-	criu_resp__free_unpacked(resp, NULL);
-	return rc;
-}
-
-static void page_server_end(struct rcv *r, bool ok)
-{
-	if (r->ps_open) {
-		call_close(&r->ps_call, &r->ps_conn,
-			   ok ? 0 : CKPT_ESYS); /* a failure kills it and what it forked */
-		exchange_done(&r->ps_call.x);
-		r->ps_open = false;
-	}
-	request_free(&r->ps_rq);
-	ckpt_opts_free(r->ps_opts);
-	r->ps_opts = NULL;
-}
-
-/* ---- criu lazy-pages (lazy mode) ---- */
-
-static int daemon_start(struct rcv *r, ckpt_err *err)
-{
-	_cleanup_free_ char *criu = NULL;
-	char level[8] = "-v2";
-	char *argv[] = {
-		"criu",		  "lazy-pages",	 "-D", "/proc/self/fd/4", "-W", "/proc/self/fd/5",
-		"--page-server",  "--ps-socket", "6",  "--status-fd",	  "7",	"-o",
-		"lazy-pages.log", level,	 NULL
-	};
-	struct spawn_cfg cfg;
-	struct fdpass fds[4];
-	int pipefd[2] = { -1, -1 }, rc;
-	int64_t lv;
-	struct pollfd p[2];
-	char c;
-
-	if (ckpt_opts_get_int(r->o, CKPT_OPT_LOG_LEVEL, &lv, NULL) == 1)
-		snprintf(level, sizeof(level), "-v%d", (int)lv);
-	rc = client_criu_path(r->c, &criu, err);
-	if (rc < 0)
-		return rc;
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return err_sys(err, CKPT_ESYS, errno, "lazy pages: pipe");
-	fds[0] = (struct fdpass){ r->img_fd, LP_FD_IMAGES };
-	fds[1] = (struct fdpass){ r->work_fd, LP_FD_WORK };
-	fds[2] = (struct fdpass){ pump_criu_fd(r->pump), LP_FD_PS };
-	fds[3] = (struct fdpass){ pipefd[1], LP_FD_STATUS };
-	cfg = (struct spawn_cfg){ .criu = criu, .env = r->c->env, .stdio = r->c->stdio };
-	rc = criu_spawn_argv(&cfg, argv, fds, 4, &r->daemon, err);
-	close(pipefd[1]);
-	pump_criu_fd_close(r->pump);
-	if (rc < 0) {
-		close(pipefd[0]);
-		return rc;
-	}
-	/* its status byte: the images were read and the socket for the restore listens */
-	p[0] = (struct pollfd){ .fd = pipefd[0], .events = POLLIN };
-	p[1] = (struct pollfd){ .fd = r->daemon.pidfd, .events = POLLIN };
-	do
-		rc = poll(p, 2, (int)r->m->timeout_ms);
-	while (rc < 0 && errno == EINTR);
-	if (rc > 0 && (p[0].revents & POLLIN) && read(pipefd[0], &c, 1) == 1)
-		rc = 0;
-	else
-		rc = err_set(err, rc == 0 ? CKPT_ETIMEDOUT : CKPT_ECRIU,
-			     "criu lazy-pages did not get ready (%s; see %s/work/lazy-pages.log)",
-			     rc == 0 ? "no status byte in time" : "it exited", r->sess_path);
-	close(pipefd[0]);
-	return rc;
-}
-
-static void daemon_kill(struct rcv *r)
-{
-	if (r->daemon.pid > 0 && !r->daemon.reaped) {
-		proc_signal(&r->daemon, SIGKILL);
-		if (!proc_reap(&r->daemon, now_us() + CALL_REAP_GRACE_US)) {
-			struct proc_set left = { 0 };
-
-			if (proc_set_add(&left, &r->daemon) == 0) {
-				r->daemon = (struct proc)PROC_INIT;
-				client_keep_unreaped(r->c, &left);
-			}
-			proc_set_free(&left);
-		}
-	}
-	proc_close(&r->daemon);
-}
 
 /* ---- one session ---- */
 
 static void session_free(struct rcv *r)
 {
-	session_unlock(r);
-	page_server_end(r, false);
+	rcv_session_unlock(r);
+	rcv_page_server_end(r, false);
 	pump_free(r->pump);
 	r->pump = NULL;
-	daemon_kill(r);
+	rcv_daemon_kill(r);
 	chan_free(r->ch);
 	r->ch = NULL;
 	if (r->ctl_fd >= 0)
@@ -481,9 +48,9 @@ static int session_fail(struct rcv *r, const char *stage, int code, ckpt_err *er
 	if (r->pump)
 		pump_abort(
 			r->pump); /* before the daemon can close cleanly: the source resumes its tree */
-	daemon_kill(r);
-	page_server_end(r, false);
-	record_write(r, "failed");
+	rcv_daemon_kill(r);
+	rcv_page_server_end(r, false);
+	rcv_record_write(r, "failed");
 	if (r->ch) {
 		snprintf(res.stage, sizeof(res.stage), "%s", stage);
 		bool say_log = err && err->log_path[0] && !strstr(err->msg, err->log_path);
@@ -494,10 +61,10 @@ static int session_fail(struct rcv *r, const char *stage, int code, ckpt_err *er
 			 say_log ? ")" : "");
 		chan_send_result(r->ch, &res, NULL);
 	}
-	session_dirs_end(r, true);
+	rcv_session_dirs_end(r, true);
 	err_at(err, stage, code);
 	mig_stage(r->mg, stage);
-	r->mg->outcome = CKPT_MIG_FAILED;
+	r->mg->outcome = CKPT_MIGRATE_OUTCOME_FAILED;
 	return code;
 }
 
@@ -511,7 +78,7 @@ static int refuse(struct rcv *r, struct chan *ch, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	chan_send_error(ch, CKPT_EPERM, "handshake", msg);
-	mig_event(r->m, r->mg, CKPT_MIG_EV_REFUSED, "refused %s: %s", chan_peer(ch), msg);
+	mig_event(r->m, r->mg, CKPT_MIGRATE_EV_REFUSED, "refused %s: %s", chan_peer(ch), msg);
 	return CONT;
 }
 
@@ -582,7 +149,7 @@ static void answer_resolve(struct rcv *r, struct chan *ch, const uint8_t *sessio
 
 /*
  * The next authenticated connection before the deadline (0: none), its first
- * message read; refusals on the way are reported (CKPT_MIG_EV_REFUSED).
+ * message read; refusals on the way are reported (CKPT_MIGRATE_EV_REFUSED).
  */
 static int next_conn(struct rcv *r, uint64_t deadline, struct gate_item *it, ckpt_err *err)
 {
@@ -593,7 +160,7 @@ static int next_conn(struct rcv *r, uint64_t deadline, struct gate_item *it, ckp
 			return rc;
 		if (it->kind == GATE_CONN)
 			return 0;
-		mig_event(r->m, r->mg, CKPT_MIG_EV_REFUSED, "refused a connection from %s: %s",
+		mig_event(r->m, r->mg, CKPT_MIGRATE_EV_REFUSED, "refused a connection from %s: %s",
 			  it->host, it->text);
 	}
 }
@@ -609,7 +176,7 @@ static void not_now(struct rcv *r, struct gate_item *it)
 	} else {
 		chan_send_error(it->ch, CKPT_EPERM, "handshake",
 				"this receiver is busy with another migration");
-		mig_event(r->m, r->mg, CKPT_MIG_EV_REFUSED,
+		mig_event(r->m, r->mg, CKPT_MIGRATE_EV_REFUSED,
 			  "refused %s (%s): busy with another migration", chan_addr(it->ch),
 			  chan_peer(it->ch));
 	}
@@ -647,7 +214,7 @@ static int accept_pages(struct rcv *r, ckpt_err *err)
 			chan_send_error(it.ch, CKPT_EPERM, "handshake",
 					"a pages connection for no session of this receiver's, or "
 					"from another address than its source");
-			mig_event(r->m, r->mg, CKPT_MIG_EV_REFUSED,
+			mig_event(r->m, r->mg, CKPT_MIGRATE_EV_REFUSED,
 				  "refused a pages connection from %s: not from this session's "
 				  "source (%s)",
 				  it.host, r->peer_host);
@@ -683,7 +250,7 @@ static void answer_resolve(struct rcv *r, struct chan *ch, const uint8_t *sessio
 	int pid = 0;
 
 	mig_session_hex(session, hex);
-	record_read(r, hex, rec, sizeof(rec));
+	rcv_record_read(r, hex, rec, sizeof(rec));
 	if (sscanf(rec, "running %d", &pid) == 1 || sscanf(rec, "committed %d", &pid) == 1) {
 		res.status = CHAN_RESULT_RUNNING;
 		res.pid = pid;
@@ -705,7 +272,7 @@ static void answer_resolve(struct rcv *r, struct chan *ch, const uint8_t *sessio
 
 		snprintf(line, sizeof(line), "committed %d", pid);
 		if (!strcmp(hex, r->hex))
-			record_write(r, "%s", line);
+			rcv_record_write(r, "%s", line);
 	}
 }
 
@@ -722,7 +289,7 @@ static int resolve_window(struct rcv *r)
 		ckpt_err e = CKPT_ERR_INIT;
 		struct gate_item it;
 
-		record_read(r, r->hex, rec, sizeof(rec));
+		rcv_record_read(r, r->hex, rec, sizeof(rec));
 		if (!strncmp(rec, "committed", 9))
 			return 1;
 		if (next_conn(r, deadline, &it, &e) < 0)
@@ -740,13 +307,13 @@ static int session_handshake(struct rcv *r, ckpt_err *err)
 	if (rc == 0)
 		rc = accept_pages(r, err);
 	if (rc == 0 && !r->lazy)
-		rc = page_server_start(r, err);
+		rc = rcv_page_server_start(r, err);
 	if (rc < 0)
 		return session_fail(r, "handshake", rc, err);
 	r->t_hs = now_us();
 	mig_set(r->mg, FIG_HANDSHAKE, r->t_hs - r->t_accept);
 	mig_stage(r->mg, "transfer");
-	mig_event(r->m, r->mg, CKPT_MIG_EV_ACCEPTED, "accepted a %s migration from %s (%s), %s",
+	mig_event(r->m, r->mg, CKPT_MIGRATE_EV_ACCEPTED, "accepted a %s migration from %s (%s), %s",
 		  r->lazy ? "lazy" : "copy", r->mg->peer, r->mg->peer_versions, chan_cipher(r->ch));
 	return 0;
 }
@@ -772,20 +339,20 @@ static int session_images(struct rcv *r, struct chan_msg *msg, ckpt_err *err)
 	mig_set(r->mg, FIG_IMAGE_BYTES, rx.total);
 	mig_set(r->mg, FIG_IMAGE_FILES, rx.files);
 	if (!r->lazy) {
-		rc = page_server_wait(r, err);
-		page_server_end(r, rc == 0);
+		rc = rcv_page_server_wait(r, err);
+		rcv_page_server_end(r, rc == 0);
 		if (rc < 0)
 			return session_fail(r, "transfer", rc, err);
-		r->page_bytes = pages_bytes(r->img_fd);
+		r->page_bytes = rcv_pages_bytes(r->img_fd);
 		mig_set(r->mg, FIG_PAGE_BYTES, r->page_bytes);
 	} else {
-		rc = daemon_start(r, err);
+		rc = rcv_daemon_start(r, err);
 		if (rc < 0)
 			return session_fail(r, "transfer", rc, err);
 	}
 	r->t_ready = now_us();
 	mig_set(r->mg, FIG_TRANSFER, r->t_ready - r->t_hs);
-	record_write(r, "images");
+	rcv_record_write(r, "images");
 	res.status = CHAN_RESULT_READY;
 	if (!r->lazy)
 		snprintf(res.msg, sizeof(res.msg), "%.1f MiB of pages here",
@@ -798,7 +365,7 @@ static int session_images(struct rcv *r, struct chan_msg *msg, ckpt_err *err)
 				    err && err->step[0] && strcmp(err->step, "recv") ? err->step :
 										       "transfer",
 				    rc, err);
-	mig_event(r->m, r->mg, CKPT_MIG_EV_IMAGES, "images: %u files, %.1f KiB", rx.files,
+	mig_event(r->m, r->mg, CKPT_MIGRATE_EV_IMAGES, "images: %u files, %.1f KiB", rx.files,
 		  (double)rx.total / 1024.0);
 	return 0;
 }
@@ -827,7 +394,7 @@ static int session_restore(struct rcv *r, const struct chan_msg *msg, pid_t *ret
 	mig_stage(r->mg, "restore");
 	if (r->lazy && (rc = session_lazy_check(r, msg, err)) < 0)
 		return rc;
-	record_write(r, "restoring");
+	rcv_record_write(r, "restoring");
 	r->t_restore = now_us();
 	rc = ckpt_opts_clone(r->o, &ro, err);
 	if (rc == 0)
@@ -851,13 +418,13 @@ static int session_restore(struct rcv *r, const struct chan_msg *msg, pid_t *ret
 	r->mg->pid = pid;
 	r->t_running = now_us();
 	mig_set(r->mg, FIG_RESTORE, r->t_running - r->t_restore);
-	record_write(r, "running %d", (int)pid);
+	rcv_record_write(r, "running %d", (int)pid);
 	if (r->lazy)
 		pump_commit(r->pump);
 	res = (struct chan_result){ .status = CHAN_RESULT_RUNNING, .pid = pid };
 	chan_send_result(r->ch, &res, NULL);
 	mig_stage(r->mg, r->lazy ? "pages" : "decision");
-	mig_event(r->m, r->mg, CKPT_MIG_EV_RUNNING, "restore: pid %d runs here", (int)pid);
+	mig_event(r->m, r->mg, CKPT_MIGRATE_EV_RUNNING, "restore: pid %d runs here", (int)pid);
 	*ret_pid = pid;
 	return 0;
 }
@@ -884,8 +451,8 @@ static int session_pages(struct rcv *r, pid_t pid, ckpt_err *err)
 				"criu lazy-pages failed (see %s/work/lazy-pages.log)",
 				r->sess_path);
 		err_copy(err, &re);
-		if (proc_adopt_child(&t, pid) == 0 && !t.reaped) {
-			proc_signal(&t, SIGKILL);
+		if (proc_adopt_child_errno(&t, pid) == 0 && !t.reaped) {
+			proc_signal_errno(&t, SIGKILL);
 			proc_reap(&t, now_us() + CALL_REAP_GRACE_US);
 			proc_close(&t);
 			err_append(err, "; the restored tree (pid %d) lacked pages and was killed",
@@ -901,7 +468,7 @@ static int session_pages(struct rcv *r, pid_t pid, ckpt_err *err)
 	snprintf(res.msg, sizeof(res.msg), "%llu bytes",
 		 (unsigned long long)pump_bytes_in(r->pump));
 	chan_send_result(r->ch, &res, NULL);
-	mig_event(r->m, r->mg, CKPT_MIG_EV_PAGES_DONE, "pages: every page is here (%.1f MiB)",
+	mig_event(r->m, r->mg, CKPT_MIGRATE_EV_PAGES_DONE, "pages: every page is here (%.1f MiB)",
 		  (double)pump_bytes_in(r->pump) / 1048576.0);
 	return 0;
 }
@@ -915,19 +482,19 @@ static int session_decision(struct rcv *r, pid_t pid, ckpt_err *err)
 	mig_stage(r->mg, "decision");
 	if (chan_expect(r->ch, CHAN_MSG_ACK, &msg, NULL) == 0) {
 		if (msg.u.ack.decision == CHAN_ACK_COMMITTED) {
-			record_write(r, "committed %d", (int)pid);
-			r->mg->outcome = CKPT_MIG_DONE;
+			rcv_record_write(r, "committed %d", (int)pid);
+			r->mg->outcome = CKPT_MIGRATE_OUTCOME_DONE;
 		} else {
-			r->mg->outcome = CKPT_MIG_UNKNOWN;
+			r->mg->outcome = CKPT_MIGRATE_OUTCOME_UNKNOWN;
 			rc = err_set(
 				err, CKPT_ECALLBACK,
 				"the source resumed its tree although it runs here too (pid %d): keep one",
 				(int)pid);
 		}
 	} else if (resolve_window(r)) {
-		r->mg->outcome = CKPT_MIG_DONE;
+		r->mg->outcome = CKPT_MIGRATE_OUTCOME_DONE;
 	} else {
-		r->mg->outcome = CKPT_MIG_UNKNOWN;
+		r->mg->outcome = CKPT_MIGRATE_OUTCOME_UNKNOWN;
 		rc = err_set(
 			err, CKPT_ETIMEDOUT,
 			"the tree runs here (pid %d), but the source's final word did not come: it may still hold "
@@ -936,9 +503,9 @@ static int session_decision(struct rcv *r, pid_t pid, ckpt_err *err)
 		if (err)
 			err->flags |= CKPT_ERR_F_OUTCOME_UNKNOWN;
 	}
-	session_dirs_end(r, true);
-	mig_stage(r->mg, r->mg->outcome == CKPT_MIG_DONE ? "done" : "decision");
-	return r->mg->outcome == CKPT_MIG_DONE ? 0 : rc;
+	rcv_session_dirs_end(r, true);
+	mig_stage(r->mg, r->mg->outcome == CKPT_MIGRATE_OUTCOME_DONE ? "done" : "decision");
+	return r->mg->outcome == CKPT_MIGRATE_OUTCOME_DONE ? 0 : rc;
 }
 
 /* After the handshake: pages, images, restore, decision. The return is final (no more listening). */
@@ -948,7 +515,7 @@ static int run_session(struct rcv *r, ckpt_err *err)
 	pid_t pid = 0;
 	int rc;
 
-	record_write(r, "receiving");
+	rcv_record_write(r, "receiving");
 	rc = session_handshake(r, err);
 	if (rc == 0)
 		rc = session_images(r, &msg, err);
@@ -992,11 +559,11 @@ static int serve_connection(struct rcv *r, struct gate_item *it, ckpt_err *err)
 	mig_note_peer(r->mg, r->ch, &h);
 	snprintf(r->peer_host, sizeof(r->peer_host), "%s", it->host);
 	/* authenticated: from here on a private directory for the session */
-	if (session_dirs(r, &e) < 0)
+	if (rcv_session_dirs(r, &e) < 0)
 		return refuse(r, r->ch, "%s", e.msg);
 	rc = check_source(r, &h);
 	if (rc == CONT) {
-		session_dirs_end(r, false);
+		rcv_session_dirs_end(r, false);
 		return CONT;
 	}
 	return run_session(r, err);
@@ -1028,7 +595,7 @@ static int listen_address(struct rcv *r, int listen_fd, ckpt_err *err)
 }
 
 int ckpt_migrate_receive(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_opts *m,
-			 int listen_fd, ckpt_migration *mg, ckpt_err *err)
+			 int listen_fd, ckpt_migrate_result *mg, ckpt_err *err)
 {
 	struct rcv r = { .c = c,
 			 .o = o,
@@ -1076,7 +643,7 @@ int ckpt_migrate_receive(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_
 		rc = dir_check_private(&r.base, "receive", err);
 	if (rc < 0)
 		goto out;
-	clean_stale(&r);
+	rcv_clean_stale(&r);
 	{
 		unsigned auth_ms = m->auth_timeout_ms ? m->auth_timeout_ms : MIG_DEFAULT_AUTH_MS;
 		struct gate_cfg gc = { .listen_fd = listen_fd,
@@ -1089,7 +656,7 @@ int ckpt_migrate_receive(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_
 		if (rc < 0)
 			goto out;
 	}
-	mig_event(m, mg, CKPT_MIG_EV_LISTENING, "listening on %s:%u; accepts sources with %s",
+	mig_event(m, mg, CKPT_MIGRATE_EV_LISTENING, "listening on %s:%u; accepts sources with %s",
 		  r.listen_host, r.listen_port, chan_creds_describe(r.cr));
 	r.accept_deadline =
 		m->accept_timeout_ms ? r.t_start + (uint64_t)m->accept_timeout_ms * 1000 : 0;
@@ -1112,10 +679,10 @@ int ckpt_migrate_receive(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_
 			break;
 	}
 out:
-	if (mg->outcome == CKPT_MIG_NONE)
-		mg->outcome = CKPT_MIG_FAILED;
+	if (mg->outcome == CKPT_MIGRATE_OUTCOME_NONE)
+		mg->outcome = CKPT_MIGRATE_OUTCOME_FAILED;
 	mig_set(mg, FIG_TOTAL, now_us() - r.t_start);
-	mig_event(m, mg, CKPT_MIG_EV_DONE, "%s", rc == 0 ? "done" : err ? err->msg : "failed");
+	mig_event(m, mg, CKPT_MIGRATE_EV_DONE, "%s", rc == 0 ? "done" : err ? err->msg : "failed");
 	session_free(&r);
 	gate_free(r.gate);
 	chan_creds_free(r.cr);

@@ -6,7 +6,7 @@
 #   lists in its NAME line is exported (or the page's own name);
 # - every link page points to a page that exists;
 # - every page is clean for groff -man -ww (no warning);
-# - every option key (CKPT_OPT_*) and error code (CKPT_E*) of ckpt.h is described.
+# - every option key (CKPT_OPT_*) and error code (CKPT_E*) of the public headers is described.
 # One "case: NAME: ok|FAILED" line per check.
 set -u
 man3=$1 sym=$2 incdir=$3
@@ -54,7 +54,7 @@ for f in "${pages[@]}"; do
 	result "man_lint:$(basename "$f")" "$([ -z "$out" ] && echo 1 || echo 0)" "$out"
 done
 
-consts=$(grep -oE '\bCKPT_(OPT_[A-Z0-9_]+|E[A-Z_]+) = ' "$incdir/ckpt/ckpt.h" | sed 's/ = //' | sort -u)
+consts=$(cat "$incdir"/ckpt/*.h | grep -oE '\bCKPT_(OPT_[A-Z0-9_]+|E[A-Z_]+) = ' | sed 's/ = //' | sort -u)
 undoc=$(for c in $consts; do grep -q -- "$c" "${pages[@]}" || echo "$c"; done | tr '\n' ' ')
 result man_constants_documented "$([ -z "$undoc" ] && echo 1 || echo 0)" "not in any page: $undoc"
 echo "man: ${#pages[@]} pages, ${#links[@]} links, $(grep -c . <<<"$exported") exported names"

@@ -7,8 +7,9 @@
 # - the stable nodes are LIBCKPT_0.1, then one per release, each chained to the one before;
 #   the experimental node is LIBCKPT_EXPERIMENTAL_<MAJOR>.<MINOR> of this release and matches
 #   CKPT_EXPERIMENTAL_NODE in experimental.h;
-# - every CKPT_EXPORT function of ckpt.h is in a stable node, every one of experimental.h in
-#   the experimental node, and every listed name is declared in the header of its node;
+# - every CKPT_EXPORT function of the stable headers (all but experimental.h) is in a stable
+#   node, every one of experimental.h in the experimental node, and every listed name is
+#   declared in a header of its node;
 # - the static archive (if given) defines no global name but those listed.
 # One "case: NAME: ok|FAILED" line per check.
 set -u
@@ -79,15 +80,17 @@ declared() { # header
 	grep -v '^[[:space:]]*#' "$1" | tr '\n' ' ' | sed 's|/\*[^*]*\*\+\([^/*][^*]*\*\+\)*/||g' | tr ';' '\n' |
 		sed -n 's/.*CKPT_EXPORT[^(]*[^a-zA-Z0-9_(]\([a-z_][a-z0-9_]*\) *(.*/\1/p' | sort -u
 }
-stable_decl=$(declared "$incdir/ckpt/ckpt.h")
+stable_decl=$(for h in "$incdir"/ckpt/*.h; do
+	case $(basename "$h") in experimental.h | version.h) ;; *) declared "$h" ;; esac
+done | sort -u)
 exp_decl=$(declared "$incdir/ckpt/experimental.h")
 stable_listed=$(echo "$listed" | awk '$1 !~ /EXPERIMENTAL/ { print $2 }' | sort -u)
 exp_listed=$(echo "$listed" | awk '$1 ~ /EXPERIMENTAL/ { print $2 }' | sort -u)
 msgs=()
 d=$(comm -23 <(echo "$stable_decl") <(echo "$stable_listed") | grep . | tr '\n' ' ')
-[ -z "$d" ] || msgs+=("declared in ckpt.h but in no stable node: $d")
+[ -z "$d" ] || msgs+=("declared in a stable header but in no stable node: $d")
 d=$(comm -13 <(echo "$stable_decl") <(echo "$stable_listed") | grep . | tr '\n' ' ')
-[ -z "$d" ] || msgs+=("in a stable node but not declared CKPT_EXPORT in ckpt.h: $d")
+[ -z "$d" ] || msgs+=("in a stable node but not declared CKPT_EXPORT in a stable header: $d")
 d=$(comm -23 <(echo "$exp_decl") <(echo "$exp_listed") | grep . | tr '\n' ' ')
 [ -z "$d" ] || msgs+=("declared in experimental.h but not in $exp_node: $d")
 d=$(comm -13 <(echo "$exp_decl") <(echo "$exp_listed") | grep . | tr '\n' ' ')

@@ -86,7 +86,7 @@ fi
 
 headers() {
 	local h
-	for h in ckpt.h experimental.h version.h; do
+	for h in ckpt.h err.h keys.h opts.h client.h ops.h images.h preflight.h archive.h experimental.h version.h; do
 		[ -f "$prefix/include/ckpt/$h" ] || { echo "missing include/ckpt/$h"; return 1; }
 	done
 }

@@ -121,7 +121,7 @@ START_TEST(swrk_leave_running)
 	before = read_num(t.dir, "counter");
 	ck_assert_ok(ckpt_opts_set_pid(o, t.pid, &err), err);
 	ck_assert_ok(ckpt_opts_set_images_dir(o, t.imgs, &err), err);
-	ck_assert_ok(ckpt_opts_set_leave_running(o, true, &err), err);
+	ck_assert_ok(ckpt_opts_set_bool(o, CKPT_OPT_LEAVE_RUNNING, true, &err), err);
 	ck_assert_ok(ckpt_dump(c, o, &err), err);
 	ck_assert(alive(t.pid));
 	after = counter_wait(t.dir, before + 5, 5000);
@@ -332,7 +332,7 @@ START_TEST(failed_dump_keeps_target)
 	ck_assert_int_ne(access(p, F_OK), 0);
 	/* and with file-locks it works */
 	ck_assert_ok(ckpt_opts_set_bool(o, CKPT_OPT_FILE_LOCKS, true, &err), err);
-	ck_assert_ok(ckpt_opts_set_leave_running(o, true, &err), err);
+	ck_assert_ok(ckpt_opts_set_bool(o, CKPT_OPT_LEAVE_RUNNING, true, &err), err);
 	ck_assert_ok(ckpt_dump(c, o, &err), err);
 	ck_assert(alive(pid));
 	kill_wait(pid);
@@ -406,7 +406,7 @@ START_TEST(images_dir_policy)
 	target_start(&t, 1);
 	ck_assert_ok(ckpt_opts_set_pid(o, t.pid, &err), err);
 	ck_assert_ok(ckpt_opts_set_images_dir(o, t.imgs, &err), err);
-	ck_assert_ok(ckpt_opts_set_leave_running(o, true, &err), err);
+	ck_assert_ok(ckpt_opts_set_bool(o, CKPT_OPT_LEAVE_RUNNING, true, &err), err);
 	/* a world-writable dir written in place (it is not empty) is refused */
 	snprintf(p, sizeof(p), "%s/README", t.imgs);
 	ck_assert_int_eq(close(open(p, O_WRONLY | O_CREAT, 0600)), 0);

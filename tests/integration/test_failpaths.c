@@ -375,7 +375,7 @@ START_TEST(deadline_while_frozen_thaws)
 	free(imgs);
 	imgs = tmpdir_new("fzimg2");
 	ck_assert_ok(ckpt_opts_set_images_dir(o, imgs, &err), err);
-	ck_assert_ok(ckpt_opts_set_leave_running(o, true, &err), err);
+	ck_assert_ok(ckpt_opts_set_bool(o, CKPT_OPT_LEAVE_RUNNING, true, &err), err);
 	ck_assert_ok(ckpt_dump(c, o, &err), err);
 	kill_wait(pid);
 	rmdir(cg);

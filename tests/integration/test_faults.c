@@ -125,7 +125,7 @@ START_TEST(criu_killed_mid_dump)
 		imgs = tmpdir_new("kimg");
 		ck_assert_ok(ckpt_opts_set_pid(o, pid, &err), err);
 		ck_assert_ok(ckpt_opts_set_images_dir(o, imgs, &err), err);
-		ck_assert_ok(ckpt_opts_set_leave_running(o, true, &err), err);
+		ck_assert_ok(ckpt_opts_set_bool(o, CKPT_OPT_LEAVE_RUNNING, true, &err), err);
 		ck_assert_ok(ckpt_dump(c, o, &err), err);
 		ck_assert(alive(pid));
 		ckpt_opts_free(o);

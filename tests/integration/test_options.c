@@ -23,7 +23,7 @@ START_TEST(cgroup_mode_soft)
 	pid = counter_start(dir, 1);
 	ck_assert_int_ge(counter_wait(dir, 3, 5000), 3);
 	ck_assert_ok(ckpt_cgroup_mode_from_string("soft", &mode, &err), err);
-	ck_assert_ok(ckpt_opts_set_cgroup_mode(o, mode, &err), err);
+	ck_assert_ok(ckpt_opts_set_int(o, CKPT_OPT_CGROUP_MODE, mode, &err), err);
 	ck_assert_ok(ckpt_opts_set_pid(o, pid, &err), err);
 	ck_assert_ok(ckpt_opts_set_images_dir(o, imgs, &err), err);
 	ck_assert_ok(ckpt_dump(c, o, &err), err);

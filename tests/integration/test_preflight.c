@@ -9,15 +9,16 @@
  * holder), and a file of an open fd gone.
  *
  * These run CRIU: run them under the shared lock (flock /tmp/ckpt-criu.lock).
- * The unit is linked with the library's objects to reach lib/diagnose.h.
+ * The unit is linked with the library's objects to reach lib/diagnose/diagnose.h.
  */
 #include <sched.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
 #include "common.h"
-#include "diagnose.h"
-#include "procfs.h"
+#include "diagnose/diagnose.h"
+#include "proc/procfs.h"
+#include "rpc/opts.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -148,7 +149,7 @@ static void live_diag(const ckpt_err *err, enum diag_op op, const ckpt_opts *o,
 	in.log_len = fread(buf, 1, 256 * 1024, f);
 	fclose(f);
 	in.log = buf;
-	diag_opts_from(&d, o);
+	opts_to_diag(o, &d);
 	diagnose(&in, r);
 	fprintf(stderr, "  live %s: headline: %s\n    hint: %s\n", r->id ? r->id : "-", r->headline,
 		r->hint);

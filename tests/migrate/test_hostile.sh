@@ -105,15 +105,21 @@ sample_listeners() {
 	local h
 	for h in "$A" "$B"; do
 		: >"$T/listen.$h"
-		(while :; do in_ns "$h" ss -Hltn | awk '{print $4}' >>"$T/listen.$h"; sleep 0.05; done) </dev/null >/dev/null 2>&1 &
+		# the address, then the owner (users:(("name",pid=N,fd=M))) to tell who it was
+		(while :; do in_ns "$h" ss -Hltnp | awk '{print $4, $6}' >>"$T/listen.$h"; sleep 0.05; done) </dev/null >/dev/null 2>&1 &
 		SAMPLERS+=("$!")
 		PIDS+=("$!")
 	done
 }
 stop_samplers() { kill "${SAMPLERS[@]}" 2>/dev/null; wait "${SAMPLERS[@]}" 2>/dev/null; SAMPLERS=(); }
 SAMPLERS=()
-only_listens() { # only_listens HOST PORTS_REGEX: every sampled listener of HOST matches
-	! grep -qvE "$2" "$T/listen.$1"
+only_listens() { # only_listens HOST PORTS_REGEX: every sampled listener address of HOST matches
+	local bad
+	bad=$(awk -v re="$2" '$1 !~ re' "$T/listen.$1")
+	[ -z "$bad" ] && return 0
+	echo "#   listening on $1 (samples, address, owner):"
+	sort <<<"$bad" | uniq -c | sed 's/^/#     /' | head -n 20
+	return 1
 }
 # receiver_done SECS: wait that long for the receiver, then stop it; RRC its exit code (137 if stopped)
 receiver_done() {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * unit_archive: lib/archive.c and lib/jsonw.c. Archives written from the
+ * unit_archive: lib/archive/ and lib/base/jsonw.c. Archives written from the
  * fixture images and read back in every compression; hostile archives
  * (traversal, absolute names, links, devices, bombs, truncation, wrong
  * magic, duplicates) built here with libarchive, each refused with its own
@@ -21,9 +21,9 @@
 #include <archive_entry.h>
 #include <json-c/json.h>
 
-#include "error.h"
-#include "opts.h"
-#include "jsonw.h"
+#include "base/error.h"
+#include "rpc/opts.h"
+#include "base/jsonw.h"
 
 #define SLEEP_DIR CKPT_FIXTURES_DIR "/images/sleep"
 
@@ -260,7 +260,7 @@ END_TEST
 
 static void roundtrip(ckpt_compression c, const char *suffix)
 {
-	ckpt_archive_write_opts o = CKPT_ARCHIVE_WRITE_OPTS_INIT;
+	ckpt_archive_write_opts o;
 	ckpt_err err = CKPT_ERR_INIT;
 	ckpt_archive *a = NULL;
 	ckpt_image_info *info = NULL;
@@ -269,6 +269,7 @@ static void roundtrip(ckpt_compression c, const char *suffix)
 	json_object *j, *v;
 	char *s;
 
+	ckpt_archive_write_opts_init(&o);
 	snprintf(p, sizeof(p), "%s/sleep.tar%s", tmp, suffix);
 	o.compression = c;
 	o.name = "my-sleep";
@@ -347,10 +348,11 @@ END_TEST
 
 START_TEST(write_refusals)
 {
-	ckpt_archive_write_opts o = CKPT_ARCHIVE_WRITE_OPTS_INIT;
+	ckpt_archive_write_opts o;
 	ckpt_err err = CKPT_ERR_INIT;
 	char p[128];
 
+	ckpt_archive_write_opts_init(&o);
 	snprintf(p, sizeof(p), "%s/x.tar", tmp);
 	ck_assert_int_eq(ckpt_archive_write(AT_FDCWD, tmp, p, &o, &err), CKPT_EBADIMG);
 	ck_assert_msg(strstr(err.msg, "is not a checkpoint"), "%s", err.msg);
@@ -489,6 +491,36 @@ START_TEST(jsonw_writer)
 }
 END_TEST
 
+/* The _init() functions fill what the deprecated positional initializers did, nothing else. */
+START_TEST(init_functions)
+{
+	const ckpt_archive_write_opts macro = CKPT_ARCHIVE_WRITE_OPTS_INIT;
+	const ckpt_archive_limits lmacro = CKPT_ARCHIVE_LIMITS_INIT;
+	ckpt_archive_write_opts o;
+	ckpt_archive_limits l;
+
+	memset(&o, 0x5a, sizeof(o));
+	ckpt_archive_write_opts_init(&o);
+	ck_assert_uint_eq(o.version, CKPT_ARCHIVE_WRITE_VERSION);
+	ck_assert_int_eq(o.compression, macro.compression);
+	ck_assert_int_eq(o.level, macro.level);
+	ck_assert_uint_eq(o.threads, macro.threads);
+	ck_assert_ptr_null(o.name);
+	ck_assert_int_eq(o.created_time, macro.created_time);
+	ck_assert_int_eq(o.checkpointed_time, macro.checkpointed_time);
+	ck_assert_ptr_null(o.criu_version);
+	ck_assert_int_eq(o.stats_dirfd, -1);
+	ck_assert_ptr_null(o.stats_path);
+	ck_assert(!o.overwrite && !o.no_fsync);
+	memset(&l, 0x5a, sizeof(l));
+	ckpt_archive_limits_init(&l);
+	ck_assert_uint_eq(l.version, lmacro.version);
+	ck_assert(l.max_entries == 0 && l.max_entry_bytes == 0 && l.max_total_bytes == 0);
+	ckpt_archive_write_opts_init(NULL); /* accepted, as the other functions accept NULL */
+	ckpt_archive_limits_init(NULL);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("archive");
@@ -506,6 +538,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, engines);
 	tcase_add_test(tc, bad_metadata);
 	tcase_add_test(tc, jsonw_writer);
+	tcase_add_test(tc, init_functions);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -12,7 +12,7 @@
  * raw GnuTLS clients play the peers the channel must refuse, and a relay
  * thread plays the network that alters bytes.
  */
-#include "error.h"
+#include "base/error.h"
 #include "migrate/chan.h"
 
 #include <check.h>

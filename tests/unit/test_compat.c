@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of lib/compat.h, the glibc fallbacks: the closefrom file action (the fallback
+ * Unit tests of lib/base/compat.h, the glibc fallbacks: the closefrom file action (the fallback
  * and whichever this glibc uses) against what a real child sees in /proc/self/fd, and the
  * errno descriptions.
  */
-#include "compat.h"
+#include "base/compat.h"
 
 #include <check.h>
 #include <spawn.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * lib/diagnose.c: the table run over every CRIU log recorded from a real
+ * lib/diagnose/ (diagnose.c, table.c): the table run over every CRIU log recorded from a real
  * failure (tests/fixtures/criu-logs, made by its record.sh), over log lines
  * taken from CRIU's source for the failures that cannot be provoked here, and
  * the hint rewriting for a command line.
@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "diagnose.h"
-#include "error.h"
-#include "opts.h"
+#include "diagnose/diagnose.h"
+#include "base/error.h"
+#include "rpc/opts.h"
 
 #define BIT(k) (1ull << (k))
 
@@ -400,7 +400,7 @@ END_TEST
 /* pid taken at restore: the probe names the holder. */
 START_TEST(pid_taken_holder)
 {
-	struct diag_probe probe = { .proc = fake_proc };
+	struct diag_probe probe = { .task = fake_proc };
 	struct diag_in in = { .op = DIAG_OP_RESTORE, .criu_errno = EEXIST, .probe = &probe };
 	struct diag_result r;
 	struct fake f = { .exists = true };
@@ -453,7 +453,7 @@ END_TEST
 START_TEST(task_named_by_probe)
 {
 	struct fake f = { .exists = true };
-	struct diag_probe probe = { .proc = fake_proc, .userdata = &f };
+	struct diag_probe probe = { .task = fake_proc, .userdata = &f };
 	struct diag_in in = { .op = DIAG_OP_DUMP, .probe = &probe };
 	struct diag_result r;
 	char *log = slurp("other-uid.log", &in.log_len);
@@ -713,7 +713,7 @@ START_TEST(opts_and_apply)
 				 .hint_opt = CKPT_OPT_FILE_LOCKS };
 	int64_t v = -1;
 
-	diag_opts_from(&d, NULL);
+	opts_to_diag(NULL, &d);
 	ck_assert_uint_eq(d.bools, 0);
 	ck_assert_int_eq(ckpt_opts_get_int(o, CKPT_OPT_SHELL_JOB, &v, &err), 0);
 	ck_assert_int_eq(v, -1);
@@ -729,7 +729,7 @@ START_TEST(opts_and_apply)
 	ck_assert_int_eq(ckpt_opts_get_int(o, CKPT_OPT_ROOT, &v, &err), CKPT_EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "'root' is not a bool or int option"));
 	ck_assert_int_eq(ckpt_opts_get_int(o, (ckpt_opt)999, &v, &err), CKPT_EINVAL);
-	diag_opts_from(&d, o);
+	opts_to_diag(o, &d);
 	ck_assert(diag_opt_on(&d, CKPT_OPT_SHELL_JOB));
 	ck_assert(!diag_opt_on(&d, CKPT_OPT_FILE_LOCKS)); /* set, but false */
 	ck_assert_int_eq(d.network_lock, CKPT_NETWORK_LOCK_NFTABLES);

@@ -7,8 +7,8 @@
  * reported as busy, ckpt_err keeps its step, is untouched on success, and
  * says "unknown" for a wait status another reaper took.
  */
-#include "transport.h"
-#include "client.h"
+#include "rpc/transport.h"
+#include "rpc/client.h"
 
 #include <check.h>
 #include <poll.h>

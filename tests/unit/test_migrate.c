@@ -12,7 +12,7 @@
  * wait in authentication; the TCP options every migration socket gets
  * (mig_tcp_tune). The end-to-end tests with CRIU are tests/migrate/test_migrate.sh.
  */
-#include "error.h"
+#include "base/error.h"
 #include "migrate/chan.h"
 #include "migrate/migrate.h"
 
@@ -142,41 +142,50 @@ START_TEST(opts_checked_when_set)
 	ck_assert(!mig_has_tls(m));
 
 	/* gone in protocol version 2: told so, whatever the value */
-	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIG_PAGE_PORT, 7001, &err),
+	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIGRATE_OPT_PAGE_PORT, 7001, &err),
 			 CKPT_ENOTSUP);
-	ck_assert_msg_has(err, "CKPT_MIG_PAGE_PORT is gone");
-	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIG_PAGE_PORT, 0, &err), CKPT_ENOTSUP);
-	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIG_TLS_NO_CN_VERIFY, 1, &err),
+	ck_assert_msg_has(err, "CKPT_MIGRATE_OPT_PAGE_PORT is gone");
+	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIGRATE_OPT_PAGE_PORT, 0, &err),
+			 CKPT_ENOTSUP);
+	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIGRATE_OPT_TLS_NO_CN_VERIFY, 1, &err),
 			 CKPT_ENOTSUP);
 	ck_assert_msg_has(err, "ckpt_migrate_opts_add_tls_peer");
-	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIG_TLS_NO_CN_VERIFY, 0, &err),
+	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIGRATE_OPT_TLS_NO_CN_VERIFY, 0, &err),
 			 CKPT_ENOTSUP);
 	/* the authentication deadline of one connection */
-	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIG_AUTH_TIMEOUT_MS, 0, &err),
+	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIGRATE_OPT_AUTH_TIMEOUT_MS, 0, &err),
 			 CKPT_EINVAL);
 	ck_assert_msg_has(err, "expected 1 to 86400000");
-	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIG_AUTH_TIMEOUT_MS, -5, &err),
+	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIGRATE_OPT_AUTH_TIMEOUT_MS, -5, &err),
 			 CKPT_EINVAL);
-	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIG_AUTH_TIMEOUT_MS, 86400001LL, &err),
+	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIGRATE_OPT_AUTH_TIMEOUT_MS, 86400001LL,
+						   &err),
 			 CKPT_EINVAL);
-	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIG_AUTH_TIMEOUT_MS, 1, &err), 0);
-	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIG_AUTH_TIMEOUT_MS, 86400000LL, &err),
+	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIGRATE_OPT_AUTH_TIMEOUT_MS, 1, &err),
+			 0);
+	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIGRATE_OPT_AUTH_TIMEOUT_MS, 86400000LL,
+						   &err),
 			 0);
 	ck_assert_uint_eq(m->auth_timeout_ms, 86400000u);
-	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIG_AUTH_TIMEOUT_MS, 2500, &err), 0);
+	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIGRATE_OPT_AUTH_TIMEOUT_MS, 2500, &err),
+			 0);
 	ck_assert_uint_eq(m->auth_timeout_ms, 2500);
 
-	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIG_LAZY, 2, &err), CKPT_EINVAL);
-	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIG_TIMEOUT_MS, 0, &err), CKPT_EINVAL);
-	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIG_ACCEPT_TIMEOUT_MS, 0, &err), 0);
-	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIG_STAGING_DIR, 1, &err), CKPT_EINVAL);
+	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIGRATE_OPT_LAZY, 2, &err), CKPT_EINVAL);
+	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIGRATE_OPT_TIMEOUT_MS, 0, &err),
+			 CKPT_EINVAL);
+	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIGRATE_OPT_ACCEPT_TIMEOUT_MS, 0, &err),
+			 0);
+	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIGRATE_OPT_STAGING_DIR, 1, &err),
+			 CKPT_EINVAL);
 	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, (ckpt_migrate_opt)999, 1, &err), CKPT_EINVAL);
-	ck_assert_int_eq(ckpt_migrate_opts_set_str(m, CKPT_MIG_STAGING_DIR, tok, &err),
+	ck_assert_int_eq(ckpt_migrate_opts_set_str(m, CKPT_MIGRATE_OPT_STAGING_DIR, tok, &err),
 			 CKPT_EINVAL);
 	ck_assert_msg_has(err, "not a directory");
-	ck_assert_int_eq(ckpt_migrate_opts_set_str(m, CKPT_MIG_STAGING_DIR, dir, &err), 0);
-	ck_assert_int_eq(ckpt_migrate_opts_set_str(m, CKPT_MIG_PAGE_PORT, "1", &err), CKPT_EINVAL);
-	ck_assert_int_eq(ckpt_migrate_opts_set_str(m, CKPT_MIG_AUTH_TIMEOUT_MS, "1", &err),
+	ck_assert_int_eq(ckpt_migrate_opts_set_str(m, CKPT_MIGRATE_OPT_STAGING_DIR, dir, &err), 0);
+	ck_assert_int_eq(ckpt_migrate_opts_set_str(m, CKPT_MIGRATE_OPT_PAGE_PORT, "1", &err),
+			 CKPT_EINVAL);
+	ck_assert_int_eq(ckpt_migrate_opts_set_str(m, CKPT_MIGRATE_OPT_AUTH_TIMEOUT_MS, "1", &err),
 			 CKPT_EINVAL);
 	ckpt_migrate_opts_free(m);
 	ckpt_migrate_opts_free(NULL);
@@ -264,25 +273,26 @@ END_TEST
 /* ---- the record ---- */
 START_TEST(record_figures_and_json)
 {
-	ckpt_migration *mg = ckpt_migration_new();
+	ckpt_migrate_result *mg = ckpt_migrate_result_new();
 	json_object *j, *f, *v;
 	uint64_t x = 0;
 	char *s;
 
 	ck_assert_ptr_nonnull(mg);
-	ck_assert_int_eq(ckpt_migration_outcome(mg), CKPT_MIG_NONE);
-	ck_assert_int_eq(ckpt_migration_lazy(mg), -1);
-	ck_assert_int_eq(ckpt_migration_stat(mg, CKPT_MIG_STAT_DOWNTIME_US, &x), CKPT_ENOTSUP);
-	ck_assert_int_eq(ckpt_migration_stat(mg, (ckpt_mig_stat)77, &x), CKPT_EINVAL);
-	ck_assert_ptr_null(ckpt_migration_stat_name((ckpt_mig_stat)77));
-	ck_assert_str_eq(ckpt_migration_stat_name(CKPT_MIG_STAT_DOWNTIME_US), "downtime_us");
+	ck_assert_int_eq(ckpt_migrate_result_outcome(mg), CKPT_MIGRATE_OUTCOME_NONE);
+	ck_assert_int_eq(ckpt_migrate_result_lazy(mg), -1);
+	ck_assert_int_eq(ckpt_migrate_result_stat(mg, CKPT_MIGRATE_STAT_DOWNTIME_US, &x),
+			 CKPT_ENOTSUP);
+	ck_assert_int_eq(ckpt_migrate_result_stat(mg, (ckpt_migrate_stat)77, &x), CKPT_EINVAL);
+	ck_assert_ptr_null(ckpt_migrate_stat_name((ckpt_migrate_stat)77));
+	ck_assert_str_eq(ckpt_migrate_stat_name(CKPT_MIGRATE_STAT_DOWNTIME_US), "downtime_us");
 	mig_set(mg, FIG_DOWNTIME, 1234);
-	mg->outcome = CKPT_MIG_DONE;
+	mg->outcome = CKPT_MIGRATE_OUTCOME_DONE;
 	mg->lazy = 1;
 	mg->pid = 42;
-	ck_assert_int_eq(ckpt_migration_stat(mg, CKPT_MIG_STAT_DOWNTIME_US, &x), 0);
+	ck_assert_int_eq(ckpt_migrate_result_stat(mg, CKPT_MIGRATE_STAT_DOWNTIME_US, &x), 0);
 	ck_assert_uint_eq(x, 1234);
-	s = ckpt_migration_to_json(mg);
+	s = ckpt_migrate_result_to_json(mg);
 	ck_assert_ptr_nonnull(s);
 	j = json_tokener_parse(s);
 	ck_assert_ptr_nonnull(j);
@@ -300,7 +310,7 @@ START_TEST(record_figures_and_json)
 	ck_assert(json_object_is_type(v, json_type_null));
 	json_object_put(j);
 	ckpt_free(s);
-	ckpt_migration_free(mg);
+	ckpt_migrate_result_free(mg);
 }
 END_TEST
 
@@ -312,35 +322,35 @@ struct events {
 	char listening[1024];
 };
 
-static void count_event(void *userdata, ckpt_mig_event ev, const ckpt_migration *mg)
+static void count_event(void *userdata, ckpt_migrate_event ev, const ckpt_migrate_result *mg)
 {
 	struct events *e = userdata;
 	size_t l = strlen(e->refused);
 
 	if ((int)ev >= 0 && (int)ev < 16)
 		e->n[ev]++;
-	if (ev == CKPT_MIG_EV_REFUSED && l + 3 < sizeof(e->refused))
+	if (ev == CKPT_MIGRATE_EV_REFUSED && l + 3 < sizeof(e->refused))
 		snprintf(e->refused + l, sizeof(e->refused) - l, "%s; ",
-			 ckpt_migration_message(mg));
-	if (ev == CKPT_MIG_EV_LISTENING)
-		snprintf(e->listening, sizeof(e->listening), "%s", ckpt_migration_message(mg));
+			 ckpt_migrate_result_message(mg));
+	if (ev == CKPT_MIGRATE_EV_LISTENING)
+		snprintf(e->listening, sizeof(e->listening), "%s", ckpt_migrate_result_message(mg));
 }
 
 static int source_refused(ckpt_opts *o, ckpt_migrate_opts *m, const char *to, ckpt_client *c,
 			  ckpt_err *err)
 {
-	ckpt_migration *mg = ckpt_migration_new();
+	ckpt_migrate_result *mg = ckpt_migrate_result_new();
 	struct events ev;
 	int r;
 
 	memset(&ev, 0, sizeof(ev));
 	ckpt_migrate_opts_set_progress(m, count_event, &ev, NULL);
 	r = ckpt_migrate_source(c, o, m, to, mg, err);
-	ck_assert_int_eq(ckpt_migration_outcome(mg), CKPT_MIG_FAILED);
-	ck_assert_int_eq(ev.n[CKPT_MIG_EV_DONE], 1);
-	ck_assert_int_eq(ev.n[CKPT_MIG_EV_CONNECTED], 0);
+	ck_assert_int_eq(ckpt_migrate_result_outcome(mg), CKPT_MIGRATE_OUTCOME_FAILED);
+	ck_assert_int_eq(ev.n[CKPT_MIGRATE_EV_DONE], 1);
+	ck_assert_int_eq(ev.n[CKPT_MIGRATE_EV_CONNECTED], 0);
 	ckpt_migrate_opts_set_progress(m, NULL, NULL, NULL);
-	ckpt_migration_free(mg);
+	ckpt_migrate_result_free(mg);
 	return r;
 }
 
@@ -369,10 +379,10 @@ START_TEST(source_refusals)
 	ck_assert_msg_has(err, src_cert);
 	ck_assert_msg_has(err, rcv_key);
 	ck_assert_int_eq(ckpt_migrate_opts_set_tls(m, NULL, NULL, NULL, &err), 0);
-	ck_assert_int_eq(ckpt_opts_set_leave_running(o, true, &err), 0);
+	ck_assert_int_eq(ckpt_opts_set_bool(o, CKPT_OPT_LEAVE_RUNNING, true, &err), 0);
 	ck_assert_int_eq(source_refused(o, m, "127.0.0.1:7000", c, &err), CKPT_EINVAL);
 	ck_assert_msg_has(err, "both hosts");
-	ck_assert_int_eq(ckpt_opts_set_leave_running(o, false, &err), 0);
+	ck_assert_int_eq(ckpt_opts_set_bool(o, CKPT_OPT_LEAVE_RUNNING, false, &err), 0);
 	dead = fork();
 	if (dead == 0)
 		_exit(0);
@@ -392,7 +402,7 @@ START_TEST(listen_and_receive_refusals)
 	ckpt_client *c = ckpt_client_new();
 	ckpt_opts *o = ckpt_opts_new();
 	ckpt_migrate_opts *m = ckpt_migrate_opts_new();
-	ckpt_migration *mg = ckpt_migration_new();
+	ckpt_migrate_result *mg = ckpt_migrate_result_new();
 	ckpt_err err = CKPT_ERR_INIT;
 	int fd = -1, p[2];
 
@@ -408,13 +418,13 @@ START_TEST(listen_and_receive_refusals)
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 	ck_assert_int_eq(ckpt_migrate_receive(c, o, m, p[0], mg, &err), CKPT_EINVAL);
 	ck_assert_msg_has(err, "listening TCP socket");
-	ck_assert_int_eq(ckpt_migration_outcome(mg), CKPT_MIG_FAILED);
+	ck_assert_int_eq(ckpt_migrate_result_outcome(mg), CKPT_MIGRATE_OUTCOME_FAILED);
 	ck_assert_int_eq(ckpt_client_set_service(c, "/run/nothing.sock", &err), 0);
 	ck_assert_int_eq(ckpt_migrate_receive(c, o, m, p[0], mg, &err), CKPT_ENOTSUP);
 	ck_assert_msg_has(err, "swrk");
 	close(p[0]);
 	close(p[1]);
-	ckpt_migration_free(mg);
+	ckpt_migrate_result_free(mg);
 	ckpt_migrate_opts_free(m);
 	ckpt_opts_free(o);
 	ckpt_client_free(c);
@@ -428,7 +438,7 @@ START_TEST(receive_tls_needs_peers)
 	ckpt_client *c = ckpt_client_new();
 	ckpt_opts *o = ckpt_opts_new();
 	ckpt_migrate_opts *m = ckpt_migrate_opts_new();
-	ckpt_migration *mg = ckpt_migration_new();
+	ckpt_migrate_result *mg = ckpt_migrate_result_new();
 	ckpt_err err = CKPT_ERR_INIT;
 	struct events ev;
 	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -442,21 +452,22 @@ START_TEST(receive_tls_needs_peers)
 	ck_assert_int_eq(listen(l, 4), 0);
 	ck_assert_int_eq(ckpt_opts_set_images_dir(o, base, &err), 0);
 	ck_assert_int_eq(ckpt_migrate_opts_set_tls(m, ca, rcv_cert, rcv_key, &err), 0);
-	ck_assert_int_eq(ckpt_migrate_opts_set_int(m, CKPT_MIG_ACCEPT_TIMEOUT_MS, 2000, &err), 0);
+	ck_assert_int_eq(
+		ckpt_migrate_opts_set_int(m, CKPT_MIGRATE_OPT_ACCEPT_TIMEOUT_MS, 2000, &err), 0);
 	ckpt_migrate_opts_set_progress(m, count_event, &ev, NULL);
 	ck_assert_int_eq(ckpt_migrate_receive(c, o, m, l, mg, &err), CKPT_EINVAL);
 	ck_assert_msg_has(err, "mutual TLS needs the identities of the peers to accept");
-	ck_assert_int_eq(ckpt_migration_outcome(mg), CKPT_MIG_FAILED);
-	ck_assert_int_eq(ev.n[CKPT_MIG_EV_LISTENING], 0);
-	ck_assert_int_eq(ev.n[CKPT_MIG_EV_DONE], 1);
+	ck_assert_int_eq(ckpt_migrate_result_outcome(mg), CKPT_MIGRATE_OUTCOME_FAILED);
+	ck_assert_int_eq(ev.n[CKPT_MIGRATE_EV_LISTENING], 0);
+	ck_assert_int_eq(ev.n[CKPT_MIGRATE_EV_DONE], 1);
 	/* with a token too: the same */
 	ck_assert_int_eq(ckpt_migrate_opts_set_token_file(m, tok, &err), 0);
 	ck_assert_int_eq(ckpt_migrate_receive(c, o, m, l, mg, &err), CKPT_EINVAL);
 	ck_assert_msg_has(err, "identities of the peers");
-	ck_assert_int_eq(ev.n[CKPT_MIG_EV_LISTENING], 0);
+	ck_assert_int_eq(ev.n[CKPT_MIGRATE_EV_LISTENING], 0);
 	ck_assert(dir_empty(base));
 	close(l);
-	ckpt_migration_free(mg);
+	ckpt_migrate_result_free(mg);
 	ckpt_migrate_opts_free(m);
 	ckpt_opts_free(o);
 	ckpt_client_free(c);
@@ -470,7 +481,7 @@ struct rcv_thread {
 	ckpt_client *c;
 	ckpt_opts *o;
 	ckpt_migrate_opts *m;
-	ckpt_migration *mg;
+	ckpt_migrate_result *mg;
 	int lfd;
 	int r;
 	ckpt_err err;
@@ -499,12 +510,14 @@ static void rcv_init(struct rcv_thread *t, unsigned accept_ms)
 	t->c = ckpt_client_new();
 	t->o = ckpt_opts_new();
 	t->m = ckpt_migrate_opts_new();
-	t->mg = ckpt_migration_new();
+	t->mg = ckpt_migrate_result_new();
 	ck_assert_int_eq(ckpt_opts_set_images_dir(t->o, t->base, &err), 0);
 	ck_assert_int_eq(ckpt_migrate_opts_set_token_file(t->m, tok, &err), 0);
-	ck_assert_int_eq(ckpt_migrate_opts_set_int(t->m, CKPT_MIG_TIMEOUT_MS, 2000, &err), 0);
-	ck_assert_int_eq(
-		ckpt_migrate_opts_set_int(t->m, CKPT_MIG_ACCEPT_TIMEOUT_MS, accept_ms, &err), 0);
+	ck_assert_int_eq(ckpt_migrate_opts_set_int(t->m, CKPT_MIGRATE_OPT_TIMEOUT_MS, 2000, &err),
+			 0);
+	ck_assert_int_eq(ckpt_migrate_opts_set_int(t->m, CKPT_MIGRATE_OPT_ACCEPT_TIMEOUT_MS,
+						   accept_ms, &err),
+			 0);
 	ckpt_migrate_opts_set_progress(t->m, count_event, &t->ev, NULL);
 }
 
@@ -529,7 +542,7 @@ static void rcv_end(struct rcv_thread *t)
 {
 	pthread_join(t->th, NULL);
 	close(t->lfd);
-	ckpt_migration_free(t->mg);
+	ckpt_migrate_result_free(t->mg);
 	ckpt_migrate_opts_free(t->m);
 	ckpt_opts_free(t->o);
 	ckpt_client_free(t->c);
@@ -602,12 +615,12 @@ START_TEST(receiver_refuses_and_writes_nothing)
 	rcv_end(&t);
 	ck_assert_int_eq(t.r, CKPT_ETIMEDOUT); /* it listened on until its accept deadline */
 	ck_assert_msg(strstr(t.err.msg, "no migration arrived"), "%s", t.err.msg);
-	ck_assert_int_eq(t.ev.n[CKPT_MIG_EV_LISTENING], 1);
+	ck_assert_int_eq(t.ev.n[CKPT_MIGRATE_EV_LISTENING], 1);
 	ck_assert_msg(strstr(t.ev.listening, "accepts sources with a token"), "%s", t.ev.listening);
-	ck_assert_int_eq(t.ev.n[CKPT_MIG_EV_REFUSED], 2);
+	ck_assert_int_eq(t.ev.n[CKPT_MIGRATE_EV_REFUSED], 2);
 	ck_assert_msg(strstr(t.ev.refused, "holds another token"), "%s", t.ev.refused);
 	ck_assert_msg(strstr(t.ev.refused, "is not a ckpt migration endpoint"), "%s", t.ev.refused);
-	ck_assert_int_eq(t.ev.n[CKPT_MIG_EV_ACCEPTED], 0);
+	ck_assert_int_eq(t.ev.n[CKPT_MIGRATE_EV_ACCEPTED], 0);
 	ck_assert(dir_empty(t.base));
 }
 END_TEST
@@ -669,8 +682,8 @@ START_TEST(receiver_answers_from_its_records)
 	client_free(&good);
 	rcv_end(&t);
 	ck_assert_int_eq(t.r, CKPT_ETIMEDOUT);
-	ck_assert_int_eq(t.ev.n[CKPT_MIG_EV_ACCEPTED], 0);
-	ck_assert_int_eq(t.ev.n[CKPT_MIG_EV_REFUSED], 0);
+	ck_assert_int_eq(t.ev.n[CKPT_MIGRATE_EV_ACCEPTED], 0);
+	ck_assert_int_eq(t.ev.n[CKPT_MIGRATE_EV_REFUSED], 0);
 }
 END_TEST
 
@@ -704,11 +717,11 @@ START_TEST(receiver_tls_names_its_sources)
 	rcv_end(&t);
 	ck_assert_int_eq(t.r, CKPT_ETIMEDOUT);
 	ck_assert_msg(strstr(t.ev.listening, "mutual TLS (peers: source)"), "%s", t.ev.listening);
-	ck_assert_int_eq(t.ev.n[CKPT_MIG_EV_REFUSED], 1);
+	ck_assert_int_eq(t.ev.n[CKPT_MIGRATE_EV_REFUSED], 1);
 	ck_assert_msg(strstr(t.ev.refused, "CN=mallory"), "%s", t.ev.refused);
 	ck_assert_msg(strstr(t.ev.refused, "names none of the peers this side accepts"), "%s",
 		      t.ev.refused);
-	ck_assert_int_eq(t.ev.n[CKPT_MIG_EV_ACCEPTED], 0);
+	ck_assert_int_eq(t.ev.n[CKPT_MIGRATE_EV_ACCEPTED], 0);
 	ck_assert(dir_empty(t.base));
 }
 END_TEST
@@ -731,8 +744,10 @@ START_TEST(receiver_not_held_by_idle_connections)
 
 	memset(s, 0x55, sizeof(s));
 	rcv_init(&t, 5000);
-	ck_assert_int_eq(ckpt_migrate_opts_set_int(t.m, CKPT_MIG_TIMEOUT_MS, 10000, &err), 0);
-	ck_assert_int_eq(ckpt_migrate_opts_set_int(t.m, CKPT_MIG_AUTH_TIMEOUT_MS, 10000, &err), 0);
+	ck_assert_int_eq(ckpt_migrate_opts_set_int(t.m, CKPT_MIGRATE_OPT_TIMEOUT_MS, 10000, &err),
+			 0);
+	ck_assert_int_eq(
+		ckpt_migrate_opts_set_int(t.m, CKPT_MIGRATE_OPT_AUTH_TIMEOUT_MS, 10000, &err), 0);
 	mig_session_hex(s, hex);
 	snprintf(p, sizeof(p), "%s/%s.state", t.base, hex);
 	write_file(p, "committed 777\n", 0600);
@@ -757,9 +772,9 @@ START_TEST(receiver_not_held_by_idle_connections)
 	client_free(&good);
 	rcv_end(&t);
 	ck_assert_int_eq(t.r, CKPT_ETIMEDOUT);
-	ck_assert_int_eq(t.ev.n[CKPT_MIG_EV_ACCEPTED], 0);
+	ck_assert_int_eq(t.ev.n[CKPT_MIGRATE_EV_ACCEPTED], 0);
 	/* the idle ones, refused when they closed (a reset: they left our preamble unread) */
-	ck_assert_int_eq(t.ev.n[CKPT_MIG_EV_REFUSED], 20);
+	ck_assert_int_eq(t.ev.n[CKPT_MIGRATE_EV_REFUSED], 20);
 	ck_assert_msg(strstr(t.ev.refused, "refused a connection from 127.0.0.1: migration peer"),
 		      "%s", t.ev.refused);
 }

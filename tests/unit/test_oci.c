@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of lib/oci.c (OCI config.json → options) and lib/json.c
+ * Unit tests of lib/rpc/oci.c (OCI config.json → options) and lib/rpc/json.c
  * (options → JSON).
  */
-#include "compat.h" /* CLONE_NEWTIME */
-#include "opts.h"
-#include "parse.h"
+#include "base/compat.h" /* CLONE_NEWTIME */
+#include "rpc/opts.h"
+#include "base/parse.h"
 
 #include <check.h>
 #include <fcntl.h>
@@ -378,7 +378,7 @@ START_TEST(test_json_fields)
 
 	ck_assert_ptr_nonnull(o);
 	ck_assert_int_eq(ckpt_opts_set_page_server(o, "[fe80::1%eth0]:8080", &err), 0);
-	ck_assert_int_eq(ckpt_opts_set_cgroup_mode(o, CKPT_CGROUP_SOFT, &err), 0);
+	ck_assert_int_eq(ckpt_opts_set_int(o, CKPT_OPT_CGROUP_MODE, CKPT_CGROUP_SOFT, &err), 0);
 	ck_assert_int_eq(ckpt_opts_set_empty_ns(o, CLONE_NEWNET, &err), 0);
 	ck_assert_int_eq(ckpt_opts_from_oci_config(o, OCI_FIXTURE("join-ipc-uts.json"), NULL, &err),
 			 0);

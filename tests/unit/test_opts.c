@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "opts.h"
+#include "rpc/opts.h"
 
 #define OK(expr)                                               \
 	do {                                                   \

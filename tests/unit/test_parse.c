@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of lib/parse.c: page-server addresses, cgroup modes, network
+ * Unit tests of lib/base/parse.c: page-server addresses, cgroup modes, network
  * lock methods and namespace masks.
  */
-#include "compat.h" /* CLONE_NEWTIME */
-#include "opts.h"
-#include "parse.h"
+/* The cgroup mode cases also check the deprecated ckpt_opts_set_cgroup_mode, which must keep working. */
+#define CKPT_NO_DEPRECATION_WARNINGS
+#include "base/compat.h" /* CLONE_NEWTIME */
+#include "rpc/opts.h"
+#include "base/parse.h"
 
 #include <check.h>
 #include <fcntl.h>
@@ -317,6 +319,11 @@ START_TEST(test_cgroup_mode_round_trip)
 	ck_assert_int_eq(ckpt_opts_set_cgroup_mode(o, m, &err), 0);
 	ck_assert(o->pb->has_manage_cgroups_mode);
 	ck_assert_int_eq(o->pb->manage_cgroups_mode, cg_modes[_i].criu);
+	/* The typed key, which the deprecated setter is an alias of, sets the same field. */
+	ck_assert_int_eq(ckpt_opts_clear(o, CKPT_OPT_CGROUP_MODE, &err), 0);
+	ck_assert(!o->pb->has_manage_cgroups_mode);
+	ck_assert_int_eq(ckpt_opts_set_int(o, CKPT_OPT_CGROUP_MODE, m, &err), 0);
+	ck_assert_int_eq(o->pb->manage_cgroups_mode, cg_modes[_i].criu);
 	ckpt_opts_free(o);
 }
 END_TEST
@@ -351,8 +358,30 @@ START_TEST(test_cgroup_mode_bad)
 				 CKPT_EINVAL);
 		ck_assert_msg_has(err, "expected");
 		ck_assert(!o->pb->has_manage_cgroups_mode);
+		ck_assert_int_eq(ckpt_opts_set_int(o, CKPT_OPT_CGROUP_MODE, bad_values[i], &err),
+				 CKPT_EINVAL);
+		ck_assert(!o->pb->has_manage_cgroups_mode);
 	}
 	ck_assert_int_eq(ckpt_opts_set_cgroup_mode(NULL, CKPT_CGROUP_SOFT, &err), CKPT_EINVAL);
+	ckpt_opts_free(o);
+}
+END_TEST
+
+/* The deprecated ckpt_opts_set_leave_running is the bool key, and stays so. */
+START_TEST(test_leave_running_alias)
+{
+	ckpt_err err = CKPT_ERR_INIT;
+	ckpt_opts *o = ckpt_opts_new();
+	int64_t v = -1;
+
+	ck_assert_ptr_nonnull(o);
+	ck_assert_int_eq(ckpt_opts_set_leave_running(o, true, &err), 0);
+	ck_assert(o->pb->has_leave_running && o->pb->leave_running);
+	ck_assert_int_eq(ckpt_opts_get_int(o, CKPT_OPT_LEAVE_RUNNING, &v, &err), 1);
+	ck_assert_int_eq(v, 1);
+	ck_assert_int_eq(ckpt_opts_set_leave_running(o, false, &err), 0);
+	ck_assert(o->pb->has_leave_running && !o->pb->leave_running);
+	ck_assert_int_eq(ckpt_opts_set_leave_running(NULL, true, &err), CKPT_EINVAL);
 	ckpt_opts_free(o);
 }
 END_TEST
@@ -803,6 +832,7 @@ static Suite *parse_suite(void)
 	tc = tcase_create("enums");
 	tcase_add_loop_test(tc, test_cgroup_mode_round_trip, 0, ARRAY_SIZE(cg_modes));
 	tcase_add_test(tc, test_cgroup_mode_bad);
+	tcase_add_test(tc, test_leave_running_alias);
 	tcase_add_test(tc, test_network_lock);
 	suite_add_tcase(s, tc);
 

@@ -12,7 +12,7 @@
  * command boundary after a failure, and the receiver daemon's close waits for
  * the commit. No idle wait spins.
  */
-#include "error.h"
+#include "base/error.h"
 #include "migrate/chan.h"
 #include "migrate/pump.h"
 

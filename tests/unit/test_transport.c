@@ -4,8 +4,8 @@
  * fault maps to its CKPT_E* code, and in every case the call leaves no fd, no
  * child and no output behind. No root, no real criu.
  */
-#include "transport.h"
-#include "client.h"
+#include "rpc/transport.h"
+#include "rpc/client.h"
 
 #include <check.h>
 #include <dirent.h>
