@@ -42,6 +42,7 @@ struct command {
 	const char *name;
 	int (*run)(struct cli *cli, int argc, char **argv);
 	const char *summary;
+	const struct option *opts; /* its flags (getopt's table), NULL for none */
 };
 
 /* Subcommands: cli/cmd-*.c. argv[0] is the subcommand's name. */
@@ -55,6 +56,10 @@ int cmd_inspect(struct cli *cli, int argc, char **argv);
 int cmd_migrate(struct cli *cli, int argc, char **argv);
 int cmd_receive(struct cli *cli, int argc, char **argv);
 int cmd_token(struct cli *cli, int argc, char **argv);
+/* Each command's flags, the one table getopt, `ckpt __flags`, completion and "did you mean" read. */
+extern const struct option cli_checkpoint_options[], cli_restore_options[], cli_check_options[],
+	cli_version_options[], cli_features_options[], cli_page_server_options[],
+	cli_inspect_options[], cli_migrate_options[], cli_receive_options[], cli_token_options[];
 
 /* Long option values shared by the subcommands (beyond any short option char). */
 enum {
@@ -70,6 +75,7 @@ enum {
 	OPT_CGROUPS_MODE,
 	OPT_EMPTY_NS,
 	OPT_NETWORK_LOCK,
+	OPT_FOLLOW_SYMLINKS, /* checkpoint and restore only */
 	OPT_MIG_TOKEN_FILE = 0x1200,
 	OPT_MIG_TLS_CACERT,
 	OPT_MIG_TLS_CERT,
@@ -118,7 +124,33 @@ int cli_common_opt(struct cli *cli, int c);
 struct cli_criu_flags {
 	uint32_t ns_mask; /* the --empty-ns given so far */
 	bool shell_job;
+	/* the flags a restore needs as the dump had them (cli/recorded.c), as given */
+	struct {
+		int c;
+		const char *arg;
+	} given[16];
+	size_t n_given;
 };
+
+/*
+ * The restore-relevant flags a checkpoint was made with, recorded beside its
+ * images in CLI_RECORDED_FILE (a file CRIU ignores; archives carry it in
+ * checkpoint/): --tcp-established, --shell-job, --file-locks, --ext-unix-sk,
+ * --tcp-close, --network-lock and --empty-ns.
+ */
+#define CLI_RECORDED_FILE "ckpt-flags"
+/* Write f's restore-relevant flags into images_dir (after a dump). 0, or -errno. */
+int cli_recorded_write(const char *images_dir, const struct cli_criu_flags *f);
+/*
+ * Before a restore from dirfd (an images dir): apply each recorded flag that f
+ * was not given (set into o and f), and say which on stderr unless quiet. The
+ * applied flags, as text, into applied (size bytes; "" for none). 0, or an
+ * exit code (reported).
+ */
+int cli_recorded_apply(struct cli *cli, int dirfd, ckpt_opts *o, struct cli_criu_flags *f,
+		       char *applied, size_t size);
+/* The recorded flags of dirfd, one line, into buf ("" for none); false when there is no record. */
+bool cli_recorded_read(int dirfd, char *buf, size_t size);
 /*
  * Handle a common option (cli_common_opt) or one of CLI_CRIU_LONGOPTS: 1 if c
  * was one and was applied, 0 if c is neither, or the exit code of a usage
@@ -127,7 +159,7 @@ struct cli_criu_flags {
 int cli_criu_opt(struct cli *cli, ckpt_opts *o, struct cli_criu_flags *f, int c, const char *arg);
 
 /* Report getopt_long's '?' or ':' as a usage error; returns EXIT_USAGE. */
-int cli_getopt_error(struct cli *cli, int c, char **argv);
+int cli_getopt_error(struct cli *cli, int c, char **argv, const struct option *opts);
 /* Start a subcommand's getopt_long parsing afresh. */
 void cli_getopt_reset(void);
 
@@ -150,8 +182,18 @@ int cli_bad_value(struct cli *cli, const char *flag, const char *value, const ck
 int cli_report(struct cli *cli, const ckpt_err *err, const char *log_path);
 /* errno's text; thread-safe for one call at a time per thread (a per-thread buffer). */
 const char *cli_strerror(int errnum);
-/* A library hint with ckpt's own flag names into buf: 0, or negative if it does not fit. */
+/* A library text (hint or message) in ckpt's own words into buf: option keys and the like as flags. */
 int cli_hint(const char *hint, char *buf, size_t size);
+/*
+ * The preflight of a dump of pid with o (ckpt_preflight_dump): each finding
+ * printed with its hint in the CLI's words, a summary line, and with json and
+ * --json the findings on stdout. The number of findings into *ret_n; 0, or an
+ * exit code (reported) when the preflight itself failed.
+ */
+int cli_preflight(struct cli *cli, ckpt_client *client, const ckpt_opts *o, pid_t pid, bool json,
+		  size_t *ret_n);
+/* The flag that sets option key, or NULL where ckpt has none (key 0 included). */
+const char *cli_flag_of(ckpt_opt key);
 /* Exit code for a CKPT_E* code. */
 int cli_exit_code(int code);
 /* Progress line on stderr unless -q. */
@@ -161,6 +203,8 @@ void cli_print_json(void *jobj);
 /* A json-c string of s (n bytes), made valid UTF-8 (U+FFFD for bad bytes); JSON null for NULL. */
 void *cli_json_strn(const char *s, size_t n);
 void *cli_json_str(const char *s);
+/* Seconds as a JSON number to the microsecond (0.074582, not 0.074581644000000002). */
+void *cli_json_seconds(double s);
 /* Human size: "1.2 MiB" into buf. */
 const char *cli_human_bytes(uint64_t n, char *buf, size_t size);
 /* Elapsed seconds since a CLOCK_MONOTONIC start. */
@@ -212,7 +256,9 @@ int cli_mkdir_p(const char *path, mode_t mode);
 	"  --tls-peer NAME             a name the peer's certificate must carry (SAN DNS name or\n" \
 	"                              address, or its CN; repeatable): required by receive; the\n" \
 	"                              source expects HOST of --to unless given. With a token\n"    \
-	"                              too, the token is proven inside the TLS session\n"
+	"                              too, the token is proven inside the TLS session\n"           \
+	"  --page-port, --tls-no-cn-verify  gone, refused naming why: one port carries every\n"     \
+	"                              stream, and peers are named with --tls-peer\n"
 
 struct cli_mig_progress {
 	struct cli *cli;
@@ -262,6 +308,13 @@ int cli_mig_failed(struct cli *cli, const struct cli_mig *j, const ckpt_err *err
 
 /* The sum of the sizes of the regular files in a directory. */
 uint64_t cli_dir_bytes(const char *path);
+/*
+ * ckpt's own pid or one of its ancestors (a shell's $$): a tree that would hold
+ * ckpt and its criu. 0, or EXIT_FAILED, reported with the reason and the fix.
+ */
+int cli_refuse_own_tree(struct cli *cli, pid_t pid);
+/* Remove the directory tree at path that ckpt made (no symlink followed): 0, or -1 with errno. */
+int cli_rm_tree(const char *path);
 /* --pid-file: write pid to path (replaced atomically, mode 0644); a failure is a warning on stderr. */
 void cli_write_pid_file(struct cli *cli, const char *path, pid_t pid);
 

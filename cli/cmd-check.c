@@ -24,20 +24,23 @@ static const char help_text[] =
 int cmd_features_query(struct cli *cli, ckpt_client *client, uint32_t *ret_have);
 void cmd_features_print(struct cli *cli, uint32_t have, void *json_parent);
 
+/* check's flags: what getopt parses, `ckpt __flags` lists and completion offers. */
+const struct option cli_check_options[] = {
+	{ "all", no_argument, NULL, 'a' },
+	CLI_COMMON_LONGOPTS,
+	{ NULL, 0, NULL, 0 },
+};
+
 int cmd_check(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
 	ckpt_err err = CKPT_ERR_INIT;
 	ckpt_client *client = NULL;
 	bool all = false;
 	uint32_t have = 0;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "a", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "a", cli_check_options, NULL)) !=
+	       -1) {
 		if (cli_common_opt(cli, c))
 			continue;
 		if (c == 'h') {
@@ -48,7 +51,7 @@ int cmd_check(struct cli *cli, int argc, char **argv)
 			all = true;
 			continue;
 		}
-		return cli_getopt_error(cli, c, argv);
+		return cli_getopt_error(cli, c, argv, cli_check_options);
 	}
 	if (optind < argc)
 		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);

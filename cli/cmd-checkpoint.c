@@ -32,17 +32,18 @@ static const char help_text[] =
 	"                              checkpoint is refused unless --force\n"
 	"  --work-path DIR             where CRIU writes its log and stats (default: images dir)\n"
 	"  --force                     dump over an existing checkpoint in --image-path\n"
+	"  --follow-symlinks           follow symlinks in --image-path and --work-path\n"
 	"  --check-only                look at the tree for what CRIU would refuse (a tty\n"
 	"                              without --shell-job, established TCP, file locks,\n"
 	"                              external unix peers, ...) and dump nothing; exit 1\n"
 	"                              if anything was found\n"
-	"  --leave-running             keep the process tree running after the dump\n"
+	"  -R, --leave-running         keep the process tree running after the dump\n"
 	"  --tcp-established           dump established TCP connections\n" CLI_CRIU_HELP
 	"  --ext-unix-sk               allow external unix sockets\n"
 	"  --shell-job                 the tree was started from a shell (has a controlling tty)\n"
 	"  --file-locks                dump file locks\n"
 	"  --page-server ADDRESS:PORT  send memory pages to a `ckpt page-server` there\n"
-	"  --manage-cgroups-mode MODE  soft, full, strict or ignore\n"
+	"  --manage-cgroups-mode MODE  none, props, soft, full, strict, ignore or default\n"
 	"  --empty-ns NS               do not dump namespace NS (network); repeatable\n"
 	"  --pre-dump                  dump memory only, keep the tree running (for --parent-path)\n"
 	"  --parent-path PATH          previous (pre-)dump, relative to the images dir (../pre)\n"
@@ -51,9 +52,12 @@ static const char help_text[] =
 	"  --status-fd FD              CRIU writes one byte to FD when it is ready\n"
 	"  --lsm-profile TYPE:NAME     LSM profile to restore with\n"
 	"  --network-lock METHOD       iptables, nftables or skip\n"
-	"  --export FILE               also write the checkpoint as an archive FILE (0600), as\n"
+	"  -e, --export FILE           also write the checkpoint as an archive FILE (0600), as\n"
 	"                              Podman, CRI-O and checkpointctl read them\n"
-	"  --compress ALGO             the archive's compression: zstd (default), gzip or none\n"
+	"  -c, --compress ALGO         the archive's compression: zstd (default), gzip or none\n"
+	"                              Without --image-path the images go to a private directory\n"
+	"                              beside FILE, removed once the archive is complete\n"
+	"  -k, --keep                  with --export and no --image-path: keep that directory\n"
 	"  --json                      print the result as JSON on stdout\n"
 	"  -q, --quiet                 no progress lines on stderr\n"
 	"  -v, --verbose               libckpt's diagnostics on stderr\n"
@@ -89,6 +93,7 @@ enum {
 	O_CHECK_ONLY,
 	O_EXPORT,
 	O_COMPRESS,
+	O_KEEP,
 };
 
 struct progress {
@@ -106,7 +111,7 @@ static int on_notify(void *userdata, ckpt_notify *ev)
 
 	cli_progress(p->cli, "  %.3fs %s", t, name ? name : "?");
 	json_object_object_add(ph, "name", cli_json_str(name ? name : ""));
-	json_object_object_add(ph, "elapsed_s", json_object_new_double(t));
+	json_object_object_add(ph, "elapsed_s", cli_json_seconds(t));
 	json_object_array_add(p->phases, ph);
 	return 0;
 }
@@ -184,6 +189,9 @@ static json_object *stats_json(const char *dir, struct cli *cli)
 struct checkpoint_args {
 	const char *image_path, *work_path;
 	bool leave_running, pre_dump, force, parent, check_only;
+	bool image_path_set, keep;
+	struct cli_criu_flags criu;
+	char private_images[PATH_MAX]; /* --export without --image-path: ours, removed after */
 	pid_t pid;
 	struct cli_export ex; /* --export */
 };
@@ -198,13 +206,17 @@ static int checkpoint_opt(struct cli *cli, ckpt_opts *o, struct checkpoint_args 
 
 	switch (c) {
 	case 'h': fputs(help_text, stdout); return -1;
-	case O_IMAGE_PATH: a->image_path = arg; break;
+	case O_IMAGE_PATH:
+		a->image_path = arg;
+		a->image_path_set = true;
+		break;
+	case 'k': a->keep = true; break;
 	case O_WORK_PATH: a->work_path = arg; break;
 	case O_FORCE: a->force = true; break;
 	case O_CHECK_ONLY: a->check_only = true; break;
-	case O_EXPORT: a->ex.file = arg; break;
-	case O_COMPRESS: a->ex.compress = arg; break;
-	case O_LEAVE_RUNNING:
+	case 'e': a->ex.file = arg; break;
+	case 'c': a->ex.compress = arg; break;
+	case 'R':
 		a->leave_running = true;
 		r = ckpt_opts_set_bool(o, CKPT_OPT_LEAVE_RUNNING, true, &err) < 0 ?
 			    cli_usage_error(cli, "%s", err.msg) :
@@ -233,40 +245,44 @@ static int checkpoint_opt(struct cli *cli, ckpt_opts *o, struct checkpoint_args 
 		else if (ckpt_opts_set_int(o, CKPT_OPT_STATUS_FD, (int64_t)ul, &err) < 0)
 			r = cli_bad_value(cli, "--status-fd", arg, &err);
 		break;
-	default: r = cli_getopt_error(cli, c, argv); break;
+	default: r = cli_getopt_error(cli, c, argv, cli_checkpoint_options); break;
 	}
 	return r;
 }
+
+/* checkpoint's flags: what getopt parses, `ckpt __flags` lists and completion offers. */
+const struct option cli_checkpoint_options[] = {
+	{ "image-path", required_argument, NULL, O_IMAGE_PATH },
+	{ "work-path", required_argument, NULL, O_WORK_PATH },
+	{ "leave-running", no_argument, NULL, 'R' },
+	{ "page-server", required_argument, NULL, O_PAGE_SERVER },
+	{ "pre-dump", no_argument, NULL, O_PRE_DUMP },
+	{ "parent-path", required_argument, NULL, O_PARENT_PATH },
+	{ "auto-dedup", no_argument, NULL, O_AUTO_DEDUP },
+	{ "lazy-pages", no_argument, NULL, O_LAZY_PAGES },
+	{ "status-fd", required_argument, NULL, O_STATUS_FD },
+	{ "lsm-profile", required_argument, NULL, O_LSM_PROFILE },
+	{ "force", no_argument, NULL, O_FORCE },
+	{ "check-only", no_argument, NULL, O_CHECK_ONLY },
+	{ "export", required_argument, NULL, 'e' },
+	{ "compress", required_argument, NULL, 'c' },
+	{ "keep", no_argument, NULL, 'k' },
+	{ "follow-symlinks", no_argument, NULL, OPT_FOLLOW_SYMLINKS },
+	CLI_CRIU_LONGOPTS,
+	CLI_COMMON_LONGOPTS,
+	{ NULL, 0, NULL, 0 },
+};
 
 /* The flags into o and a; EXIT_OK, or the exit code of a usage error (reported). */
 static int checkpoint_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o,
 			    struct checkpoint_args *a)
 {
-	static const struct option longopts[] = {
-		{ "image-path", required_argument, NULL, O_IMAGE_PATH },
-		{ "work-path", required_argument, NULL, O_WORK_PATH },
-		{ "leave-running", no_argument, NULL, O_LEAVE_RUNNING },
-		{ "page-server", required_argument, NULL, O_PAGE_SERVER },
-		{ "pre-dump", no_argument, NULL, O_PRE_DUMP },
-		{ "parent-path", required_argument, NULL, O_PARENT_PATH },
-		{ "auto-dedup", no_argument, NULL, O_AUTO_DEDUP },
-		{ "lazy-pages", no_argument, NULL, O_LAZY_PAGES },
-		{ "status-fd", required_argument, NULL, O_STATUS_FD },
-		{ "lsm-profile", required_argument, NULL, O_LSM_PROFILE },
-		{ "force", no_argument, NULL, O_FORCE },
-		{ "check-only", no_argument, NULL, O_CHECK_ONLY },
-		{ "export", required_argument, NULL, O_EXPORT },
-		{ "compress", required_argument, NULL, O_COMPRESS },
-		CLI_CRIU_LONGOPTS,
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	struct cli_criu_flags criu = { 0 };
 	int c, r = EXIT_OK;
 
 	a->image_path = "checkpoint";
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if ((r = cli_criu_opt(cli, o, &criu, c, optarg)) > 0)
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "Re:c:k", cli_checkpoint_options,
+				NULL)) != -1) {
+		if ((r = cli_criu_opt(cli, o, &a->criu, c, optarg)) > 0)
 			continue;
 		if (r < 0)
 			return -r;
@@ -293,8 +309,34 @@ static int checkpoint_prepare(struct cli *cli, ckpt_opts *o, struct checkpoint_a
 
 	if (kill(a->pid, 0) < 0 && errno == ESRCH)
 		return cli_fail(cli, EXIT_FAILED, "pid %d: no such process", (int)a->pid);
+	if ((r = cli_refuse_own_tree(cli, a->pid)))
+		return r;
 	if (!a->check_only && (r = cli_export_begin(cli, &a->ex, a->pid, a->pre_dump)))
 		return r;
+	if (!a->check_only && a->ex.file && !a->image_path_set) {
+		/* the archive is the output: the images go to a private directory beside it */
+		char *slash = strrchr(a->ex.file, '/');
+		int n = slash ? snprintf(a->private_images, sizeof(a->private_images),
+					 "%.*s/.ckpt-export-XXXXXX", (int)(slash - a->ex.file),
+					 a->ex.file) :
+				snprintf(a->private_images, sizeof(a->private_images),
+					 ".ckpt-export-XXXXXX");
+
+		if (n < 0 || (size_t)n >= sizeof(a->private_images))
+			return cli_usage_error(cli, "--export '%s': path too long", a->ex.file);
+		if (!mkdtemp(a->private_images)) {
+			int e = errno;
+
+			a->private_images[0] = '\0';
+			return cli_fail(
+				cli, EXIT_FAILED,
+				"--export '%s': cannot make a directory for the images beside it: %s",
+				a->ex.file, cli_strerror(e));
+		}
+		a->image_path = a->private_images;
+	} else if (a->keep) {
+		return cli_usage_error(cli, "--keep: only with --export and no --image-path");
+	}
 	if (ckpt_opts_set_pid(o, a->pid, &err) < 0)
 		return cli_report(cli, &err, NULL);
 	if (a->pre_dump || a->parent)
@@ -317,32 +359,10 @@ static int checkpoint_prepare(struct cli *cli, ckpt_opts *o, struct checkpoint_a
 static int checkpoint_check_only(struct cli *cli, ckpt_client *client, ckpt_opts *o,
 				 const struct checkpoint_args *a)
 {
-	ckpt_err err = CKPT_ERR_INIT;
-	ckpt_preflight *p = NULL;
 	size_t n;
+	int r = cli_preflight(cli, client, o, a->pid, true, &n);
 
-	if (ckpt_preflight_dump(client, o, &p, &err) < 0)
-		return cli_report(cli, &err, NULL);
-	n = ckpt_preflight_nr_findings(p);
-	for (size_t i = 0; i < n; i++) {
-		char hint[2 * CKPT_ERR_HINT_MAX + 512];
-
-		fprintf(stderr, "pid %d: %s\n", (int)ckpt_preflight_pid(p, i),
-			ckpt_preflight_what(p, i));
-		if (cli_hint(ckpt_preflight_hint(p, i), hint, sizeof(hint)) == 0 && hint[0])
-			fprintf(stderr, "  hint: %s\n", hint);
-	}
-	cli_progress(cli, "checked %zu task(s) of pid %d: %zu problem(s) a dump would fail on",
-		     ckpt_preflight_nr_tasks(p), (int)a->pid, n);
-	if (cli->json) {
-		char *j = ckpt_preflight_to_json(p);
-
-		if (j)
-			printf("%s\n", j);
-		ckpt_free(j);
-	}
-	ckpt_preflight_free(p);
-	return n ? EXIT_FAILED : EXIT_OK;
+	return r ? r : n ? EXIT_FAILED : EXIT_OK;
 }
 
 static void checkpoint_report(struct cli *cli, const struct checkpoint_args *a,
@@ -351,23 +371,31 @@ static void checkpoint_report(struct cli *cli, const struct checkpoint_args *a,
 	double elapsed = cli_elapsed(&prog->start);
 	uint64_t bytes = cli_dir_bytes(a->image_path);
 	json_object *stats = stats_json(a->work_path ? a->work_path : a->image_path, cli);
+	bool removed = a->private_images[0] && !a->keep; /* only the archive is left */
 	char hb[32];
 
 	cli_progress(cli, "%s pid %d into %s in %.3fs (%llu bytes, %s)",
-		     a->pre_dump ? "pre-dumped" : "checkpointed", (int)a->pid, a->image_path,
-		     elapsed, (unsigned long long)bytes, cli_human_bytes(bytes, hb, sizeof(hb)));
+		     a->pre_dump ? "pre-dumped" : "checkpointed", (int)a->pid,
+		     removed ? a->ex.file : a->image_path, elapsed, (unsigned long long)bytes,
+		     cli_human_bytes(bytes, hb, sizeof(hb)));
 	if (cli->json) {
 		json_object *j = json_object_new_object();
-		char *abs = realpath(a->image_path, NULL);
+		char *abs = realpath(a->image_path, NULL), *arch = NULL;
 
+		if (a->ex.file)
+			arch = realpath(a->ex.file, NULL);
 		json_object_object_add(j, "pid", json_object_new_int(a->pid));
-		json_object_object_add(j, "image_path", cli_json_str(abs ? abs : a->image_path));
+		json_object_object_add(j, "image_path",
+				       removed ? NULL : cli_json_str(abs ? abs : a->image_path));
+		json_object_object_add(j, "archive",
+				       a->ex.file ? cli_json_str(arch ? arch : a->ex.file) : NULL);
+		free(arch);
 		json_object_object_add(j, "work_path",
 				       a->work_path ? cli_json_str(a->work_path) : NULL);
 		json_object_object_add(j, "pre_dump", json_object_new_boolean(a->pre_dump));
 		json_object_object_add(j, "leave_running",
 				       json_object_new_boolean(a->leave_running || a->pre_dump));
-		json_object_object_add(j, "elapsed_s", json_object_new_double(elapsed));
+		json_object_object_add(j, "elapsed_s", cli_json_seconds(elapsed));
 		json_object_object_add(j, "bytes", json_object_new_uint64(bytes));
 		json_object_object_add(j, "phases", json_object_get(prog->phases));
 		json_object_object_add(j, "stats", stats);
@@ -405,17 +433,49 @@ int cmd_checkpoint(struct cli *cli, int argc, char **argv)
 		r = cli_report(cli, &err, NULL);
 		goto out;
 	}
+	if (!a.pre_dump) {
+		/* what dumps that died beside it left (a crash, an OOM kill): removed, and said */
+		uint64_t freed = 0;
+		unsigned dirs = 0;
+		char hb[32];
+
+		if (ckpt_images_reap_staging(a.image_path, &freed, &dirs, NULL) == 0 && dirs)
+			cli_progress(
+				cli,
+				"removed %u staging director%s left by dumps that died beside %s (%s freed)",
+				dirs, dirs == 1 ? "y" : "ies", a.image_path,
+				cli_human_bytes(freed, hb, sizeof(hb)));
+	}
 	cli_progress(cli, "%s pid %d into %s%s", a.pre_dump ? "pre-dumping" : "checkpointing",
 		     (int)a.pid, a.image_path,
 		     a.leave_running || a.pre_dump ? " (leaving it running)" : "");
 	clock_gettime(CLOCK_MONOTONIC, &prog.start);
 	if ((a.pre_dump ? ckpt_pre_dump(client, o, &err) : ckpt_dump(client, o, &err)) < 0) {
 		r = cli_report(cli, &err, NULL);
+		/* the private directory stays only if it holds images that may be the only copy */
+		if (a.private_images[0] && !(err.flags & CKPT_ERR_F_IMAGES_KEPT))
+			rmdir(a.private_images);
 		goto out;
 	}
-	if ((r = cli_export_finish(cli, &a.ex, a.image_path, a.work_path, client)))
+	if (!a.pre_dump && (r = cli_recorded_write(a.image_path, &a.criu)) < 0)
+		fprintf(stderr,
+			"%s %s: warning: cannot record the flags a restore needs in %s/%s: %s\n",
+			cli->prog, cli->cmd, a.image_path, CLI_RECORDED_FILE, cli_strerror(-r));
+	if ((r = cli_export_finish(cli, &a.ex, a.image_path, a.work_path, client))) {
+		if (a.private_images[0])
+			fprintf(stderr,
+				"%s %s: the images are kept in %s (the tree may be gone: they can be its only copy)\n",
+				cli->prog, cli->cmd, a.private_images);
 		goto out;
+	}
 	checkpoint_report(cli, &a, &prog);
+	if (a.private_images[0] && !a.keep) {
+		if (cli_rm_tree(a.private_images) < 0)
+			fprintf(stderr, "%s %s: warning: cannot remove %s: %s\n", cli->prog,
+				cli->cmd, a.private_images, cli_strerror(errno));
+	} else if (a.private_images[0]) {
+		cli_progress(cli, "the images are kept in %s (--keep)", a.private_images);
+	}
 	r = EXIT_OK;
 out:
 	json_object_put(prog.phases);

@@ -18,6 +18,7 @@ static const char help_text[] =
 	"\n"
 	"  --json         print {\"mem_track\": bool, \"lazy_pages\": bool, \"pidfd_store\": bool}\n"
 	"  -v, --verbose  libckpt's diagnostics on stderr\n"
+	"  -q, --quiet    no progress lines\n"
 	"  -h, --help     this help\n"
 	"\n"
 	"Exit codes: 0 done (whatever the answers); 1 the check failed; 2 usage error;\n"
@@ -67,24 +68,27 @@ void cmd_features_print(struct cli *cli, uint32_t have, void *json_parent)
 		       features[i].what);
 }
 
+/* features's flags: what getopt parses, `ckpt __flags` lists and completion offers. */
+const struct option cli_features_options[] = {
+	CLI_COMMON_LONGOPTS,
+	{ NULL, 0, NULL, 0 },
+};
+
 int cmd_features(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
 	ckpt_client *client = NULL;
 	uint32_t have = 0;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, cli_features_options, NULL)) !=
+	       -1) {
 		if (cli_common_opt(cli, c))
 			continue;
 		if (c == 'h') {
 			fputs(help_text, stdout);
 			return EXIT_OK;
 		}
-		return cli_getopt_error(cli, c, argv);
+		return cli_getopt_error(cli, c, argv, cli_features_options);
 	}
 	if (optind < argc)
 		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);

@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -41,6 +43,8 @@ static const char help_text[] =
 	"                   \"sockets\", \"exe\", \"mems\"]}], \"dump_stats\", ...}; for an ARCHIVE\n"
 	"                   {\"archive\", \"engine\", \"name\", \"id\", \"image\", \"runtime\", \"created\",\n"
 	"                   \"checkpointed\", \"sizes\", \"mounts\", ..., \"checkpoint\": {as for DIR}}\n"
+	"  -q, --quiet      no progress lines\n"
+	"  -v, --verbose    libckpt's diagnostics on stderr\n"
 	"  -h, --help       this help\n"
 	"\n"
 	"Exit codes: 0 done; 1 DIR or ARCHIVE is missing, not a checkpoint, refused as\n"
@@ -328,25 +332,28 @@ static json_object *parse_owned(char *s)
 	return o;
 }
 
+/* inspect's flags: what getopt parses, `ckpt __flags` lists and completion offers. */
+const struct option cli_inspect_options[] = {
+	{ "ps-tree", no_argument, NULL, O_PS_TREE },
+	{ "ps-tree-cmd", no_argument, NULL, O_PS_TREE_CMD },
+	{ "ps-tree-env", no_argument, NULL, O_PS_TREE_ENV },
+	{ "files", no_argument, NULL, O_FILES },
+	{ "sockets", no_argument, NULL, O_SOCKETS },
+	{ "mounts", no_argument, NULL, O_MOUNTS },
+	{ "mems", no_argument, NULL, O_MEMS },
+	{ "all", no_argument, NULL, O_ALL },
+	CLI_COMMON_LONGOPTS,
+	{ NULL, 0, NULL, 0 },
+};
+
 /* The flags into v and the path; EXIT_OK, -1 after --help, or the exit code of a usage error (reported). */
 static int inspect_parse(struct cli *cli, int argc, char **argv, struct view *v,
 			 const char **ret_path)
 {
-	static const struct option longopts[] = {
-		{ "ps-tree", no_argument, NULL, O_PS_TREE },
-		{ "ps-tree-cmd", no_argument, NULL, O_PS_TREE_CMD },
-		{ "ps-tree-env", no_argument, NULL, O_PS_TREE_ENV },
-		{ "files", no_argument, NULL, O_FILES },
-		{ "sockets", no_argument, NULL, O_SOCKETS },
-		{ "mounts", no_argument, NULL, O_MOUNTS },
-		{ "mems", no_argument, NULL, O_MEMS },
-		{ "all", no_argument, NULL, O_ALL },
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, cli_inspect_options, NULL)) !=
+	       -1) {
 		if (cli_common_opt(cli, c))
 			continue;
 		switch (c) {
@@ -359,7 +366,7 @@ static int inspect_parse(struct cli *cli, int argc, char **argv, struct view *v,
 		case O_MOUNTS: v->mounts = true; break;
 		case O_MEMS: v->tree = v->mems = true; break;
 		case O_ALL: *v = (struct view){ true, true, true, true, true, true, true }; break;
-		default: return cli_getopt_error(cli, c, argv);
+		default: return cli_getopt_error(cli, c, argv, cli_inspect_options);
 		}
 	}
 	if (optind >= argc || !argv[optind])
@@ -415,6 +422,8 @@ int cmd_inspect(struct cli *cli, int argc, char **argv)
 	unsigned flags = 0;
 	const char *path = NULL;
 	struct stat st;
+	char recorded[512] = "";
+	bool has_recorded = false;
 	int r;
 
 	r = inspect_parse(cli, argc, argv, &v, &path);
@@ -441,6 +450,22 @@ int cmd_inspect(struct cli *cli, int argc, char **argv)
 		r = cli_fail(cli, EXIT_FAILED, "out of memory");
 		goto out;
 	}
+	{
+		/* the flags a restore needs, as `ckpt checkpoint` recorded them beside the images */
+		char dir[PATH_MAX];
+		int dfd;
+
+		if (ar)
+			snprintf(dir, sizeof(dir), "%s/checkpoint", ckpt_archive_dir(ar));
+		else
+			snprintf(dir, sizeof(dir), "%s", path);
+		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		has_recorded = dfd >= 0 && cli_recorded_read(dfd, recorded, sizeof(recorded));
+		if (dfd >= 0)
+			close(dfd);
+		json_object_object_add(ij, "recorded_flags",
+				       has_recorded ? cli_json_str(recorded) : NULL);
+	}
 
 	if (cli->json) {
 		if (aj) {
@@ -459,6 +484,12 @@ int cmd_inspect(struct cli *cli, int argc, char **argv)
 	else if (v.mounts)
 		printf("Mounts:      none (an images directory has no spec.dump)\n");
 	print_images(aj ? NULL : path, info, ij, &v);
+	printf("\nRestore flags: %s\n",
+	       !has_recorded ? "not recorded (not made by `ckpt checkpoint`): give them by hand" :
+	       recorded[0]   ? recorded :
+			       "none needed");
+	if (has_recorded && recorded[0])
+		printf("               (recorded at checkpoint; `ckpt restore` applies them)\n");
 out:
 	json_object_put(ij);
 	json_object_put(aj);

@@ -34,7 +34,7 @@ static const char help_text[] =
 	"  --ext-unix-sk               allow external unix sockets\n"
 	"  --shell-job                 the tree was started from a shell\n"
 	"  --file-locks                migrate file locks\n"
-	"  --manage-cgroups-mode MODE  soft, full, strict or ignore\n"
+	"  --manage-cgroups-mode MODE  none, props, soft, full, strict, ignore or default\n"
 	"  --empty-ns NS               do not dump namespace NS (network); the receiver must be\n"
 	"                              given the same, and --veth to wire it\n"
 	"  --network-lock METHOD       iptables, nftables or skip\n"
@@ -140,21 +140,23 @@ struct migrate_args {
 	pid_t pid;
 };
 
+/* migrate's flags: what getopt parses, `ckpt __flags` lists and completion offers. */
+const struct option cli_migrate_options[] = {
+	{ "to", required_argument, NULL, O_TO },
+	{ "lazy", no_argument, NULL, O_LAZY },
+	{ "staging-dir", required_argument, NULL, O_STAGING_DIR },
+	CLI_MIG_LONGOPTS,
+	{ NULL, 0, NULL, 0 },
+};
+
 /* The flags into j and a; EXIT_OK, -1 after --help, or the exit code of a usage error (reported). */
 static int migrate_parse(struct cli *cli, int argc, char **argv, struct cli_mig *j,
 			 struct migrate_args *a)
 {
-	static const struct option longopts[] = {
-		{ "to", required_argument, NULL, O_TO },
-		{ "lazy", no_argument, NULL, O_LAZY },
-		{ "staging-dir", required_argument, NULL, O_STAGING_DIR },
-		CLI_MIG_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
 	ckpt_err err = CKPT_ERR_INIT;
 	int c, r;
 
-	while ((c = cli_mig_getopt(cli, j, argc, argv, longopts)) > 0) {
+	while ((c = cli_mig_getopt(cli, j, argc, argv, cli_migrate_options)) > 0) {
 		r = 0;
 		switch (c) {
 		case 'h': fputs(help_text, stdout); return -1;
@@ -168,7 +170,7 @@ static int migrate_parse(struct cli *cli, int argc, char **argv, struct cli_mig 
 						      &err) < 0)
 				r = cli_bad_value(cli, "--staging-dir", optarg, &err);
 			break;
-		default: r = cli_getopt_error(cli, c, argv); break;
+		default: r = cli_getopt_error(cli, c, argv, cli_migrate_options); break;
 		}
 		if (r)
 			return r;
@@ -185,6 +187,8 @@ static int migrate_parse(struct cli *cli, int argc, char **argv, struct cli_mig 
 	if (!cli_parse_pid(argv[optind], &a->pid))
 		return cli_usage_error(cli, "PID '%s': not a process id (a positive integer)",
 				       argv[optind]);
+	if ((r = cli_refuse_own_tree(cli, a->pid)))
+		return r;
 	if ((r = cli_mig_finish_auth(cli, j)))
 		return r;
 	if (ckpt_opts_set_pid(j->o, a->pid, &err) < 0)
@@ -212,6 +216,21 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 		goto out;
 	ckpt_migrate_opts_set_progress(j.m, cli_mig_progress, &j.prog, NULL);
 	ckpt_migrate_opts_set_decide(j.m, decide, &held, NULL);
+	{
+		/* what the dump would fail on, refused before anything is frozen or sent */
+		size_t n;
+
+		if ((r = cli_preflight(cli, j.client, j.o, a.pid, false, &n)))
+			goto out;
+		if (n) {
+			r = cli_fail(
+				cli, EXIT_FAILED,
+				"refused: the dump would fail on %zu problem(s) above (nothing was "
+				"frozen or sent); fix them, or give the flags the hints name",
+				n);
+			goto out;
+		}
+	}
 	migrate_signals();
 	cli_progress(cli, "migrating pid %d to %s (%s)", (int)a.pid, a.to,
 		     a.lazy ? "lazy" : "copy");
@@ -226,9 +245,9 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 					   "migration failed; the tree runs here");
 		goto out;
 	}
+	/* the address the user gave; who answered there is in the handshake line and --json's peer */
 	snprintf(what, sizeof(what), "migrated pid %d to %s (%s): it runs there as pid %d",
-		 (int)a.pid, ckpt_migrate_result_peer(j.mg), a.lazy ? "lazy" : "copy",
-		 (int)ckpt_migrate_result_pid(j.mg));
+		 (int)a.pid, a.to, a.lazy ? "lazy" : "copy", (int)ckpt_migrate_result_pid(j.mg));
 	cli_mig_summary(cli, j.mg, what);
 	r = EXIT_OK;
 out:

@@ -29,6 +29,7 @@ static const char help_text[] =
 	"  --port PORT        port to listen on (0: CRIU picks one and it is printed)\n"
 	"  --work-path DIR    where CRIU writes page-server.log (default: images dir)\n"
 	"  --json             print {\"pid\": N, \"port\": N, \"image_path\": DIR}\n"
+	"  -q, --quiet        no progress lines\n"
 	"  -v, --verbose      libckpt's diagnostics on stderr\n"
 	"  -h, --help         this help\n"
 	"\n"
@@ -41,21 +42,24 @@ struct page_server_args {
 	unsigned long port;
 };
 
+/* page-server's flags: what getopt parses, `ckpt __flags` lists and completion offers. */
+const struct option cli_page_server_options[] = {
+	{ "image-path", required_argument, NULL, O_IMAGE_PATH },
+	{ "address", required_argument, NULL, O_ADDRESS },
+	{ "port", required_argument, NULL, O_PORT },
+	{ "work-path", required_argument, NULL, O_WORK_PATH },
+	CLI_COMMON_LONGOPTS,
+	{ NULL, 0, NULL, 0 },
+};
+
 /* The flags into a; EXIT_OK, -1 after --help, or the exit code of a usage error (reported). */
 static int page_server_parse(struct cli *cli, int argc, char **argv, struct page_server_args *a)
 {
-	static const struct option longopts[] = {
-		{ "image-path", required_argument, NULL, O_IMAGE_PATH },
-		{ "address", required_argument, NULL, O_ADDRESS },
-		{ "port", required_argument, NULL, O_PORT },
-		{ "work-path", required_argument, NULL, O_WORK_PATH },
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *port_arg = NULL;
 	int c;
 
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, cli_page_server_options, NULL)) !=
+	       -1) {
 		if (cli_common_opt(cli, c))
 			continue;
 		switch (c) {
@@ -69,7 +73,7 @@ static int page_server_parse(struct cli *cli, int argc, char **argv, struct page
 				return cli_usage_error(
 					cli, "--port '%s': not a port number (0 to 65535)", optarg);
 			break;
-		default: return cli_getopt_error(cli, c, argv);
+		default: return cli_getopt_error(cli, c, argv, cli_page_server_options);
 		}
 	}
 	if (optind < argc)
@@ -134,10 +138,17 @@ int cmd_page_server(struct cli *cli, int argc, char **argv)
 	}
 	if ((r = cli_client(cli, &client)))
 		goto out;
-	fprintf(stderr,
-		"ckpt page-server: warning: unauthenticated and in the clear: whoever connects "
-		"first to %s:%lu writes the pages a restore of %s will trust\n",
-		a.address, a.port, a.image_path);
+	if (a.port)
+		fprintf(stderr,
+			"ckpt page-server: warning: unauthenticated and in the clear: whoever "
+			"connects first to %s:%lu writes the pages a restore of %s will trust\n",
+			a.address, a.port, a.image_path);
+	else
+		fprintf(stderr,
+			"ckpt page-server: warning: unauthenticated and in the clear: whoever "
+			"connects first to %s, on the port printed below, writes the pages a "
+			"restore of %s will trust\n",
+			a.address, a.image_path);
 	if (ckpt_page_server_start(client, o, &pid, &ret_port, &err) < 0) {
 		r = cli_report(cli, &err, NULL);
 		goto out;

@@ -38,7 +38,7 @@ static const char help_text[] =
 	"  --ext-unix-sk               allow external unix sockets\n"
 	"  --shell-job                 the tree was a shell job\n"
 	"  --file-locks                restore file locks\n"
-	"  --manage-cgroups-mode MODE  soft, full, strict or ignore\n"
+	"  --manage-cgroups-mode MODE  none, props, soft, full, strict, ignore or default\n"
 	"  --empty-ns NS               namespace NS (network) is not in the images (as at the source)\n"
 	"  --network-lock METHOD       iptables, nftables or skip\n"
 	"  --veth NS_IF:HOST_IF:NS_ADDR/PREFIX:HOST_ADDR/PREFIX\n"
@@ -99,25 +99,27 @@ static int set_timeout(struct cli *cli, ckpt_migrate_opts *m, int c, const char 
 	return EXIT_OK;
 }
 
+/* receive's flags: what getopt parses, `ckpt __flags` lists and completion offers. */
+const struct option cli_receive_options[] = {
+	{ "listen", required_argument, NULL, O_LISTEN },
+	{ "image-path", required_argument, NULL, O_IMAGE_PATH },
+	{ "accept-timeout", required_argument, NULL, O_ACCEPT_TIMEOUT },
+	{ "resolve-timeout", required_argument, NULL, O_RESOLVE_TIMEOUT },
+	{ "pid-file", required_argument, NULL, O_PID_FILE },
+	{ "veth", required_argument, NULL, O_VETH },
+	{ "auth-timeout", required_argument, NULL, O_AUTH_TIMEOUT },
+	CLI_MIG_LONGOPTS,
+	{ NULL, 0, NULL, 0 },
+};
+
 /* The flags into j and a; EXIT_OK, -1 after --help, or the exit code of a usage error (reported). */
 static int receive_parse(struct cli *cli, int argc, char **argv, struct cli_mig *j,
 			 struct receive_args *a)
 {
-	static const struct option longopts[] = {
-		{ "listen", required_argument, NULL, O_LISTEN },
-		{ "image-path", required_argument, NULL, O_IMAGE_PATH },
-		{ "accept-timeout", required_argument, NULL, O_ACCEPT_TIMEOUT },
-		{ "resolve-timeout", required_argument, NULL, O_RESOLVE_TIMEOUT },
-		{ "pid-file", required_argument, NULL, O_PID_FILE },
-		{ "veth", required_argument, NULL, O_VETH },
-		{ "auth-timeout", required_argument, NULL, O_AUTH_TIMEOUT },
-		CLI_MIG_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
 	int c, r;
 
 	a->image_path = "/var/lib/ckpt/receive";
-	while ((c = cli_mig_getopt(cli, j, argc, argv, longopts)) > 0) {
+	while ((c = cli_mig_getopt(cli, j, argc, argv, cli_receive_options)) > 0) {
 		r = 0;
 		switch (c) {
 		case 'h': fputs(help_text, stdout); return -1;
@@ -128,7 +130,7 @@ static int receive_parse(struct cli *cli, int argc, char **argv, struct cli_mig 
 		case O_RESOLVE_TIMEOUT: r = set_timeout(cli, j->m, c, optarg); break;
 		case O_PID_FILE: a->pid_file = optarg; break;
 		case O_VETH: a->veth = optarg; break;
-		default: r = cli_getopt_error(cli, c, argv); break;
+		default: r = cli_getopt_error(cli, c, argv, cli_receive_options); break;
 		}
 		if (r)
 			return r;

@@ -33,17 +33,25 @@ static const char help_text[] =
 	"\n"
 	"  --image-path DIR            images directory (default ./checkpoint)\n"
 	"  --work-path DIR             where CRIU writes its log (default: images dir)\n"
-	"  --import FILE               restore from a checkpoint archive (`ckpt checkpoint --export`):\n"
+	"  --follow-symlinks           follow symlinks in --image-path and --work-path\n"
+	"  -i, --import FILE           restore from a checkpoint archive (`ckpt checkpoint --export`):\n"
 	"                              extracted into a fresh 0700 directory inside --image-path\n"
 	"                              (default: beside FILE), removed after the restore\n"
-	"  --keep                      with --import: keep the extracted directory\n"
+	"  -k, --keep                  with --import: keep the extracted directory\n"
+	"  --auto-dedup                punch the restored memory out of the images as it is read\n"
+	"  --lsm-profile TYPE:NAME     the LSM profile to restore the tree with\n"
+	"  --lsm-mount-context CTX     the SELinux mount context of the restored mounts\n"
+	"  --no-subreaper              do not become the restored tree's subreaper (runc's flag)\n"
+	"  --ignore-recorded-flags     do not apply the flags the checkpoint recorded (ckpt-flags\n"
+	"                              beside its images: --tcp-established, --shell-job, ...);\n"
+	"                              by default each not given here is applied, and named\n"
 	"  -d, --detach                do not wait: print the restored pid and exit 0\n"
 	"  --pid-file FILE             write the restored pid to FILE\n"
 	"  --tcp-established           restore established TCP connections\n" CLI_CRIU_HELP
 	"  --ext-unix-sk               allow external unix sockets\n"
 	"  --shell-job                 the tree was a shell job: give it our stdin/out/err\n"
 	"  --file-locks                restore file locks\n"
-	"  --manage-cgroups-mode MODE  soft, full, strict or ignore\n"
+	"  --manage-cgroups-mode MODE  none, props, soft, full, strict, ignore or default\n"
 	"  --empty-ns NS               namespace NS (network) is set up by the caller; repeatable\n"
 	"  --network-lock METHOD       iptables, nftables or skip\n"
 	"  --inherit-fd FD:RESOURCE    give our FD to the restored tree in place of RESOURCE\n"
@@ -70,6 +78,11 @@ enum {
 	O_VETH,
 	O_IMPORT,
 	O_KEEP,
+	O_IGNORE_RECORDED,
+	O_AUTO_DEDUP,
+	O_LSM_PROFILE,
+	O_LSM_MOUNT_CONTEXT,
+	O_NO_SUBREAPER,
 };
 
 static volatile sig_atomic_t restored_pid;
@@ -126,34 +139,47 @@ static int wait_restored(pid_t pid)
 
 struct restore_args {
 	const char *image_path, *work_path, *pid_file, *veth;
-	bool image_path_set, detach;
+	bool image_path_set, detach, ignore_recorded, no_subreaper;
+	double elapsed;		 /* the restore request, seconds */
+	char abs_path[PATH_MAX]; /* image_path made absolute before the restore */
+	char applied[256];	 /* the recorded flags applied */
 	struct cli_criu_flags criu;
 	struct cli_import im; /* --import */
+};
+
+/* restore's flags: what getopt parses, `ckpt __flags` lists and completion offers. */
+const struct option cli_restore_options[] = {
+	{ "image-path", required_argument, NULL, O_IMAGE_PATH },
+	{ "work-path", required_argument, NULL, O_WORK_PATH },
+	{ "detach", no_argument, NULL, 'd' },
+	{ "pid-file", required_argument, NULL, O_PID_FILE },
+	{ "inherit-fd", required_argument, NULL, O_INHERIT_FD },
+	{ "lazy-pages", no_argument, NULL, O_LAZY_PAGES },
+	{ "veth", required_argument, NULL, O_VETH },
+	{ "import", required_argument, NULL, 'i' },
+	{ "keep", no_argument, NULL, 'k' },
+	{ "ignore-recorded-flags", no_argument, NULL, O_IGNORE_RECORDED },
+	{ "auto-dedup", no_argument, NULL, O_AUTO_DEDUP },
+	{ "lsm-profile", required_argument, NULL, O_LSM_PROFILE },
+	{ "lsm-mount-context", required_argument, NULL, O_LSM_MOUNT_CONTEXT },
+	{ "no-subreaper", no_argument, NULL, O_NO_SUBREAPER },
+	{ "follow-symlinks", no_argument, NULL, OPT_FOLLOW_SYMLINKS },
+	CLI_CRIU_LONGOPTS,
+	CLI_COMMON_LONGOPTS,
+	{ NULL, 0, NULL, 0 },
 };
 
 /* The flags into o and a; EXIT_OK, -1 after --help, or the exit code of a usage error (reported). */
 static int restore_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o,
 			 struct restore_args *a)
 {
-	static const struct option longopts[] = {
-		{ "image-path", required_argument, NULL, O_IMAGE_PATH },
-		{ "work-path", required_argument, NULL, O_WORK_PATH },
-		{ "detach", no_argument, NULL, 'd' },
-		{ "pid-file", required_argument, NULL, O_PID_FILE },
-		{ "inherit-fd", required_argument, NULL, O_INHERIT_FD },
-		{ "lazy-pages", no_argument, NULL, O_LAZY_PAGES },
-		{ "veth", required_argument, NULL, O_VETH },
-		{ "import", required_argument, NULL, O_IMPORT },
-		{ "keep", no_argument, NULL, O_KEEP },
-		CLI_CRIU_LONGOPTS,
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
+	ckpt_err err = CKPT_ERR_INIT;
 	int c, r = EXIT_OK;
 
 	a->image_path = "checkpoint";
 	a->im.images_fd = -1;
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "d", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "di:k", cli_restore_options,
+				NULL)) != -1) {
 		if ((r = cli_criu_opt(cli, o, &a->criu, c, optarg)) > 0)
 			continue;
 		if (r < 0)
@@ -165,8 +191,24 @@ static int restore_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o,
 			a->image_path = optarg;
 			a->image_path_set = true;
 			break;
-		case O_IMPORT: a->im.file = optarg; break;
-		case O_KEEP: a->im.keep = true; break;
+		case 'i': a->im.file = optarg; break;
+		case 'k': a->im.keep = true; break;
+		case O_IGNORE_RECORDED: a->ignore_recorded = true; break;
+		case O_AUTO_DEDUP:
+			r = cli_set_bool(cli, o, CKPT_OPT_AUTO_DEDUP, "--auto-dedup");
+			break;
+		case O_LSM_PROFILE:
+		case O_LSM_MOUNT_CONTEXT:
+			if (ckpt_opts_set_str(o,
+					      c == O_LSM_PROFILE ? CKPT_OPT_LSM_PROFILE :
+								   CKPT_OPT_LSM_MOUNT_CONTEXT,
+					      optarg, &err) < 0)
+				r = cli_bad_value(cli,
+						  c == O_LSM_PROFILE ? "--lsm-profile" :
+								       "--lsm-mount-context",
+						  optarg, &err);
+			break;
+		case O_NO_SUBREAPER: a->no_subreaper = true; break;
 		case O_WORK_PATH: a->work_path = optarg; break;
 		case O_PID_FILE: a->pid_file = optarg; break;
 		case O_LAZY_PAGES:
@@ -174,7 +216,7 @@ static int restore_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o,
 			break;
 		case O_INHERIT_FD: r = parse_inherit_fd(cli, o, optarg); break;
 		case O_VETH: a->veth = optarg; break;
-		default: r = cli_getopt_error(cli, c, argv); break;
+		default: r = cli_getopt_error(cli, c, argv, cli_restore_options); break;
 		}
 		if (r)
 			return r;
@@ -186,8 +228,6 @@ static int restore_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o,
 			argv[optind]);
 	if (a->im.keep && !a->im.file)
 		return cli_usage_error(cli, "--keep needs --import FILE");
-	if (a->veth && !(a->criu.ns_mask & CLONE_NEWNET))
-		return cli_usage_error(cli, "--veth '%s' needs --empty-ns network", a->veth);
 	return EXIT_OK;
 }
 
@@ -205,6 +245,20 @@ static int restore_prepare(struct cli *cli, ckpt_opts *o, struct restore_args *a
 	if (fd >= 0 ? ckpt_opts_set_images_dir_fd(o, fd, &err) < 0 :
 		      ckpt_opts_set_images_dir(o, a->image_path, &err) < 0)
 		return cli_report(cli, &err, NULL);
+	if (!a->ignore_recorded) {
+		/* the flags the dump was made with, where the images are (an import's: its fd) */
+		int dfd = fd >= 0 ? fd : open(a->image_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		r = dfd >= 0 ? cli_recorded_apply(cli, dfd, o, &a->criu, a->applied,
+						  sizeof(a->applied)) :
+			       0;
+		if (dfd >= 0 && dfd != fd)
+			close(dfd);
+		if (r)
+			return r;
+	}
+	if (a->veth && !(a->criu.ns_mask & CLONE_NEWNET))
+		return cli_usage_error(cli, "--veth '%s' needs --empty-ns network", a->veth);
 	if (a->work_path && (r = cli_set_work_dir(cli, o, a->work_path)))
 		return r;
 	if ((r = cli_client(cli, &client)))
@@ -215,8 +269,8 @@ static int restore_prepare(struct cli *cli, ckpt_opts *o, struct restore_args *a
 	if (a->criu.shell_job && ckpt_client_set_criu_stdio(client, STDIN_FILENO, STDOUT_FILENO,
 							    STDERR_FILENO, &err) < 0)
 		return cli_report(cli, &err, NULL);
-	/* The restored tree is re-parented to us, and so are its orphans. */
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+	/* The restored tree is re-parented to us, and so are its orphans (runc's default too). */
+	if (!a->no_subreaper && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		return cli_fail(cli, EXIT_FAILED, "prctl(PR_SET_CHILD_SUBREAPER): %s",
 				cli_strerror(errno));
 	return EXIT_OK;
@@ -235,7 +289,11 @@ static void restore_print(struct cli *cli, const struct restore_args *a, pid_t p
 	}
 	j = json_object_new_object();
 	json_object_object_add(j, "pid", json_object_new_int(pid));
-	json_object_object_add(j, "image_path", cli_json_str(a->image_path));
+	json_object_object_add(j, "image_path",
+			       cli_json_str(a->abs_path[0] ? a->abs_path : a->image_path));
+	json_object_object_add(j, "elapsed_s", cli_json_seconds(a->elapsed));
+	json_object_object_add(j, "recorded_flags_applied",
+			       a->applied[0] ? cli_json_str(a->applied) : NULL);
 	json_object_object_add(j, "detached", json_object_new_boolean(a->detach));
 	if (!a->detach)
 		json_object_object_add(j, "exit_code", json_object_new_int(exit_code));
@@ -275,13 +333,15 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 	if (r || (r = restore_prepare(cli, o, &a, &client)))
 		goto out;
 	cli_progress(cli, "restoring from %s", a.image_path);
+	if (!realpath(a.image_path, a.abs_path))
+		a.abs_path[0] = '\0';
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	if (ckpt_restore(client, o, &pid, &err) < 0) {
 		r = cli_report(cli, &err, NULL);
 		goto out;
 	}
-	cli_progress(cli, "restored pid %d from %s in %.3fs", (int)pid, a.image_path,
-		     cli_elapsed(&start));
+	a.elapsed = cli_elapsed(&start);
+	cli_progress(cli, "restored pid %d from %s in %.3fs", (int)pid, a.image_path, a.elapsed);
 	cli_import_end(cli, &a.im, true);
 	if (a.pid_file)
 		cli_write_pid_file(cli, a.pid_file, pid);

@@ -26,6 +26,9 @@ static const char help_text[] =
 	"it, as root. The file is then checked as a migration reads it: yours or root's, in\n"
 	"a directory only you (or root) can write; if it would be refused it is removed.\n"
 	"\n"
+	"  --json         print the result as JSON\n"
+	"  -q, --quiet    no progress lines\n"
+	"  -v, --verbose  libckpt's diagnostics on stderr\n"
 	"  -h, --help     this help\n"
 	"\n"
 	"Exit codes: 0 made; 1 failed (nothing left behind); 2 usage error.\n";
@@ -96,22 +99,25 @@ static int token_new(struct cli *cli, const char *path)
 	return EXIT_OK;
 }
 
+/* token's flags: what getopt parses, `ckpt __flags` lists and completion offers. */
+const struct option cli_token_options[] = {
+	CLI_COMMON_LONGOPTS,
+	{ NULL, 0, NULL, 0 },
+};
+
 int cmd_token(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+" CLI_COMMON_SHORTOPTS, cli_token_options, NULL)) !=
+	       -1) {
 		if (cli_common_opt(cli, c))
 			continue;
 		if (c == 'h') {
 			fputs(help_text, stdout);
 			return EXIT_OK;
 		}
-		return cli_getopt_error(cli, c, argv);
+		return cli_getopt_error(cli, c, argv, cli_token_options);
 	}
 	if (optind >= argc)
 		return cli_usage_error(cli, "expected `ckpt token new FILE`");

@@ -16,31 +16,35 @@ static const char help_text[] =
 	"  --json         print {\"ckpt\": \"X.Y.Z\", \"ckpt_version_number\": N,\n"
 	"                 \"criu\": \"X.Y.Z\", \"criu_version_number\": N}\n"
 	"  -v, --verbose  libckpt's diagnostics on stderr\n"
+	"  -q, --quiet    no progress lines\n"
 	"  -h, --help     this help\n"
 	"\n"
 	"Exit codes: 0 done; 1 failed; 2 usage error; 3 criu unusable (libckpt's\n"
 	"version is printed anyway); 4 timeout.\n";
 
+/* version's flags: what getopt parses, `ckpt __flags` lists and completion offers. */
+const struct option cli_version_options[] = {
+	CLI_COMMON_LONGOPTS,
+	{ NULL, 0, NULL, 0 },
+};
+
 int cmd_version(struct cli *cli, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
 	ckpt_err err = CKPT_ERR_INIT;
 	ckpt_client *client = NULL;
 	unsigned v = 0;
 	char criu[32] = "";
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, cli_version_options, NULL)) !=
+	       -1) {
 		if (cli_common_opt(cli, c))
 			continue;
 		if (c == 'h') {
 			fputs(help_text, stdout);
 			return EXIT_OK;
 		}
-		return cli_getopt_error(cli, c, argv);
+		return cli_getopt_error(cli, c, argv, cli_version_options);
 	}
 	if (optind < argc)
 		return cli_usage_error(cli, "unexpected argument '%s'", argv[optind]);

@@ -91,6 +91,7 @@ static int criu_bool_key(int c, const char **flag)
 		{ OPT_EXT_UNIX_SK, CKPT_OPT_EXT_UNIX_SK, "--ext-unix-sk" },
 		{ OPT_SHELL_JOB, CKPT_OPT_SHELL_JOB, "--shell-job" },
 		{ OPT_FILE_LOCKS, CKPT_OPT_FILE_LOCKS, "--file-locks" },
+		{ OPT_FOLLOW_SYMLINKS, CKPT_OPT_FOLLOW_SYMLINKS, "--follow-symlinks" },
 	};
 
 	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
@@ -111,6 +112,11 @@ int cli_criu_opt(struct cli *cli, ckpt_opts *o, struct cli_criu_flags *f, int c,
 
 	if (cli_common_opt(cli, c))
 		return 1;
+	if (f->n_given < sizeof(f->given) / sizeof(f->given[0])) {
+		f->given[f->n_given].c = c;
+		f->given[f->n_given].arg = arg;
+		f->n_given++;
+	}
 	if ((key = criu_bool_key(c, &flag)) >= 0) {
 		if (c == OPT_SHELL_JOB)
 			f->shell_job = true;
@@ -174,9 +180,65 @@ void cli_getopt_reset(void)
 	opterr = 0; /* unknown flags are reported by cli_getopt_error */
 }
 
-int cli_getopt_error(struct cli *cli, int c, char **argv)
+/* Edit distance of a and b (each at most 63 bytes; more: "far"). */
+static unsigned distance(const char *a, const char *b)
 {
-	const char *flag = argv[optind - 1];
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned row[64];
+
+	if (la > 63 || lb > 63)
+		return 64;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = (unsigned)j;
+	for (size_t i = 1; i <= la; i++) {
+		unsigned diag = row[0];
+
+		row[0] = (unsigned)i;
+		for (size_t j = 1; j <= lb; j++) {
+			unsigned up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+/* The flag of opts nearest to the unknown "--name[=value]" (at most 2 edits, or a unique prefix), or NULL. */
+static const char *nearest_flag(const char *arg, const struct option *opts)
+{
+	char name[64];
+	const char *best = NULL;
+	unsigned best_d = 3;
+	size_t l;
+
+	if (!opts || strncmp(arg, "--", 2) != 0)
+		return NULL;
+	l = strcspn(arg + 2, "=");
+	if (l == 0 || l >= sizeof(name))
+		return NULL;
+	memcpy(name, arg + 2, l);
+	name[l] = '\0';
+	for (const struct option *o = opts; o->name; o++) {
+		unsigned d = distance(name, o->name);
+
+		if (strncmp(o->name, name, l) == 0 && l >= 3)
+			d = 1; /* a prefix that getopt found ambiguous */
+		if (d < best_d) {
+			best_d = d;
+			best = o->name;
+		}
+	}
+	return best;
+}
+
+int cli_getopt_error(struct cli *cli, int c, char **argv, const struct option *opts)
+{
+	const char *flag = argv[optind - 1], *near;
 
 	if (c == ':')
 		return cli_usage_error(cli, "flag '%s' needs a value (see `ckpt help %s`)", flag,
@@ -184,6 +246,12 @@ int cli_getopt_error(struct cli *cli, int c, char **argv)
 	if (optopt > 0 && optopt < 0x100)
 		return cli_usage_error(cli, "unknown flag '-%c' (see `ckpt %s%s`)", optopt,
 				       cli->cmd ? "help " : "--help", cli->cmd ? cli->cmd : "");
+	near = nearest_flag(flag, opts);
+	if (near)
+		return cli_usage_error(cli,
+				       "unknown flag '%s': did you mean --%s? (see `ckpt %s%s`)",
+				       flag, near, cli->cmd ? "help " : "--help",
+				       cli->cmd ? cli->cmd : "");
 	return cli_usage_error(cli, "unknown flag '%s' (see `ckpt %s%s`)", flag,
 			       cli->cmd ? "help " : "--help", cli->cmd ? cli->cmd : "");
 }

@@ -11,21 +11,64 @@
 
 static int cmd_help(struct cli *cli, int argc, char **argv);
 
+enum { G_CRIU = 0x2000, G_SERVICE, G_TIMEOUT };
+
+/* The global flags (before the command). */
+static const struct option global_options[] = {
+	{ "criu", required_argument, NULL, G_CRIU },
+	{ "service", required_argument, NULL, G_SERVICE },
+	{ "timeout", required_argument, NULL, G_TIMEOUT },
+	{ "version", no_argument, NULL, 'V' },
+	CLI_COMMON_LONGOPTS,
+	{ NULL, 0, NULL, 0 },
+};
+
 static const struct command commands[] = {
 	{ "checkpoint", cmd_checkpoint,
-	  "checkpoint a running process tree into an images directory" },
-	{ "restore", cmd_restore, "restore a process tree from an images directory" },
-	{ "check", cmd_check, "check that the kernel and criu can checkpoint and restore" },
-	{ "features", cmd_features, "show which optional CRIU features work here" },
-	{ "version", cmd_version, "show the versions of libckpt and criu" },
-	{ "page-server", cmd_page_server, "receive a checkpoint's memory over the network" },
-	{ "inspect", cmd_inspect, "show what a checkpoint holds" },
-	{ "migrate", cmd_migrate,
-	  "move a running process tree to a `ckpt receive` on another host" },
-	{ "receive", cmd_receive, "receive a migrated process tree and restore it here" },
-	{ "token", cmd_token, "make a migration token (`ckpt token new FILE`)" },
-	{ "help", cmd_help, "show help for a command" },
+	  "checkpoint a running process tree into an images directory", cli_checkpoint_options },
+	{ "restore", cmd_restore, "restore a process tree from an images directory",
+	  cli_restore_options },
+	{ "check", cmd_check, "check that the kernel and criu can checkpoint and restore",
+	  cli_check_options },
+	{ "features", cmd_features, "show which optional CRIU features work here",
+	  cli_features_options },
+	{ "version", cmd_version, "show the versions of libckpt and criu", cli_version_options },
+	{ "page-server", cmd_page_server, "receive a checkpoint's memory over the network",
+	  cli_page_server_options },
+	{ "inspect", cmd_inspect, "show what a checkpoint holds", cli_inspect_options },
+	{ "migrate", cmd_migrate, "move a running process tree to a `ckpt receive` on another host",
+	  cli_migrate_options },
+	{ "receive", cmd_receive, "receive a migrated process tree and restore it here",
+	  cli_receive_options },
+	{ "token", cmd_token, "make a migration token (`ckpt token new FILE`)", cli_token_options },
+	{ "help", cmd_help, "show help for a command", NULL },
 };
+
+/*
+ * `ckpt __flags [COMMAND]`, for the completion scripts (not in --help): the
+ * commands and the global flags, or COMMAND's flags; one a line, "--name" and
+ * "--name=" for one that takes a value. Read from the tables getopt uses, so
+ * completion cannot drift from what ckpt takes.
+ */
+static int list_flags(int argc, char **argv)
+{
+	const struct option *opts = global_options;
+
+	if (argc > 1) {
+		opts = NULL;
+		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+			if (!strcmp(commands[i].name, argv[1]))
+				opts = commands[i].opts;
+		if (!opts && strcmp(argv[1], "help") != 0)
+			return EXIT_USAGE;
+	} else {
+		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+			printf("%s\n", commands[i].name);
+	}
+	for (; opts && opts->name; opts++)
+		printf("--%s%s\n", opts->name, opts->has_arg == required_argument ? "=" : "");
+	return EXIT_OK;
+}
 
 static void usage(FILE *f)
 {
@@ -41,9 +84,11 @@ static void usage(FILE *f)
 	fprintf(f,
 		"\n"
 		"Global flags (before the command):\n"
-		"  --criu PATH         the criu binary to run (default: $CKPT_CRIU, else criu on $PATH)\n"
+		"  --criu PATH         the criu binary to run (default: $CKPT_CRIU, else the build's\n"
+		"                      configured criu, else criu on $PATH)\n"
 		"  --service SOCKET    talk to a `criu service` daemon on SOCKET instead\n"
-		"  --timeout SECONDS   deadline of each CRIU request (default 120; 0: none)\n"
+		"  --timeout SECONDS   deadline of each CRIU request (default: none for checkpoint,\n"
+		"                      restore and page-server; 30 for queries; 0: none)\n"
 		"  --json              machine-readable output on stdout (also after the command)\n"
 		"  -q, --quiet         no progress lines\n"
 		"  -v, --verbose       libckpt's diagnostics on stderr (twice: debug)\n"
@@ -97,18 +142,8 @@ static int cmd_help(struct cli *cli, int argc, char **argv)
 	return cmd->run(cli, 2, av);
 }
 
-enum { G_CRIU = 0x2000, G_SERVICE, G_TIMEOUT };
-
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "criu", required_argument, NULL, G_CRIU },
-		{ "service", required_argument, NULL, G_SERVICE },
-		{ "timeout", required_argument, NULL, G_TIMEOUT },
-		{ "version", no_argument, NULL, 'V' },
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
 	struct cli cli = { .prog = "ckpt", .cmd = NULL, .timeout_s = -1 };
 
 	opterr = 0;
@@ -116,8 +151,11 @@ int main(int argc, char **argv)
 	unsigned long v;
 	int c;
 
+	if (argc > 1 && !strcmp(argv[1], "__flags"))
+		return list_flags(argc - 1, argv + 1);
 	/* '+': stop at the first non-option, the subcommand. */
-	while ((c = getopt_long(argc, argv, "+" CLI_COMMON_SHORTOPTS "V", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+" CLI_COMMON_SHORTOPTS "V", global_options, NULL)) !=
+	       -1) {
 		if (cli_common_opt(&cli, c))
 			continue;
 		switch (c) {
@@ -139,7 +177,7 @@ int main(int argc, char **argv)
 				printf("ckpt %s\n", ckpt_version());
 			}
 			return EXIT_OK;
-		default: return cli_getopt_error(&cli, c, argv);
+		default: return cli_getopt_error(&cli, c, argv, global_options);
 		}
 	}
 	if (cli.criu && cli.service)

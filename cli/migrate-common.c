@@ -152,9 +152,13 @@ void cli_mig_summary(struct cli *cli, const ckpt_migrate_result *mg, const char 
 	char hb[32], hr[32];
 
 	if (cli->json) {
+		/* pretty, as every other --json output */
 		char *j = ckpt_migrate_result_to_json(mg);
+		json_object *o = j ? json_tokener_parse(j) : NULL;
 
-		if (j)
+		if (o)
+			cli_print_json(o);
+		else if (j)
 			printf("%s\n", j);
 		fflush(stdout);
 		ckpt_free(j);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <json-c/json.h>
@@ -108,7 +109,9 @@ static void print_error_json(const ckpt_err *err, const char *msg, const char *l
 	}
 	json_object_object_add(e, "criu_log", lines);
 	json_object_object_add(e, "hint", hint && *hint ? cli_json_str(hint) : NULL);
-	json_object_object_add(e, "hint_opt", json_object_new_int(err ? err->hint_opt : 0));
+	json_object_object_add(e, "hint_flag",
+			       err && err->hint_opt ? cli_json_str(cli_flag_of(err->hint_opt)) :
+						      NULL);
 	json_object_object_add(e, "images_kept",
 			       err && (err->flags & CKPT_ERR_F_IMAGES_KEPT) ?
 				       cli_json_str(err->images_path) :
@@ -181,6 +184,7 @@ static const char *cli_spell(void *userdata, ckpt_opt key)
 		{ CKPT_OPT_CGROUP_MODE, "--manage-cgroups-mode" },
 		{ CKPT_OPT_INHERIT_FD, "--inherit-fd" },
 		{ CKPT_OPT_UNIX_SK_INO, "--ext-unix-sk" },
+		{ CKPT_OPT_FOLLOW_SYMLINKS, "--follow-symlinks" },
 	};
 	static const ckpt_opt same[] = {
 		CKPT_OPT_LEAVE_RUNNING, CKPT_OPT_TCP_ESTABLISHED, CKPT_OPT_TCP_CLOSE,
@@ -205,14 +209,60 @@ static const char *cli_spell(void *userdata, ckpt_opt key)
 	return sp->buf;
 }
 
+/* The library's words for what the CLI spells as a flag, and that flag. */
+static const struct {
+	const char *lib, *flag;
+} cli_words_tab[] = {
+	{ "ckpt_client_set_criu_path()", "--criu PATH" },
+	{ "ckpt_client_set_timeout_ms()", "--timeout SECONDS" },
+};
+
+/* In place: each of cli_words_tab's library words in buf becomes its flag (what fits). */
+static void cli_words(char *buf, size_t size)
+{
+	for (size_t i = 0; i < sizeof(cli_words_tab) / sizeof(cli_words_tab[0]); i++) {
+		size_t ll = strlen(cli_words_tab[i].lib), fl = strlen(cli_words_tab[i].flag);
+		char *p;
+
+		while ((p = strstr(buf, cli_words_tab[i].lib)) != NULL) {
+			size_t tail = strlen(p + ll);
+
+			if ((size_t)(p - buf) + fl + tail + 1 > size)
+				break;
+			memmove(p + fl, p + ll, tail + 1);
+			memcpy(p, cli_words_tab[i].flag, fl);
+		}
+	}
+}
+
 int cli_hint(const char *hint, char *buf, size_t size)
 {
 	struct spelling sp;
+	int r;
 
 	buf[0] = '\0';
 	if (!hint || !*hint)
 		return 0;
-	return ckpt_hint_rewrite(hint, cli_spell, &sp, buf, size, NULL);
+	r = ckpt_hint_rewrite(hint, cli_spell, &sp, buf, size, NULL);
+	if (r < 0)
+		snprintf(buf, size, "%s", hint);
+	cli_words(buf, size);
+	return 0;
+}
+
+const char *cli_flag_of(ckpt_opt key)
+{
+	static __thread struct spelling sp;
+	static __thread char buf[160];
+	const char *s;
+
+	if (key == 0)
+		return NULL;
+	s = cli_spell(&sp, key);
+	if (s)
+		return strncmp(s, "CRIU's", 6) == 0 ? NULL : s; /* no flag of ckpt's */
+	snprintf(buf, sizeof(buf), "--%s", ckpt_opt_name(key) ? ckpt_opt_name(key) : "?");
+	return buf;
 }
 
 const char *cli_strerror(int errnum)
@@ -248,13 +298,77 @@ static void strip_log_suffix(char *msg, const char *path)
 		msg[l - sl] = '\0';
 }
 
+/* The preflight's JSON in the CLI's words: each finding's hint with flags, hint_flag for hint_opt. */
+static void preflight_json(const ckpt_preflight *p)
+{
+	char *j = ckpt_preflight_to_json(p);
+	json_object *o = j ? json_tokener_parse(j) : NULL, *findings;
+
+	ckpt_free(j);
+	if (!o)
+		return;
+	if (json_object_object_get_ex(o, "findings", &findings)) {
+		for (size_t i = 0; i < json_object_array_length(findings); i++) {
+			json_object *f = json_object_array_get_idx(findings, i);
+			char hint[2 * CKPT_ERR_HINT_MAX + 512];
+			const char *flag = cli_flag_of((ckpt_opt)ckpt_preflight_hint_opt(p, i));
+
+			cli_hint(ckpt_preflight_hint(p, i), hint, sizeof(hint));
+			json_object_object_add(f, "hint", hint[0] ? cli_json_str(hint) : NULL);
+			json_object_object_del(f, "hint_opt");
+			json_object_object_add(f, "hint_flag", flag ? cli_json_str(flag) : NULL);
+		}
+	}
+	cli_print_json(o);
+}
+
+int cli_preflight(struct cli *cli, ckpt_client *client, const ckpt_opts *o, pid_t pid, bool json,
+		  size_t *ret_n)
+{
+	ckpt_err err = CKPT_ERR_INIT;
+	ckpt_preflight *p = NULL;
+	size_t n;
+
+	*ret_n = 0;
+	if (ckpt_preflight_dump(client, o, &p, &err) < 0)
+		return cli_report(cli, &err, NULL);
+	n = ckpt_preflight_nr_findings(p);
+	for (size_t i = 0; i < n; i++) {
+		char hint[2 * CKPT_ERR_HINT_MAX + 512];
+
+		fprintf(stderr, "pid %d: %s\n", (int)ckpt_preflight_pid(p, i),
+			ckpt_preflight_what(p, i));
+		if (cli_hint(ckpt_preflight_hint(p, i), hint, sizeof(hint)) == 0 && hint[0])
+			fprintf(stderr, "  hint: %s\n", hint);
+	}
+	cli_progress(cli, "checked %zu task(s) of pid %d: %zu problem(s) a dump would fail on",
+		     ckpt_preflight_nr_tasks(p), (int)pid, n);
+	if (json && cli->json)
+		preflight_json(p);
+	ckpt_preflight_free(p);
+	*ret_n = n;
+	return 0;
+}
+
+void *cli_json_seconds(double s)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%.6f", s);
+	return json_object_new_double_s(s, buf);
+}
+
 int cli_report(struct cli *cli, const ckpt_err *err, const char *log_path)
 {
 	char msg[CKPT_ERR_MSG_MAX], hint[2 * CKPT_ERR_HINT_MAX + 512];
 	const char *lp = log_path ? log_path : err->log_path;
 	int code = cli_exit_code(err->code);
 
-	snprintf(msg, sizeof(msg), "%s", err->msg[0] ? err->msg : ckpt_strerror(err->code));
+	if (lp && *lp && access(lp, F_OK) < 0)
+		lp = NULL; /* criu never wrote it: pointing there only misleads */
+
+	/* the message in the CLI's words too: "(CKPT_OPT_OVERWRITE)" reads "(--force)" */
+	cli_hint(err->msg[0] ? err->msg : ckpt_strerror(err->code), msg, sizeof(msg));
 	strip_log_suffix(msg, err->log_path);
 	fprintf(stderr, "%s %s: %s\n", cli->prog, cli->cmd ? cli->cmd : "", msg);
 	if (err->criu_log[0]) {
@@ -269,8 +383,7 @@ int cli_report(struct cli *cli, const ckpt_err *err, const char *log_path)
 				s++;
 		}
 	}
-	if (cli_hint(err->hint, hint, sizeof(hint)) < 0)
-		snprintf(hint, sizeof(hint), "%s", err->hint);
+	cli_hint(err->hint, hint, sizeof(hint));
 	if (hint[0])
 		fprintf(stderr, "hint: %s\n", hint);
 	if (lp && *lp)

@@ -7,7 +7,13 @@ scripts/deps.sh
 CKPT_CRIU=$(scripts/provision-criu.sh)
 export CKPT_CRIU
 BUILD=${BUILD:-build}
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$BUILD" -j"$(nproc)" --target example_dump_restore ckpt_cli >/dev/null
+# The build remembers this CRIU (CKPT_CRIU_DEFAULT): build/cli/ckpt, and the ckpt that
+# `cmake --install build` puts on the PATH, find it with no variable set. A fresh build dir
+# leaves the tests out (scripts/test.sh builds its own), so `cmake --install build` has all it
+# installs.
+fresh=()
+[ -f "$BUILD/CMakeCache.txt" ] || fresh=(-DCKPT_BUILD_TESTS=OFF)
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCKPT_CRIU_DEFAULT="$CKPT_CRIU" "${fresh[@]}" >/dev/null
+cmake --build "$BUILD" -j"$(nproc)" >/dev/null
 echo "== examples/dump_restore.c (libckpt API), criu: $CKPT_CRIU"
 "$BUILD/examples/example_dump_restore"

@@ -4,7 +4,8 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config git
 	libprotobuf-c-dev protobuf-c-compiler libjson-c-dev libnl-3-dev libnl-route-3-dev libgnutls28-dev gnutls-bin libarchive-dev libzstd-dev check
 	clang libclang-rt-14-dev valgrind python3 util-linux iproute2 procps busybox-static nftables
-	libunistring-dev libacl1-dev liblz4-dev abigail-tools debootstrap shellcheck clang-format groff-base man-db)
+	libunistring-dev libacl1-dev liblz4-dev abigail-tools debootstrap shellcheck clang-format groff-base man-db
+	zsh fish)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -73,6 +73,16 @@ int criu_compat_map(int code, const ckpt_err *e, int *ret_errno)
 		r = -EINVAL, en = sys ? sys : EINVAL;
 		break;
 	case CKPT_ECRIU_EXEC:
+		/*
+		 * A criu that started and exited without answering (libckpt: unusable) is, to
+		 * libcriu, an EOF on its socket: -ECOMM. One that could not start: refused.
+		 */
+		if (e && e->wait_status == 0 &&
+		    (!strcmp(e->step, "recv") || !strcmp(e->step, "send"))) {
+			r = -ECOMM, en = ECONNRESET;
+			break;
+		}
+		/* fall through */
 	case CKPT_ESERVICE: r = -ECONNREFUSED, en = sys ? sys : ECONNREFUSED; break;
 	case CKPT_ETIMEDOUT: r = -ECOMM, en = ETIMEDOUT; break;
 	case CKPT_ECRIU_DIED: r = -ECOMM, en = sys ? sys : ECONNRESET; break;

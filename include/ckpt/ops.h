@@ -83,8 +83,22 @@ CKPT_EXPORT int ckpt_restore(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid,
  * Start a CRIU page server (PAGE_SERVER) writing into o's images dir, on o's
  * page-server address/port (port 0: CRIU picks one). It runs as a daemon until
  * a dump connects to it and ends. Its port goes to ret_port, its pid to ret_pid
- * (0 when CRIU does not say: CRIU 4.2 reports 0 for the daemonized server).
+ * (CRIU 4.2 reports 0 for the daemonized server: it is read from the pidfile
+ * CRIU writes, a hidden file removed at once; 0 when the options name a
+ * configuration file of their own, which the pidfile's would replace).
  */
+/*
+ * Remove what dumps that died (killed with their criu: a crash, an OOM kill)
+ * left beside images_path: their staging directories (".NAME.ckpt-tmp-XXXXXX"
+ * in the directory that holds images_path), each only if it is the caller's,
+ * 0700, holds regular files only, and no live dump holds its lock (a dump
+ * locks its staging directory, with its criu, until both are done). A dump
+ * into a new directory does this first too, silently; this says how much:
+ * the bytes freed and the directories removed (either may be NULL). Symlinks
+ * are followed as ckpt_opts_set_images_dir does by default.
+ */
+CKPT_EXPORT int ckpt_images_reap_staging(const char *images_path, uint64_t *ret_bytes,
+					 unsigned *ret_dirs, ckpt_err *err);
 CKPT_EXPORT int ckpt_page_server_start(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid,
 				       int *ret_port, ckpt_err *err);
 

@@ -56,6 +56,7 @@ typedef enum ckpt_finding_kind {
 	CKPT_FINDING_SYSV_SHM =
 		7, /* SysV shared memory outside an IPC namespace of the tree's own */
 	CKPT_FINDING_NETWORK_LOCK_TOOL = 8, /* the network lock's program is not on criu's PATH */
+	CKPT_FINDING_UNDUMPABLE = 9, /* pid 1 (init), a kernel thread or a criu: never dumped */
 } ckpt_finding_kind;
 
 /*

@@ -182,6 +182,14 @@ void err_prefix(ckpt_err *err, const char *fmt, ...)
 	memcpy(err->msg, out, sizeof(err->msg));
 }
 
+void err_hint(ckpt_err *err, int opt, const char *hint)
+{
+	if (err) {
+		snprintf(err->hint, sizeof(err->hint), "%s", hint);
+		err->hint_opt = opt;
+	}
+}
+
 int err_at(ckpt_err *err, const char *step, int code)
 {
 	if (err && code < 0 && !err->step[0])

@@ -29,6 +29,8 @@ int err_from_errno(ckpt_err *err, int r, const char *fmt, ...) _printf_(3, 4);
 void err_prefix(ckpt_err *err, const char *fmt, ...) _printf_(2, 3);
 /* Record the step that failed, unless a deeper one was recorded already; returns code. */
 int err_at(ckpt_err *err, const char *step, int code);
+/* Set the hint (the cause and fix, option key opt or 0) of an error already set. */
+void err_hint(ckpt_err *err, int opt, const char *hint);
 /* Append " text" to err->msg (as much as fits). */
 void err_append(ckpt_err *err, const char *fmt, ...) _printf_(2, 3);
 /* Copy s into dst (size n), replacing control characters (a tty-safe CRIU message). */

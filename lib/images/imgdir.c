@@ -4,10 +4,107 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "imgdir.h"
 #include "proc/procfs.h"
+
+#define MAX_LINKS 40 /* as the kernel's path walk */
+
+/*
+ * A symlink no other user could have planted or swapped: owned by root or by
+ * us, in a directory owned by root or by us that no one else can write (or
+ * that is sticky). Why not, in words, into why; false then.
+ */
+static bool symlink_trusted(int dirfd, const struct stat *lst, char *why, size_t size)
+{
+	uid_t me = geteuid();
+	struct stat dst;
+
+	if (lst->st_uid != 0 && lst->st_uid != me) {
+		snprintf(why, size, "owned by uid %u", (unsigned)lst->st_uid);
+		return false;
+	}
+	if (fstat(dirfd, &dst) < 0) {
+		snprintf(why, size, "in a directory that cannot be checked");
+		return false;
+	}
+	if (dst.st_uid != 0 && dst.st_uid != me) {
+		snprintf(why, size, "in a directory owned by uid %u", (unsigned)dst.st_uid);
+		return false;
+	}
+	if ((dst.st_mode & (S_IWGRP | S_IWOTH)) && !(dst.st_mode & S_ISVTX)) {
+		snprintf(why, size, "in a directory others can write");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Walk rel from the directory dirfd (taken) one component at a time, with
+ * O_NOFOLLOW: a symlink is followed only if symlink_trusted (its target walked
+ * by the same rule), else refused naming CKPT_OPT_FOLLOW_SYMLINKS. The
+ * directory reached into *ret_fd.
+ */
+static int walk_at(const char *what, const char *path, int dirfd, const char *rel, int *links,
+		   int *ret_fd, ckpt_err *err)
+{
+	_cleanup_free_ char *copy = strdup(rel);
+	_cleanup_close_ int fd = dirfd;
+	char *save = NULL, *comp;
+
+	if (!copy)
+		return err_set(err, CKPT_ENOMEM, "%s: out of memory", what);
+	for (comp = strtok_r(copy, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+		int nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW), e, r;
+		char target[PATH_MAX], why[96];
+		struct stat lst;
+		ssize_t n;
+
+		if (nfd >= 0) {
+			close(fd);
+			fd = nfd;
+			continue;
+		}
+		e = errno;
+		if (!((e == ELOOP || e == ENOTDIR) &&
+		      fstatat(fd, comp, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode)))
+			return err_sys(err, CKPT_EIMAGES, e, "%s: cannot open '%s' of '%s'", what,
+				       comp, path);
+		if (!symlink_trusted(fd, &lst, why, sizeof(why))) {
+			err_set(err, CKPT_EIMAGES,
+				"%s: '%s' in '%s' is a symlink %s: another user could have "
+				"planted it (refused; set CKPT_OPT_FOLLOW_SYMLINKS to follow it)",
+				what, comp, path, why);
+			err_hint(err, CKPT_OPT_FOLLOW_SYMLINKS,
+				 "Give the path without the symlink, or, if you trust whoever can "
+				 "change it, set CKPT_OPT_FOLLOW_SYMLINKS.");
+			return CKPT_EIMAGES;
+		}
+		if (++*links > MAX_LINKS)
+			return err_sys(err, CKPT_EIMAGES, ELOOP, "%s: '%s'", what, path);
+		n = readlinkat(fd, comp, target, sizeof(target) - 1);
+		if (n < 0)
+			return err_sys(err, CKPT_EIMAGES, errno,
+				       "%s: cannot read the symlink '%s' of '%s'", what, comp,
+				       path);
+		target[n] = '\0';
+		nfd = target[0] == '/' ? open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC) :
+					 fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (nfd < 0)
+			return err_sys(err, CKPT_EIMAGES, errno, "%s: cannot open '%s'", what,
+				       path);
+		r = walk_at(what, path, nfd, target, links, &nfd, err);
+		if (r < 0)
+			return r;
+		close(fd);
+		fd = nfd;
+	}
+	*ret_fd = fd;
+	fd = -1;
+	return 0;
+}
 
 int dir_open_path(const char *what, const char *path, bool follow, int *ret_fd, ckpt_err *err)
 {
@@ -24,36 +121,15 @@ int dir_open_path(const char *what, const char *path, bool follow, int *ret_fd, 
 			return err_sys(err, CKPT_EIMAGES, errno, "%s: cannot open directory '%s'",
 				       what, path);
 	} else {
-		_cleanup_free_ char *copy = strdup(path);
-		char *save = NULL, *comp;
+		int start = open(path[0] == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		int links = 0, r;
 
-		if (!copy)
-			return err_set(err, CKPT_ENOMEM, "%s: out of memory", what);
-		fd = open(path[0] == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
+		if (start < 0)
 			return err_sys(err, CKPT_EIMAGES, errno, "%s: cannot open '%s'", what,
 				       path);
-		for (comp = strtok_r(copy, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
-			int nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-
-			if (nfd < 0) {
-				int e = errno;
-				struct stat lst;
-
-				if ((e == ELOOP || e == ENOTDIR) &&
-				    fstatat(fd, comp, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
-				    S_ISLNK(lst.st_mode))
-					return err_set(
-						err, CKPT_EIMAGES,
-						"%s: '%s' in '%s' is a symlink (refused; set CKPT_OPT_FOLLOW_SYMLINKS "
-						"to accept it)",
-						what, comp, path);
-				return err_sys(err, CKPT_EIMAGES, e, "%s: cannot open '%s' of '%s'",
-					       what, comp, path);
-			}
-			close(fd);
-			fd = nfd;
-		}
+		r = walk_at(what, path, start, path, &links, &fd, err);
+		if (r < 0)
+			return r;
 	}
 	if (fstat(fd, &st) < 0)
 		return err_sys(err, CKPT_EIMAGES, errno, "%s: cannot stat '%s'", what, path);
@@ -369,8 +445,104 @@ int staging_wanted(const struct dirspec *d, bool follow, ckpt_err *err)
 	return st.st_dev == pst.st_dev && dir_empty(fd) ? 1 : 0;
 }
 
+/* ".NAME.ckpt-tmp-XXXXXX": the name staging_begin gives its directories. */
+static bool staging_name(const char *name)
+{
+	const char *t = strstr(name, ".ckpt-tmp-");
+	size_t l;
+
+	if (name[0] != '.' || !t || t == name || strstr(t + 1, ".ckpt-tmp-"))
+		return false;
+	l = strlen(t + 10);
+	if (l != 6)
+		return false;
+	for (const char *p = t + 10; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9')))
+			return false;
+	return true;
+}
+
+/*
+ * One staging directory, if its dump died: ours (owner, 0700), not locked (a
+ * live dump holds flock on it, shared with its criu, until both are done),
+ * holding regular files only. They and it are removed; their bytes added.
+ */
+static bool reap_one(int parent_fd, const char *name, uint64_t *bytes)
+{
+	_cleanup_close_ int fd =
+		openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct dirent *de;
+	uint64_t sum = 0;
+	struct stat st;
+	bool ok = true;
+	DIR *d;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_uid != geteuid() ||
+	    (st.st_mode & 07777) != 0700 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return false;
+	d = dir_iter(fd);
+	if (!d)
+		return false;
+	while ((de = readdir(d))) {
+		struct stat fs;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(fd, de->d_name, &fs, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(fs.st_mode)) {
+			ok = false; /* not what a dump writes: left alone */
+			continue;
+		}
+		if (unlinkat(fd, de->d_name, 0) == 0)
+			sum += S_ISREG(fs.st_mode) ? (uint64_t)fs.st_blocks * 512 : 0;
+	}
+	closedir(d);
+	*bytes += sum;
+	return ok && unlinkat(parent_fd, name, AT_REMOVEDIR) == 0;
+}
+
+int staging_reap(int parent_fd, uint64_t *ret_bytes, unsigned *ret_dirs)
+{
+	struct dirent *de;
+	DIR *d = dir_iter(parent_fd);
+
+	*ret_bytes = 0;
+	*ret_dirs = 0;
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)))
+		if (staging_name(de->d_name) && reap_one(parent_fd, de->d_name, ret_bytes))
+			(*ret_dirs)++;
+	closedir(d);
+	return 0;
+}
+
+int staging_reap_beside(const char *path, bool follow, uint64_t *ret_bytes, unsigned *ret_dirs,
+			ckpt_err *err)
+{
+	_cleanup_free_ char *parent = NULL, *name = NULL;
+	_cleanup_close_ int pfd = -1;
+	int r;
+
+	*ret_bytes = 0;
+	*ret_dirs = 0;
+	if (!path || !*path)
+		return err_set(err, CKPT_EINVAL, "reap: empty images path");
+	if (split_path_errno(path, &parent, &name) < 0)
+		return err_set(err, CKPT_ENOMEM, "reap: out of memory");
+	r = dir_open_path("reap", parent, follow, &pfd, err);
+	if (r < 0)
+		return r;
+	r = staging_reap(pfd, ret_bytes, ret_dirs);
+	if (r < 0)
+		return err_sys(err, CKPT_EIMAGES, -r, "reap: cannot list '%s'", parent);
+	return 0;
+}
+
 int staging_begin(struct staging *st, const char *path, bool follow, ckpt_err *err)
 {
+	uint64_t stale_bytes;
+	unsigned stale_dirs;
 	_cleanup_free_ char *parent = NULL;
 	char tmp[NAME_MAX + 1];
 	struct stat sb;
@@ -382,6 +554,7 @@ int staging_begin(struct staging *st, const char *path, bool follow, ckpt_err *e
 	r = dir_open_path("images-dir", parent, follow, &st->parent_fd, err);
 	if (r < 0)
 		goto fail;
+	(void)staging_reap(st->parent_fd, &stale_bytes, &stale_dirs); /* of dumps that died */
 	st->replace = fstatat(st->parent_fd, st->name, &sb, AT_SYMLINK_NOFOLLOW) == 0;
 	for (int attempt = 0; attempt < 100; attempt++) {
 		static const char chars[] =
@@ -398,7 +571,11 @@ int staging_begin(struct staging *st, const char *path, bool follow, ckpt_err *e
 			r = err_set(err, CKPT_EINVAL, "dump: '%s': name too long", path);
 			goto fail;
 		}
-		if (mkdirat(st->parent_fd, tmp, 0700) == 0)
+		/*
+		 * 0500 until it is locked: staging_reap takes only a 0700 directory, so a dump
+		 * beside this one cannot take it for dead between its mkdir and its flock.
+		 */
+		if (mkdirat(st->parent_fd, tmp, 0500) == 0)
 			break;
 		if (errno != EEXIST) {
 			r = err_sys(err, CKPT_EIMAGES, errno,
@@ -428,7 +605,9 @@ int staging_begin(struct staging *st, const char *path, bool follow, ckpt_err *e
 		unlinkat(st->parent_fd, tmp, AT_REMOVEDIR);
 		goto fail;
 	}
-	(void)fchmod(st->fd, 0700); /* whatever the umask */
+	/* in use: held with its criu (the fd it gets shares the lock) until both are done */
+	(void)flock(st->fd, LOCK_EX | LOCK_NB);
+	(void)fchmod(st->fd, 0700); /* now reapable once dead; whatever the umask */
 	return 0;
 fail:
 	staging_free(st);

@@ -25,8 +25,10 @@ static inline bool dirspec_is_set(const struct dirspec *d)
 
 /*
  * Open the directory at path (O_DIRECTORY|O_CLOEXEC). Unless follow, the path
- * is walked one component at a time with O_NOFOLLOW, so a symlink anywhere
- * along it is refused, naming it. *ret_fd on success.
+ * is walked one component at a time with O_NOFOLLOW: a symlink along it is
+ * followed only where no other user could have planted or swapped it (owned by
+ * root or us, in a directory of root's or ours that others cannot write, or
+ * sticky: /var/run on Debian), else refused, naming it and why. *ret_fd on success.
  */
 int dir_open_path(const char *what, const char *path, bool follow, int *ret_fd, ckpt_err *err);
 /*
@@ -109,6 +111,15 @@ struct staging {
  */
 int staging_wanted(const struct dirspec *d, bool follow, ckpt_err *err);
 int staging_begin(struct staging *st, const char *path, bool follow, ckpt_err *err);
+/*
+ * Remove the staging directories in parent_fd whose dump died (killed with its
+ * criu: no one holds their lock); staging_begin does it first. How many and
+ * their bytes into the rets. 0, or -errno if parent_fd cannot be read.
+ */
+int staging_reap(int parent_fd, uint64_t *ret_bytes, unsigned *ret_dirs);
+/* staging_reap in the directory that holds path (opened as dir_open_path does). */
+int staging_reap_beside(const char *path, bool follow, uint64_t *ret_bytes, unsigned *ret_dirs,
+			ckpt_err *err);
 /* Rename the staging dir into place. */
 int staging_commit(struct staging *st, ckpt_err *err);
 /*

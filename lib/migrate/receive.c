@@ -408,6 +408,14 @@ static int session_restore(struct rcv *r, const struct chan_msg *msg, pid_t *ret
 	ckpt_opts_free(ro);
 	if (rc < 0) {
 		err_prefix(err, "restore of the migrated tree");
+		if (err && strstr(err->msg, "Can't fork for "))
+			/* the source holds its tree, frozen, until this restore is done: never "stop it" */
+			err_hint(
+				err, 0,
+				"A pid the migrated tree needs is taken here: on one host, by the frozen "
+				"source itself, which must not be stopped. Migrate a tree that is the init "
+				"of a pid namespace of its own (start it under `unshare -pf`), so its pids "
+				"cannot clash; the source runs on.");
 		if (err && !err->log_path[0])
 			snprintf(err->log_path, sizeof(err->log_path), "%s/work/restore.log",
 				 r->sess_path);

@@ -177,6 +177,7 @@ static int source_checks(struct src *s, const char *to, ckpt_err *err)
 {
 	const ckpt_opts *o = s->o;
 	const ckpt_migrate_opts *m = s->m;
+	char why[256];
 	int r;
 
 	r = mig_auth_check(m, err);
@@ -207,6 +208,11 @@ static int source_checks(struct src *s, const char *to, ckpt_err *err)
 	if (proc_open_errno(&s->target, o->pb->pid) == -ESRCH)
 		return err_set(err, CKPT_ENOTARGET, "migrate: pid %d: no such process",
 			       (int)o->pb->pid);
+	if (procfs_undumpable(o->pb->pid, why, sizeof(why))) {
+		err_set(err, CKPT_EINVAL, "migrate: refused: %s (nothing was frozen)", why);
+		err_hint(err, 0, UNDUMPABLE_HINT);
+		return CKPT_EINVAL;
+	}
 	return src_staging_make(s, err);
 }
 

@@ -15,6 +15,7 @@
 
 #include "rpc/call.h"
 #include "images/imgdir.h"
+#include "proc/procfs.h"
 #include "recover.h"
 
 struct dump {
@@ -161,6 +162,7 @@ static void dump_free(struct dump *d)
 static int dump_common(ckpt_client *c, const ckpt_opts *o, CriuReqType type, const char *op,
 		       ckpt_err *err)
 {
+	char why[256];
 	struct dump d = { .c = c,
 			  .o = o,
 			  .type = type,
@@ -187,6 +189,12 @@ static int dump_common(ckpt_client *c, const ckpt_opts *o, CriuReqType type, con
 	if (!d.self && proc_open_errno(&d.target, o->pb->pid) == -ESRCH)
 		return err_set(err, CKPT_ENOTARGET, "%s: pid %d: no such process", op,
 			       (int)o->pb->pid);
+	if (!d.self && procfs_undumpable(o->pb->pid, why, sizeof(why))) {
+		proc_close(&d.target);
+		err_set(err, CKPT_EINVAL, "%s: refused: %s (nothing was frozen)", op, why);
+		err_hint(err, 0, UNDUMPABLE_HINT);
+		return CKPT_EINVAL;
+	}
 
 	r = dump_dirs(&d, err);
 	if (r < 0)
@@ -237,6 +245,20 @@ out:
 	exchange_done(&call.x);
 	request_free(&rq);
 	dump_free(&d);
+	return r;
+}
+
+int ckpt_images_reap_staging(const char *images_path, uint64_t *ret_bytes, unsigned *ret_dirs,
+			     ckpt_err *err)
+{
+	uint64_t bytes;
+	unsigned dirs;
+	int r = staging_reap_beside(images_path, false, &bytes, &dirs, err);
+
+	if (ret_bytes)
+		*ret_bytes = r == 0 ? bytes : 0;
+	if (ret_dirs)
+		*ret_dirs = r == 0 ? dirs : 0;
 	return r;
 }
 

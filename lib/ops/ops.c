@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The requests other than dumps: version, check, feature check, restore, page server. */
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/mman.h>
+#include <sys/random.h>
 
 #include "rpc/call.h"
 #include "images/imgdir.h"
 #include "images/images.h"
 #include "net/netns.h"
+#include "proc/procfs.h"
 
 static struct request_env env_for(const ckpt_client *c)
 {
@@ -401,6 +405,64 @@ out:
 	return r;
 }
 
+/*
+ * CRIU 4.2 loses the daemonized page server's pid (cr_page_server returns 0
+ * for it) but writes it to its pidfile: a configuration file (a memfd, reached
+ * as criu's /proc/self/fd/M) names one, a fresh name in the directory criu
+ * works in. Not where the caller gave a configuration file of their own.
+ * name gets the pidfile's name, "" when none was asked for.
+ */
+static int ps_pidfile_ask(struct request *rq, char name[32], int *ret_conf, ckpt_err *err)
+{
+	char line[64], path[64], fdname[24];
+	uint32_t rnd;
+	int conf, n;
+
+	name[0] = '\0';
+	if (rq->req.opts && rq->req.opts->config_file)
+		return 0;
+	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+		return err_sys(err, CKPT_ESYS, errno, "page server: getrandom");
+	snprintf(name, 32, ".ckpt-ps-%08x.pid", rnd);
+	n = snprintf(line, sizeof(line), "pidfile %s\n", name);
+	*ret_conf = memfd_create("ckpt-page-server.conf", MFD_CLOEXEC);
+	if (*ret_conf < 0 || write(*ret_conf, line, (size_t)n) != n ||
+	    lseek(*ret_conf, 0, SEEK_SET) < 0) {
+		name[0] = '\0';
+		return err_sys(err, CKPT_ESYS, errno, "page server: its configuration file");
+	}
+	if (request_pass_fd(rq, *ret_conf, &conf, err) < 0) {
+		name[0] = '\0';
+		return CKPT_EINVAL;
+	}
+	snprintf(fdname, sizeof(fdname), "fd/%d", conf);
+	procfs_path(path, sizeof(path), PROCFS_SELF, fdname); /* criu's own fd table */
+	return request_set_config_file(rq, path, err);
+}
+
+/* The pid criu wrote into name in dirfd (0 if none), and the file removed. */
+static pid_t ps_pidfile_take(int dirfd, const char *name)
+{
+	char buf[24];
+	unsigned long v = 0;
+	ssize_t n;
+	int fd;
+
+	if (!name[0])
+		return 0;
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	unlinkat(dirfd, name, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	v = strtoul(buf, NULL, 10);
+	return v > 0 && v <= INT_MAX ? (pid_t)v : 0;
+}
+
 int ckpt_page_server_start(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, int *ret_port,
 			   ckpt_err *err)
 {
@@ -409,7 +471,10 @@ int ckpt_page_server_start(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, i
 	struct request_env env;
 	struct call call;
 	CriuResp *resp = NULL;
-	int r;
+	_cleanup_close_ int conf = -1;
+	char pidfile[32] = "";
+	pid_t pid;
+	int r, cwd;
 
 	assert_return(c && o, err, "page server: NULL argument");
 	if (!dirspec_is_set(&o->images))
@@ -427,16 +492,20 @@ int ckpt_page_server_start(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, i
 	env.work_fd = work.fd;
 	env.notify = c->notify.n > 0;
 	r = request_build(&rq, CRIU_REQ_TYPE__PAGE_SERVER, o, &env, err);
+	if (r == 0)
+		r = ps_pidfile_ask(&rq, pidfile, &conf, err);
 	if (r < 0)
 		goto out;
+	cwd = work.fd >= 0 ? work.fd : img.fd; /* criu's working directory */
 	call.lp.dirfd = work.fd >= 0 ? work.fd : img.fd;
 	call.lp.dirpath = work.fd >= 0 ? work.path : img.path;
 	call.lp.name = rq.log_name;
 	call.opts = o;
 	r = call_run(&call, &rq, &resp, err);
+	pid = ps_pidfile_take(cwd, pidfile); /* removed whatever the outcome */
 	if (r < 0)
 		goto out;
-	/* CRIU 4.2 reports pid 0 for the daemonized server; the port is what the dump needs. */
+	/* CRIU 4.2 reports pid 0 for the daemonized server: its pidfile says, else 0. */
 	if (!resp->ps || !resp->ps->has_port || resp->ps->port <= 0 || resp->ps->port > 65535 ||
 	    (resp->ps->has_pid && resp->ps->pid < 0)) {
 		criu_resp__free_unpacked(resp, NULL);
@@ -444,7 +513,7 @@ int ckpt_page_server_start(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, i
 		goto out;
 	}
 	if (ret_pid)
-		*ret_pid = resp->ps->has_pid ? resp->ps->pid : 0;
+		*ret_pid = resp->ps->has_pid && resp->ps->pid > 0 ? resp->ps->pid : pid;
 	if (ret_port)
 		*ret_port = resp->ps->port;
 	criu_resp__free_unpacked(resp, NULL);

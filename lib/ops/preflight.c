@@ -847,6 +847,7 @@ int ckpt_preflight_dump(const ckpt_client *c, const ckpt_opts *o, ckpt_preflight
 			ckpt_err *err)
 {
 	struct scan s = { .c = c, .o = o, .fds_left = MAX_FDS };
+	char why[256];
 	int64_t pid = 0;
 	size_t tcp;
 	int r;
@@ -860,6 +861,18 @@ int ckpt_preflight_dump(const ckpt_client *c, const ckpt_opts *o, ckpt_preflight
 	if (!s.p)
 		return err_set(err, CKPT_ENOMEM, "preflight: out of memory");
 	s.p->pid = (pid_t)pid;
+	if (procfs_undumpable((pid_t)pid, why, sizeof(why))) {
+		/* the only finding: the rest would be about a tree no dump may take */
+		add(s.p, CKPT_FINDING_UNDUMPABLE, (pid_t)pid, "undumpable", 0, UNDUMPABLE_HINT,
+		    "%s", why);
+		s.p->nr_tasks = 1;
+		if (s.p->oom) {
+			ckpt_preflight_free(s.p);
+			return err_set(err, CKPT_ENOMEM, "preflight: out of memory");
+		}
+		*ret = s.p;
+		return 0;
+	}
 	r = collect_tree(&s, (pid_t)pid, err);
 	if (r < 0)
 		goto fail;

@@ -42,6 +42,8 @@ int procfs_stat(pid_t pid, struct procfs_stat *ret)
 		return -1;
 	if (sscanf(close_ + 1, " %c %d %d %d", &ret->state, &ppid, &pgrp, &session) != 4)
 		return -1;
+	if (sscanf(close_ + 1, " %*c %*d %*d %*d %*d %*d %u", &ret->flags) != 1)
+		ret->flags = 0;
 	/* field 22, starttime: with the pid, it names one process for good */
 	if (sscanf(close_ + 1,
 		   " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
@@ -58,6 +60,35 @@ int procfs_stat(pid_t pid, struct procfs_stat *ret)
 	ret->pid = pid;
 	ret->ppid = ppid;
 	ret->session = session;
+	return 0;
+}
+
+#define PF_KTHREAD_ 0x00200000u /* include/linux/sched.h: "I am a kernel thread" */
+
+int procfs_undumpable(pid_t pid, char *why, size_t size)
+{
+	struct procfs_stat st;
+
+	if (pid == 1) {
+		snprintf(why, size,
+			 "pid 1 is the init of this pid namespace: freezing it stops everything "
+			 "in it, this program and criu included");
+		return 1;
+	}
+	if (procfs_stat(pid, &st) < 0)
+		return 0;
+	if ((st.flags & PF_KTHREAD_) || pid == 2 || st.ppid == 2) {
+		snprintf(why, size,
+			 "pid %d ('%s') is a kernel thread: it has no memory or files of its own "
+			 "to checkpoint",
+			 (int)pid, st.comm);
+		return 1;
+	}
+	if (strcmp(st.comm, "criu") == 0) {
+		snprintf(why, size, "pid %d is a criu process: CRIU does not checkpoint itself",
+			 (int)pid);
+		return 1;
+	}
 	return 0;
 }
 

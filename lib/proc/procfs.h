@@ -14,6 +14,7 @@
 struct procfs_stat {
 	pid_t pid, ppid, session;
 	char state;
+	unsigned flags;		  /* the kernel's PF_* flags (field 9) */
 	char comm[17];		  /* control characters replaced by '?' */
 	unsigned long long start; /* clock ticks after boot: with the pid, one process for good */
 };
@@ -44,6 +45,17 @@ FILE *procfs_fopen_at(pid_t pid, const char *name);
 ssize_t procfs_read(const char *path, char *buf, size_t size);
 /* /proc/PID/stat: "pid (comm) S ppid pgrp session ..." (comm may hold ')' and spaces). 0 or -1. */
 int procfs_stat(pid_t pid, struct procfs_stat *ret);
+/*
+ * Is pid one a dump must never take, seen from the calling process: pid 1 (its
+ * pid namespace's init), a kernel thread, or a criu. 1 with the reason in why,
+ * 0 if none of these (or pid cannot be read: the dump says). The caller itself
+ * is not refused: CRIU dumps its caller (a self-dump, libcriu's too).
+ */
+int procfs_undumpable(pid_t pid, char *why, size_t size);
+/* The fix, for an error's hint. */
+#define UNDUMPABLE_HINT                                                                    \
+	"Checkpoint a process tree of its own: start the program in a session of its own " \
+	"(setsid) or in a container, and give the pid of its root."
 /* When pid started, in Unix seconds (its stat's start ticks and the boot time). 0 or -1. */
 int procfs_start_time(pid_t pid, int64_t *ret_seconds);
 /* "KEY\tR\tE\tS\tF" of /proc/PID/status (key "Uid:" or "Gid:"), into ids[3]. 0 or -1. */

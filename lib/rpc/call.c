@@ -148,7 +148,14 @@ int call_run(struct call *call, const struct request *rq, CriuResp **ret, ckpt_e
 		return r;
 	r = call_exchange(call, &conn, rq, ret, err);
 	call_close(call, &conn, r);
-	if (r == CKPT_ETIMEDOUT)
+	if (r == CKPT_ETIMEDOUT) {
 		err_append(err, "(criu was killed, with what it had started)");
+		err_hint(err, 0,
+			 call->c->timeout_set ?
+				 "The request ran past the client's deadline: raise it with "
+				 "ckpt_client_set_timeout_ms() (0: none)." :
+				 "The query ran past its default deadline of 30 s: raise it with "
+				 "ckpt_client_set_timeout_ms() (0: none).");
+	}
 	return r;
 }

@@ -110,6 +110,10 @@ int ckpt_client_take_pts_master(ckpt_client *c)
 	return fd;
 }
 
+#ifndef CKPT_CRIU_DEFAULT
+#define CKPT_CRIU_DEFAULT "" /* none: the build was not told of a criu */
+#endif
+
 /* A regular file: whether it can be executed is for exec to say (by our effective ids and capabilities). */
 static int check_criu_file(const char *what, const char *path, ckpt_err *err)
 {
@@ -168,13 +172,24 @@ int client_criu_path(const ckpt_client *c, char **ret, ckpt_err *err)
 		}
 		return r;
 	}
+	/* the build's own (CKPT_CRIU_DEFAULT at configure time), where it still is */
+	if (CKPT_CRIU_DEFAULT[0] && check_criu_file("spawn", CKPT_CRIU_DEFAULT, NULL) == 0) {
+		*ret = strdup(CKPT_CRIU_DEFAULT);
+		return *ret ? 0 : err_set(err, CKPT_ENOMEM, "spawn: out of memory");
+	}
 	r = path_search_errno("criu", secure_getenv("PATH"), ret);
 	if (r < 0 && r != -ENOENT)
 		return err_from_errno(err, r, "spawn: searching $PATH for criu");
-	if (r < 0)
-		return err_set(
-			err, CKPT_ECRIU_EXEC,
-			"spawn: no criu found (no client path set, $CKPT_CRIU unset, no criu on $PATH)");
+	if (r < 0) {
+		err_set(err, CKPT_ECRIU_EXEC,
+			"spawn: no criu found (no client path set, $CKPT_CRIU unset, %s%s%sno criu on $PATH)",
+			CKPT_CRIU_DEFAULT[0] ? "the build's default '" : "", CKPT_CRIU_DEFAULT,
+			CKPT_CRIU_DEFAULT[0] ? "' missing, " : "");
+		err_hint(err, 0,
+			 "install CRIU 4.2 or newer and put criu on $PATH, or name it: "
+			 "ckpt_client_set_criu_path() or $CKPT_CRIU=PATH");
+		return CKPT_ECRIU_EXEC;
+	}
 	return 0;
 }
 

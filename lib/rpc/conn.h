@@ -21,10 +21,11 @@ struct conn {
 	struct proc criu;	  /* the swrk child; pid 0 for a service or a detached criu */
 	uint64_t deadline_us;	  /* CLOCK_MONOTONIC; 0: none */
 	struct conn_watch *watch; /* NULL: none */
+	unsigned replies;	  /* packets received from criu so far */
 };
-#define CONN_INIT                      \
-	{                              \
-		-1, PROC_INIT, 0, NULL \
+#define CONN_INIT                         \
+	{                                 \
+		-1, PROC_INIT, 0, NULL, 0 \
 	}
 
 /* A caller's fd that criu gets as fd dst. */

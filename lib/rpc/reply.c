@@ -80,7 +80,7 @@ static enum diag_op diag_op_of(CriuReqType t)
 }
 
 /* Diagnose the failure from CRIU's log and what CRIU said. */
-static void diagnose_failure(const CriuReq *req, int criu_errno, const char *criu_errmsg,
+static bool diagnose_failure(const CriuReq *req, int criu_errno, const char *criu_errmsg,
 			     const struct log_place *lp, const ckpt_opts *o, struct diag_result *dr)
 {
 	struct diag_opts d;
@@ -97,7 +97,7 @@ static void diagnose_failure(const CriuReq *req, int criu_errno, const char *cri
 	};
 
 	opts_to_diag(o, &d);
-	(void)diagnose(&in, dr);
+	return diagnose(&in, dr);
 }
 
 int reply_failed(const char *op, const CriuReq *req, const CriuResp *resp,
@@ -143,8 +143,12 @@ void reply_log(const struct log_place *lp, const CriuReq *req, const ckpt_opts *
 	if (!err || !log_usable(lp) || err->log_path[0])
 		return;
 	fill_log_path(err, lp);
-	diagnose_failure(req, 0, NULL, lp, o, &dr);
-	diag_apply(err, &dr);
+	if (diagnose_failure(req, 0, NULL, lp, o, &dr) || !err->hint[0]) {
+		diag_apply(err, &dr);
+	} else if (dr.lines[0]) {
+		/* no decisive line in the log: the hint the failure came with stays */
+		snprintf(err->criu_log, sizeof(err->criu_log), "%s", dr.lines);
+	}
 }
 
 int reply_version(const CriuResp *resp, unsigned *ret, ckpt_err *err)

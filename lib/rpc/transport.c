@@ -48,7 +48,16 @@ static int died(struct conn *conn, const char *what, ckpt_err *err)
 			err, CKPT_ECRIU_EXEC,
 			"%s: criu (pid %d) exited with status 127 before replying: it could not be executed",
 			what, (int)p->pid);
-	else if (WIFSIGNALED(st))
+	else if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && conn->replies == 0) {
+		/* a real criu swrk answers before it exits: this one is no criu (or /bin/true) */
+		r = err_set(err, CKPT_ECRIU_EXEC,
+			    "%s: criu (pid %d) exited with status 0 without answering: the program "
+			    "run as criu does not speak CRIU's RPC",
+			    what, (int)p->pid);
+		err_hint(err, 0,
+			 "Name a CRIU 4.2 or newer (`criu --version` says which): "
+			 "ckpt_client_set_criu_path() or $CKPT_CRIU=PATH.");
+	} else if (WIFSIGNALED(st))
 		r = err_set(err, CKPT_ECRIU_DIED,
 			    "%s: criu (pid %d) was killed by signal %d before replying", what,
 			    (int)p->pid, WTERMSIG(st));
@@ -281,6 +290,7 @@ static int do_recv(struct conn *conn, CriuResp **ret, int *ret_fd, ckpt_err *err
 		return err_set(err, CKPT_EPROTO,
 			       "recv: a reply arrived truncated or with %d fds attached", nfds);
 	}
+	conn->replies++;
 	r = resp_decode(buf, (size_t)n, ret, err);
 	if (r < 0) {
 		if (fd >= 0)

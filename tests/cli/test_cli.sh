@@ -185,6 +185,10 @@ check "... saying why" grep -q -- "--address is required: the page server is una
 run 0 "page-server on loopback" page-server --image-path psd --address 127.0.0.1 --port "$PSPORT"
 check "page-server names its port" grep -q "$PSPORT" "$T/out"
 check "page-server warns that it is unauthenticated" grep -q "warning: unauthenticated and in the clear" "$T/err"
+PSPID=$(sed -n 's/^page server pid \([0-9]*\) listening.*/\1/p' "$T/out")
+check "page-server prints the listener's real pid ($PSPID), not 0" sh -c \
+	"[ '${PSPID:-0}' -gt 0 ] && ss -Hltnp 'sport = :$PSPORT' | grep -q 'pid=$PSPID,'"
+check "... and leaves no pidfile behind" sh -c '! ls -A psd | grep -q "ckpt-ps"'
 run 0 "checkpoint --leave-running --page-server 127.0.0.1:PORT" \
 	checkpoint --leave-running --page-server "127.0.0.1:$PSPORT" --image-path viaps "$SRV_PID"
 check "the pages went to the page server's dir" sh -c 'ls psd/pages-*.img >/dev/null'

@@ -60,7 +60,7 @@ json_keys() { # every key the man page lists is there, even for an early failure
 import json, sys
 e = json.load(open(sys.argv[1]))["error"]
 want = {"code", "name", "message", "step", "criu_errno", "sys_errno", "log_path", "criu_log",
-        "hint", "hint_opt", "images_kept", "outcome_unknown", "exit_code"}
+        "hint", "hint_flag", "images_kept", "outcome_unknown", "exit_code"}
 sys.exit(0 if want <= set(e) else 1)
 PYEOF
 }
@@ -70,6 +70,7 @@ running() { [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev
 start() {
 	rm -f "$T/pid"
 	"$TARGET" "$@" >/dev/null 2>&1 &
+	BG=$!
 	PIDS+=($!)
 	for _ in $(seq 1 100); do
 		[ -s "$T/pid" ] && break
@@ -94,7 +95,7 @@ case_ "not-session-leader hint names --shell-job" hint_has "--shell-job"
 case_ "the target still runs" running "$TPID"
 run --json checkpoint --image-path nsl "$TPID"
 case_ "not-session-leader --json hint" json_error hint "'--shell-job' in v"
-case_ "not-session-leader --json hint_opt is CKPT_OPT_SHELL_JOB (8)" json_error hint_opt "v == 8"
+case_ "not-session-leader --json hint_flag is --shell-job" json_error hint_flag "v == '--shell-job'"
 case_ "not-session-leader --json message is the decisive line" json_error message "'session leader' in v"
 run checkpoint --check-only "$TPID"
 case_ "--check-only sees it before dumping (exit 1)" rc_is 1
@@ -150,6 +151,124 @@ import json, sys
 e = json.loads(open(sys.argv[1], "rb").read().decode("utf-8", "strict"))["error"]
 sys.exit(0 if "bad-\ufffd-name" in (e["log_path"] or "") else 1)' "$T/out"
 stop
+
+# ---- the first hour at the shell (issue 20): flags, not library names ----
+start "$T/pid" sleep
+run checkpoint --leave-running --image-path twice "$TPID"
+run checkpoint --leave-running --image-path twice "$TPID"
+case_ "a second dump into a checkpoint is refused (exit 1)" rc_is 1
+case_ "... naming --force" headline_has "(--force)"
+case_ "no message of the CLI's names a CKPT_OPT_ key" bash -c "! grep -q CKPT_OPT_ '$T/err'"
+run --json checkpoint --leave-running --image-path twice "$TPID"
+case_ "... nor its --json" bash -c "! grep -q CKPT_OPT_ '$T/out'"
+# /var/run is root's symlink to /run on Debian: followed; one another user planted is not
+rm -rf "/run/ckpt-cli-errors-$$"
+run checkpoint --leave-running --image-path "/var/run/ckpt-cli-errors-$$" "$TPID"
+case_ "--image-path under /var/run (root's symlink) is followed (exit 0)" rc_is 0
+rm -rf "/run/ckpt-cli-errors-$$" "/run/.ckpt-cli-errors-$$".*
+mkdir -m 1777 "$T/shared" && ln -s "$T" "$T/shared/link" && chown -h 65534 "$T/shared/link"
+run checkpoint --leave-running --image-path "$T/shared/link/planted" "$TPID"
+case_ "a symlink another user owns is refused (exit 1)" rc_is 1
+case_ "... saying who owns it" headline_has "owned by uid 65534"
+case_ "... and naming --follow-symlinks" hint_has "--follow-symlinks"
+run --json checkpoint --leave-running --image-path "$T/shared/link/planted" "$TPID"
+case_ "... its --json hint_flag is --follow-symlinks" json_error hint_flag "v == '--follow-symlinks'"
+run checkpoint --leave-running --follow-symlinks --image-path "$T/shared/link/planted" "$TPID"
+case_ "--follow-symlinks follows it (exit 0)" rc_is 0
+stop
+
+# pid 1, kernel threads, ckpt itself and its ancestors: refused before anything is frozen
+run checkpoint 1
+case_ "pid 1 is refused (exit 1)" rc_is 1
+case_ "... as init, nothing frozen" headline_has "pid 1 is the init of this pid namespace"
+case_ "... and pid 1 runs on, not frozen" bash -c "! grep -q '^State:.*[tT] (' /proc/1/status"
+run checkpoint --check-only 1
+case_ "--check-only 1 names init (exit 1)" bash -c "[ $RC = 1 ] && grep -q 'pid 1 is the init' '$T/err'"
+run checkpoint 2
+case_ "pid 2 (kthreadd) is refused as a kernel thread" bash -c "[ $RC = 1 ] && grep -q 'kernel thread' '$T/err'"
+run checkpoint --check-only 2
+case_ "--check-only 2 names a kernel thread, not --shell-job" bash -c \
+	"[ $RC = 1 ] && grep -q 'kernel thread' '$T/err' && ! grep -q 'shell-job' '$T/err'"
+run checkpoint --check-only --json 2
+case_ "... its --json finding is 'undumpable'" grep -q '"undumpable"' "$T/out"
+run checkpoint $$
+case_ "this shell (an ancestor of ckpt) is refused" bash -c "[ $RC = 1 ] && grep -q 'ancestor of this ckpt' '$T/err'"
+
+# criu that is not a criu, none at all, and a deadline
+run --criu /bin/true version
+case_ "--criu /bin/true: criu unusable (exit 3)" rc_is 3
+case_ "... saying it does not speak CRIU's RPC" headline_has "does not speak CRIU's RPC"
+case_ "... no log path that does not exist" bash -c "! grep -q '^see ' '$T/err'"
+env -u CKPT_CRIU PATH=/nonexistent "$CKPT" version >"$T/out" 2>"$T/err"
+RC=$?
+# the test builds set no CKPT_CRIU_DEFAULT: nothing is found
+case_ "no criu anywhere: exit 3" rc_is 3
+case_ "... and the hint names --criu PATH" hint_has "--criu PATH"
+printf '#!/bin/sh\nexec sleep 30\n' >"$T/slow-criu" && chmod +x "$T/slow-criu"
+run --criu "$T/slow-criu" --timeout 1 version
+case_ "a deadline passed: exit 4" rc_is 4
+case_ "... the hint names --timeout" hint_has "--timeout SECONDS"
+
+# ---- an archive of a TCP server restored with no flag given: the checkpoint recorded them ----
+start "$T/pid" tcp
+run checkpoint --tcp-established --network-lock nftables --export "$T/tcp.tar.zst" "$TPID"
+case_ "an archive of a tree with an established TCP connection (exit 0)" rc_is 0
+wait "$BG" 2>/dev/null # the dumped tree is gone: its pid is free again
+run inspect "$T/tcp.tar.zst"
+case_ "inspect shows the flags a restore needs" \
+	grep -q "Restore flags: --tcp-established --network-lock nftables" "$T/out"
+run restore --import "$T/tcp.tar.zst" -d --ignore-recorded-flags
+case_ "without them the restore fails (as before the record)" rc_is 1
+run restore --import "$T/tcp.tar.zst" -d
+case_ "restore --import with no flag given restores it (exit 0)" rc_is 0
+case_ "... saying which flags it applied" grep -q "applying --tcp-established --network-lock nftables" "$T/err"
+case_ "... and it runs with its pid" bash -c "[ \"\$(cat '$T/out')\" = '$TPID' ] && kill -0 '$TPID'"
+stop
+
+# ---- ckpt SIGKILLed mid-dump (a crash, an OOM kill): the next dump beside it cleans up ----
+mkdir "$T/kill"
+rm -f "$T/bigpid"
+setsid "$PY" -c 'import os, sys, time
+b = bytearray(os.urandom(1 << 20)) * 768
+open(sys.argv[1], "w").write(str(os.getpid()))
+time.sleep(600)' "$T/bigpid" </dev/null >/dev/null 2>&1 &
+for _ in $(seq 200); do [ -s "$T/bigpid" ] && break; sleep 0.05; done
+BIG=$(cat "$T/bigpid")
+PIDS+=("$BIG")
+"$CKPT" checkpoint -q --leave-running --image-path "$T/kill/big" "$BIG" >/dev/null 2>&1 &
+KP=$!
+sleep 0.3
+kill -9 "$KP"
+wait "$KP" 2>/dev/null
+left=$(find "$T/kill" -maxdepth 1 -name '.big.ckpt-tmp-*' | head -n 1)
+case_ "a ckpt killed 0.3 s into a 768 MiB dump leaves its staging directory" test -n "$left"
+# its criu goes on until it notices: the directory stays locked until then
+for _ in $(seq 300); do flock -n "$left" true 2>/dev/null && break; sleep 0.1; done
+case_ "... and the tree runs on" kill -0 "$BIG"
+start "$T/pid" sleep
+run checkpoint --image-path "$T/kill/next" "$TPID"
+case_ "the next dump beside it succeeds (exit 0)" rc_is 0
+case_ "... says what it removed" grep -q "removed 1 staging directory left by dumps that died" "$T/err"
+case_ "... and nothing is left behind" bash -c "[ -z \"\$(ls -A '$T/kill' | grep -v '^next\$')\" ]"
+kill -9 "$BIG" 2>/dev/null
+
+# ---- --export without --image-path: the archive is the output, twice in a row ----
+mkdir "$T/exp" && cd "$T/exp" || exit 1
+start "$T/pid" sleep
+run checkpoint --export a.tar.zst "$TPID"
+case_ "--export without --image-path (exit 0)" rc_is 0
+start "$T/pid" sleep
+run checkpoint --export b.tar.zst "$TPID"
+case_ "... twice in one directory (exit 0)" rc_is 0
+case_ "... leaves only the two archives" bash -c "[ \"\$(ls -A '$T/exp' | tr '\n' ' ')\" = 'a.tar.zst b.tar.zst ' ]"
+start "$T/pid" sleep
+run checkpoint --export c.tar.zst --keep "$TPID"
+case_ "--keep keeps the images beside the archive" bash -c "ls -d '$T'/exp/.ckpt-export-*/inventory.img >/dev/null"
+kept=$(find . -maxdepth 1 -name '.ckpt-export-*' | wc -l)
+run checkpoint --export d.tar.zst "$TPID"
+case_ "--export of a pid that is gone fails (exit 1)" rc_is 1
+case_ "... and makes no directory" bash -c "[ \"\$(find . -maxdepth 1 -name '.ckpt-export-*' | wc -l)\" = $kept ] && [ ! -e d.tar.zst ]"
+cd "$T" || exit 1
 
 echo "cli-errors: $FAILED failed"
 [ "$FAILED" -eq 0 ]

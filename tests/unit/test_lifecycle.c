@@ -95,7 +95,8 @@ START_TEST(helpers_all_killed)
 	ck_assert_int_ge(fd, 0);
 	close(fd);
 	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
-	c = fake_client("forkmany:600", 3000, out);
+	c = fake_client("forkmany:600", 10000,
+			out); /* forking 600 under TSan and load takes seconds */
 	ck_assert_int_eq(ckpt_criu_version(c, &ver, &err), CKPT_ETIMEDOUT);
 	f = fopen(out, "re");
 	ck_assert_ptr_nonnull(f);
@@ -375,7 +376,7 @@ START_TEST(step_survives)
 	ckpt_client_free(c);
 
 	c = fake_client("close-after-read", 5000, NULL);
-	ck_assert_int_eq(ckpt_criu_version(c, &ver, &err), CKPT_ECRIU_DIED);
+	ck_assert_int_eq(ckpt_criu_version(c, &ver, &err), CKPT_ECRIU_EXEC);
 	ck_assert_msg(!strcmp(err.step, "recv"), "step '%s'", err.step);
 	ckpt_client_free(c);
 

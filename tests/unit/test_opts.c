@@ -5,6 +5,7 @@
  * field number and value; clone and clear.
  */
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/stat.h>
@@ -335,16 +336,47 @@ START_TEST(paths)
 	snprintf(link, sizeof(link), "%s/link", dir);
 	ck_assert_int_eq(mkdir(sub, 0700), 0);
 	ck_assert_int_eq(symlink("real", link), 0);
-	/* by default a symlink along the path is refused, naming it; on request it is followed */
-	ck_assert_int_eq(ckpt_opts_set_images_dir(o, link, &err), CKPT_EIMAGES);
-	ck_assert_ptr_nonnull(strstr(err.msg, "symlink"));
-	ck_assert_ptr_nonnull(strstr(err.msg, "'link'"));
-	ck_assert(!ckpt_opts_is_set(o, CKPT_OPT_IMAGES_DIR));
-	snprintf(sub, sizeof(sub), "%s/link/", dir); /* through the link, as a middle component */
-	ck_assert_int_eq(ckpt_opts_set_work_dir(o, sub, &err), CKPT_EIMAGES);
-	OK(ckpt_opts_set_bool(o, CKPT_OPT_FOLLOW_SYMLINKS, true, &err));
+	/*
+	 * By default a symlink no other user could have planted is followed: ours (or root's), in
+	 * a directory of ours that others cannot write (or that is sticky, as /tmp).
+	 */
 	OK(ckpt_opts_set_images_dir(o, link, &err));
-	OK(ckpt_opts_clear(o, CKPT_OPT_FOLLOW_SYMLINKS, &err));
+	snprintf(sub, sizeof(sub), "%s/link/", dir); /* through the link, as a middle component */
+	OK(ckpt_opts_set_work_dir(o, sub, &err));
+	ck_assert_int_eq(chmod(dir, 01777), 0);
+	OK(ckpt_opts_set_images_dir(o, link, &err));
+	/* in a directory others can write and not sticky, anyone could have swapped it */
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	ck_assert_int_eq(ckpt_opts_set_images_dir(o, link, &err), CKPT_EIMAGES);
+	ck_assert_ptr_nonnull(strstr(err.msg, "'link'"));
+	ck_assert_ptr_nonnull(strstr(err.msg, "in a directory others can write"));
+	ck_assert_int_eq(err.hint_opt, CKPT_OPT_FOLLOW_SYMLINKS);
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+	/* one another user owns: refused, naming it; on request it is followed */
+	if (geteuid() == 0) {
+		ck_assert_int_eq(lchown(link, 65534, 65534), 0);
+		ckpt_opts_clear(o, CKPT_OPT_IMAGES_DIR, NULL);
+		ck_assert_int_eq(ckpt_opts_set_images_dir(o, link, &err), CKPT_EIMAGES);
+		ck_assert_ptr_nonnull(strstr(err.msg, "symlink owned by uid 65534"));
+		ck_assert(!ckpt_opts_is_set(o, CKPT_OPT_IMAGES_DIR));
+		ck_assert_int_eq(ckpt_opts_set_work_dir(o, sub, &err), CKPT_EIMAGES);
+		OK(ckpt_opts_set_bool(o, CKPT_OPT_FOLLOW_SYMLINKS, true, &err));
+		OK(ckpt_opts_set_images_dir(o, link, &err));
+		OK(ckpt_opts_clear(o, CKPT_OPT_FOLLOW_SYMLINKS, &err));
+	}
+	/* a loop ends in an error, not a hang */
+	{
+		char a[256], b[256];
+
+		snprintf(a, sizeof(a), "%s/loop-a", dir);
+		snprintf(b, sizeof(b), "%s/loop-b", dir);
+		ck_assert_int_eq(symlink(b, a), 0);
+		ck_assert_int_eq(symlink(a, b), 0);
+		ck_assert_int_eq(ckpt_opts_set_images_dir(o, a, &err), CKPT_EIMAGES);
+		ck_assert_int_eq(err.sys_errno, ELOOP);
+		unlink(a);
+		unlink(b);
+	}
 	snprintf(sub, sizeof(sub), "%s/real", dir);
 	OK(ckpt_opts_set_images_dir(o, sub, &err));
 	/* parent images: relative, no climbing out */

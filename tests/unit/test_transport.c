@@ -146,10 +146,11 @@ static const struct {
 	int code;
 	const char *msg; /* a fragment of the message */
 } modes[] = {
-	{ "exit0", CKPT_ECRIU_DIED, "" },
+	/* exit 0 with no answer: what no criu does (/bin/true does): criu unusable */
+	{ "exit0", CKPT_ECRIU_EXEC, "exited with status 0 without answering" },
 	{ "exit1", CKPT_ECRIU_DIED, "exited with status 1" },
 	{ "segv", CKPT_ECRIU_DIED, "killed by signal 11" },
-	{ "close-after-read", CKPT_ECRIU_DIED, "exited with status 0" },
+	{ "close-after-read", CKPT_ECRIU_EXEC, "exited with status 0 without answering" },
 	{ "close-after-notify", CKPT_ECRIU_DIED, "" },
 	{ "garbage", CKPT_EPROTO, "not a valid criu_resp" },
 	{ "truncated", CKPT_EPROTO, "not a valid criu_resp" },
