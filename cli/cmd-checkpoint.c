@@ -81,7 +81,6 @@ static const char help_text[] =
 enum {
 	O_IMAGE_PATH = 0x100,
 	O_WORK_PATH,
-	O_LEAVE_RUNNING,
 	O_PAGE_SERVER,
 	O_PRE_DUMP,
 	O_PARENT_PATH,
@@ -91,9 +90,6 @@ enum {
 	O_LSM_PROFILE,
 	O_FORCE,
 	O_CHECK_ONLY,
-	O_EXPORT,
-	O_COMPRESS,
-	O_KEEP,
 };
 
 struct progress {

@@ -152,22 +152,30 @@ int cli_recorded_apply(struct cli *cli, int dirfd, ckpt_opts *o, struct cli_criu
 	if (!read_record(dirfd, text, sizeof(text)))
 		return 0;
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char whole[80];
 		const char *v;
 		int k, r;
 
 		if (line[0] == '#' || !line[0])
 			continue;
+		snprintf(whole, sizeof(whole), "%s", line); /* parse_line cuts it at the value */
 		if ((k = parse_line(line, &v)) < 0) {
 			fprintf(stderr,
-				"%s %s: warning: %s: '%.64s' is no flag a restore takes: ignored\n",
-				cli->prog, cli->cmd, CLI_RECORDED_FILE, line);
+				"%s %s: warning: %s: '%s' is no flag a restore takes: ignored\n",
+				cli->prog, cli->cmd, CLI_RECORDED_FILE, whole);
 			continue;
 		}
 		if (given(f, recordable[k].c))
 			continue; /* the command line wins */
 		r = cli_criu_opt(cli, o, f, recordable[k].c, v);
-		if (r < 0)
-			return -r; /* a bad recorded value: reported as the flag's */
+		if (r < 0) {
+			/* reported as the flag's; say where the value came from, and the way out */
+			fprintf(stderr,
+				"%s %s: that value is from %s beside the images, recorded at "
+				"checkpoint (--ignore-recorded-flags skips it)\n",
+				cli->prog, cli->cmd, CLI_RECORDED_FILE);
+			return -r;
+		}
 		len += (size_t)snprintf(applied + len, len < size ? size - len : 0, "%s%s%s%s",
 					len ? " " : "", recordable[k].flag, v ? " " : "",
 					v ? v : "");

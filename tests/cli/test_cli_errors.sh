@@ -225,6 +225,18 @@ case_ "... saying which flags it applied" grep -q "applying --tcp-established --
 case_ "... and it runs with its pid" bash -c "[ \"\$(cat '$T/out')\" = '$TPID' ] && kill -0 '$TPID'"
 stop
 
+# a record is untrusted (an archive's comes from whoever made it): a bad value is refused
+# naming where it came from; a line that is no restore flag is named and never applied
+mkdir -m 700 "$T/rec"
+printf '%s\n' '--network-lock bogus' >"$T/rec/ckpt-flags"
+run restore -d --image-path "$T/rec"
+case_ "a recorded bad value: usage error (exit 2) naming ckpt-flags" \
+	bash -c "[ $RC = 2 ] && grep -q -- \"--network-lock 'bogus'\" '$T/err' && grep -q 'from ckpt-flags' '$T/err'"
+printf '%s\n' '--criu /tmp/evil' '--leave-running' >"$T/rec/ckpt-flags"
+run restore -d --image-path "$T/rec"
+case_ "recorded lines that are no restore flag are named and ignored" bash -c \
+	"grep -q \"'--criu /tmp/evil' is no flag a restore takes: ignored\" '$T/err' && ! grep -q '^applying' '$T/err'"
+
 # ---- ckpt SIGKILLed mid-dump (a crash, an OOM kill): the next dump beside it cleans up ----
 mkdir "$T/kill"
 rm -f "$T/bigpid"
