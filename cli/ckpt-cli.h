@@ -19,11 +19,12 @@
 /* Exit codes (documented in `ckpt --help` and ckpt(1)). */
 enum {
 	EXIT_OK = 0,
-	EXIT_FAILED = 1,  /* the operation failed */
-	EXIT_USAGE = 2,	  /* unknown flag, bad value, missing argument */
-	EXIT_CRIU = 3,	  /* criu missing or unusable */
-	EXIT_TIMEOUT = 4, /* the request did not finish in time */
-	EXIT_UNKNOWN = 5, /* migrate/receive: where the tree runs is not known for sure */
+	EXIT_FAILED = 1,     /* the operation failed */
+	EXIT_USAGE = 2,	     /* unknown flag, bad value, missing argument */
+	EXIT_CRIU = 3,	     /* criu missing or unusable */
+	EXIT_TIMEOUT = 4,    /* the request did not finish in time */
+	EXIT_UNKNOWN = 5,    /* migrate/receive: where the tree runs is not known for sure */
+	EXIT_MISSINGLIB = 6, /* a library the command needs is not installed (CKPT_EMISSINGLIB) */
 };
 
 /* Flags given before the subcommand (and some repeated after it). */

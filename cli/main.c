@@ -103,6 +103,8 @@ static void usage(FILE *f)
 		"  3  criu is missing or unusable (not found, too old, service unreachable)\n"
 		"  4  timeout: criu did not finish before the deadline\n"
 		"  5  migrate/receive: where the tree runs is not known for sure\n"
+		"  6  a library the command needs is not installed (GnuTLS, libarchive, libnl:\n"
+		"     the message names the package)\n"
 		"\n"
 		"Run `ckpt help COMMAND` or `ckpt COMMAND --help` for a command's flags.\n");
 }

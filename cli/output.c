@@ -280,6 +280,7 @@ int cli_exit_code(int code)
 	case CKPT_ECRIU_VERSION:
 	case CKPT_ESERVICE: return EXIT_CRIU;
 	case CKPT_ETIMEDOUT: return EXIT_TIMEOUT;
+	case CKPT_EMISSINGLIB: return EXIT_MISSINGLIB;
 	default: return EXIT_FAILED;
 	}
 }

@@ -44,6 +44,9 @@
 #             `static const char *names[]` is not (its pointers are mutable), nor is
 #             `_Thread_local`/`__thread` state. Function declarations and definitions, extern
 #             const objects, typedefs, struct/union/enum definitions and macros are no variables.
+#             One kind of exception, listed in DL_TABLES: the table of an optional library loaded on
+#             first use (lib/base/dl.h), written once under pthread_once and read-only after; a
+#             listed file must call pthread_once, and a listed name that is gone is reported.
 #
 # The protobuf check is a heuristic, on text with comments and strings blanked, one line at a
 # time. It tracks, by name, (a) variables, parameters and struct members declared in a file
@@ -119,6 +122,14 @@ migrate/receive-session.c  migrate/receive-int.h  # the receiver: its record and
 migrate/receive-criu.c     migrate/receive-int.h  #   the page server and lazy-pages daemon
 '
 
+# The tables of the optional libraries loaded on first use (lib/base/dl.h): FILE NAME. Each is
+# written once, under pthread_once, and read-only after: the only mutable static state in lib/.
+DL_TABLES='
+archive/dl-archive.c  dl_archive_table   # libarchive, libzstd
+migrate/dl-gnutls.c   dl_gnutls_table    # GnuTLS
+net/dl-nl.c           dl_nl_table        # libnl-3, libnl-route-3
+'
+
 # The files that may write a field of an RPC message: the options and the request builder.
 PB_WRITERS='rpc/opts.c rpc/opts-values.c rpc/oci.c rpc/request.c'
 
@@ -138,7 +149,7 @@ command -v python3 >/dev/null || {
 	echo "check-layout: python3 missing" >&2
 	exit 2
 }
-export LAYERS HEADER_PARTS PB_WRITERS PROC_PLACES
+export LAYERS HEADER_PARTS DL_TABLES PB_WRITERS PROC_PLACES
 
 exec python3 - "$root" <<'PY'
 import os
@@ -162,6 +173,8 @@ def table(text):
 
 RANK = {folder: int(rank) for rank, folder in table(os.environ['LAYERS'])}
 PARTS = {c: h for c, h in table(os.environ['HEADER_PARTS'])}
+DL_TABLES = {('lib/' + f, n) for f, n in table(os.environ['DL_TABLES'])}
+DL_SEEN = set()
 PB_WRITERS = set(os.environ['PB_WRITERS'].split())
 PROC_PLACES = os.environ['PROC_PLACES'].split()
 
@@ -545,6 +558,9 @@ def check_global(p, text, start, stmt, where):
     if not got:
         return
     mutable = [n for n, c in got if not c]
+    if where == 'at file scope' and 'pthread_once(' in text:
+        DL_SEEN.update((p, n) for n in mutable if (p, n) in DL_TABLES)
+        mutable = [n for n in mutable if (p, n) not in DL_TABLES]
     if not mutable:
         return
     lead = len(stmt) - len(stmt.lstrip())
@@ -594,6 +610,9 @@ for p in LIB:
         i += 1
     if text[start:].strip():
         check_global(p, text, start, text[start:], 'at file scope')
+for p, n in sorted(DL_TABLES - DL_SEEN):
+    report(p, 1, 'global', f'DL_TABLES lists {n} here, but no such table is declared at file scope '
+           'in a file that calls pthread_once: update DL_TABLES')
 
 # ---- function definitions (external and static), for header and cycle ------------------------
 DEF = re.compile(r'^(?!(?:if|for|while|switch|return|else|do|typedef)\b)[A-Za-z_][\w \t*]*?\b([A-Za-z_]\w*)'

@@ -97,6 +97,7 @@ int criu_compat_map(int code, const ckpt_err *e, int *ret_errno)
 	case CKPT_EBADIMG:
 	case CKPT_EPERM:
 	case CKPT_ENETSETUP:
+	case CKPT_EMISSINGLIB:
 	default:
 		/* CRIU (or, on our side, the request it was given) failed: as libcriu,
      * errno = cr_errno */

@@ -61,6 +61,8 @@ enum {
 	CKPT_EPERM = -17,	 /* a credential or permission check refused */
 	CKPT_EBADIMG = -18,	 /* an image file is missing, truncated or corrupt */
 	CKPT_ENETSETUP = -19,	 /* network setup of a restored namespace failed */
+	CKPT_EMISSINGLIB =
+		-20, /* an optional library (GnuTLS, libarchive, libnl) is not installed */
 };
 
 #define CKPT_ERR_MSG_MAX 512

@@ -19,11 +19,9 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
 #include "base/error.h"
 #include "archive-common.h"
+#include "dl-archive.h"
 
 /* A copy fit for a message: control characters as '?', cut at n - 1 bytes. */
 static void safe_name(char *dst, size_t n, const char *s)
@@ -727,6 +725,9 @@ static int archive_pass(const char *path, const ckpt_archive_limits *limits, con
 		r.lim.max_entry_bytes = AR_MAX_ENTRY;
 	if (!r.lim.max_total_bytes)
 		r.lim.max_total_bytes = AR_MAX_TOTAL;
+	s = dl_need_archive(err); /* libarchive, loaded now if it was not */
+	if (s < 0)
+		return s;
 
 	r.a = calloc(1, sizeof(*r.a));
 	if (!r.a)

@@ -11,15 +11,12 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-#include <zstd.h>
-
 #include "base/error.h"
 #include "proc/procfs.h"
 #include "images/archive-int.h"
 #include "base/jsonw.h"
 #include "archive-common.h"
+#include "dl-archive.h"
 
 static void rfc3339(int64_t t, char *buf, size_t n)
 {
@@ -603,6 +600,9 @@ int ckpt_archive_write(int dirfd, const char *path, const char *archive_path,
 		err, "archive: compression level %d out of range (zstd 1-19, gzip 1-9, 0: default)",
 		o->level);
 	assert_return(o->threads <= 256, err, "archive: %u threads: at most 256", o->threads);
+	r = dl_need_archive(err); /* libarchive and libzstd, loaded now if they were not */
+	if (r < 0)
+		return r;
 
 	dfd = openat(dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)

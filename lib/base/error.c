@@ -29,6 +29,7 @@ const char *ckpt_strerror(int code)
 	case CKPT_EPERM: return "permission denied";
 	case CKPT_EBADIMG: return "bad image file";
 	case CKPT_ENETSETUP: return "network setup failed";
+	case CKPT_EMISSINGLIB: return "a library this needs is not installed";
 	default: return "unknown error";
 	}
 }

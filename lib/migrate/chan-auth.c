@@ -12,9 +12,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
-#include <gnutls/crypto.h>
-#include <gnutls/x509.h>
-
 #include "chan-int.h"
 
 /* Labels (docs/migration.md, "The channel"). */

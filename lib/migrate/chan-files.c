@@ -4,8 +4,6 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include <gnutls/crypto.h>
-
 #include "chan-int.h"
 
 int chan_send_file(struct chan *c, int dirfd, const char *name, ckpt_err *err)

@@ -3,10 +3,9 @@
 #ifndef CKPT_CHAN_INT_H
 #define CKPT_CHAN_INT_H
 
-#include <gnutls/gnutls.h>
-
 #include "chan.h"
 #include "base/error.h"
+#include "dl-gnutls.h"
 
 /* The write buffer: [header 8][payload]. */
 #define WBUF_SIZE (CHAN_HDR_SIZE + CHAN_MAX_PAYLOAD)

@@ -3,8 +3,6 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include <gnutls/crypto.h>
-
 #include "chan-int.h"
 
 /* A payload being decoded: fields are taken in order; the first that does not fit is remembered. */

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "base/jsonw.h"
+#include "dl-gnutls.h"
 #include "migrate.h"
 #include "rpc/opts.h"
 
@@ -73,6 +74,9 @@ int ckpt_migrate_opts_set_token_file(ckpt_migrate_opts *m, const char *path, ckp
 
 	assert_return(m, err, "migrate: the options are NULL");
 	if (path) {
+		r = dl_need_gnutls(err); /* the token is kept and wiped with GnuTLS's help */
+		if (r < 0)
+			return r;
 		if (!*path || has_control_chars(path))
 			return err_set(err, CKPT_EINVAL, "token file '%s': not a usable path",
 				       path);
@@ -134,6 +138,9 @@ int ckpt_migrate_opts_set_tls(ckpt_migrate_opts *m, const char *cacert, const ch
 			!cacert ? "the CA certificate" :
 			!cert	? "the certificate" :
 				  "the key");
+	r = dl_need_gnutls(err); /* said now, rather than when a migration starts */
+	if (r < 0)
+		return r;
 	r = file_arg("TLS CA certificate", cacert, &a, err);
 	if (r == 0)
 		r = file_arg("TLS certificate", cert, &b, err);

@@ -7,9 +7,8 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-#include <gnutls/gnutls.h>
-
 #include "pump.h"
+#include "dl-gnutls.h"
 
 /*
  * CRIU's page-server command (criu/page-xfer.c, struct page_server_iov):

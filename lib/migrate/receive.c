@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 
 #include "gate.h"
+#include "dl-gnutls.h"
 #include "pump.h"
 #include "receive-int.h"
 #include "images/imgdir.h"
@@ -620,6 +621,9 @@ int ckpt_migrate_receive(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_
 	int rc;
 
 	assert_return(c && o && m && mg, err, "receive: NULL argument");
+	rc = dl_need_gnutls(err); /* GnuTLS, loaded now if it was not */
+	if (rc < 0)
+		return rc;
 	mig_reset(mg, true);
 	r.t_start = now_us();
 	mig_stage(mg, "handshake");

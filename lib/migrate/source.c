@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "dl-gnutls.h"
 #include "pump.h"
 #include "source-int.h"
 #include "base/log.h"
@@ -529,6 +530,9 @@ int ckpt_migrate_source(ckpt_client *c, const ckpt_opts *o, const ckpt_migrate_o
 	int r, result = 0;
 
 	assert_return(c && o && m && to && mg, err, "migrate: NULL argument");
+	r = dl_need_gnutls(err); /* GnuTLS, loaded now if it was not */
+	if (r < 0)
+		return r;
 	memset(&rq, 0, sizeof(rq));
 	s.fail.version = CKPT_ERR_VERSION;
 	mig_reset(mg, false);

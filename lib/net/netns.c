@@ -19,13 +19,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include <netlink/netlink.h>
-#include <netlink/route/addr.h>
-#include <netlink/route/link.h>
-#include <netlink/route/link/veth.h>
-#include <netlink/route/route.h>
-
 #include "netns.h"
+#include "dl-nl.h"
 #include "base/parse.h"
 #include "proc/procfs.h"
 
@@ -35,6 +30,10 @@ int netns_veth_new(const char *ns_if, const char *host_if, const char *ns_cidr,
 	struct netns_veth *v;
 	int r;
 
+	/* said when the network is asked for, not at setup-namespaces in the middle of a restore */
+	r = dl_need_nl(err);
+	if (r < 0)
+		return r;
 	v = calloc(1, sizeof(*v));
 	if (!v)
 		return err_set(err, CKPT_ENOMEM, "veth: out of memory");
@@ -263,6 +262,9 @@ int netns_setup_run(const struct netns_veth *v, pid_t pid, ckpt_err *err)
 
 	if (pid <= 0)
 		return err_set(err, CKPT_ENETSETUP, "network setup: criu named no restored pid");
+	r = dl_need_nl(err);
+	if (r < 0)
+		return r;
 	procfs_path(path, sizeof(path), pid, "ns/net");
 	job.nsfd = procfs_open_at(pid, "ns/net", O_RDONLY);
 	if (job.nsfd < 0)
@@ -341,6 +343,9 @@ int netns_netlink_socket(int nsfd, int protocol, struct nl_sock **ret, ckpt_err 
 	pthread_t th;
 	int r;
 
+	r = dl_need_nl(err);
+	if (r < 0)
+		return r;
 	r = pthread_create(&th, NULL, open_sock_in_ns, &job);
 	if (r)
 		return err_sys(err, CKPT_ESYS, r, "cannot start a helper thread");

@@ -6,10 +6,9 @@
 
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
-#include <netlink/msg.h>
-#include <netlink/netlink.h>
 
 #include "net/netns.h"
+#include "net/dl-nl.h"
 #include "recover.h"
 #include "proc/procfs.h"
 
@@ -145,6 +144,14 @@ static void unlock_nftables(const struct proc *target, int nsfd, ckpt_err *err)
 	struct nl_sock *sk = NULL;
 	struct nl_msg *m = NULL;
 
+	if (dl_need_nl(NULL) < 0) {
+		err_append(
+			err,
+			"(its network namespace could not be searched for CRIU's lock, libnl is not "
+			"installed: nsenter -t %d -n nft list tables)",
+			(int)target->pid);
+		return;
+	}
 	if (netns_netlink_socket(nsfd, NETLINK_NETFILTER, &sk, NULL) < 0)
 		goto fail;
 	m = nft_msg((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE, NLM_F_REQUEST | NLM_F_DUMP, 0);
