@@ -6,7 +6,7 @@
  * bench_libcriu (links libcriu.so.2 from the private prefix, -DBENCH_LIBCRIU).
  *
  *   bench_X [--contender NAME] [--service SOCK] [--criu PATH] [--hold-mib N]
- *           [--prepare-ms N] [--verify WORKDIR] OP [ARGS]
+ *           [--prepare-ms N] [--verify WORKDIR] [--ckpt PATH] OP [ARGS]
  *
  * OP: version | check | feature-check | dump PID IMGDIR | dump-lr PID IMGDIR |
  *     restore IMGDIR
@@ -19,6 +19,22 @@
  *                              and read() FILE into it; prints MiB/s
  *     verify PID WORKDIR       the --verify check for a process restored by a CLI
  *     reaper -- ARGV...        PR_SET_CHILD_SUBREAPER, run ARGV, reap every orphan
+ *     serve WORKDIR MIB PORT   the HTTP workload: fills MIB of memory like the
+ *                              counter, writes WORKDIR/checksum.start once it
+ *                              listens on 127.0.0.1:PORT; GET / answers "ok" and
+ *                              the checksum of 16 pages spread over the memory,
+ *                              GET /sum the checksum of all of it
+ *     spawn-server WORKDIR MIB PORT   start `serve` like spawn, print its pid
+ *     restore-kind KIND IMGDIR WORKDIR PORT
+ *                              drop the page cache, restore the dumped server of
+ *                              IMGDIR one way, time it to running, to its first
+ *                              HTTP answer, to every page in; then check GET
+ *                              /sum against WORKDIR/checksum.start and kill it.
+ *                              KIND: libckpt-plain (ckpt_restore), libckpt-lazy
+ *                              (ckpt_restore_lazy, if built with it), criu-cli-plain
+ *                              (criu restore -d), criu-cli-lazy (criu lazy-pages
+ *                              beside criu restore --lazy-pages -d), ckpt-cli-lazy
+ *                              (ckpt restore --lazy -d; --ckpt PATH)
  *
  * Prints one JSON line: {op, contender, wall_ms, client_cpu_ms, peak_rss_kib, ok, ...}.
  * --verify: after a restore (outside the timed region), SIGUSR1 the restored
@@ -38,9 +54,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -162,7 +181,7 @@ out:
 /* ------------------------------------------------------------------ */
 
 struct cfg {
-	const char *service, *criu, *op, *imgdir;
+	const char *service, *criu, *op, *imgdir, *ckpt_cli;
 	pid_t pid;
 	int prepare_ms;
 	char err[1024];
@@ -338,7 +357,8 @@ static int do_exec(const char *contender, const char *op, char **argv)
 	return 0;
 }
 
-static int do_spawn(const char *wl, const char *wdir, const char *mib)
+/* Start argv (setsid, stdio /dev/null), wait for WORKDIR/checksum.start, print its pid. */
+static int do_spawn(const char *wdir, char **argv)
 {
 	char path[4096], buf[64];
 	pid_t pid;
@@ -357,7 +377,7 @@ static int do_spawn(const char *wl, const char *wdir, const char *mib)
 		dup2(fd, 2);
 		if (fd > 2)
 			close(fd);
-		execl(wl, wl, wdir, mib, "20", (char *)NULL);
+		execv(argv[0], argv);
 		_exit(127);
 	}
 	/* Our exit orphans the workload: the subreaper above us adopts it. */
@@ -436,6 +456,461 @@ static int do_reaper(char **argv)
 	return rc;
 }
 
+/* ------------------------------------------------------------------ */
+/* The HTTP workload and the kinds of restore (issue 22)               */
+/* ------------------------------------------------------------------ */
+
+/* The counter's checksum (tests/helpers/counter.c): FNV-1a over 64-bit words. */
+static uint64_t mem_sum(const uint64_t *p, size_t n, uint64_t h)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h;
+}
+
+#define SUM_SEED 1469598103934665603ull
+
+static void answer(int fd, const uint64_t *mem, size_t n)
+{
+	char req[1024], body[96], out[256];
+	size_t got = 0;
+	ssize_t k;
+	int len;
+
+	while (got + 1 < sizeof(req) && (k = read(fd, req + got, sizeof(req) - 1 - got)) > 0) {
+		got += (size_t)k;
+		req[got] = 0;
+		if (strstr(req, "\r\n\r\n"))
+			break;
+	}
+	req[got] = 0;
+	if (!strncmp(req, "GET /sum ", 9)) {
+		snprintf(body, sizeof(body), "%llu\n",
+			 (unsigned long long)mem_sum(mem, n, SUM_SEED));
+	} else {
+		/* 16 pages spread over the memory: a few faults, as a real answer would take */
+		uint64_t h = SUM_SEED;
+		size_t words = 4096 / sizeof(uint64_t), pages = n / words;
+
+		for (size_t i = 0; i < 16 && pages; i++)
+			h = mem_sum(mem + (pages * i / 16) * words, words, h);
+		snprintf(body, sizeof(body), "ok %016llx\n", (unsigned long long)h);
+	}
+	len = snprintf(out, sizeof(out),
+		       "HTTP/1.0 200 OK\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+		       strlen(body), body);
+	if (write(fd, out, (size_t)len) < 0)
+		return;
+}
+
+static int do_serve(const char *wdir, size_t mib, int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	size_t n = mib * 1024 * 1024 / sizeof(uint64_t);
+	uint64_t *mem, x = 0x9E3779B97F4A7C15ull;
+	char path[4096], tmp[4096], buf[64];
+	int one = 1, lfd, fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	mem = mmap(NULL, n ? n * sizeof(uint64_t) : 4096, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		return 1;
+	for (size_t i = 0; i < n; i++) { /* xorshift64, as the counter: incompressible */
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		mem[i] = x;
+	}
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lfd, 64) < 0)
+		return 1;
+	/* Ready once it listens: checksum.start, written whole (rename). */
+	snprintf(buf, sizeof(buf), "%llu\n", (unsigned long long)mem_sum(mem, n, SUM_SEED));
+	snprintf(path, sizeof(path), "%s/checksum.start", wdir);
+	snprintf(tmp, sizeof(tmp), "%s/.checksum.start.tmp", wdir);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, buf, strlen(buf)) < 0 || close(fd) < 0 || rename(tmp, path) < 0)
+		return 1;
+	for (;;) {
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue; /* EINTR, ECONNABORTED: keep serving */
+		answer(fd, mem, n);
+		close(fd);
+	}
+}
+
+#ifndef BENCH_LIBCRIU
+/* One GET on 127.0.0.1:port; 0 with the body in buf if answered 200, -1 if not (yet). */
+static int http_get(int port, const char *what, char *buf, size_t size)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct timeval tv = { 60, 0 };
+	char req[128];
+	size_t got = 0;
+	ssize_t k;
+	char *body;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), len;
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	len = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\n\r\n", what);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    write(fd, req, (size_t)len) != len) {
+		close(fd);
+		return -1;
+	}
+	while (got + 1 < size && (k = read(fd, buf + got, size - 1 - got)) > 0)
+		got += (size_t)k;
+	close(fd);
+	buf[got] = 0;
+	body = strstr(buf, "\r\n\r\n");
+	if (strncmp(buf, "HTTP/1.0 200 ", 13) || !body)
+		return -1;
+	memmove(buf, body + 4, strlen(body + 4) + 1);
+	return 0;
+}
+
+/* posix_spawn argv, stdin and stdout on /dev/null, fd3 (if >= 0) as its fd 3. */
+static pid_t spawn_fd3(char **argv, int fd3, int out)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int r;
+
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		return -1;
+	r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (r == 0)
+		r = out >= 0 ? posix_spawn_file_actions_adddup2(&fa, out, 1) :
+			       posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	if (r == 0 && fd3 >= 0)
+		r = posix_spawn_file_actions_adddup2(&fa, fd3, 3);
+	if (r == 0)
+		r = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	return r == 0 ? pid : -1;
+}
+
+static int wait_exit(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* A pipe whose ends are above fd 3, close-on-exec (the child gets one as fd 3 or 1). */
+static int pipe_high(int p[2])
+{
+	int q[2];
+
+	if (pipe2(q, O_CLOEXEC) < 0)
+		return -1;
+	p[0] = fcntl(q[0], F_DUPFD_CLOEXEC, 10);
+	p[1] = fcntl(q[1], F_DUPFD_CLOEXEC, 10);
+	close(q[0]);
+	close(q[1]);
+	return p[0] < 0 || p[1] < 0 ? -1 : 0;
+}
+
+static int drop_caches(void)
+{
+	int fd;
+
+	sync();
+	fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (write(fd, "3\n", 2) != 2) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+struct kind_run {
+	const char *kind, *img, *wdir;
+	int port;
+	pid_t pid, daemon;
+	double t0, t_run, t_all;
+	uint64_t lazy_done, lazy_total;
+	char err[1024];
+};
+
+static void set_err(struct kind_run *k, const char *what, int r)
+{
+	if (!k->err[0])
+		snprintf(k->err, sizeof(k->err), "%s: %d", what, r);
+}
+
+static int read_pid(const char *path)
+{
+	char buf[32];
+
+	return read_file(path, buf, sizeof(buf)) == 0 ? atoi(buf) : 0;
+}
+
+/* criu restore -d, alone or beside criu lazy-pages (they meet at W/lazy-pages.socket). */
+static int kind_criu_cli(struct kind_run *k, const char *criu, bool lazy)
+{
+	char w[4096], pidf[4096], fd3[] = "3";
+	/* plain: the NULL after pidf ends it; lazy: --lazy-pages -W w follow */
+	char *rs[] = { (char *)criu,
+		       "restore",
+		       "-d",
+		       "-D",
+		       (char *)k->img,
+		       "-o",
+		       "restore.log",
+		       "--pidfile",
+		       pidf,
+		       lazy ? "--lazy-pages" : NULL,
+		       "-W",
+		       w,
+		       NULL };
+	int p[2] = { -1, -1 }, r;
+	pid_t rp;
+	char ready;
+
+	snprintf(w, sizeof(w), "%s/lazy-w", k->wdir);
+	snprintf(pidf, sizeof(pidf), "%s/restored.pid", k->wdir);
+	mkdir(w, 0700);
+	unlink(pidf);
+	if (lazy) {
+		char sock[4200];
+		char *lp[] = { (char *)criu,  "lazy-pages",
+			       "-D",	      (char *)k->img,
+			       "-W",	      w,
+			       "-o",	      "lazy-pages.log",
+			       "--status-fd", fd3,
+			       NULL };
+
+		snprintf(sock, sizeof(sock), "%s/lazy-pages.socket", w);
+		unlink(sock);
+		if (pipe_high(p) < 0)
+			return -1;
+		k->t0 = now_ms();
+		k->daemon = spawn_fd3(lp, p[1], -1);
+		close(p[1]);
+		/* --status-fd: a \0 once it listens on the socket */
+		r = k->daemon > 0 && read(p[0], &ready, 1) == 1 ? 0 : -1;
+		close(p[0]);
+		if (r < 0) {
+			set_err(k, "criu lazy-pages did not come up (see lazy-w/lazy-pages.log)",
+				r);
+			return -1;
+		}
+	} else {
+		k->t0 = now_ms();
+	}
+	rp = spawn_fd3(rs, -1, -1);
+	r = rp > 0 ? wait_exit(rp) : -1;
+	k->t_run = now_ms();
+	k->pid = read_pid(pidf);
+	if (r != 0) {
+		set_err(k, "criu restore exit", r);
+		return -1;
+	}
+	return 0;
+}
+
+/* ckpt restore --lazy -d: prints the pid once the tree runs, exits once every page is in. */
+static int kind_ckpt_cli(struct kind_run *k, const char *ckpt, const char *criu)
+{
+	char *rs[] = { (char *)ckpt,   "--criu",       (char *)criu, "restore", "--lazy",
+		       "--image-path", (char *)k->img, "-d",	     NULL };
+	char line[256];
+	size_t got = 0;
+	ssize_t n;
+	int p[2];
+
+	if (pipe_high(p) < 0)
+		return -1;
+	k->t0 = now_ms();
+	k->daemon = spawn_fd3(rs, -1, p[1]);
+	close(p[1]);
+	while (got + 1 < sizeof(line) && (n = read(p[0], line + got, sizeof(line) - 1 - got)) > 0) {
+		got += (size_t)n;
+		line[got] = 0;
+		if (strchr(line, '\n'))
+			break;
+	}
+	k->t_run = now_ms();
+	close(p[0]); /* the rest of its output: none expected */
+	line[got] = 0;
+	k->pid = (pid_t)strtol(line + strcspn(line, "0123456789"), NULL, 10);
+	if (k->daemon <= 0 || k->pid <= 0) {
+		set_err(k, "ckpt restore --lazy printed no pid", (int)got);
+		return -1;
+	}
+	return 0;
+}
+
+static int kind_libckpt(struct kind_run *k, struct cfg *c, bool lazy, void **lazy_ret)
+{
+	ckpt_err err = CKPT_ERR_INIT;
+	ckpt_client *cl = ckpt_client_new();
+	ckpt_opts *o = ckpt_opts_new();
+	int r = cl && o ? 0 : CKPT_ENOMEM;
+
+	if (r == 0)
+		r = ckpt_client_set_criu_path(cl, c->criu, &err);
+	if (r == 0)
+		r = ckpt_opts_set_images_dir(o, k->img, &err);
+	if (r == 0) {
+		k->t0 = now_ms();
+		if (!lazy) {
+			r = ckpt_restore(cl, o, &k->pid, &err);
+		} else {
+#ifdef BENCH_HAVE_LAZY
+			ckpt_lazy *l = NULL;
+
+			r = ckpt_restore_lazy(cl, o, &k->pid, &l, &err);
+			*lazy_ret = l;
+#else
+			(void)lazy_ret;
+			snprintf(err.msg, sizeof(err.msg),
+				 "built without ckpt_restore_lazy (include/ckpt has no such API)");
+			r = CKPT_EINVAL;
+#endif
+		}
+		k->t_run = now_ms();
+	}
+	if (r < 0)
+		snprintf(k->err, sizeof(k->err), "libckpt: %s: %s %s", ckpt_strerror(r), err.msg,
+			 err.criu_log);
+	ckpt_opts_free(o);
+	ckpt_client_free(cl);
+	return r < 0 ? -1 : 0;
+}
+
+static int do_restore_kind(struct cfg *c, const char *kind, const char *img, const char *wdir,
+			   int port)
+{
+	struct kind_run k = { .kind = kind, .img = img, .wdir = wdir, .port = port };
+	bool lazy = strstr(kind, "-lazy") != NULL, dropped, verified = false;
+	char buf[512], start[64], path[4096];
+	void *lz = NULL;
+	double t_ans = 0;
+	int r;
+
+	/* CLI-restored trees are orphaned when the CLI exits: we adopt and reap them. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	dropped = drop_caches() == 0;
+	if (!strcmp(kind, "libckpt-plain") || !strcmp(kind, "libckpt-lazy"))
+		r = kind_libckpt(&k, c, lazy, &lz);
+	else if (!strcmp(kind, "criu-cli-plain") || !strcmp(kind, "criu-cli-lazy"))
+		r = kind_criu_cli(&k, c->criu, lazy);
+	else if (!strcmp(kind, "ckpt-cli-lazy") && c->ckpt_cli)
+		r = kind_ckpt_cli(&k, c->ckpt_cli, c->criu);
+	else
+		return fprintf(stderr, "bench: restore-kind: unknown kind %s\n", kind), 2;
+
+	if (r == 0) { /* the first answer: connect + GET in a tight loop */
+		for (int i = 0; i < 600000; i++) {
+			if (http_get(port, "/", buf, sizeof(buf)) == 0) {
+				t_ans = now_ms();
+				break;
+			}
+			usleep(100);
+		}
+		if (!t_ans) {
+			set_err(&k, "no HTTP answer within 60 s", 0);
+			r = -1;
+		}
+	}
+	if (r == 0 && lazy) { /* every page in */
+		if (!strcmp(kind, "libckpt-lazy")) {
+#ifdef BENCH_HAVE_LAZY
+			ckpt_err err = CKPT_ERR_INIT;
+			int w = ckpt_lazy_wait(lz, 300000, &err);
+
+			k.t_all = now_ms();
+			ckpt_lazy_progress(lz, &k.lazy_done, &k.lazy_total);
+			if (w != 0) {
+				snprintf(k.err, sizeof(k.err), "ckpt_lazy_wait: %d: %s", w,
+					 err.msg);
+				r = -1;
+			}
+#endif
+		} else {
+			int x = wait_exit(
+				k.daemon); /* criu lazy-pages / ckpt -d: exits when done */
+
+			k.t_all = now_ms();
+			k.daemon = 0;
+			if (x != 0) {
+				set_err(&k,
+					!strncmp(kind, "criu", 4) ? "criu lazy-pages exit" :
+								    "ckpt restore --lazy -d exit",
+					x);
+				r = -1;
+			}
+		}
+	} else {
+		k.t_all = k.t_run;
+	}
+	if (r == 0) { /* outside the clock: all of the memory as before the dump */
+		snprintf(path, sizeof(path), "%s/checksum.start", wdir);
+		if (read_file(path, start, sizeof(start)) < 0)
+			set_err(&k, "no checksum.start", 0);
+		else if (http_get(port, "/sum", buf, sizeof(buf)) < 0)
+			set_err(&k, "GET /sum failed", 0);
+		else if (strcmp(buf, start))
+			snprintf(k.err, sizeof(k.err), "checksum %.20s != start %.20s", buf, start);
+		else
+			verified = true;
+	}
+	if (k.pid > 0) {
+		kill(k.pid, SIGKILL);
+		if (!wait_gone(k.pid, 10000))
+			set_err(&k, "restored server not reaped", (int)k.pid);
+	}
+	if (k.daemon > 0) {
+		kill(k.daemon, SIGKILL);
+		wait_exit(k.daemon);
+	}
+#ifdef BENCH_HAVE_LAZY
+	ckpt_lazy_free(lz);
+#endif
+	while (waitpid(-1, NULL, WNOHANG) > 0) /* anything else we adopted */
+		;
+
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	printf("{\"op\":\"restore-kind\",\"contender\":");
+	json_str(kind);
+	printf(",\"ok\":%s,\"verified\":%s,\"dropped_caches\":%s",
+	       r == 0 && verified ? "true" : "false", verified ? "true" : "false",
+	       dropped ? "true" : "false");
+	if (r == 0)
+		printf(",\"wall_ms\":%.3f,\"running_ms\":%.3f,\"first_answer_ms\":%.3f,"
+		       "\"all_pages_ms\":%.3f",
+		       k.t_run - k.t0, k.t_run - k.t0, t_ans - k.t0, k.t_all - k.t0);
+	if (k.lazy_total)
+		printf(",\"lazy_done_bytes\":%llu,\"lazy_total_bytes\":%llu",
+		       (unsigned long long)k.lazy_done, (unsigned long long)k.lazy_total);
+	printf(",\"peak_rss_kib\":%ld", ru.ru_maxrss);
+	if (k.err[0]) {
+		printf(",\"error\":");
+		json_str(k.err);
+	}
+	printf("}\n");
+	return 0;
+}
+#endif
+
 #ifndef BENCH_LIBCRIU
 static int do_stats(const char *dir)
 {
@@ -501,6 +976,8 @@ int main(int argc, char **argv)
 			c.prepare_ms = atoi(argv[++i]);
 		else if (!strcmp(a, "--verify"))
 			verify = argv[++i];
+		else if (!strcmp(a, "--ckpt"))
+			c.ckpt_cli = argv[++i];
 		else
 			goto usage;
 	}
@@ -512,8 +989,27 @@ int main(int argc, char **argv)
 		return do_exec(contender ? contender : "exec",
 			       argv[i][0] == '-' ? argv[i] + 1 : "exec",
 			       argv + i + (argv[i][0] == '-' ? 1 : 0));
-	if (!strcmp(c.op, "spawn") && i + 2 < argc)
-		return do_spawn(argv[i], argv[i + 1], argv[i + 2]);
+	if (!strcmp(c.op, "spawn") && i + 2 < argc) {
+		char *wl[] = { argv[i], argv[i + 1], argv[i + 2], "20", NULL };
+
+		return do_spawn(argv[i + 1], wl);
+	}
+	if (!strcmp(c.op, "spawn-server") && i + 2 < argc) {
+		char self[4096];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		char *sv[] = { self, "serve", argv[i], argv[i + 1], argv[i + 2], NULL };
+
+		if (n <= 0)
+			return 1;
+		self[n] = 0;
+		return do_spawn(argv[i], sv);
+	}
+	if (!strcmp(c.op, "serve") && i + 2 < argc)
+		return do_serve(argv[i], strtoul(argv[i + 1], NULL, 10), atoi(argv[i + 2]));
+#ifndef BENCH_LIBCRIU
+	if (!strcmp(c.op, "restore-kind") && i + 3 < argc)
+		return do_restore_kind(&c, argv[i], argv[i + 1], argv[i + 2], atoi(argv[i + 3]));
+#endif
 	if (!strcmp(c.op, "fill") && i < argc)
 		return do_fill(argv[i]);
 	if (!strcmp(c.op, "verify") && i + 1 < argc) {

@@ -2,33 +2,58 @@
 # libckpt side by side with libcriu and the criu CLI, on this machine, against
 # its own limits. As root:
 #
-#   bench/run.sh [--quick] [--runs N] [--sizes "16 256 1024"] [--fs "disk tmpfs"]
+#   flock -o /tmp/ckpt-criu.lock bench/run.sh [--issue22 | --quick] [--runs N]
+#       [--big-runs N] [--kind-runs N] [--kind-mib N] [--sizes "16 256 1024"]
+#       [--fs "disk tmpfs"]
 #
+# --issue22 (the run issue 22 asks for): 16, 256 and 1024 MiB on disk; 5 runs,
+# 15 at 1024 MiB (--big-runs); 15 runs of each kind of restore of the 1 GiB
+# HTTP server (--kind-runs); 15 runs of the load rows. About 20-25 minutes on
+# the 2-core VM, most of it the 90 fresh 1 GiB workloads of the killed-dump rows
+# (the VM fills anonymous memory at ~330 MiB/s); --big-runs trades runs for time.
 # --quick: 16 and 256 MiB, images on disk only, 5 runs, no big-caller and
-# prepared-client rows, 3 runs of the machine limits; prints the ratio table.
+# prepared-client rows, 3 runs of the machine limits, kinds at 256 MiB; prints
+# the ratio table.
 # Default (full): 16, 256 and 1024 MiB, images on disk
 # (bench/work/disk, the repo's filesystem) and on a tmpfs mounted under
 # bench/work/tmpfs by this script (unmounted at the end), 5 runs.
+# Every mode also runs: the load rows (bench_load_ckpt / bench_load_libcriu,
+# exec to exit, 15 runs), and the kinds of restore (bench_ckpt restore-kind:
+# page cache dropped, then libckpt plain and lazy, criu CLI plain and lazy, and
+# `ckpt restore --lazy -d` if the CLI has it; time to running, to the server's
+# first HTTP answer on 127.0.0.1:$BENCH_PORT (default 18622), to every page).
+# Sizes of 1024 MiB and up take --big-runs runs (default: --runs).
 # Writes bench/results.md and bench/results.json (and the raw lines in
 # bench/work/raw.jsonl). Provisions CRIU 4.2.1 (scripts/provision-criu.sh) and
-# libcriu 4.2.1 (bench/provision-libcriu.sh) into private prefixes.
+# libcriu 4.2.1 (bench/provision-libcriu.sh) into private prefixes. Run it
+# alone on the machine: under the CRIU lock, nothing else heavy beside it.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$ROOT/bench/work
-MODE=full RUNS=5 SIZES="16 256 1024" FSES="disk tmpfs"
+MODE=full RUNS=5 SIZES="16 256 1024" FSES="disk tmpfs" BIG_RUNS='' KIND_RUNS='' KIND_MIB='' LOAD_RUNS=15
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) MODE=quick; SIZES="16 256"; FSES="disk"; shift ;;
+	--issue22) MODE=issue22; SIZES="16 256 1024"; FSES="disk"; RUNS=5; BIG_RUNS=15; KIND_RUNS=15; shift ;;
 	--runs) RUNS=$2; shift 2 ;;
+	--big-runs) BIG_RUNS=$2; shift 2 ;;
+	--kind-runs) KIND_RUNS=$2; shift 2 ;;
+	--kind-mib) KIND_MIB=$2; shift 2 ;;
+	--load-runs) LOAD_RUNS=$2; shift 2 ;;
 	--sizes) SIZES=$2; shift 2 ;;
 	--fs) FSES=$2; shift 2 ;;
-	--mode-quick) MODE=quick; shift ;;
-	-h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+	--mode) MODE=$2; shift 2 ;;
+	-h|--help) sed -n '2,30p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 done
 log() { echo "bench: $*" >&2; }
+BIG_RUNS=${BIG_RUNS:-$RUNS} KIND_RUNS=${KIND_RUNS:-$RUNS}
+if [ -z "$KIND_MIB" ]; then
+	KIND_MIB=0
+	for s in $SIZES; do [ "$s" -gt "$KIND_MIB" ] && KIND_MIB=$s; done
+fi
 
 if [ -z "${BENCH_INNER:-}" ]; then
 	[ "$(id -u)" = 0 ] || { log "run as root (CRIU dumps and the criu service need it)"; exit 2; }
@@ -42,10 +67,9 @@ if [ -z "${BENCH_INNER:-}" ]; then
 	export LIBCRIU_ROOT BENCH_INNER=1 BENCH_T0=$SECONDS
 	# Everything below runs under a child subreaper: a killed or orphaned
 	# workload is reaped at once, a CLI-restored tree is adopted by it.
-	quick_arg=()
-	[ "$MODE" = quick ] && quick_arg=(--mode-quick)
-	exec "$WORK/build/bench/bench_ckpt" reaper "$0" --runs "$RUNS" --sizes "$SIZES" --fs "$FSES" \
-		"${quick_arg[@]}"
+	exec "$WORK/build/bench/bench_ckpt" reaper "$0" --mode "$MODE" --runs "$RUNS" --sizes "$SIZES" \
+		--fs "$FSES" --big-runs "$BIG_RUNS" --kind-runs "$KIND_RUNS" --kind-mib "$KIND_MIB" \
+		--load-runs "$LOAD_RUNS"
 fi
 
 B=$WORK/build/bench
@@ -164,7 +188,7 @@ stats_of() { # IMG -> "stats":{...},"image_bytes":N
 median() { sort -n | awk '{a[NR]=$1} END {if (NR) print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 # ---------------------------------------------------------------- no-size ops
-log "mode $MODE, runs $RUNS, sizes $SIZES, fs $FSES; criu $("$CKPT_CRIU" --version | sed -n 's/Version: //p')"
+log "mode $MODE, runs $RUNS (≥1024 MiB: $BIG_RUNS; kinds: $KIND_RUNS at $KIND_MIB MiB), sizes $SIZES, fs $FSES; criu $("$CKPT_CRIU" --version | sed -n 's/Version: //p')"
 for o in version check feature-check; do
 	for r in $(seq "$RUNS"); do
 		for c in $CONTENDERS; do
@@ -181,6 +205,27 @@ for r in $( [ "$MODE" = quick ] || seq "$RUNS"); do
 		"\"run\":$r,\"extra\":\"hold-1GiB\""
 done
 log "short ops done ($SECONDS s)"
+
+# Load rows: the smallest program linked to each library, exec to exit, timed and
+# wait4()ed by bench_exec_timer (linked to neither, smaller than both: the
+# child's ru_maxrss is never below its spawner's RSS).
+for r in $(seq "$LOAD_RUNS"); do
+	for o in load-only load-version-swrk load-version-service; do
+		for c in libckpt libcriu; do
+			prog=$B/bench_load_ckpt
+			[ "$c" = libcriu ] && prog=$B/bench_load_libcriu
+			args=()
+			case $o in
+			load-version-swrk) args=(version) ;;
+			load-version-service) args=(version "$SOCK") ;;
+			esac
+			j=$("$B/bench_exec_timer" "$prog" "${args[@]}" 2>>"$WORK/ops.log" || true)
+			[ -n "$j" ] || j='{"ok":false,"error":"bench_exec_timer failed"}'
+			record - - "{\"op\":\"$o\",\"contender\":\"$c\",${j#\{}" "\"run\":$r,\"extra\":\"load\""
+		done
+	done
+done
+log "load rows done ($SECONDS s)"
 
 # ---------------------------------------------------------------- per size/fs
 mkdir -p "$WORK/disk"
@@ -203,6 +248,8 @@ for size in $SIZES; do
 		D=$WORK/$fs/s$size
 		rm -rf "$D"; mkdir -p "$D"
 		W=$D/wl; WLR=$D/wl-lr; mkdir -p "$W" "$WLR"
+		n=$RUNS
+		if [ "$size" -ge 1024 ]; then n=$BIG_RUNS; fi
 
 		# Machine limits, same run, same filesystem: dd of the same size
 		# (plain bs=1M from a page-cached file, no fsync: CRIU does not fsync),
@@ -224,7 +271,7 @@ for size in $SIZES; do
 
 		# dump (task killed): a fresh workload per run.
 		RIMG=
-		for r in $(seq "$RUNS"); do
+		for r in $(seq "$n"); do
 			for c in $CONTENDERS; do
 				pid=$("$B/bench_ckpt" spawn "$B/bench_workload" "$W" "$size")
 				img=$D/img-dump-$c-$r; mkdir -p "$img"
@@ -242,7 +289,7 @@ for size in $SIZES; do
 
 		# dump --leave-running: one workload, a fresh images dir per run.
 		WL_LR=$("$B/bench_ckpt" spawn "$B/bench_workload" "$WLR" "$size")
-		for r in $(seq "$RUNS"); do
+		for r in $(seq "$n"); do
 			for c in $CONTENDERS; do
 				img=$D/img-lr; rm -rf "$img"; mkdir -p "$img"
 				j=$(run_op "$c" dump-lr "$WL_LR" "$img")
@@ -267,7 +314,7 @@ for size in $SIZES; do
 
 		# restore: from one dump's images, every restore verified by checksum.
 		if [ -n "$RIMG" ]; then
-			for r in $(seq "$RUNS"); do
+			for r in $(seq "$n"); do
 				for c in $CONTENDERS; do
 					j=$(run_op "$c" restore "$RIMG" "$W")
 					record "$size" "$fs" "$j" "\"run\":$r"
@@ -281,6 +328,43 @@ for size in $SIZES; do
 	done
 done
 
+# ---------------------------------------------------------------- kinds of restore
+# The HTTP server holding KIND_MIB of pseudo-random memory, dumped once (killed,
+# so its port is free); then restored again and again from those images, the
+# kinds interleaved, the page cache dropped before each (bench_ckpt restore-kind).
+KD=$WORK/disk/kinds
+PORT=${BENCH_PORT:-18622}
+KINDS="libckpt-plain criu-cli-plain criu-cli-lazy"
+if grep -q '^BENCH_HAVE_LAZY:INTERNAL=ON' "$WORK/build/CMakeCache.txt"; then
+	KINDS="libckpt-plain libckpt-lazy criu-cli-plain criu-cli-lazy"
+else
+	log "libckpt built without ckpt_restore_lazy: no libckpt-lazy rows"
+fi
+if "$CKPT_BIN" restore --help 2>&1 | grep -qE -- '--lazy([ ,]|$)'; then
+	KINDS="$KINDS ckpt-cli-lazy"
+fi
+rm -rf "$KD"; mkdir -p "$KD/wl" "$KD/img"
+spid=$("$B/bench_ckpt" spawn-server "$KD/wl" "$KIND_MIB" "$PORT" || true)
+if [ -n "$spid" ]; then
+	j=$("$B/bench_ckpt" dump "$spid" "$KD/img" 2>>"$WORK/ops.log" | grep '^{"op"' || true)
+	kill -9 "$spid" 2>/dev/null || true
+	gone "$spid" || log "server $spid not reaped"
+	record "$KIND_MIB" disk "$j" "\"extra\":\"kinds\",$(stats_of "$KD/img")"
+	if [[ $j == *'"ok":true'* ]]; then
+		for r in $(seq "$KIND_RUNS"); do
+			for k in $KINDS; do
+				j=$("$B/bench_ckpt" --ckpt "$CKPT_BIN" restore-kind "$k" "$KD/img" "$KD/wl" "$PORT" \
+					2>>"$WORK/ops.log" | grep '^{"op"' || true)
+				record "$KIND_MIB" disk "$j" "\"run\":$r"
+			done
+		done
+	fi
+else
+	log "the HTTP server did not start on 127.0.0.1:$PORT (BENCH_PORT picks another): no kinds rows"
+fi
+rm -rf "$KD"
+log "kinds of restore done ($SECONDS s)"
+
 # ---------------------------------------------------------------- report
 MACHINE=$(printf 'nproc=%s; mem=%s; kernel=%s; disk fs=%s; tmpfs=%s' "$(nproc)" \
 	"$(free -h | awk '/^Mem:/{print $2}')" "$(uname -r)" \
@@ -293,5 +377,6 @@ VERSIONS=$(printf 'CRIU %s (%s); libcriu %s (Debian forky libcriu2/libcriu-dev, 
 	"$("$CKPT_BIN" --criu "$CKPT_CRIU" version 2>/dev/null | head -n1 | tr -d '\n')" \
 	"git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD -- lib include 2>/dev/null || echo '+dirty')")
 python3 "$ROOT/bench/report.py" --raw "$RAW" --md "$ROOT/bench/results.md" --json "$ROOT/bench/results.json" \
-	--mode "$MODE" --runs "$RUNS" --machine "$MACHINE" --versions "$VERSIONS" \
+	--mode "$MODE" --runs "$RUNS" --big-runs "$BIG_RUNS" --kind-runs "$KIND_RUNS" --kind-mib "$KIND_MIB" \
+	--load-runs "$LOAD_RUNS" --machine "$MACHINE" --versions "$VERSIONS" \
 	--elapsed "$(( $(date +%s) - START ))"
