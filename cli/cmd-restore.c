@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -56,7 +57,11 @@ static const char help_text[] =
 	"  --network-lock METHOD       iptables, nftables or skip\n"
 	"  --inherit-fd FD:RESOURCE    give our FD to the restored tree in place of RESOURCE\n"
 	"                              (e.g. 3:pipe:[12345]); repeatable\n"
-	"  --lazy-pages                fetch memory pages lazily\n"
+	"  --lazy                      instant restore: the tree runs as soon as CRIU has set it\n"
+	"                              up, its memory follows from the images (libckpt runs criu\n"
+	"                              lazy-pages); ckpt stays until every page is in (with\n"
+	"                              --detach too), and if one cannot be, kills the tree\n"
+	"  --lazy-pages                fetch memory lazily from a criu lazy-pages you run\n"
 	"  --veth NS_IF:HOST_IF:NS_ADDR/PREFIX:HOST_ADDR/PREFIX\n"
 	"                              with --empty-ns network: wire the new namespace (lo up,\n"
 	"                              a veth pair, both addresses, a default route via the host)\n"
@@ -81,6 +86,7 @@ enum {
 	O_LSM_PROFILE,
 	O_LSM_MOUNT_CONTEXT,
 	O_NO_SUBREAPER,
+	O_LAZY,
 };
 
 static volatile sig_atomic_t restored_pid;
@@ -137,7 +143,7 @@ static int wait_restored(pid_t pid)
 
 struct restore_args {
 	const char *image_path, *work_path, *pid_file, *veth;
-	bool image_path_set, detach, ignore_recorded, no_subreaper;
+	bool image_path_set, detach, ignore_recorded, no_subreaper, lazy, lazy_pages;
 	double elapsed;		 /* the restore request, seconds */
 	char abs_path[PATH_MAX]; /* image_path made absolute before the restore */
 	char applied[256];	 /* the recorded flags applied */
@@ -153,6 +159,7 @@ const struct option cli_restore_options[] = {
 	{ "pid-file", required_argument, NULL, O_PID_FILE },
 	{ "inherit-fd", required_argument, NULL, O_INHERIT_FD },
 	{ "lazy-pages", no_argument, NULL, O_LAZY_PAGES },
+	{ "lazy", no_argument, NULL, O_LAZY },
 	{ "veth", required_argument, NULL, O_VETH },
 	{ "import", required_argument, NULL, 'i' },
 	{ "keep", no_argument, NULL, 'k' },
@@ -210,8 +217,10 @@ static int restore_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o,
 		case O_WORK_PATH: a->work_path = optarg; break;
 		case O_PID_FILE: a->pid_file = optarg; break;
 		case O_LAZY_PAGES:
+			a->lazy_pages = true;
 			r = cli_set_bool(cli, o, CKPT_OPT_LAZY_PAGES, "--lazy-pages");
 			break;
+		case O_LAZY: a->lazy = true; break;
 		case O_INHERIT_FD: r = parse_inherit_fd(cli, o, optarg); break;
 		case O_VETH: a->veth = optarg; break;
 		default: r = cli_getopt_error(cli, c, argv, cli_restore_options); break;
@@ -226,6 +235,10 @@ static int restore_parse(struct cli *cli, int argc, char **argv, ckpt_opts *o,
 			argv[optind]);
 	if (a->im.keep && !a->im.file)
 		return cli_usage_error(cli, "--keep needs --import FILE");
+	if (a->lazy && a->lazy_pages)
+		return cli_usage_error(
+			cli,
+			"--lazy runs criu lazy-pages itself; --lazy-pages is for one you run: give one of them");
 	return EXIT_OK;
 }
 
@@ -311,6 +324,81 @@ static int restore_wait(pid_t pid)
 	return wait_restored(pid);
 }
 
+/* --lazy: the pages' end, waited for beside the tree (attached) or before exiting (detached). */
+struct lazy_watch {
+	struct cli *cli;
+	ckpt_lazy *lazy;
+	const char *image_path;
+	ckpt_err err;
+	int rc; /* ckpt_lazy_wait's */
+};
+
+static void lazy_report_done(struct lazy_watch *w)
+{
+	uint64_t run_us = 0, done_us = 0, bytes = 0;
+
+	if (w->rc < 0)
+		return;
+	ckpt_lazy_times(w->lazy, &run_us, &done_us);
+	ckpt_lazy_progress(w->lazy, &bytes, NULL);
+	cli_progress(w->cli, "every page is in: %.1f MiB after %.3fs; %s may go",
+		     (double)bytes / 1048576.0, (double)done_us / 1e6, w->image_path);
+}
+
+static void *lazy_watch_thread(void *arg)
+{
+	struct lazy_watch *w = arg;
+
+	w->rc = ckpt_lazy_wait(w->lazy, -1, &w->err);
+	lazy_report_done(w);
+	return NULL;
+}
+
+static int restore_lazy(struct cli *cli, ckpt_client *client, ckpt_opts *o, struct restore_args *a,
+			const struct timespec *start)
+{
+	struct lazy_watch w = { .cli = cli, .image_path = a->image_path, .err = CKPT_ERR_INIT };
+	ckpt_err err = CKPT_ERR_INIT;
+	pthread_t t;
+	pid_t pid = 0;
+	int r = EXIT_OK;
+
+	if (ckpt_restore_lazy(client, o, &pid, &w.lazy, &err) < 0)
+		return cli_report(cli, &err, NULL);
+	a->elapsed = cli_elapsed(start);
+	cli_progress(cli, "restored pid %d from %s: running after %.3fs, its memory follows",
+		     (int)pid, a->image_path, a->elapsed);
+	if (a->pid_file)
+		cli_write_pid_file(cli, a->pid_file, pid);
+	if (a->detach) {
+		restore_print(cli, a, pid, 0); /* the pid now: it runs */
+		w.rc = ckpt_lazy_wait(w.lazy, -1, &w.err);
+		lazy_report_done(&w);
+	} else if (pthread_create(&t, NULL, lazy_watch_thread, &w) == 0) {
+		r = restore_wait(pid);
+		pthread_join(t, NULL);
+		if (w.rc >= 0)
+			restore_print(cli, a, pid, r);
+	} else {
+		w.rc = ckpt_lazy_wait(w.lazy, -1, &w.err);
+		lazy_report_done(&w);
+		r = w.rc < 0 ? EXIT_FAILED : restore_wait(pid);
+		if (w.rc >= 0)
+			restore_print(cli, a, pid, r);
+	}
+	if (w.rc < 0) {
+		/* the tree was killed (by the library, before any page went missing): reap it */
+		if (a->detach)
+			(void)wait_restored(pid);
+		r = cli_report(cli, &w.err, NULL);
+	} else if (a->detach) {
+		r = EXIT_OK;
+	}
+	ckpt_lazy_free(w.lazy); /* its directory first: it may be inside an import's */
+	cli_import_end(cli, &a->im, w.rc == 0);
+	return r;
+}
+
 int cmd_restore(struct cli *cli, int argc, char **argv)
 {
 	struct restore_args a = { 0 };
@@ -334,6 +422,10 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 	if (!realpath(a.image_path, a.abs_path))
 		a.abs_path[0] = '\0';
 	clock_gettime(CLOCK_MONOTONIC, &start);
+	if (a.lazy) {
+		r = restore_lazy(cli, client, o, &a, &start);
+		goto out;
+	}
 	if (ckpt_restore(client, o, &pid, &err) < 0) {
 		r = cli_report(cli, &err, NULL);
 		goto out;

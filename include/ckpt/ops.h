@@ -79,6 +79,52 @@ CKPT_EXPORT int ckpt_pre_dump(ckpt_client *c, const ckpt_opts *o, ckpt_err *err)
  * it with waitpid. Its pid goes to *ret_pid.
  */
 CKPT_EXPORT int ckpt_restore(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, ckpt_err *err);
+
+/*
+ * Lazy restore (instant restore) from local images. libckpt runs `criu
+ * lazy-pages` on o's images dir, restores with lazy pages (a swrk client:
+ * CKPT_ENOTSUP for a criu service) and returns as soon as the tree runs, its
+ * root's pid in *ret_pid (our child, as ckpt_restore's; reap it with
+ * waitpid). Its memory follows through userfaultfd in the background, tracked
+ * by *ret_lazy: ckpt_lazy_wait says when every page is in (then the images
+ * may go). It never runs on missing memory: the userfaultfd of every restored
+ * task is held by libckpt until the daemon ends well, so a fault it never
+ * answers waits; if criu lazy-pages dies, is killed or cannot read a page,
+ * the tree is killed before those are released, and ckpt_lazy_wait returns
+ * the failure saying so. The images are never changed or removed.
+ * CRIU's logs (restore.log, daemon/lazy-pages.log) go to a fresh directory
+ * .ckpt-lazy-XXXXXXXXXXXX in the work dir (the images dir if none), removed by
+ * ckpt_lazy_free once every page is in, kept otherwise (err->log_path names
+ * it). Several lazy restores of one images dir may run at once (each has its
+ * own daemon and directory) where the tree is the init of its own pid
+ * namespace, so that its pids cannot clash.
+ */
+typedef struct ckpt_lazy ckpt_lazy;
+CKPT_EXPORT int ckpt_restore_lazy(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid,
+				  ckpt_lazy **ret_lazy, ckpt_err *err);
+/*
+ * Wait up to timeout_ms (-1: no limit) for every page: 0 all in; 1 still
+ * copying; <0 the pages failed and the tree was killed (err says why, and
+ * where the daemon's log is).
+ */
+CKPT_EXPORT int ckpt_lazy_wait(ckpt_lazy *l, int timeout_ms, ckpt_err *err);
+/*
+ * Progress, an estimate: the bytes criu lazy-pages has read from the page
+ * images so far (capped at the total), and the memory the checkpoint holds.
+ * Once every page is in, done equals total.
+ */
+CKPT_EXPORT void ckpt_lazy_progress(const ckpt_lazy *l, uint64_t *done_bytes,
+				    uint64_t *total_bytes);
+/*
+ * Microseconds from the call to the tree running, and to every page in (0
+ * until then). 1 when every page is in, 0 if not (yet), -1 for NULL.
+ */
+CKPT_EXPORT int ckpt_lazy_times(const ckpt_lazy *l, uint64_t *running_us, uint64_t *done_us);
+/*
+ * Release l. If the pages are not all in, the tree is killed first (it would
+ * lack memory once libckpt lets go of it) and the daemon too. Accepts NULL.
+ */
+CKPT_EXPORT void ckpt_lazy_free(ckpt_lazy *l);
 /*
  * Start a CRIU page server (PAGE_SERVER) writing into o's images dir, on o's
  * page-server address/port (port 0: CRIU picks one). It runs as a daemon until

@@ -12,6 +12,7 @@
 #include "images/images.h"
 #include "net/netns.h"
 #include "proc/procfs.h"
+#include "ops.h"
 
 static struct request_env env_for(const ckpt_client *c)
 {
@@ -340,6 +341,12 @@ static int restore_open_dirs(const ckpt_opts *o, struct dir_ref *img, struct dir
 
 int ckpt_restore(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, ckpt_err *err)
 {
+	return restore_run(c, o, ret_pid, NULL, NULL, err);
+}
+
+int restore_run(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid,
+		void (*on_root)(void *userdata, pid_t pid), void *userdata, ckpt_err *err)
+{
 	struct dir_ref img = DIR_REF_INIT, work = DIR_REF_INIT;
 	struct proc held = PROC_INIT;
 	struct request rq;
@@ -379,6 +386,8 @@ int ckpt_restore(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, ckpt_err *e
 		call.x.on_setup_ns = setup_ns_hook;
 		call.x.setup_ns_userdata = c->netns;
 	}
+	call.x.on_root = on_root;
+	call.x.root_userdata = userdata;
 	r = call_run(&call, &rq, &resp, err);
 	if (r < 0 && rq.req.opts->rst_sibling)
 		reap_failed_restore(&call, root, &held);

@@ -113,9 +113,11 @@ static int dispatch(struct exchange *x, const CriuNotify *n, int fd, ckpt_err *e
 
 	log_at(x->log, CKPT_LOG_DEBUG, "%s: notification '%s' pid %d%s", x->op, n->script,
 	       (int)ev.pid, fd >= 0 ? " with an fd" : "");
-	if (!strcmp(n->script, "setup-namespaces"))
+	if (!strcmp(n->script, "setup-namespaces")) {
 		x->setup_ns_pid = ev.pid;
-	else if (!strcmp(n->script, "post-restore"))
+		if (x->on_root && ev.pid > 0)
+			x->on_root(x->root_userdata, ev.pid);
+	} else if (!strcmp(n->script, "post-restore"))
 		x->post_restore_pid = ev.pid;
 	else if (!strcmp(n->script, "post-dump"))
 		x->post_dump_seen = true;

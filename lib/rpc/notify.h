@@ -39,6 +39,9 @@ struct exchange {
 	/* the library's own hook at setup-namespaces (network setup), or NULL */
 	int (*on_setup_ns)(void *userdata, pid_t pid, ckpt_err *err);
 	void *setup_ns_userdata;
+	/* told the root's pid at setup-namespaces (a lazy restore's watch), or NULL */
+	void (*on_root)(void *userdata, pid_t pid);
+	void *root_userdata;
 	/* what CRIU told during the call */
 	pid_t setup_ns_pid;
 	pid_t post_restore_pid;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* posix_spawn of `criu swrk 3`: a bare environment, stdio, the socket and the request's fds, nothing else. */
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -259,4 +260,166 @@ int criu_spawn_argv(const struct spawn_cfg *cfg, char *const argv[], const struc
 		return err_from_errno(err, r, "spawn: cannot open a pidfd for criu %s (pid %d)",
 				      argv[1], (int)pid);
 	return 0;
+}
+
+/*
+ * The keeper: a child of ours that forks criu and waits for it, so that its
+ * exit status reaches us through a pipe even when the caller reaps every
+ * child it has (a subreaper's waitpid(-1)). Between fork and exec, and in
+ * the keeper, only async-signal-safe calls. The keeper blocks signals, holds
+ * no fd of ours but its two pipes, and waits for our go (the daemon's pidfd
+ * is open) before it reaps, so the pid cannot be reused under that pidfd.
+ */
+static void keeper_main(const char *criu, char *const argv[], char *const envp[],
+			const struct staging *st, int status_w, int go_r)
+{
+	sigset_t all, none;
+	pid_t g;
+	int wst = 0;
+	char c;
+
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	g = fork();
+	if (g == 0) {
+		struct sigaction dfl;
+
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		for (int sig = 1; sig < NSIG; sig++)
+			(void)sigaction(sig, &dfl, NULL);
+		for (size_t i = 0; i < st->n_moves; i++) {
+			int s = st->moves[i][0] >= 0 ? st->moves[i][0] : open("/dev/null", O_RDWR);
+
+			if (s < 0 || dup2(s, st->moves[i][1]) < 0)
+				_exit(127);
+		}
+		for (int fd = st->min_fd; fd < 65536; fd++)
+			close(fd);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execve(criu, argv, envp);
+		_exit(127);
+	}
+	for (int fd = 3; fd < 65536; fd++)
+		if (fd != status_w && fd != go_r)
+			close(fd);
+	if (g < 0)
+		_exit(1);
+	if (write(status_w, &g, sizeof(g)) != (ssize_t)sizeof(g))
+		_exit(1);
+	while (read(go_r, &c, 1) < 0 && errno == EINTR)
+		;
+	while (waitpid(g, &wst, 0) < 0)
+		if (errno != EINTR)
+			_exit(1);
+	(void)!write(status_w, &wst, sizeof(wst));
+	_exit(0);
+}
+
+int criu_spawn_kept(const struct spawn_cfg *cfg, char *const argv[], const struct fdpass *fds,
+		    size_t n, struct kept *ret, ckpt_err *err)
+{
+	char *const *envp = cfg->env ? cfg->env : (char *const *)default_env;
+	int status[2] = { -1, -1 }, go[2] = { -1, -1 }, r;
+	struct staging st;
+	struct pollfd p;
+	pid_t keeper, g = 0;
+	ssize_t got;
+
+	*ret = (struct kept){ .keeper = PROC_INIT, .criu = PROC_INIT, .status_fd = -1 };
+	if (cfg->detach || !argv || !argv[0] || !argv[1])
+		return err_set(err, CKPT_EINVAL,
+			       "spawn: a criu command and an attached child are expected");
+	if (pipe2(status, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0) {
+		r = err_sys(err, CKPT_ESYS, errno, "spawn: pipe");
+		goto out;
+	}
+	r = stage_fds(&st, cfg, -1, fds, n, err);
+	if (r < 0) {
+		close_all(st.staged, st.n_staged);
+		goto out;
+	}
+	keeper = fork();
+	if (keeper == 0)
+		keeper_main(cfg->criu, argv, envp, &st, status[1], go[0]);
+	close_all(st.staged, st.n_staged);
+	if (keeper < 0) {
+		r = err_sys(err, CKPT_ESYS, errno, "spawn: fork");
+		goto out;
+	}
+	r = proc_adopt_child_errno(&ret->keeper, keeper);
+	if (r < 0) {
+		r = err_from_errno(err, r, "spawn: cannot open a pidfd for criu %s's keeper",
+				   argv[1]);
+		goto out;
+	}
+	close(status[1]);
+	status[1] = -1;
+	close(go[0]);
+	go[0] = -1;
+	/* the daemon's pid, then its pidfd, then the keeper may reap it */
+	p = (struct pollfd){ .fd = status[0], .events = POLLIN };
+	while (poll(&p, 1, 10000) < 0 && errno == EINTR)
+		;
+	got = read(status[0], &g, sizeof(g));
+	if (got != (ssize_t)sizeof(g) || g <= 0) {
+		r = err_set(err, CKPT_ECRIU_EXEC, "spawn: cannot start '%s %s'", cfg->criu,
+			    argv[1]);
+		goto out;
+	}
+	r = proc_open_errno(&ret->criu, g);
+	if (r < 0) {
+		r = err_from_errno(err, r, "spawn: cannot open a pidfd for criu %s (pid %d)",
+				   argv[1], (int)g);
+		goto out;
+	}
+	(void)!write(go[1], "g", 1);
+	ret->status_fd = status[0];
+	status[0] = -1;
+	r = 0;
+out:
+	for (int i = 0; i < 2; i++) {
+		if (status[i] >= 0)
+			close(status[i]);
+		if (go[i] >= 0)
+			close(go[i]);
+	}
+	if (r < 0)
+		kept_kill(ret);
+	return r;
+}
+
+int kept_status(struct kept *k, int *ret_status)
+{
+	ssize_t got;
+	int st;
+
+	if (k->status_fd < 0)
+		return -1;
+	do
+		got = read(k->status_fd, &st, sizeof(st));
+	while (got < 0 && errno == EINTR);
+	close(k->status_fd);
+	k->status_fd = -1;
+	(void)proc_reap(&k->keeper, now_us() + 2000000);
+	if (got != (ssize_t)sizeof(st))
+		return -1;
+	*ret_status = st;
+	return 0;
+}
+
+void kept_kill(struct kept *k)
+{
+	if (k->criu.pidfd >= 0)
+		(void)proc_signal_errno(&k->criu, SIGKILL);
+	if (k->status_fd >= 0) {
+		int st;
+
+		(void)kept_status(k, &st); /* the keeper reaps criu, then exits */
+	} else if (k->keeper.pid > 0) {
+		(void)proc_reap(&k->keeper, now_us() + 2000000);
+	}
+	proc_close(&k->criu);
+	proc_close(&k->keeper);
 }

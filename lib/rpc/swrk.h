@@ -35,4 +35,23 @@ int swrk_spawn(const struct spawn_cfg *cfg, const struct fdpass *fds, size_t n, 
 int criu_spawn_argv(const struct spawn_cfg *cfg, char *const argv[], const struct fdpass *fds,
 		    size_t n, struct proc *ret, ckpt_err *err);
 
+/*
+ * Spawn criu with its own argv as criu_spawn_argv does, under a keeper: a
+ * child of ours that forks criu, waits for it and writes its wait status to
+ * status_fd, so a caller that reaps all its children (waitpid(-1)) cannot
+ * take that status from us. criu is the keeper's child: ret->criu has its
+ * pidfd (for signals), ret->keeper ours.
+ */
+struct kept {
+	struct proc keeper;
+	struct proc criu;
+	int status_fd; /* readable once criu ended: its wait status (an int), or EOF */
+};
+int criu_spawn_kept(const struct spawn_cfg *cfg, char *const argv[], const struct fdpass *fds,
+		    size_t n, struct kept *ret, ckpt_err *err);
+/* Read criu's wait status (blocks until it ended), reap the keeper: 0, or -1 if none came. */
+int kept_status(struct kept *k, int *ret_status);
+/* SIGKILL criu, wait for the keeper, close everything. */
+void kept_kill(struct kept *k);
+
 #endif

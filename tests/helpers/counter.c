@@ -5,13 +5,19 @@
  * SIGUSR1 it recomputes the memory checksum and writes it to DIR/checksum.
  * DIR/checksum.start holds the checksum computed after filling.
  *
- *   counter DIR MIB [TICK_MS]
+ *   counter DIR MIB [TICK_MS [scan]]
+ *
+ * scan (lazy restore tests): every tick, read the first word of every page
+ * too. The fill never makes a zero word, so a zero there is a page that was
+ * lost (a zero page where memory was): DIR/zero gets its offset, and the
+ * counter exits 3.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +77,7 @@ int main(int argc, char **argv)
 	dir = argv[1];
 	mib = strtoul(argv[2], NULL, 10);
 	tick_ms = argc > 3 ? strtol(argv[3], NULL, 10) : 20;
+	bool scan = argc > 4 && strcmp(argv[4], "scan") == 0;
 	n = mib * 1024 * 1024 / sizeof(uint64_t);
 	mem = mmap(NULL, n ? n * sizeof(uint64_t) : 4096, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -95,6 +102,12 @@ int main(int argc, char **argv)
 			snprintf(buf, sizeof(buf), "%llu\n", (unsigned long long)checksum(mem, n));
 			write_file(dir, "checksum", buf);
 		}
+		for (size_t i = 0; scan && i < n; i += 4096 / sizeof(uint64_t))
+			if (((volatile uint64_t *)mem)[i] == 0) {
+				snprintf(buf, sizeof(buf), "%zu\n", i * sizeof(uint64_t));
+				write_file(dir, "zero", buf);
+				return 3;
+			}
 		snprintf(buf, sizeof(buf), "%llu\n", (unsigned long long)++count);
 		write_file(dir, "counter", buf);
 		nanosleep(&ts, NULL);

@@ -269,6 +269,32 @@ static inline bool pty_expect(int master, const char *want)
 	return false;
 }
 
+/* A counter (its state files in dir) and an images dir, both fresh; ended: killed, removed. */
+struct ctarget {
+	char *dir;  /* the counter's state files */
+	char *imgs; /* images dir */
+	pid_t pid;
+};
+
+static inline void ctarget_start(struct ctarget *t, unsigned mib)
+{
+	be_subreaper();
+	t->dir = tmpdir_new("state");
+	t->imgs = tmpdir_new("imgs");
+	t->pid = counter_start(t->dir, mib);
+	ck_assert_int_ge(counter_wait(t->dir, 5, 20000), 5);
+}
+
+static inline void ctarget_end(struct ctarget *t)
+{
+	if (t->pid > 0 && alive(t->pid))
+		kill_wait(t->pid);
+	rm_rf(t->dir);
+	rm_rf(t->imgs);
+	free(t->dir);
+	free(t->imgs);
+}
+
 static inline ckpt_client *client_new(void)
 {
 	ckpt_client *c = ckpt_client_new();

@@ -9,31 +9,6 @@
 
 #include "common.h"
 
-struct target {
-	char *dir;  /* the counter's state files */
-	char *imgs; /* images dir */
-	pid_t pid;
-};
-
-static void target_start(struct target *t, unsigned mib)
-{
-	be_subreaper();
-	t->dir = tmpdir_new("state");
-	t->imgs = tmpdir_new("imgs");
-	t->pid = counter_start(t->dir, mib);
-	ck_assert_int_ge(counter_wait(t->dir, 5, 10000), 5);
-}
-
-static void target_end(struct target *t)
-{
-	if (t->pid > 0 && alive(t->pid))
-		kill_wait(t->pid);
-	rm_rf(t->dir);
-	rm_rf(t->imgs);
-	free(t->dir);
-	free(t->imgs);
-}
-
 static void file_exists(const char *dir, const char *name)
 {
 	char p[4096];
@@ -43,7 +18,7 @@ static void file_exists(const char *dir, const char *name)
 }
 
 /* Dump (killing the tree), check it is gone, restore, check it carries on with the same memory. */
-static void dump_restore_cycle(ckpt_client *c, struct target *t)
+static void dump_restore_cycle(ckpt_client *c, struct ctarget *t)
 {
 	ckpt_err err = CKPT_ERR_INIT;
 	ckpt_opts *o = ckpt_opts_new();
@@ -80,44 +55,44 @@ static void dump_restore_cycle(ckpt_client *c, struct target *t)
 
 START_TEST(swrk_dump_restore)
 {
-	struct target t;
+	struct ctarget t;
 	ckpt_client *c = client_new();
 
-	target_start(&t, 16);
+	ctarget_start(&t, 16);
 	dump_restore_cycle(c, &t);
 	/* the restored process is our child: we can reap it */
 	kill(t.pid, SIGKILL);
 	ck_assert_int_eq(waitpid(t.pid, NULL, 0), t.pid);
 	ckpt_client_free(c);
-	target_end(&t);
+	ctarget_end(&t);
 }
 END_TEST
 
 START_TEST(swrk_two_cycles)
 {
-	struct target t;
+	struct ctarget t;
 	ckpt_client *c = client_new();
 
-	target_start(&t, 4);
+	ctarget_start(&t, 4);
 	dump_restore_cycle(c, &t);
 	/* second cycle into a fresh dir */
 	rm_rf(t.imgs);
 	ck_assert_int_eq(mkdir(t.imgs, 0700), 0);
 	dump_restore_cycle(c, &t);
 	ckpt_client_free(c);
-	target_end(&t);
+	ctarget_end(&t);
 }
 END_TEST
 
 START_TEST(swrk_leave_running)
 {
-	struct target t;
+	struct ctarget t;
 	ckpt_client *c = client_new();
 	ckpt_err err = CKPT_ERR_INIT;
 	ckpt_opts *o = ckpt_opts_new();
 	long before, after;
 
-	target_start(&t, 16);
+	ctarget_start(&t, 16);
 	before = read_num(t.dir, "counter");
 	ck_assert_ok(ckpt_opts_set_pid(o, t.pid, &err), err);
 	ck_assert_ok(ckpt_opts_set_images_dir(o, t.imgs, &err), err);
@@ -137,7 +112,7 @@ START_TEST(swrk_leave_running)
 	kill_wait(restored);
 	ckpt_opts_free(o);
 	ckpt_client_free(c);
-	target_end(&t);
+	ctarget_end(&t);
 }
 END_TEST
 
@@ -167,14 +142,14 @@ static pid_t service_start(const char *sock, const char *workdir)
 
 START_TEST(service_requests)
 {
-	struct target t;
+	struct ctarget t;
 	char *sdir = tmpdir_new("svc"), sock[256];
 	ckpt_client *c = ckpt_client_new();
 	ckpt_err err = CKPT_ERR_INIT;
 	unsigned v = 0;
 	pid_t svc;
 
-	target_start(&t, 16);
+	ctarget_start(&t, 16);
 	snprintf(sock, sizeof(sock), "%s/criu.sock", sdir);
 	svc = service_start(sock, sdir);
 	ck_assert_ok(ckpt_client_set_service(c, sock, &err), err);
@@ -189,7 +164,7 @@ START_TEST(service_requests)
 	ckpt_client_free(c);
 	rm_rf(sdir);
 	free(sdir);
-	target_end(&t);
+	ctarget_end(&t);
 }
 END_TEST
 
@@ -368,13 +343,13 @@ END_TEST
 /* A criu started ahead serves the next request; an unused one is killed and reaped by free. */
 START_TEST(prepared_client)
 {
-	struct target t;
+	struct ctarget t;
 	ckpt_client *c = client_new();
 	ckpt_err err = CKPT_ERR_INIT;
 	int fds, kids;
 	unsigned v;
 
-	target_start(&t, 4);
+	ctarget_start(&t, 4);
 	fds = count_fds();
 	kids = count_children();
 	ck_assert_ok(ckpt_client_prepare(c, &err), err);
@@ -387,14 +362,14 @@ START_TEST(prepared_client)
 	ckpt_client_free(c);
 	ck_assert_int_eq(count_children(), kids);
 	ck_assert_int_eq(count_fds(), fds);
-	target_end(&t);
+	ctarget_end(&t);
 }
 END_TEST
 
 /* Security of the images dir: shared dirs refused, files owner-only, foreign image versions refused. */
 START_TEST(images_dir_policy)
 {
-	struct target t;
+	struct ctarget t;
 	ckpt_client *c = client_new();
 	ckpt_err err = CKPT_ERR_INIT;
 	ckpt_opts *o = ckpt_opts_new();
@@ -403,7 +378,7 @@ START_TEST(images_dir_policy)
 	unsigned char buf[64];
 	int fd;
 
-	target_start(&t, 1);
+	ctarget_start(&t, 1);
 	ck_assert_ok(ckpt_opts_set_pid(o, t.pid, &err), err);
 	ck_assert_ok(ckpt_opts_set_images_dir(o, t.imgs, &err), err);
 	ck_assert_ok(ckpt_opts_set_bool(o, CKPT_OPT_LEAVE_RUNNING, true, &err), err);
@@ -478,7 +453,7 @@ START_TEST(images_dir_policy)
 	ck_assert(!alive(t.pid));
 	ckpt_opts_free(o);
 	ckpt_client_free(c);
-	target_end(&t);
+	ctarget_end(&t);
 }
 END_TEST
 
@@ -534,13 +509,13 @@ END_TEST
 /* A request above the size limit is refused before criu starts; the target runs on. */
 START_TEST(oversized_request)
 {
-	struct target t;
+	struct ctarget t;
 	ckpt_client *c = client_new();
 	ckpt_err err = CKPT_ERR_INIT;
 	ckpt_opts *o = ckpt_opts_new();
 	int kids;
 
-	target_start(&t, 1);
+	ctarget_start(&t, 1);
 	ck_assert_ok(ckpt_opts_set_pid(o, t.pid, &err), err);
 	ck_assert_ok(ckpt_opts_set_images_dir(o, t.imgs, &err), err);
 	for (int i = 0; i < 60000; i++) {
@@ -556,7 +531,7 @@ START_TEST(oversized_request)
 	ck_assert(alive(t.pid));
 	ckpt_opts_free(o);
 	ckpt_client_free(c);
-	target_end(&t);
+	ctarget_end(&t);
 }
 END_TEST
 
