@@ -112,6 +112,18 @@ static int session_create(struct ckpt_lazy *l, const struct dir_ref *parent, ckp
 	}
 	l->sess_fd =
 		openat(parent->fd, l->sess_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (l->sess_fd >= 0) {
+		/* swapped between our mkdir and our open (a parent others can write)? Not ours then */
+		struct dir_ref ref = { .fd = l->sess_fd, .owned = false, .path = l->sess_path };
+		int r = dir_check_private(&ref, "lazy restore", err);
+
+		if (r < 0) {
+			close(l->sess_fd);
+			l->sess_fd = -1;
+			l->sess_name[0] = '\0'; /* never removed by us */
+			return r;
+		}
+	}
 	if (l->sess_fd < 0 || mkdirat(l->sess_fd, "daemon", 0700) < 0 ||
 	    (l->daemon_dir_fd = openat(l->sess_fd, "daemon",
 				       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
@@ -307,6 +319,17 @@ static int relay(struct ckpt_lazy *l, char *why, size_t why_len)
 	if (in < 0) {
 		snprintf(why, why_len, "accept: %s", strerror(errno));
 		return -1;
+	}
+	{
+		/* the restore's criu runs as us: another user never speaks for it */
+		struct ucred cr;
+		socklen_t len = sizeof(cr);
+
+		if (getsockopt(in, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || cr.uid != geteuid()) {
+			snprintf(why, why_len, "a process of uid %d, not the restore, connected",
+				 len == sizeof(cr) ? (int)cr.uid : -1);
+			return -1;
+		}
 	}
 	snprintf(name, sizeof(name), "fd/%d/%s", l->daemon_dir_fd, LP_SOCK_NAME);
 	out = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -771,7 +794,7 @@ int ckpt_restore_lazy(ckpt_client *c, const ckpt_opts *o, pid_t *ret_pid, ckpt_l
 	*ret_lazy = l;
 	return 0;
 fail:
-	if (err && !err->log_path[0] && l->sess_path)
+	if (err && keep && !err->log_path[0] && l->sess_path)
 		snprintf(err->log_path, sizeof(err->log_path), "%s/%s", l->sess_path,
 			 l->daemon.criu.pid > 0 && keep ? "daemon/" LP_LOG : "restore.log");
 	if (err && keep && l->sess_path)
